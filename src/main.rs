@@ -1,1 +1,8 @@
-fn main() {}
+//! The `rtrsh` binary: parse the command line, hand over to the library.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = rtrsh::cli::Cli::parse();
+    rtrsh::cli::run(cli)
+}

@@ -23,11 +23,21 @@ pub trait Record {
     fn field(&self, name: &str) -> Option<Value<'_>>;
 }
 
+impl std::fmt::Display for FqlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 pub fn parse(_s: &str) -> Result<Filter, FqlError> {
     Ok(Filter {})
 }
 
 impl Filter {
+    pub fn fields(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     pub fn matches(&self, _record: &dyn Record) -> bool {
         true
     }

@@ -1,0 +1,255 @@
+//! Everything that shapes the emulated tenant: the simulated world, timing, chunking, limits,
+//! credentials and fault injection. One struct, usable as `clap` arguments (`rtrsh emulator ...`)
+//! and built directly by tests (`EmulatorConfig { hosts: 3, ..Default::default() }`).
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::emulator::world::WorldConfig;
+
+/// The API client the emulator accepts by default (all scopes).
+pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
+/// Every scope an RTR client can hold.
+pub const ALL_SCOPES: [&str; 4] = [
+    "devices:read",
+    "real-time-response:read",
+    "real-time-response:write",
+    "real-time-response-admin:write",
+];
+
+/// How output larger than one chunk is paged through `sequence_id` (reference §8). The real
+/// protocol is undocumented, so clients are proven against all three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum ChunkModel {
+    /// A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch.
+    #[default]
+    Next,
+    /// A non-final chunk has `complete:false` and `sequence_id` = the index that was requested.
+    Echo,
+    /// Every chunk after completion has `complete:true`; `sequence_id` names the next index,
+    /// absent on the last chunk (the Splunk connector's reading).
+    Splunk,
+}
+
+/// What `X-RateLimit-RetryAfter` holds on a 429 (the spec says epoch milliseconds; both SDKs
+/// that act on it read epoch seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum RetryAfterUnit {
+    #[default]
+    Seconds,
+    Millis,
+}
+
+/// How bytes of command output that are not valid UTF-8 are put into JSON strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum InvalidUtf8 {
+    /// Replace each invalid sequence with U+FFFD, as Go's encoding/json does.
+    #[default]
+    Replace,
+    /// Put the raw bytes into the JSON string (the body is then not valid UTF-8): the worst case a
+    /// client must survive.
+    Raw,
+}
+
+/// One API client the emulator accepts: `ID:SECRET[:SCOPE,SCOPE...]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCredential {
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+}
+
+impl FromStr for ClientCredential {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.splitn(3, ':');
+        let id = parts.next().unwrap_or_default();
+        let secret = parts.next().unwrap_or_default();
+        if id.is_empty() || secret.is_empty() {
+            return Err("expected ID:SECRET[:SCOPE,SCOPE...]".into());
+        }
+        let scopes = match parts.next() {
+            Some(list) if !list.is_empty() => list.split(',').map(str::to_string).collect(),
+            _ => ALL_SCOPES.iter().map(|s| s.to_string()).collect(),
+        };
+        Ok(ClientCredential {
+            client_id: id.into(),
+            client_secret: secret.into(),
+            scopes,
+        })
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be between 0 and 1".into())
+    }
+}
+
+/// The emulated tenant. `Default` is what `rtrsh emulator` and `rtrsh demo` run.
+#[derive(Clone, Debug, Args)]
+pub struct EmulatorConfig {
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Number of simulated hosts.
+    #[arg(long, default_value_t = 25)]
+    pub hosts: usize,
+    /// Seed of the simulated world (same seed, same world).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share (0..1) of generated hosts that are offline.
+    #[arg(long, default_value_t = 0.1, value_parser = parse_share)]
+    pub offline_share: f64,
+    /// Leave out the host whose outputs are hostile (HOSTILE-01).
+    #[arg(long)]
+    pub no_hostile_host: bool,
+    /// Number of MSSP child CIDs (tokens may then name one with member_cid).
+    #[arg(long, default_value_t = 0)]
+    pub child_cids: usize,
+    /// Time a host takes to finish a command (e.g. 300ms).
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
+    pub latency: Duration,
+    /// Random extra time per command, up to this much (deterministic per seed).
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub latency_jitter: Duration,
+    /// Bytes of output per sequence_id chunk.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub chunk_size: u64,
+    /// How chunked output is paged (see the API reference, section 8).
+    #[arg(long, value_enum, default_value_t = ChunkModel::Next)]
+    pub chunk_model: ChunkModel,
+    /// Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799).
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub token_lifetime: Duration,
+    /// An RTR session expires after this long without activity (init, pulse, command).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub session_idle: Duration,
+    /// Requests per minute per CID (sliding window); 0 disables the limit.
+    #[arg(long, default_value_t = 6000)]
+    pub rate_limit: u32,
+    /// Requests per minute per source IP with a missing or invalid token.
+    #[arg(long, default_value_t = 15)]
+    pub unauthenticated_rate_limit: u32,
+    /// Unit of X-RateLimit-RetryAfter on a 429.
+    #[arg(long, value_enum, default_value_t = RetryAfterUnit::Seconds)]
+    pub retry_after_unit: RetryAfterUnit,
+    /// Share (0..1) of API requests answered with a 5xx (before or after the request took effect).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub fault_5xx: f64,
+    /// Share (0..1) of API requests whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub fault_drop: f64,
+    /// Time between a `get` finishing on the host and the file being downloadable, per MiB.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+    pub upload_time_per_mib: Duration,
+    /// Cloud region named in X-CS-Region.
+    #[arg(long, default_value = "us-1")]
+    pub region: String,
+    /// Answer the first token request with a 308 redirect to the same URL (region redirect).
+    #[arg(long)]
+    pub redirect_first_token: bool,
+    /// How invalid UTF-8 in output is encoded in JSON.
+    #[arg(long, value_enum, default_value_t = InvalidUtf8::Replace)]
+    pub invalid_utf8: InvalidUtf8,
+    /// API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the
+    /// emulator-client / emulator-secret pair with every scope, plus readonly-client /
+    /// readonly-secret (devices:read, real-time-response:read) and responder-client /
+    /// responder-secret (adds real-time-response:write).
+    #[arg(long = "client", value_name = "ID:SECRET[:SCOPES]")]
+    pub clients: Vec<ClientCredential>,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            hosts: 25,
+            seed: 1,
+            offline_share: 0.1,
+            no_hostile_host: false,
+            child_cids: 0,
+            latency: Duration::from_millis(300),
+            latency_jitter: Duration::ZERO,
+            chunk_size: 64 * 1024,
+            chunk_model: ChunkModel::Next,
+            token_lifetime: Duration::from_secs(30 * 60),
+            session_idle: Duration::from_secs(600),
+            rate_limit: 6000,
+            unauthenticated_rate_limit: 15,
+            retry_after_unit: RetryAfterUnit::Seconds,
+            fault_5xx: 0.0,
+            fault_drop: 0.0,
+            upload_time_per_mib: Duration::from_millis(50),
+            region: "us-1".into(),
+            redirect_first_token: false,
+            invalid_utf8: InvalidUtf8::Replace,
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    pub fn world(&self) -> WorldConfig {
+        WorldConfig {
+            seed: self.seed,
+            hosts: self.hosts,
+            offline_share: self.offline_share,
+            hostile_host: !self.no_hostile_host,
+            child_cids: self.child_cids,
+        }
+    }
+
+    /// The accepted API clients (the defaults when none were configured).
+    pub fn credentials(&self) -> Vec<ClientCredential> {
+        if !self.clients.is_empty() {
+            return self.clients.clone();
+        }
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        vec![
+            ClientCredential {
+                client_id: DEFAULT_CLIENT_ID.into(),
+                client_secret: DEFAULT_CLIENT_SECRET.into(),
+                scopes: s(&ALL_SCOPES),
+            },
+            ClientCredential {
+                client_id: "readonly-client".into(),
+                client_secret: "readonly-secret".into(),
+                scopes: s(&ALL_SCOPES[..2]),
+            },
+            ClientCredential {
+                client_id: "responder-client".into(),
+                client_secret: "responder-secret".into(),
+                scopes: s(&ALL_SCOPES[..3]),
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_credential_parsing() {
+        let c: ClientCredential = "a:b:devices:read".parse().expect("parses");
+        assert_eq!(c.scopes, vec!["devices:read"]);
+        let c: ClientCredential = "a:b".parse().expect("parses");
+        assert_eq!(c.scopes.len(), 4);
+        assert!("a".parse::<ClientCredential>().is_err());
+        assert!(":b".parse::<ClientCredential>().is_err());
+    }
+}

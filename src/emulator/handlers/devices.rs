@@ -1,0 +1,283 @@
+//! The devices API: FQL host queries, device details and online state (reference §5).
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::emulator::fql::{self, Record};
+use crate::emulator::handlers::{Body, Query};
+use crate::emulator::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, meta_paged};
+use crate::emulator::state::{Caller, Emulator};
+use crate::emulator::world::Host;
+
+/// Fields of a host that FQL filters and `sort` may name.
+pub const FIELDS: [&str; 16] = [
+    "device_id",
+    "cid",
+    "hostname",
+    "platform_name",
+    "os_version",
+    "agent_version",
+    "local_ip",
+    "external_ip",
+    "mac_address",
+    "product_type_desc",
+    "machine_domain",
+    "system_manufacturer",
+    "first_seen",
+    "last_seen",
+    "status",
+    "tags",
+];
+
+struct HostRecord<'a>(&'a Host);
+
+impl Record for HostRecord<'_> {
+    fn field(&self, name: &str) -> Option<fql::Value<'_>> {
+        let h = self.0;
+        fn s(v: &str) -> Option<fql::Value<'_>> {
+            Some(fql::Value::Str(v))
+        }
+        match name {
+            "device_id" => s(&h.aid),
+            "cid" => s(&h.cid),
+            "hostname" => s(&h.hostname),
+            "platform_name" => s(h.platform.api_name()),
+            "os_version" => s(&h.os_version),
+            "agent_version" => s(&h.agent_version),
+            "local_ip" => s(&h.local_ip),
+            "external_ip" => s(&h.external_ip),
+            "mac_address" => s(&h.mac_address),
+            "product_type_desc" => s(&h.product_type_desc),
+            "machine_domain" => s(&h.machine_domain),
+            "system_manufacturer" => s(&h.system_manufacturer),
+            "first_seen" => s(&h.first_seen),
+            "last_seen" => s(&h.last_seen),
+            "status" => s("normal"),
+            "tags" => Some(fql::Value::List(
+                h.tags.iter().map(String::as_str).collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn platform_id(h: &Host) -> &'static str {
+    match h.platform {
+        crate::command::Platform::Windows => "0",
+        crate::command::Platform::Mac => "1",
+        crate::command::Platform::Linux => "3",
+    }
+}
+
+/// `deviceapi.DeviceSwagger` for a host.
+pub fn device_json(h: &Host) -> Value {
+    json!({
+        "device_id": h.aid,
+        "cid": h.cid,
+        "hostname": h.hostname,
+        "platform_name": h.platform.api_name(),
+        "platform_id": platform_id(h),
+        "os_version": h.os_version,
+        "agent_version": h.agent_version,
+        "local_ip": h.local_ip,
+        "connection_ip": h.local_ip,
+        "external_ip": h.external_ip,
+        "mac_address": h.mac_address,
+        "product_type_desc": h.product_type_desc,
+        "machine_domain": h.machine_domain,
+        "system_manufacturer": h.system_manufacturer,
+        "first_seen": h.first_seen,
+        "last_seen": h.last_seen,
+        "modified_timestamp": h.last_seen,
+        "status": "normal",
+        "tags": h.tags,
+        "groups": [],
+    })
+}
+
+fn visible<'a>(emu: &'a Emulator, caller: &'a Caller) -> impl Iterator<Item = &'a Host> + 'a {
+    emu.world
+        .hosts()
+        .iter()
+        .filter(move |h| h.cid == caller.cid)
+}
+
+/// `GET /devices/queries/devices/v1`
+pub async fn query(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
+    let limit = q.int("limit", 1, 5000).map_err(dev_err)?.unwrap_or(100) as usize;
+    let offset = q.int("offset", 0, i64::MAX).map_err(dev_err)?.unwrap_or(0) as usize;
+    let filter = fql::parse(q.get("filter").unwrap_or_default())
+        .map_err(|e| dev_err(ApiError::bad_request(format!("Invalid filter: {e}"))))?;
+    for f in filter.fields() {
+        if !FIELDS.contains(&f.as_str()) {
+            return Err(dev_err(ApiError::bad_request(format!(
+                "Invalid filter: unknown field {f:?}"
+            ))));
+        }
+    }
+    let mut hosts: Vec<&Host> = visible(&emu, &caller)
+        .filter(|h| filter.matches(&HostRecord(h)))
+        .collect();
+    if let Some(sort) = q.get("sort").filter(|s| !s.is_empty()) {
+        let (field, dir) = sort
+            .split_once(['.', '|'])
+            .map(|(f, d)| (f, d.to_ascii_lowercase()))
+            .unwrap_or((sort, "asc".into()));
+        if !FIELDS.contains(&field) || !(dir == "asc" || dir == "desc") {
+            return Err(dev_err(ApiError::bad_request(format!(
+                "Invalid sort: {sort:?}"
+            ))));
+        }
+        let key = |h: &&Host| match HostRecord(h).field(field) {
+            Some(fql::Value::Str(s)) => s.to_ascii_lowercase(),
+            Some(fql::Value::List(l)) => l.join(",").to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        hosts.sort_by_key(key);
+        if dir == "desc" {
+            hosts.reverse();
+        }
+    }
+    let total = hosts.len();
+    let page: Vec<&str> = hosts
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|h| h.aid.as_str())
+        .collect();
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({
+            "meta": meta_paged(PoweredBy::Devices, offset as u64, limit as u64, total as u64),
+            "resources": page,
+            "errors": [],
+        }),
+    ))
+}
+
+fn details(emu: &Emulator, caller: &Caller, ids: &[String], max: usize) -> ApiResult {
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("ids is a required parameter").by(PoweredBy::Devices));
+    }
+    if ids.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "Too many ids: {} (at most {max} per request)",
+            ids.len()
+        ))
+        .by(PoweredBy::Devices));
+    }
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for id in ids {
+        match emu
+            .host_index(id)
+            .map(|i| &emu.world.hosts()[i])
+            .filter(|h| h.cid == caller.cid)
+        {
+            Some(h) => found.push(device_json(h)),
+            None => {
+                errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }))
+            }
+        }
+    }
+    let status = if found.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_reply(
+        status,
+        &json!({ "meta": meta(PoweredBy::Devices), "resources": found, "errors": errors }),
+    ))
+}
+
+/// `GET /devices/entities/devices/v2?ids=...` (at most 100 ids)
+pub async fn get_details(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    details(&emu, &caller, &q.all("ids"), 100)
+}
+
+/// `POST /devices/entities/devices/v2` with `{"ids": [...]}` (at most 5000 ids)
+pub async fn post_details(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
+    let b = Body::parse(&emu, "POST", "/devices/entities/devices/v2", &body)
+        .map_err(|e| e.by(PoweredBy::Devices))?;
+    let ids = b
+        .strings("ids", true, true)
+        .map_err(|e| e.by(PoweredBy::Devices))?
+        .unwrap_or_default();
+    details(&emu, &caller, &ids, 5000)
+}
+
+/// `GET /devices/entities/online-state/v1?ids=...` (at most 100 ids)
+pub async fn online_state(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let ids = q.all("ids");
+    if ids.is_empty() || ids.len() > 100 {
+        return Err(
+            ApiError::bad_request("ids: between 1 and 100 ids are required").by(PoweredBy::Devices),
+        );
+    }
+    let inner = emu.lock();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for id in &ids {
+        match emu
+            .host_index(id)
+            .filter(|&i| emu.world.hosts()[i].cid == caller.cid)
+        {
+            Some(i) => {
+                let h = &emu.world.hosts()[i];
+                let online = inner.online.get(i).copied().unwrap_or(false);
+                out.push(json!({
+                    "id": h.aid,
+                    "cid": h.cid,
+                    "state": if online { "online" } else { "offline" },
+                    "last_seen": h.last_seen,
+                }));
+            }
+            None => {
+                errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }))
+            }
+        }
+    }
+    drop(inner);
+    let status = if out.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_reply(
+        status,
+        &json!({ "meta": meta(PoweredBy::Devices), "resources": out, "errors": errors }),
+    ))
+}
+
+/// The hosts a caller may see, for handlers elsewhere.
+pub fn caller_owns(emu: &Emulator, caller: &Caller, host: usize) -> bool {
+    emu.world
+        .hosts()
+        .get(host)
+        .is_some_and(|h| h.cid == caller.cid)
+}
