@@ -858,10 +858,15 @@ mod tests {
             ("first_seen:>='2025-02-01'", true),
             ("hostname:>'DESKTOP-00'", true),
             ("hostname:<'desktop-00'", false),
-            // Escapes: \* is a literal star, other backslashes are literal.
-            (r"path:'C:\Windows\\*.log'", true),
+            // Escapes: `\*` is a literal star, `\\` a backslash, other backslashes are literal.
+            (r"path:'C:\Windows\\\*.log'", true),
+            (r"path:'C:\Windows\*.log'", false),
+            (r"path:'C:\Windows\\\*'", false),
             (r"path:'C:\Windows\\*'", true),
             (r"path:'C:\Windows\\a.log'", false),
+            (r"hostname:'DESK\*'", false),
+            (r"hostname:'DESK*\*'", false),
+            (r"hostname:'it\'s'", false),
             // Unknown fields never match, negated or not.
             ("nosuch:'x'", false),
             ("nosuch:!'x'", false),
