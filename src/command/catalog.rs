@@ -688,22 +688,32 @@ impl CommandSpec {
             platforms.join(", ")
         );
         if !self.subcommands.is_empty() {
-            let _ = writeln!(s, "subcommands:");
-            for sub in self.subcommands {
-                let _ = writeln!(s, "  {:<28} {} [{}]", sub.usage, sub.description, sub.tier);
-            }
+            let rows: Vec<(String, String)> = self
+                .subcommands
+                .iter()
+                .map(|sub| {
+                    (
+                        sub.usage.to_string(),
+                        format!("{} [{}]", sub.description, sub.tier),
+                    )
+                })
+                .collect();
+            write_section(&mut s, "subcommands", &rows);
         }
         if !self.args.is_empty() {
-            let _ = writeln!(s, "arguments:");
-            for a in self.args {
-                let opt = if a.required { "" } else { " (optional)" };
-                let _ = writeln!(s, "  {:<14} {}{opt}", a.name, a.description);
-            }
+            let rows: Vec<(String, String)> = self
+                .args
+                .iter()
+                .map(|a| {
+                    let opt = if a.required { "" } else { " (optional)" };
+                    (a.name.to_string(), format!("{}{opt}", a.description))
+                })
+                .collect();
+            write_section(&mut s, "arguments", &rows);
         }
-        let flags: Vec<&FlagSpec> = self.flags_on(platform).collect();
-        if !flags.is_empty() {
-            let _ = writeln!(s, "flags:");
-            for f in flags {
+        let rows: Vec<(String, String)> = self
+            .flags_on(platform)
+            .map(|f| {
                 let value = match f.value {
                     FlagValue::None => String::new(),
                     FlagValue::Text => "=<text>".to_string(),
@@ -715,13 +725,14 @@ impl CommandSpec {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
-                    s,
-                    "  {:<14} {}{tier}",
+                (
                     format!("{}{value}", f.name),
-                    f.description
-                );
-            }
+                    format!("{}{tier}", f.description),
+                )
+            })
+            .collect();
+        if !rows.is_empty() {
+            write_section(&mut s, "flags", &rows);
         }
         if !self.examples.is_empty() {
             let _ = writeln!(s, "examples:");
@@ -730,6 +741,20 @@ impl CommandSpec {
             }
         }
         s
+    }
+}
+
+/// A titled two-column section, the left column padded to its widest entry.
+fn write_section(s: &mut String, title: &str, rows: &[(String, String)]) {
+    use std::fmt::Write;
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(s, "{title}:");
+    for (left, right) in rows {
+        let _ = writeln!(s, "  {left:<width$}  {right}");
     }
 }
 
@@ -1556,7 +1581,10 @@ mod tests {
         assert!(rs.contains("-Raw=<text>") && rs.contains("[admin]"), "{rs}");
         let ls = lookup("ls").expect("ls");
         assert!(!ls.help_text(Some(Platform::Windows)).contains("flags:"));
-        assert!(ls.help_text(Some(Platform::Linux)).contains("-R    "));
+        assert!(
+            ls.help_text(Some(Platform::Linux))
+                .contains("  -R  List subdirectories")
+        );
     }
 
     fn spec_validator() -> jsonschema::Validator {
