@@ -10,4 +10,5 @@
 pub mod cli;
 pub mod command;
 pub mod emulator;
+pub mod falcon;
 pub mod rng;

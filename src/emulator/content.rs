@@ -237,7 +237,8 @@ impl Generated {
                     done += take;
                 }
                 // A file whose length is not a multiple of the line length ends with a newline.
-                if offset + n as u64 == self.len && n > 0 && self.len % LOG_LINE_LEN != 0 {
+                if offset + n as u64 == self.len && n > 0 && !self.len.is_multiple_of(LOG_LINE_LEN)
+                {
                     out[n - 1] = b'\n';
                 }
             }

@@ -21,13 +21,16 @@ fn oauth_error(status: StatusCode, message: impl Into<String>) -> ApiError {
 
 /// Credentials from an `Authorization: Basic` header, if any.
 fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64_lite::decode;
+    use base64::Engine;
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = String::from_utf8(decode(b64.trim())?).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
 }
@@ -148,48 +151,4 @@ pub async fn revoke(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: 
         StatusCode::OK,
         &json!({ "meta": meta(PoweredBy::Oauth), "errors": [] }),
     )
-}
-
-/// Base64 decoding for Basic auth, small enough not to need a crate.
-mod base64_lite {
-    pub fn decode(s: &str) -> Option<Vec<u8>> {
-        let val = |c: u8| -> Option<u32> {
-            Some(match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' | b'-' => 62,
-                b'/' | b'_' => 63,
-                _ => return None,
-            } as u32)
-        };
-        let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-        let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-        for chunk in bytes.chunks(4) {
-            let mut acc = 0u32;
-            for (i, &c) in chunk.iter().enumerate() {
-                acc |= val(c)? << (18 - 6 * i);
-            }
-            let n = match chunk.len() {
-                4 => 3,
-                3 => 2,
-                2 => 1,
-                _ => return None,
-            };
-            for i in 0..n {
-                out.push((acc >> (16 - 8 * i)) as u8);
-            }
-        }
-        Some(out)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn decodes() {
-            assert_eq!(super::decode("YTpi").as_deref(), Some(&b"a:b"[..]));
-            assert_eq!(super::decode("YWJjZA==").as_deref(), Some(&b"abcd"[..]));
-            assert_eq!(super::decode("!!!!"), None);
-        }
-    }
 }

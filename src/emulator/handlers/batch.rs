@@ -273,18 +273,24 @@ enum Slot {
 }
 
 /// Sends `command_string` to the batch's hosts and waits (at most the timeouts) for them.
+/// What a batch command sends, and to which batch.
+struct BatchCall<'a> {
+    tier: Tier,
+    path: &'static str,
+    batch_id: &'a str,
+    base_command: &'a str,
+    command_string: &'a str,
+    optional_hosts: Option<Vec<String>>,
+}
+
 async fn run_batch(
     emu: &Arc<Emulator>,
     caller: &Caller,
-    tier: Tier,
-    path: &'static str,
     q: &Query,
-    batch_id: &str,
-    base_command: &str,
-    command_string: &str,
-    optional_hosts: Option<Vec<String>>,
+    call: BatchCall<'_>,
 ) -> Result<(Vec<Slot>, Instant), ApiError> {
     // Returns the slots and when the command was sent.
+    let BatchCall { tier, path, batch_id, base_command, command_string, optional_hosts } = call;
     let timeout = request_timeout(q, emu, path)?;
     let per_host = host_timeout(q, timeout)?;
     let now = Instant::now();
@@ -419,18 +425,15 @@ async fn batch_command(
     if needed > tier {
         return Err(ApiError::rtr(40007, "Command not found"));
     }
-    let (slots, started) = run_batch(
-        &emu,
-        &caller,
+    let call = BatchCall {
         tier,
         path,
-        &q,
-        &batch_id,
-        &base_command,
-        &command_string,
+        batch_id: &batch_id,
+        base_command: &base_command,
+        command_string: &command_string,
         optional_hosts,
-    )
-    .await?;
+    };
+    let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
     let mut out = Vec::with_capacity(256 + slots.len() * 512);
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
@@ -479,18 +482,15 @@ pub async fn get_command(
     let file_path = b.str("file_path", true, true)?.unwrap_or_default();
     let optional_hosts = b.strings("optional_hosts", true, false)?;
     let line = format!("get {}", quoted(&file_path));
-    let (slots, started) = run_batch(
-        &emu,
-        &caller,
-        Tier::ActiveResponder,
-        GET,
-        &q,
-        &batch_id,
-        "get",
-        &line,
+    let call = BatchCall {
+        tier: Tier::ActiveResponder,
+        path: GET,
+        batch_id: &batch_id,
+        base_command: "get",
+        command_string: &line,
         optional_hosts,
-    )
-    .await?;
+    };
+    let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
     let req_id = {
         let mut inner = emu.lock();
         let id = inner.uuid();

@@ -46,7 +46,7 @@ fn ids_page(q: &Query, mut items: Vec<(String, String, SystemTime)>) -> ApiResul
     if sort.starts_with("name") {
         items.sort_by(|a, b| a.1.cmp(&b.1));
     } else {
-        items.sort_by(|a, b| a.2.cmp(&b.2));
+        items.sort_by_key(|a| a.2);
     }
     if sort.ends_with("desc") {
         items.reverse();

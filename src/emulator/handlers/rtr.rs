@@ -35,8 +35,21 @@ pub fn user_uuid(client_id: &str) -> String {
 }
 
 /// The `domain.InitResponse` for a session.
-fn init_resource(emu: &Emulator, s: &SessionRec, existing: u64, previous: Vec<String>) -> Value {
+fn init_resource(
+    emu: &Emulator,
+    caller: &Caller,
+    s: &SessionRec,
+    existing: u64,
+    previous: Vec<String>,
+) -> Value {
     let host = &emu.world.hosts()[s.host];
+    // Like the real API, the help catalogue lists what the caller's role may run.
+    let max = Tier::ALL
+        .iter()
+        .rev()
+        .copied()
+        .find(|t| caller.has_scope(t.scope()))
+        .unwrap_or(Tier::ReadOnly);
     json!({
         "session_id": s.id,
         "pwd": s.cwd,
@@ -44,7 +57,7 @@ fn init_resource(emu: &Emulator, s: &SessionRec, existing: u64, previous: Vec<St
         "existing_aid_sessions": existing,
         "offline_queued": s.offline_queued,
         "previous_commands": previous,
-        "scripts": if s.offline_queued { json!([]) } else { catalog::script_help(host.platform) },
+        "scripts": if s.offline_queued { json!([]) } else { catalog::script_help_for_tier(host.platform, max) },
         "device_id": host.aid,
         "platform": host.platform.api_name().to_ascii_lowercase(),
     })
@@ -95,12 +108,11 @@ pub fn open_session(
     let online = inner.online.get(host).copied().unwrap_or(false);
     if let Some(sid) = inner.session_of.get(&key).cloned()
         && let Ok(s) = inner.live_session(&sid, caller, idle, now)
+        && (online || s.offline_queued)
     {
-        if online || s.offline_queued {
-            s.last_active = now;
-            s.updated_at = SystemTime::now();
-            return Ok((sid, false));
-        }
+        s.last_active = now;
+        s.updated_at = SystemTime::now();
+        return Ok((sid, false));
     }
     if !online && !queue_offline {
         return Err(ApiError::rtr(40401, "Could not establish sensor comms"));
@@ -192,7 +204,7 @@ pub async fn init_session(
     Ok(ok(
         StatusCode::CREATED,
         PoweredBy::Rtr,
-        json!([init_resource(&emu, s, existing, previous)]),
+        json!([init_resource(&emu, &caller, s, existing, previous)]),
     ))
 }
 
@@ -223,7 +235,7 @@ pub async fn pulse(
     Ok(ok(
         StatusCode::CREATED,
         PoweredBy::Rtr,
-        json!([init_resource(&emu, s, existing, Vec::new())]),
+        json!([init_resource(&emu, &caller, s, existing, Vec::new())]),
     ))
 }
 
@@ -806,7 +818,7 @@ pub async fn queued_sessions(
             .values()
             .filter(|c| c.session_id == s.id && c.queued)
             .collect();
-        cmds.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        cmds.sort_by_key(|c| c.created_at);
         let commands: Vec<Value> = cmds
             .iter()
             .map(|c| {

@@ -1,0 +1,625 @@
+//! The HTTP client of the Falcon API: one `reqwest::Client`, one token cache and one rate-limit
+//! governor per process, shared (cheap `Clone`) by the shell, the pollers and the pulse task.
+//!
+//! Retry rules (the heart of "no command sent twice, nothing lost"):
+//! - 401: the token is refreshed once and the request re-sent once (a 401 comes from the gateway:
+//!   nothing ran).
+//! - 429: wait until `X-RateLimit-RetryAfter` and re-send (nothing ran).
+//! - 5xx and connection failures: re-sent with backoff only when the request is [`Safety::Retry`]
+//!   (reads, pulses, session init). A request that may run a command ([`Safety::Once`]) is never
+//!   re-sent after it may have reached the API; the error says the command may or may not have
+//!   run. A connection that could not even be opened is safe to retry for any request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::falcon::error::{ApiErrorItem, FalconError};
+use crate::falcon::governor::Governor;
+
+/// Credentials of an API client.
+#[derive(Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// MSSP: act inside this child CID.
+    pub member_cid: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("member_cid", &self.member_cid)
+            .finish()
+    }
+}
+
+/// Whether a request may be re-sent after an ambiguous failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Safety {
+    /// Reads and idempotent writes: re-send on 5xx and broken connections.
+    Retry,
+    /// May run a command on a host: never re-send once it may have reached the API.
+    Once,
+}
+
+/// Tunables of the client. `Default` suits an interactive shell.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// Upper bound for one request (batch commands wait up to their own timeout on the server,
+    /// so callers add that to this).
+    pub request_timeout: Duration,
+    /// Attempts for [`Safety::Retry`] requests that fail with 5xx or a broken connection.
+    pub max_attempts: u32,
+    /// First backoff between such attempts (doubles each time, capped at 5 s).
+    pub backoff: Duration,
+    /// Re-sends allowed after 429s for one request.
+    pub max_rate_limit_waits: u32,
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            max_attempts: 4,
+            backoff: Duration::from_millis(200),
+            max_rate_limit_waits: 20,
+            user_agent: format!("rtrsh/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// A successful (2xx) reply.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub trace_id: Option<String>,
+    pub path: String,
+}
+
+impl Reply {
+    /// Parses the JSON body. Hosts can put bytes that are not UTF-8 into command output and some
+    /// servers pass them through into the JSON: such a body is decoded with invalid sequences
+    /// replaced (U+FFFD) rather than rejected, so output is shown safely instead of lost.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, FalconError> {
+        parse_json(&self.body, &self.path)
+    }
+}
+
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8], path: &str) -> Result<T, FalconError> {
+    match serde_json::from_slice(body) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            if std::str::from_utf8(body).is_err() {
+                let lossy = String::from_utf8_lossy(body);
+                if let Ok(v) = serde_json::from_str(&lossy) {
+                    return Ok(v);
+                }
+            }
+            Err(FalconError::Decode {
+                path: path.to_string(),
+                detail: first.to_string(),
+            })
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Token {
+    value: SecretString,
+    refresh_at: Instant,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: std::sync::RwLock<String>,
+    creds: Credentials,
+    token: tokio::sync::Mutex<Option<Token>>,
+    governor: Governor,
+    opts: ClientOptions,
+    region: std::sync::RwLock<Option<String>>,
+}
+
+/// The Falcon API client. Clones share everything.
+#[derive(Clone)]
+pub struct FalconClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FalconClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FalconClient")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks a base URL: `https://` anywhere, `http://` only to loopback. Returns it without a
+/// trailing slash.
+pub fn check_base_url(url: &str) -> Result<String, FalconError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| FalconError::Config(format!("invalid API URL {url:?}: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default();
+    match parsed.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => {
+            return Err(FalconError::Config(format!(
+                "refusing plain http:// to {host}: use https:// (http is allowed only for loopback)"
+            )));
+        }
+        s => {
+            return Err(FalconError::Config(format!(
+                "unsupported URL scheme {s:?} in {url:?}"
+            )));
+        }
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+impl FalconClient {
+    pub fn new(
+        base_url: &str,
+        creds: Credentials,
+        opts: ClientOptions,
+    ) -> Result<Self, FalconError> {
+        let base = check_base_url(base_url)?;
+        install_crypto_provider();
+        // Follow redirects only for the token request (a region redirect, reference §2.4), only
+        // to https (or loopback http), and never more than three times.
+        let policy = reqwest::redirect::Policy::custom(|attempt| {
+            let url = attempt.url();
+            let ok_scheme = url.scheme() == "https"
+                || (url.scheme() == "http" && is_loopback_host(url.host_str().unwrap_or_default()));
+            let from_token = attempt
+                .previous()
+                .first()
+                .is_some_and(|u| u.path() == "/oauth2/token");
+            if from_token
+                && ok_scheme
+                && attempt.previous().len() < 3
+                && url.path() == "/oauth2/token"
+            {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .user_agent(opts.user_agent.clone())
+            .redirect(policy)
+            .pool_idle_timeout(Duration::from_secs(50))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| FalconError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(FalconClient {
+            inner: Arc::new(Inner {
+                http,
+                base_url: std::sync::RwLock::new(base),
+                creds,
+                token: tokio::sync::Mutex::new(None),
+                governor: Governor::default(),
+                opts,
+                region: std::sync::RwLock::new(None),
+            }),
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        self.inner
+            .base_url
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The region the token endpoint named in `X-CS-Region`, once a token was obtained.
+    pub fn region(&self) -> Option<String> {
+        self.inner
+            .region
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn governor(&self) -> &Governor {
+        &self.inner.governor
+    }
+
+    /// Returns a valid bearer token, fetching one if needed. Single-flight: concurrent callers
+    /// wait for the one refresh in progress.
+    async fn token(&self, force: bool) -> Result<SecretString, FalconError> {
+        let mut guard = self.inner.token.lock().await;
+        if !force
+            && let Some(t) = guard.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.value.clone());
+        }
+        let fresh = self.fetch_token().await?;
+        let value = fresh.value.clone();
+        *guard = Some(fresh);
+        Ok(value)
+    }
+
+    async fn fetch_token(&self) -> Result<Token, FalconError> {
+        let url = format!("{}/oauth2/token", self.base_url());
+        let mut form = vec![
+            ("client_id", self.inner.creds.client_id.clone()),
+            (
+                "client_secret",
+                self.inner.creds.client_secret.expose_secret().to_string(),
+            ),
+        ];
+        if let Some(m) = &self.inner.creds.member_cid {
+            form.push(("member_cid", m.clone()));
+        }
+        let mut waits = 0;
+        loop {
+            self.inner.governor.ready().await;
+            let resp = self
+                .inner
+                .http
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| FalconError::Transport {
+                    path: "/oauth2/token".into(),
+                    detail: describe(&e),
+                    maybe_executed: false,
+                })?;
+            let status = resp.status();
+            if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
+                waits += 1;
+                if waits > self.inner.opts.max_rate_limit_waits {
+                    return Err(FalconError::Auth(
+                        "rate limited by the token endpoint".into(),
+                    ));
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if let Some(region) = resp
+                .headers()
+                .get("x-cs-region")
+                .and_then(|v| v.to_str().ok())
+            {
+                *self.inner.region.write().unwrap_or_else(|p| p.into_inner()) =
+                    Some(region.to_string());
+            }
+            let body = resp.bytes().await.map_err(|e| FalconError::Transport {
+                path: "/oauth2/token".into(),
+                detail: describe(&e),
+                maybe_executed: false,
+            })?;
+            if !status.is_success() {
+                let errors = envelope_errors(&body);
+                let msg = errors
+                    .first()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_else(|| format!("HTTP {status}"));
+                return Err(FalconError::Auth(msg));
+            }
+            let v: Value = parse_json(&body, "/oauth2/token")?;
+            let token = v
+                .get("access_token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    FalconError::Auth("the token endpoint returned no access_token".into())
+                })?;
+            let lifetime =
+                Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(1799));
+            // Renew before expiry: 120 s early for real tokens (FalconPy's window), a tenth of
+            // the lifetime for short ones.
+            let margin =
+                (lifetime / 10).clamp(Duration::from_millis(200), Duration::from_secs(120));
+            return Ok(Token {
+                value: SecretString::from(token.to_string()),
+                refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+            });
+        }
+    }
+
+    /// Revokes the current token (best effort; used on exit).
+    pub async fn revoke(&self) -> Result<(), FalconError> {
+        let token = match self.inner.token.lock().await.take() {
+            Some(t) => t.value,
+            None => return Ok(()),
+        };
+        let url = format!("{}/oauth2/revoke", self.base_url());
+        self.inner
+            .http
+            .post(url)
+            .basic_auth(
+                &self.inner.creds.client_id,
+                Some(self.inner.creds.client_secret.expose_secret()),
+            )
+            .form(&[
+                ("token", token.expose_secret()),
+                ("client_id", self.inner.creds.client_id.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| FalconError::Transport {
+                path: "/oauth2/revoke".into(),
+                detail: describe(&e),
+                maybe_executed: false,
+            })?;
+        Ok(())
+    }
+
+    /// Sends one API request with the retry rules of this module. `query` pairs may repeat keys.
+    /// `extra_timeout` extends the per-request timeout (batch commands wait on the server).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        safety: Safety,
+        extra_timeout: Duration,
+    ) -> Result<Reply, FalconError> {
+        let opts = &self.inner.opts;
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut rate_waits = 0u32;
+        let mut backoff = opts.backoff;
+        loop {
+            attempt += 1;
+            let token = self.token(false).await?;
+            self.inner.governor.ready().await;
+            let url = format!("{}{}", self.base_url(), path);
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.expose_secret())
+                .header(
+                    reqwest::header::ACCEPT,
+                    HeaderValue::from_static("application/json"),
+                )
+                .timeout(opts.request_timeout + extra_timeout);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Not even connected: nothing can have run, any request may be re-sent.
+                    let unsent = e.is_connect();
+                    if (unsent || safety == Safety::Retry) && attempt < opts.max_attempts {
+                        tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                    return Err(FalconError::Transport {
+                        path: path.to_string(),
+                        detail: describe(&e),
+                        maybe_executed: safety == Safety::Once && !unsent,
+                    });
+                }
+            };
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            if let Some(wait) = self.inner.governor.observe(status.as_u16(), &headers) {
+                rate_waits += 1;
+                if rate_waits <= opts.max_rate_limit_waits {
+                    tracing::debug!("{path}: rate limited, waiting {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            let trace_id = headers
+                .get("x-cs-traceid")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    if safety == Safety::Retry && attempt < opts.max_attempts {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                    return Err(FalconError::Transport {
+                        path: path.to_string(),
+                        detail: format!("reply cut off: {}", describe(&e)),
+                        // The status line arrived: a 2xx means the API took the request.
+                        maybe_executed: safety == Safety::Once,
+                    });
+                }
+            };
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                self.token(true).await?;
+                attempt -= 1;
+                continue;
+            }
+            if status.is_server_error() && safety == Safety::Retry && attempt < opts.max_attempts {
+                tracing::debug!("{path}: HTTP {status} (attempt {attempt}), retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FalconError::Api {
+                    status: status.as_u16(),
+                    errors: envelope_errors(&body),
+                    trace_id,
+                    path: path.to_string(),
+                    maybe_executed: safety == Safety::Once && status.is_server_error(),
+                });
+            }
+            return Ok(Reply {
+                status,
+                headers,
+                body,
+                trace_id,
+                path: path.to_string(),
+            });
+        }
+    }
+
+    /// GET, retried on failure.
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Reply, FalconError> {
+        self.send(
+            Method::GET,
+            path,
+            query,
+            None,
+            Safety::Retry,
+            Duration::ZERO,
+        )
+        .await
+    }
+}
+
+/// `errors[]` of an error body, tolerating missing keys, `null`, and non-JSON bodies.
+pub(crate) fn envelope_errors(body: &[u8]) -> Vec<ApiErrorItem> {
+    let Ok(v) = parse_json::<Value>(body, "") else {
+        return Vec::new();
+    };
+    match v.get("errors") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|e| ApiErrorItem {
+                code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: e
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+            .collect(),
+        _ => match (
+            v.get("code").and_then(Value::as_i64),
+            v.get("message").and_then(Value::as_str),
+        ) {
+            (Some(code), Some(message)) => vec![ApiErrorItem {
+                code,
+                message: message.to_string(),
+            }],
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// A reqwest error in a few words, without the URL (which may carry ids but never secrets; kept
+/// short for one-line errors).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection closed mid-reply"
+    } else if e.is_request() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} ({detail})")
+    }
+}
+
+/// rustls needs one process-wide crypto provider; we use ring (see crates.md: smaller build).
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert!(check_base_url("https://api.crowdstrike.com").is_ok());
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8080/").expect("loopback ok"),
+            "http://127.0.0.1:8080"
+        );
+        assert!(check_base_url("http://localhost:1").is_ok());
+        assert!(check_base_url("http://[::1]:1").is_ok());
+        let err = check_base_url("http://api.crowdstrike.com").expect_err("remote http refused");
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(check_base_url("ftp://x").is_err());
+        assert!(check_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn errors_from_any_envelope() {
+        let e = envelope_errors(br#"{"meta":{},"errors":[{"code":40401,"message":"x"}]}"#);
+        assert_eq!(
+            e,
+            vec![ApiErrorItem {
+                code: 40401,
+                message: "x".into()
+            }]
+        );
+        assert!(envelope_errors(br#"{"errors":null}"#).is_empty());
+        assert_eq!(
+            envelope_errors(br#"{"code":400,"message":"flat"}"#)[0].message,
+            "flat"
+        );
+        assert!(envelope_errors(b"<html>").is_empty());
+    }
+
+    #[test]
+    fn lossy_json_for_invalid_utf8() {
+        let body = b"{\"stdout\":\"a\xffb\"}";
+        let v: Value = parse_json(body, "/x").expect("lossy parse");
+        assert_eq!(v["stdout"], "a\u{fffd}b");
+        assert!(parse_json::<Value>(b"{", "/x").is_err());
+    }
+
+    #[test]
+    fn credentials_debug_redacts_secret() {
+        let c = Credentials {
+            client_id: "id".into(),
+            client_secret: SecretString::from("hunter2".to_string()),
+            member_cid: None,
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

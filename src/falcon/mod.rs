@@ -1,0 +1,59 @@
+//! A typed client of the Falcon REST API subset RTR needs, with nothing shell-specific in it:
+//! authentication, retries, rate limiting and tolerant decoding live here (`client`, `governor`,
+//! `error`); `devices` and `rtr` are the endpoints.
+//!
+//! Decoding is tolerant where real replies stray from the spec (`errors: null`, missing
+//! `resources`, missing `sequence_id`, invalid UTF-8 in output): see reference §11.
+
+pub mod client;
+pub mod devices;
+pub mod error;
+pub mod governor;
+pub mod rtr;
+
+pub use client::{ClientOptions, Credentials, FalconClient, Reply, Safety};
+pub use error::{ApiErrorItem, FalconError};
+
+use serde::{Deserialize, Deserializer};
+
+/// Deserialises `null` (and a missing key, with `#[serde(default)]`) as the type's default.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `meta` of a reply (only what the client uses).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Meta {
+    #[serde(default, deserialize_with = "null_default")]
+    pub trace_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub query_time: f64,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Pagination {
+    #[serde(default, deserialize_with = "null_default")]
+    pub offset: u64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub limit: u64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub total: u64,
+}
+
+/// The usual `{meta, resources, errors}` wrapper, tolerant of `null` and missing keys.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(bound = "T: Default + Deserialize<'de>")]
+pub struct Envelope<T> {
+    #[serde(default, deserialize_with = "null_default")]
+    pub meta: Meta,
+    #[serde(default, deserialize_with = "null_default")]
+    pub resources: T,
+    #[serde(default, deserialize_with = "null_default")]
+    pub errors: Vec<ApiErrorItem>,
+}

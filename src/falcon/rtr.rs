@@ -1,0 +1,180 @@
+//! Single-host RTR endpoints: session init, pulse, delete, execute and check-status for the
+//! three tiers (reference §7.1–7.6).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::command::Tier;
+use crate::falcon::client::{FalconClient, Safety, parse_json};
+use crate::falcon::error::FalconError;
+use crate::falcon::{Envelope, null_default};
+
+/// `domain.InitResponse` (the fields rtrsh uses).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Session {
+    #[serde(default, deserialize_with = "null_default")]
+    pub session_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub pwd: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub offline_queued: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub existing_aid_sessions: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub scripts: Vec<serde_json::Value>,
+}
+
+/// `domain.CommandExecuteResponse`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Executed {
+    #[serde(default, deserialize_with = "null_default")]
+    pub cloud_request_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub session_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub queued_command_offline: bool,
+}
+
+/// `domain.StatusResponse`: one check-status reply (one chunk).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Status {
+    #[serde(default, deserialize_with = "null_default")]
+    pub complete: bool,
+    #[serde(default, deserialize_with = "null_default")]
+    pub stdout: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub stderr: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub session_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub base_command: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub task_id: String,
+    /// Absent when 0 in real replies.
+    #[serde(default)]
+    pub sequence_id: Option<u64>,
+}
+
+fn first<T: Default>(env: Envelope<Vec<T>>, path: &str) -> Result<T, FalconError> {
+    env.resources
+        .into_iter()
+        .next()
+        .ok_or_else(|| FalconError::Decode {
+            path: path.to_string(),
+            detail: "the reply has no resources".into(),
+        })
+}
+
+const SESSIONS: &str = "/real-time-response/entities/sessions/v1";
+const REFRESH: &str = "/real-time-response/entities/refresh-session/v1";
+
+impl FalconClient {
+    /// Opens (or re-uses) an RTR session on a host. `timeout`: how long the API may wait for the
+    /// sensor (1–600 s).
+    pub async fn init_session(
+        &self,
+        aid: &str,
+        queue_offline: bool,
+        timeout: Duration,
+    ) -> Result<Session, FalconError> {
+        let secs = timeout.as_secs().clamp(1, 600);
+        let body = json!({ "device_id": aid, "origin": "rtrsh", "queue_offline": queue_offline });
+        let reply = self
+            .send(
+                Method::POST,
+                SESSIONS,
+                &[("timeout", secs.to_string())],
+                Some(&body),
+                Safety::Retry,
+                Duration::from_secs(secs),
+            )
+            .await?;
+        first(reply.json()?, SESSIONS)
+    }
+
+    /// Keeps a session alive (`refresh-session`).
+    pub async fn pulse_session(
+        &self,
+        aid: &str,
+        queue_offline: bool,
+    ) -> Result<Session, FalconError> {
+        let body = json!({ "device_id": aid, "origin": "rtrsh", "queue_offline": queue_offline });
+        let reply = self
+            .send(
+                Method::POST,
+                REFRESH,
+                &[],
+                Some(&body),
+                Safety::Retry,
+                Duration::ZERO,
+            )
+            .await?;
+        first(reply.json()?, REFRESH)
+    }
+
+    /// Closes a session on the server.
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), FalconError> {
+        self.send(
+            Method::DELETE,
+            SESSIONS,
+            &[("session_id", session_id.to_string())],
+            None,
+            Safety::Retry,
+            Duration::ZERO,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sends one command line to a session on the given tier's endpoint. Never re-sent after it
+    /// may have reached the API (see `client.rs`).
+    pub async fn execute(
+        &self,
+        tier: Tier,
+        session_id: &str,
+        aid: &str,
+        base_command: &str,
+        command_string: &str,
+    ) -> Result<Executed, FalconError> {
+        let body = json!({
+            "base_command": base_command,
+            "command_string": command_string,
+            "session_id": session_id,
+            "device_id": aid,
+            "id": 0,
+            "persist": false,
+        });
+        let path = tier.single_path();
+        let reply = self
+            .send(
+                Method::POST,
+                path,
+                &[],
+                Some(&body),
+                Safety::Once,
+                Duration::ZERO,
+            )
+            .await?;
+        first(reply.json()?, path)
+    }
+
+    /// One check-status call: chunk `sequence_id` of a command's output.
+    pub async fn command_status(
+        &self,
+        tier: Tier,
+        cloud_request_id: &str,
+        sequence_id: u64,
+    ) -> Result<Status, FalconError> {
+        let path = tier.single_path();
+        let q = [
+            ("cloud_request_id", cloud_request_id.to_string()),
+            ("sequence_id", sequence_id.to_string()),
+        ];
+        let reply = self.get(path, &q).await?;
+        let env: Envelope<Vec<Status>> = parse_json(&reply.body, path)?;
+        first(env, path)
+    }
+}
