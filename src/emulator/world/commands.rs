@@ -542,7 +542,7 @@ fn ls(ctx: &Ctx<'_>, state: &HostState, cwd: &str, a: &Args) -> Execution {
     }
     let long = a.has("-l");
     if a.has("-t") {
-        entries.sort_by(|x, y| y.mtime.cmp(&x.mtime));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.mtime));
     }
     let owner = |en: &Entry| {
         let user = &ctx.extra.user;
@@ -1064,6 +1064,11 @@ fn cp_mv(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args, is_move: boo
         return ctx.missing(cmd, cwd, src);
     };
     let f = ctx.flavor();
+    if f.parent_key(&skey).is_none() {
+        return fail(format!(
+            "{cmd}: cannot {cmd} the root directory '{sdisplay}'"
+        ));
+    }
     // Into an existing directory → keep the source name.
     let (pkey, ddisplay, dname) = match ctx.lookup(state, cwd, dst) {
         Some((dkey, ddisplay, de)) if de.dir => {

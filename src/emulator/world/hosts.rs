@@ -162,7 +162,7 @@ pub fn build(cfg: &WorldConfig, cids: &[String]) -> (Vec<Host>, Vec<HostExtra>) 
     let mut extras = Vec::with_capacity(cfg.hosts);
     for i in 0..cfg.hosts {
         let mut r = Rng::derive(cfg.seed, &[0x4057, i as u64]);
-        let fixed = FIXED.get(i).filter(|f| !(f.hostile && !cfg.hostile_host));
+        let fixed = FIXED.get(i).filter(|f| !f.hostile || cfg.hostile_host);
         let (platform, server) = match fixed {
             Some(f) => (f.platform, f.name == "SRV-LNX-01"),
             None => {

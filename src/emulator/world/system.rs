@@ -408,7 +408,7 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
         });
     }
     // Demo artefacts: the workstation that opened the fake invoice, and the hostile process.
-    if platform == Platform::Windows && (who.index == 0 || who.seed % 10 == 0) {
+    if platform == Platform::Windows && (who.index == 0 || who.seed.is_multiple_of(10)) {
         let explorer = out
             .iter()
             .find(|p| p.name == "explorer.exe")
@@ -671,8 +671,8 @@ pub fn render_netstat(who: &Who<'_>, platform: Platform, procs: &[Proc]) -> Stri
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<8}{:<28}{:<28}{:<14}{}",
-        "Proto", "Local Address", "Foreign Address", "State", "PID"
+        "{:<8}{:<28}{:<28}{:<14}PID",
+        "Proto", "Local Address", "Foreign Address", "State"
     );
     for (proto, local, foreign, state, pid) in rows {
         let _ = writeln!(s, "{proto:<8}{local:<28}{foreign:<28}{state:<14}{pid}");
@@ -842,8 +842,8 @@ pub fn render_env(who: &Who<'_>, platform: Platform) -> String {
                 ("USERPROFILE", r"C:\Windows\system32\config\systemprofile".into()),
                 ("windir", r"C:\Windows".into()),
             ];
-            let _ = writeln!(s, "{:<28}{}", "Name", "Value");
-            let _ = writeln!(s, "{:<28}{}", "----", "-----");
+            let _ = writeln!(s, "{:<28}Value", "Name");
+            let _ = writeln!(s, "{:<28}-----", "----");
             for (k, v) in vars {
                 let _ = writeln!(s, "{k:<28}{v}");
             }
@@ -965,7 +965,7 @@ pub fn render_getsid(who: &Who<'_>) -> String {
     for (name, sid, _) in accounts(who, Platform::Windows) {
         let _ = writeln!(s, "{name:<32}{sid}");
     }
-    let _ = writeln!(s, "{:<32}{}", "SYSTEM", "S-1-5-18");
+    let _ = writeln!(s, "{:<32}S-1-5-18", "SYSTEM");
     s
 }
 
@@ -1139,13 +1139,13 @@ pub fn render_eventlog_view(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<10}{:<26}{:<14}{:<40}{:<12}{}",
-        "Index", "Time", "EntryType", "Source", "InstanceID", "Message"
+        "{:<10}{:<26}{:<14}{:<40}{:<12}Message",
+        "Index", "Time", "EntryType", "Source", "InstanceID"
     );
     let _ = writeln!(
         s,
-        "{:<10}{:<26}{:<14}{:<40}{:<12}{}",
-        "-----", "----", "---------", "------", "----------", "-------"
+        "{:<10}{:<26}{:<14}{:<40}{:<12}-------",
+        "-----", "----", "---------", "------", "----------"
     );
     if events.is_empty() {
         return Some(s);

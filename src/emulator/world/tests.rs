@@ -453,7 +453,7 @@ fn unix_changes() {
     sh.ok("tar -f=/tmp/e.tar -c /tmp/evidence -z");
     assert!(
         w.read_file(LINUX, &sh.state, "/tmp/e.tar")
-            .is_some_and(|c| c.len() > 0)
+            .is_some_and(|c| !c.is_empty())
     );
     assert!(sh.err("rm evidence").contains("Is a directory"));
     sh.ok("rm evidence -Force");
@@ -716,4 +716,123 @@ fn read_only_commands_render() {
     assert!(lnx.ok("env").contains("PATH="));
     assert!(lnx.ok("ps").contains("systemd"));
     assert!(lnx.state.is_pristine());
+}
+
+#[test]
+fn memory_and_rss_at_scale() {
+    fn rss_kb() -> Option<u64> {
+        let s = std::fs::read_to_string("/proc/self/statm").ok()?;
+        let pages: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+        Some(pages * 4)
+    }
+    let before = rss_kb();
+    let w = World::new(&WorldConfig {
+        hosts: 10_000,
+        ..WorldConfig::default()
+    });
+    if let (Some(a), Some(b)) = (before, rss_kb()) {
+        eprintln!("10,000 hosts: ~{} KiB resident", b.saturating_sub(a));
+    }
+    // Every host answers without per-host file systems being built.
+    let lib = lib();
+    for host in (0..10_000).step_by(997) {
+        let mut state = HostState::default();
+        let mut cwd = w.initial_cwd(host);
+        let e = w
+            .execute(host, &mut state, &mut cwd, "ls", "ls", &lib)
+            .expect("ls");
+        assert!(!e.stdout.is_empty());
+        assert!(state.is_pristine());
+    }
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "ls",
+        "cd",
+        "cat",
+        "rm",
+        "mkdir",
+        "cp",
+        "mv",
+        "get",
+        "put",
+        "run",
+        "reg",
+        "kill",
+        "zip",
+        "tar",
+        "eventlog",
+        "update",
+        "runscript",
+        "memdump",
+        "map",
+        "mount",
+        "umount",
+        "filehash",
+        "query",
+        "set",
+        "delete",
+        "load",
+        "unload",
+        "view",
+        "list",
+        "..",
+        ".",
+        "/",
+        "\\",
+        "C:",
+        "D:",
+        "C:\\",
+        "-Force",
+        "-Confirm",
+        "-Raw=```echo x```",
+        "-CloudFile=",
+        "-f=/tmp/x",
+        "-c",
+        "-l",
+        "-R",
+        "\"",
+        "```",
+        "~",
+        "*",
+        "0",
+        "4",
+        "99999999999",
+        "/etc",
+        "Windows",
+        "C:\\Windows\\Temp",
+        "/var/log",
+        "..\\..",
+        "../..",
+        "HKLM\\SOFTWARE",
+        "\u{1b}[2J",
+        "é",
+        "\u{0}",
+        "   ",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_input_panics(host in 0usize..8, picks in proptest::collection::vec(0usize..WORDS.len(), 0..6), junk in ".{0,12}") {
+            let w = World::new(&WorldConfig { hosts: 8, ..WorldConfig::default() });
+            let mut sh = Sh::new(&w, host);
+            let mut line: Vec<&str> = picks.iter().map(|i| WORDS[*i]).collect();
+            line.push(&junk);
+            let line = line.join(" ");
+            for _ in 0..2 {
+                if let Ok(e) = sh.try_run(&line) {
+                    // Outputs are bounded enough to materialise (except big generated files).
+                    prop_assert!(e.stdout.len() < 600 << 20);
+                }
+            }
+            let _ = sh.try_run("ls -R /");
+            let _ = sh.try_run(&junk);
+        }
+    }
 }
