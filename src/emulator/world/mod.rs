@@ -1,12 +1,40 @@
 //! The simulated world behind the emulator: hosts, their file systems, processes, network,
 //! registry and event logs, and the interpreter that runs RTR commands against them.
 //!
-//! STUB: the contract is fixed here; the implementation is being written.
+//! Deterministic per seed and cheap at scale: hosts are a few strings each; file systems and the
+//! registry are one immutable template per platform, seen through a per-host overlay
+//! ([`HostState`]) that stays empty until a command changes something. Host-specific details
+//! (user name, pids, file bodies of generated files) derive from each host's seed on demand.
+//!
+//! Layout: [`hosts`] (the fleet), [`paths`] (path syntax), [`fs`] (templates and overlays),
+//! [`trees`] (what the templates contain), [`system`] (processes, network, users, event logs),
+//! [`registry`], [`commands`] (the RTR interpreter), [`clock`] (the fixed "now").
 
-use std::collections::HashMap;
+mod clock;
+mod commands;
+mod fs;
+mod hosts;
+mod paths;
+mod registry;
+mod system;
+#[cfg(test)]
+mod tests;
+mod trees;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use crate::command::Platform;
 use crate::emulator::content::Content;
+
+pub use clock::NOW;
+pub use commands::available;
+pub use hosts::OLD_KIOSK;
+pub use system::HOSTILE_PROC_NAME;
+pub use trees::{
+    BIG_FILES, BigFile, HOSTILE_DIR, HOSTILE_ESCAPE_NAME, HOSTILE_ESCAPES, HOSTILE_ESCAPES_TEXT,
+    HOSTILE_INVALID_BYTES, HOSTILE_INVALID_UTF8, HOSTILE_LONG_LINE, HOSTILE_LONG_LINE_LEN,
+};
 
 /// What the world looks like. Deterministic per seed.
 #[derive(Clone, Debug)]
@@ -59,9 +87,34 @@ pub struct Host {
 }
 
 /// The mutable part of one host (file system changes, killed processes, registry writes).
-/// Created lazily, the first time a command changes something.
+/// Created lazily, the first time a command changes something; a fresh (default) state sees
+/// the host exactly as the world built it.
 #[derive(Clone, Debug, Default)]
-pub struct HostState {}
+pub struct HostState {
+    /// File-system overlay by path key: created, modified or removed entries.
+    fs: BTreeMap<String, fs::Overlay>,
+    /// Pids killed by `kill`.
+    killed: BTreeSet<u32>,
+    /// Processes started by `run` / `put-and-run`.
+    started: Vec<system::Proc>,
+    /// Registry writes.
+    reg: registry::RegOverlay,
+    /// Mapped drives (`map`) and mounts (`mount`): drive or mount point → source.
+    mapped: BTreeMap<String, String>,
+    /// Command lines run on this host, oldest first (`history`).
+    history: Vec<String>,
+}
+
+impl HostState {
+    /// True when no command has changed the host (history aside).
+    pub fn is_pristine(&self) -> bool {
+        self.fs.is_empty()
+            && self.killed.is_empty()
+            && self.started.is_empty()
+            && self.reg.is_empty()
+            && self.mapped.is_empty()
+    }
+}
 
 /// A file the host uploaded to the cloud (`get`).
 #[derive(Clone, Debug)]
@@ -92,42 +145,49 @@ pub trait CloudLibrary {
     fn script(&self, name: &str) -> Option<String>;
 }
 
+/// One entry of a directory listing ([`World::list_dir`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub is_dir: bool,
+    pub size: u64,
+}
+
 pub struct World {
     pub cid: String,
     pub child_cids: Vec<String>,
     hosts: Vec<Host>,
     by_aid: HashMap<String, usize>,
+    extras: Vec<hosts::HostExtra>,
+    windows: fs::Template,
+    hostile: fs::Template,
+    linux: fs::Template,
+    mac: fs::Template,
+    registry: registry::Registry,
+    /// Generated file bodies per (host, path salt), so cached SHA-256s are reused.
+    gen_cache: fs::GenCache,
+    /// (MD5, SHA1, SHA256) of generated bodies by (seed, len, kind), for `filehash`.
+    hash_cache: Mutex<HashMap<(u64, u64, u8), [String; 3]>>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("cid", &self.cid)
+            .field("child_cids", &self.child_cids)
+            .field("hosts", &self.hosts.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl World {
     pub fn new(cfg: &WorldConfig) -> World {
-        let mut rng = crate::rng::Rng::new(cfg.seed);
+        let mut rng = crate::rng::Rng::derive(cfg.seed, &[0xc1d]);
         let cid = rng.hex32();
-        let hosts: Vec<Host> = (0..cfg.hosts)
-            .map(|i| Host {
-                aid: rng.hex32(),
-                cid: cid.clone(),
-                hostname: if i == 0 {
-                    "DESKTOP-01".into()
-                } else {
-                    format!("WS-{i:04}")
-                },
-                platform: Platform::Windows,
-                os_version: "Windows 11".into(),
-                agent_version: "7.10.17706.0".into(),
-                local_ip: format!("10.0.{}.{}", i / 250, i % 250 + 2),
-                external_ip: "198.51.100.7".into(),
-                mac_address: "00-11-22-33-44-55".into(),
-                product_type_desc: "Workstation".into(),
-                machine_domain: "corp.example.com".into(),
-                system_manufacturer: "Dell Inc.".into(),
-                first_seen: "2025-02-01T08:00:00Z".into(),
-                last_seen: "2026-11-22T10:15:03Z".into(),
-                tags: vec![],
-                online: true,
-                hostile: false,
-            })
-            .collect();
+        let child_cids: Vec<String> = (0..cfg.child_cids).map(|_| rng.hex32()).collect();
+        let mut cids = vec![cid.clone()];
+        cids.extend(child_cids.iter().cloned());
+        let (hosts, extras) = hosts::build(cfg, &cids);
         let by_aid = hosts
             .iter()
             .enumerate()
@@ -135,9 +195,17 @@ impl World {
             .collect();
         World {
             cid,
-            child_cids: vec![],
+            child_cids,
             hosts,
             by_aid,
+            extras,
+            windows: trees::windows(false),
+            hostile: trees::windows(true),
+            linux: trees::linux(),
+            mac: trees::mac(),
+            registry: registry::Registry::windows(),
+            gen_cache: Mutex::new(HashMap::new()),
+            hash_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -151,35 +219,106 @@ impl World {
 
     /// The directory a new session starts in.
     pub fn initial_cwd(&self, host: usize) -> String {
-        match self.hosts[host].platform {
-            Platform::Windows => "C:\\".into(),
-            _ => "/".into(),
+        match self.hosts.get(host).map(|h| h.platform) {
+            Some(Platform::Linux | Platform::Mac) => "/".into(),
+            _ => "C:\\".into(),
         }
     }
 
-    /// Runs one command line on a host. `cwd` is the session's directory (changed by `cd`).
-    pub fn execute(
-        &self,
-        _host: usize,
-        _state: &mut HostState,
-        cwd: &mut String,
-        base_command: &str,
-        _command_string: &str,
-        _library: &dyn CloudLibrary,
-    ) -> Result<Execution, Rejection> {
-        let stdout = match base_command {
-            "pwd" => Content::text(cwd.clone()),
-            _ => Content::empty(),
+    /// The host's primary (logged-on) user, whose home directory exists
+    /// (`C:\Users\<user>`, `/home/<user>`, `/Users/<user>`).
+    pub fn primary_user(&self, host: usize) -> Option<&str> {
+        self.extras.get(host).map(|e| e.user.as_str())
+    }
+
+    fn ctx(&self, host: usize) -> Option<commands::Ctx<'_>> {
+        let h = self.hosts.get(host)?;
+        let extra = self.extras.get(host)?;
+        let tpl = match h.platform {
+            Platform::Windows if h.hostile => &self.hostile,
+            Platform::Windows => &self.windows,
+            Platform::Linux => &self.linux,
+            Platform::Mac => &self.mac,
         };
-        Ok(Execution {
-            stdout,
-            stderr: String::new(),
-            uploaded: None,
+        Some(commands::Ctx {
+            world: self,
+            index: host,
+            host: h,
+            extra,
+            tpl,
         })
     }
 
+    /// Runs one command line on a host. `cwd` is the session's directory (changed by `cd`).
+    ///
+    /// `command_string` is the whole line as typed; `base_command` its first word (the two-word
+    /// form such as `reg query` is accepted too). Lines the API refuses outright come back as a
+    /// [`Rejection`]: 40007 for an unknown command or one not available on the host's platform,
+    /// 40012 for too many arguments or a line that does not lex. Failures of the command on the
+    /// host are in `stderr`.
+    pub fn execute(
+        &self,
+        host: usize,
+        state: &mut HostState,
+        cwd: &mut String,
+        base_command: &str,
+        command_string: &str,
+        library: &dyn CloudLibrary,
+    ) -> Result<Execution, Rejection> {
+        let Some(ctx) = self.ctx(host) else {
+            return Err(Rejection {
+                code: 40007,
+                message: "Command not found".into(),
+            });
+        };
+        commands::execute(&ctx, state, cwd, base_command, command_string, library)
+    }
+
     /// The content of a file by absolute path, as the host currently sees it.
-    pub fn read_file(&self, _host: usize, _state: &HostState, _path: &str) -> Option<Content> {
-        None
+    pub fn read_file(&self, host: usize, state: &HostState, path: &str) -> Option<Content> {
+        let ctx = self.ctx(host)?;
+        let f = ctx.tpl.flavor;
+        let root = if f.is_windows() { "C:\\" } else { "/" };
+        let comps = f.resolve(root, path)?;
+        let fs = ctx.fs(state);
+        let (key, _, entry) = fs.canonical(&comps)?;
+        if entry.dir {
+            return None;
+        }
+        fs.read(&key)
+    }
+
+    /// The entries of a directory by absolute path, as the host currently sees it.
+    pub fn list_dir(&self, host: usize, state: &HostState, path: &str) -> Option<Vec<DirEntry>> {
+        let ctx = self.ctx(host)?;
+        let f = ctx.tpl.flavor;
+        let root = if f.is_windows() { "C:\\" } else { "/" };
+        let comps = f.resolve(root, path)?;
+        let fs = ctx.fs(state);
+        let (key, _, entry) = fs.canonical(&comps)?;
+        if !entry.dir {
+            return None;
+        }
+        Some(
+            fs.children(&key)
+                .into_iter()
+                .map(|e| DirEntry {
+                    name: e.name,
+                    is_dir: e.dir,
+                    size: e.size,
+                })
+                .collect(),
+        )
+    }
+
+    /// The pids and names of the processes running on a host now.
+    pub fn processes(&self, host: usize, state: &HostState) -> Vec<(u32, String)> {
+        let Some(ctx) = self.ctx(host) else {
+            return Vec::new();
+        };
+        ctx.procs(state)
+            .into_iter()
+            .map(|p| (p.pid, p.name))
+            .collect()
     }
 }
