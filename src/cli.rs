@@ -10,11 +10,14 @@ use crate::emulator::{self, EmulatorConfig};
 #[command(
     name = "rtrsh",
     version,
-    about = "A fast, trustworthy shell for CrowdStrike Falcon Real Time Response"
+    about = "A fast, trustworthy shell for CrowdStrike Falcon Real Time Response",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub shell: crate::shell::ShellArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,10 +30,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Emulator(cfg)) => run_emulator(cfg),
-        None => {
-            eprintln!("rtrsh: error: the interactive shell is not built yet; try `rtrsh emulator`");
-            ExitCode::from(2)
-        }
+        None => crate::shell::run(cli.shell),
     }
 }
 

@@ -12,3 +12,5 @@ pub mod command;
 pub mod emulator;
 pub mod falcon;
 pub mod rng;
+pub mod session;
+pub mod shell;

@@ -1,0 +1,308 @@
+//! The user's side: resolve credentials and the host, open the session, then run lines from a
+//! script (`script`) or an interactive prompt (`repl`), with local built-ins (`builtins`).
+//!
+//! Exit codes (scripts rely on them): 0 every command succeeded, 1 a command failed, 2 usage
+//! error (bad flags, bad command lines), 3 authentication or connection failure.
+
+pub mod builtins;
+pub mod script;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::SecretString;
+
+use crate::falcon::error::hint;
+use crate::falcon::{ClientOptions, Credentials, FalconClient, FalconError};
+use crate::session::host::{Resolve, resolve_aid, resolve_host};
+use crate::session::{HostSession, SessionOptions, Target};
+
+/// Exit statuses, ordered by severity (the worst seen wins).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    Ok = 0,
+    CommandFailed = 1,
+    Usage = 2,
+    AuthOrConnection = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Options of the shell (`rtrsh --host X ...`).
+#[derive(Clone, Debug, Args)]
+pub struct ShellArgs {
+    /// Hostname to connect to (resolved through the devices API).
+    #[arg(long, value_name = "HOSTNAME", conflicts_with = "aid")]
+    pub host: Option<String>,
+    /// Host id (aid) to connect to, skipping the hostname lookup.
+    #[arg(long, value_name = "AID")]
+    pub aid: Option<String>,
+    /// Falcon API base URL, e.g. https://api.crowdstrike.com (http:// only for loopback).
+    #[arg(long, env = "FALCON_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// API client id (default: $FALCON_CLIENT_ID). The secret is read from $FALCON_CLIENT_SECRET.
+    #[arg(long, env = "FALCON_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// API client secret. Visible to other local users in the process list: prefer
+    /// $FALCON_CLIENT_SECRET.
+    #[arg(long, value_name = "SECRET", hide = true)]
+    pub client_secret: Option<String>,
+    /// MSSP child CID to act in (default: $FALCON_MEMBER_CID).
+    #[arg(long, env = "FALCON_MEMBER_CID", value_name = "CID")]
+    pub member_cid: Option<String>,
+    /// Run this command line and exit (repeatable; runs in order).
+    #[arg(short = 'c', long = "command", value_name = "LINE")]
+    pub commands: Vec<String>,
+    /// Run the command lines in FILE and exit.
+    #[arg(long, value_name = "FILE", conflicts_with = "commands")]
+    pub script: Option<PathBuf>,
+    /// In scripts, stop at the first command that fails.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Write one JSON object per command to stdout instead of the output itself.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not neutralise control characters in host output (for pipes).
+    #[arg(long)]
+    pub raw: bool,
+    /// Queue commands for an offline host (they run when it comes back).
+    #[arg(long)]
+    pub queue_offline: bool,
+    /// Write the audit transcript to this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_transcript")]
+    pub transcript: Option<PathBuf>,
+    /// Do not write an audit transcript.
+    #[arg(long)]
+    pub no_transcript: bool,
+    /// How often to pulse the session to keep it alive.
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub pulse_interval: Duration,
+    /// Give up waiting for a command after this long (it may still run on the host).
+    #[arg(long, default_value = "15m", value_parser = parse_duration, value_name = "DURATION")]
+    pub command_timeout: Duration,
+}
+
+/// A failure with a one-line message, an optional hint, and an exit status.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Printed verbatim after the message (e.g. a table); already safe for a terminal.
+    pub detail: Option<String>,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            exit: Exit::Usage,
+            message: message.into(),
+            hint: None,
+            detail: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn print(&self) {
+        eprintln!("rtrsh: error: {}", crate::shell::one_line(&self.message));
+        if let Some(d) = &self.detail {
+            eprintln!("{d}");
+        }
+        if let Some(h) = &self.hint {
+            eprintln!("hint: {}", one_line(h));
+        }
+    }
+}
+
+impl From<FalconError> for CliError {
+    fn from(e: FalconError) -> Self {
+        let exit = if e.is_auth_or_connection() {
+            Exit::AuthOrConnection
+        } else {
+            Exit::CommandFailed
+        };
+        CliError {
+            exit,
+            hint: hint(&e),
+            message: e.to_string(),
+            detail: None,
+        }
+    }
+}
+
+/// Makes text safe for a one-line terminal message (no control characters, no newlines).
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Builds the API client from flags and environment.
+pub fn connect(args: &ShellArgs) -> Result<FalconClient, CliError> {
+    let base = args.base_url.clone().ok_or_else(|| {
+        CliError::usage("no Falcon API URL").with_hint(
+            "set FALCON_BASE_URL (e.g. https://api.crowdstrike.com) or pass --base-url; `rtrsh emulator` runs a local one",
+        )
+    })?;
+    let client_id = args
+        .client_id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            CliError::usage("no API client id")
+                .with_hint("set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET")
+        })?;
+    let secret = match &args.client_secret {
+        Some(s) => {
+            eprintln!(
+                "rtrsh: warning: a secret on the command line is visible to other users in the process list; use FALCON_CLIENT_SECRET"
+            );
+            s.clone()
+        }
+        None => std::env::var("FALCON_CLIENT_SECRET").unwrap_or_default(),
+    };
+    if secret.is_empty() {
+        return Err(CliError::usage("no API client secret").with_hint("set FALCON_CLIENT_SECRET"));
+    }
+    let creds = Credentials {
+        client_id,
+        client_secret: SecretString::from(secret),
+        member_cid: args.member_cid.clone().filter(|s| !s.is_empty()),
+    };
+    FalconClient::new(&base, creds, ClientOptions::default())
+        .map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// Resolves `--host`/`--aid` to one host. Several matches: a list (and, on a terminal, a
+/// choice); none: near names.
+pub async fn pick_target(
+    client: &FalconClient,
+    args: &ShellArgs,
+    interactive: bool,
+) -> Result<Target, CliError> {
+    if let Some(aid) = &args.aid {
+        let aid = aid.trim().to_ascii_lowercase();
+        if aid.len() != 32 || !aid.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(CliError::usage(format!(
+                "--aid {aid:?} is not a host id (32 hex characters)"
+            )));
+        }
+        return resolve_aid(client, &aid).await?.ok_or_else(|| CliError {
+            exit: Exit::CommandFailed,
+            message: format!("no host with aid {aid}"),
+            hint: None,
+            detail: None,
+        });
+    }
+    let Some(name) = args
+        .host
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(CliError::usage("no host given").with_hint("pass --host HOSTNAME or --aid AID"));
+    };
+    match resolve_host(client, name).await? {
+        Resolve::One(t) => Ok(t),
+        Resolve::None { suggestions } => {
+            let e = CliError {
+                exit: Exit::CommandFailed,
+                message: format!("no host named {name:?}"),
+                hint: None,
+                detail: None,
+            };
+            Err(if suggestions.is_empty() {
+                e.with_hint("check the name, or use --aid")
+            } else {
+                e.with_hint(format!("did you mean: {}", suggestions.join(", ")))
+            })
+        }
+        Resolve::Many(devices) => {
+            let table = builtins::device_table(&devices);
+            if interactive {
+                eprintln!("{} hosts are named {name:?}:\n{table}", devices.len());
+                if let Some(i) = builtins::ask_choice(devices.len())? {
+                    return Ok(Target::from(&devices[i]));
+                }
+                return Err(CliError::usage("no host chosen"));
+            }
+            Err(CliError {
+                exit: Exit::Usage,
+                message: format!(
+                    "{} hosts are named {name:?}; pick one with --aid",
+                    devices.len()
+                ),
+                hint: None,
+                detail: Some(table),
+            })
+        }
+    }
+}
+
+/// `rtrsh [--host X | --aid A] [-c LINE | --script FILE]`: the shell.
+pub fn run(args: ShellArgs) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rtrsh: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = rt.block_on(async move {
+        match run_async(args).await {
+            Ok(exit) => exit,
+            Err(e) => {
+                e.print();
+                e.exit
+            }
+        }
+    });
+    rt.shutdown_timeout(Duration::from_millis(500));
+    code.into()
+}
+
+async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
+    let stdin_tty = std::io::stdin().is_terminal();
+    let lines = script::source(&args, stdin_tty)?;
+    let client = connect(&args)?;
+    let target = pick_target(&client, &args, stdin_tty && lines.is_none()).await?;
+    let opts = SessionOptions {
+        queue_offline: args.queue_offline,
+        limits: crate::session::PollLimits {
+            timeout: args.command_timeout,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let session = HostSession::open(client.clone(), target, opts).await?;
+    let result = match lines {
+        Some(lines) => script::run(&session, &args, lines).await,
+        None => Err(CliError::usage("the interactive prompt is not built yet")
+            .with_hint("pipe commands on stdin, or use -c LINE / --script FILE")),
+    };
+    let _ = session.close().await;
+    let _ = client.revoke().await;
+    result
+}
