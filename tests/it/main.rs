@@ -7,4 +7,5 @@
 
 mod support;
 
+mod auth;
 mod schema_selftest;
