@@ -8,4 +8,6 @@
 mod support;
 
 mod auth;
+mod devices;
 mod schema_selftest;
+mod sessions;
