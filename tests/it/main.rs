@@ -8,6 +8,8 @@
 mod support;
 
 mod auth;
+mod commands;
 mod devices;
+mod offline;
 mod schema_selftest;
 mod sessions;
