@@ -8,6 +8,7 @@
 mod support;
 
 mod auth;
+mod batch;
 mod commands;
 mod devices;
 mod offline;
