@@ -11,6 +11,8 @@ mod auth;
 mod batch;
 mod commands;
 mod devices;
+mod files;
+mod library;
 mod offline;
 mod schema_selftest;
 mod sessions;
