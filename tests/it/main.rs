@@ -8,11 +8,14 @@
 mod support;
 
 mod auth;
+mod bad_input;
 mod batch;
 mod commands;
 mod devices;
+mod faults;
 mod files;
 mod library;
 mod offline;
+mod ratelimit;
 mod schema_selftest;
 mod sessions;
