@@ -104,7 +104,9 @@ async fn batch_init_with_no_usable_host_is_404() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
     let offline = env.offline_aid().await;
-    let r = api.post(INIT, &init_body(&[offline.clone()])).await;
+    let r = api
+        .post(INIT, &init_body(std::slice::from_ref(&offline)))
+        .await;
     r.expect(404);
     assert_eq!(r.body["batch_id"], "");
     assert_eq!(
