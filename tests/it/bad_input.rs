@@ -264,7 +264,7 @@ async fn an_unbalanced_quote_in_a_command_line_is_a_400_not_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs fql"]
+
 async fn a_malformed_fql_filter_is_400() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();

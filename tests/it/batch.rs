@@ -429,11 +429,11 @@ async fn batch_get_answers_with_a_request_id_and_a_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn batch_get_lists_each_uploaded_file_once_ready() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
-    let aids = env.online_aids(2).await;
+    let aids = env.online_windows_aids(2).await;
     let batch = batch_init(&api, &aids).await;
     let path = "C:\\Windows\\System32\\drivers\\etc\\hosts";
     let body = json!({ "batch_id": batch, "file_path": path, "optional_hosts": aids });

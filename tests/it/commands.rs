@@ -276,25 +276,25 @@ async fn chunked_read(model: ChunkModel) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn chunked_output_reassembles_under_the_next_model() {
     chunked_read(ChunkModel::Next).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn chunked_output_reassembles_under_the_echo_model() {
     chunked_read(ChunkModel::Echo).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn chunked_output_reassembles_under_the_splunk_model() {
     chunked_read(ChunkModel::Splunk).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn ls_lists_the_directory_and_cd_moves_the_session() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();

@@ -125,7 +125,7 @@ async fn query_limits_and_bad_sorts_are_400() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs fql"]
+
 async fn a_hostname_filter_finds_exactly_that_host() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
@@ -148,7 +148,7 @@ async fn a_hostname_filter_finds_exactly_that_host() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs fql"]
+
 async fn a_malformed_filter_or_unknown_field_is_400() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
@@ -259,7 +259,7 @@ async fn the_world_starts_with_the_hosts_the_demo_needs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn the_fixed_hosts_exist_with_their_platforms_and_states() {
     let env = TestEnv::start(fast()).await;
     let hosts = env.hosts().await;

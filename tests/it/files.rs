@@ -66,7 +66,7 @@ async fn get_file(api: &Api, aid: &str, sid: &str, path: &str) -> serde_json::Va
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs world"]
+
 async fn a_retrieved_file_is_listed_then_deleted() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
@@ -100,7 +100,7 @@ async fn a_retrieved_file_is_listed_then_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs 7z"]
+
 async fn a_retrieved_file_downloads_as_a_7z_archive_without_content_length() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();

@@ -237,7 +237,7 @@ async fn library_listings_page_and_sort() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs fql"]
+
 async fn library_listings_filter_by_name() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();

@@ -236,7 +236,7 @@ async fn listing_and_reading_sessions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs fql"]
+
 async fn listing_sessions_filters_by_fql() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();

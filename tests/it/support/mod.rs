@@ -158,11 +158,21 @@ impl TestEnv {
 
     /// `n` distinct online, well-behaved hosts (aids), DESKTOP-01 first.
     pub async fn online_aids(&self, n: usize) -> Vec<String> {
+        self.online_aids_on(n, None).await
+    }
+
+    /// `n` online, non-hostile Windows hosts (DESKTOP-01 first).
+    pub async fn online_windows_aids(&self, n: usize) -> Vec<String> {
+        self.online_aids_on(n, Some("Windows")).await
+    }
+
+    async fn online_aids_on(&self, n: usize, platform: Option<&str>) -> Vec<String> {
         let mut hosts: Vec<Value> = self
             .hosts()
             .await
             .into_iter()
             .filter(|h| h["online"] == true && h["hostile"] != true)
+            .filter(|h| platform.is_none_or(|p| h["platform_name"] == p))
             .collect();
         hosts.sort_by_key(|h| h["hostname"] != "DESKTOP-01");
         assert!(
