@@ -11,4 +11,5 @@ pub mod cli;
 pub mod command;
 pub mod emulator;
 pub mod falcon;
+pub mod output;
 pub mod rng;

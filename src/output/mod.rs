@@ -1,0 +1,14 @@
+//! Sinks for what comes back from hosts: the terminal (sanitised, or raw with `--raw`), the
+//! `--json` per-command records, and the local JSONL audit transcript.
+//!
+//! - [`sanitize`]: the hostile-output sanitiser every printer goes through (stream text, table
+//!   cells, error messages), and [`SanitizingWriter`] for the two terminal streams.
+//! - [`record`]: [`CommandRecord`], one JSON line per command for `--json` (exact bytes kept).
+//! - [`transcript`]: [`Transcript`], the append-only JSONL audit log of a session (hashes, not
+//!   output bodies; never a secret).
+
+pub mod sanitize;
+
+pub use sanitize::{
+    OutputMode, Sanitizer, SanitizingWriter, sanitize_bytes, sanitize_line, truncate_for_display,
+};
