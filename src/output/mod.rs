@@ -7,8 +7,11 @@
 //! - [`transcript`]: [`Transcript`], the append-only JSONL audit log of a session (hashes, not
 //!   output bodies; never a secret).
 
+mod json;
+pub mod record;
 pub mod sanitize;
 
+pub use record::{CommandRecord, CommandStatus, ExitInfo};
 pub use sanitize::{
     OutputMode, Sanitizer, SanitizingWriter, sanitize_bytes, sanitize_line, truncate_for_display,
 };
