@@ -10,8 +10,10 @@
 mod json;
 pub mod record;
 pub mod sanitize;
+pub mod transcript;
 
 pub use record::{CommandRecord, CommandStatus, ExitInfo};
 pub use sanitize::{
     OutputMode, Sanitizer, SanitizingWriter, sanitize_bytes, sanitize_line, truncate_for_display,
 };
+pub use transcript::{Operator, SessionInfo, Transcript, TranscriptOptions};
