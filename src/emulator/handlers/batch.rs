@@ -290,14 +290,7 @@ async fn run_batch(
     call: BatchCall<'_>,
 ) -> Result<(Vec<Slot>, Instant), ApiError> {
     // Returns the slots and when the command was sent.
-    let BatchCall {
-        tier,
-        path,
-        batch_id,
-        base_command,
-        command_string,
-        optional_hosts,
-    } = call;
+    let BatchCall { tier, path, batch_id, base_command, command_string, optional_hosts } = call;
     let timeout = request_timeout(q, emu, path)?;
     let per_host = host_timeout(q, timeout)?;
     let now = Instant::now();

@@ -110,11 +110,7 @@ pub async fn delete_file(
     let sid = q.required("session_id")?.to_string();
     let id = q.required("ids")?.to_string();
     let mut inner = emu.lock();
-    if inner
-        .sessions
-        .get(&sid)
-        .is_none_or(|s| s.owner != caller.client_id)
-    {
+    if inner.sessions.get(&sid).is_none_or(|s| s.owner != caller.client_id) {
         return Err(ApiError::not_found(format!("Could not find session {sid}")));
     }
     let f = inner
