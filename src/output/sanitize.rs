@@ -43,7 +43,6 @@
 //! 3 bytes, a `\r` counter, the sequence kind and length), never a buffered line.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
 
 /// A sequence longer than this (in bytes, introducer included) is closed: its start has been shown
 /// as text, and the rest is shown as ordinary text. Only affects highlighting, never content.
@@ -54,19 +53,6 @@ pub const MAX_SEQUENCE_LEN: usize = 4096;
 pub const HIGHLIGHT_ON: &[u8] = b"\x1b[2m";
 /// See [`HIGHLIGHT_ON`].
 pub const HIGHLIGHT_OFF: &[u8] = b"\x1b[22m";
-
-/// [`SanitizingWriter`] input is processed in slices of this size, which bounds its scratch buffer.
-const WRITE_SLICE: usize = 64 * 1024;
-
-/// Whether host output is sanitised before it is written (`--raw` selects [`OutputMode::Raw`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OutputMode {
-    /// Neutralise escape sequences, controls, invisible characters and invalid UTF-8.
-    #[default]
-    Sanitized,
-    /// Pass the host's bytes through untouched (for pipes into other tools).
-    Raw,
-}
 
 /// Where the parser is. Sequence states mean a sequence is open (and, with highlighting, dimmed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -518,98 +504,6 @@ pub fn truncate_for_display(s: &str, max_chars: usize) -> Cow<'_, str> {
             Cow::Owned(t)
         }
     }
-}
-
-/// A writer that applies an [`OutputMode`] to one stream of host output. Use one instance per
-/// stream (stdout and stderr each keep their own partial state), and call
-/// [`SanitizingWriter::finish`] at the end of each command's output.
-#[derive(Debug)]
-pub struct SanitizingWriter<W: Write> {
-    inner: W,
-    mode: OutputMode,
-    sanitizer: Sanitizer,
-    scratch: Vec<u8>,
-}
-
-impl<W: Write> SanitizingWriter<W> {
-    pub fn new(inner: W, mode: OutputMode) -> Self {
-        SanitizingWriter {
-            inner,
-            mode,
-            sanitizer: Sanitizer::new(),
-            scratch: Vec::new(),
-        }
-    }
-
-    /// See [`Sanitizer::with_highlight`]; ignored in raw mode.
-    pub fn with_highlight(mut self, on: bool) -> Self {
-        self.sanitizer = self.sanitizer.with_highlight(on);
-        self
-    }
-
-    pub fn mode(&self) -> OutputMode {
-        self.mode
-    }
-
-    /// End of one command's output: render what the sanitiser still holds, flush the writer.
-    pub fn finish(&mut self) -> io::Result<()> {
-        if self.mode == OutputMode::Sanitized {
-            self.scratch.clear();
-            self.sanitizer.finish(&mut self.scratch);
-            let res = self.inner.write_all(&self.scratch);
-            self.scratch.clear();
-            res?;
-        }
-        self.inner.flush()
-    }
-
-    pub fn get_ref(&self) -> &W {
-        &self.inner
-    }
-
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
-    }
-
-    /// The inner writer. Pending sanitiser state is dropped: call [`Self::finish`] first.
-    pub fn into_inner(self) -> W {
-        self.inner
-    }
-}
-
-impl<W: Write> Write for SanitizingWriter<W> {
-    /// Consumes the whole buffer (the sanitiser's state cannot be rewound), so this never
-    /// reports a short write.
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.mode {
-            OutputMode::Raw => self.inner.write_all(buf)?,
-            OutputMode::Sanitized => {
-                for piece in buf.chunks(WRITE_SLICE) {
-                    self.scratch.clear();
-                    self.sanitizer.push(piece, &mut self.scratch);
-                    let res = self.inner.write_all(&self.scratch);
-                    self.scratch.clear();
-                    res?;
-                }
-            }
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The two terminal sinks of host output: host stdout to our stdout, host stderr to our stderr.
-pub fn terminal_writers(
-    mode: OutputMode,
-    highlight: bool,
-) -> (SanitizingWriter<io::Stdout>, SanitizingWriter<io::Stderr>) {
-    (
-        SanitizingWriter::new(io::stdout(), mode).with_highlight(highlight),
-        SanitizingWriter::new(io::stderr(), mode).with_highlight(highlight),
-    )
 }
 
 #[cfg(test)]
