@@ -30,9 +30,9 @@
 //! notation analysts already read (`printf`, bash `$'...'`, Rust, Python, PowerShell's `` `e``),
 //! so a suspicious sequence can be pasted into a tool to reproduce it; and it is greppable. Glyphs
 //! such as `␛` were rejected: they are easy to miss, render differently per font, and are
-//! themselves non-ASCII. Backslashes in the host's own text are *not* escaped, because Windows
-//! paths are the bulk of RTR output and `C:\\Windows` would be unreadable; the price is that a host
-//! can print a literal `\e[2J` that looks like a neutralised one. Optional highlighting (see
+//! themselves non-ASCII. Backslashes in the host's own text are *not* escaped: Windows paths are
+//! the bulk of RTR output, and every `C:\Windows` becoming `C:\\Windows` would hurt every reader;
+//! the price is that a host can print a literal `\e[2J` that looks like a neutralised one. Optional highlighting (see
 //! [`Sanitizer::with_highlight`]) dims everything the sanitiser produced, which tells the two
 //! apart on a terminal; `--raw` and the JSON outputs keep the exact bytes.
 //!
