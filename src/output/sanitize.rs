@@ -32,9 +32,9 @@
 //! such as `␛` were rejected: they are easy to miss, render differently per font, and are
 //! themselves non-ASCII. Backslashes in the host's own text are *not* escaped: Windows paths are
 //! the bulk of RTR output, and every `C:\Windows` becoming `C:\\Windows` would hurt every reader;
-//! the price is that a host can print a literal `\e[2J` that looks like a neutralised one. Optional highlighting (see
-//! [`Sanitizer::with_highlight`]) dims everything the sanitiser produced, which tells the two
-//! apart on a terminal; `--raw` and the JSON outputs keep the exact bytes.
+//! the price is that a host can print a literal `\e[2J` that looks like a neutralised one.
+//! Optional highlighting (see [`Sanitizer::with_highlight`]) dims everything the sanitiser
+//! produced, which tells the two apart on a terminal; `--raw` and the JSON outputs keep the exact bytes.
 //!
 //! # Properties
 //! Streaming and chunk-agnostic: [`Sanitizer::push`] may be called with arbitrary splits (inside
