@@ -11,6 +11,7 @@ pub mod cli;
 pub mod command;
 pub mod emulator;
 pub mod falcon;
+pub mod output;
 pub mod rng;
 pub mod session;
 pub mod shell;
