@@ -235,6 +235,11 @@ impl FalconClient {
             .clone()
     }
 
+    /// The API client id (never the secret).
+    pub fn client_id(&self) -> &str {
+        &self.inner.creds.client_id
+    }
+
     /// The region the token endpoint named in `X-CS-Region`, once a token was obtained.
     pub fn region(&self) -> Option<String> {
         self.inner

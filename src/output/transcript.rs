@@ -257,6 +257,30 @@ impl Transcript {
         self.write_entry(&e)
     }
 
+    /// A finished command whose output was streamed (not kept in `r`): hashes and sizes come
+    /// from `digest`, computed as the chunks went by. Output is never stored this way.
+    pub fn command_streamed(&mut self, r: &CommandRecord, digest: &OutputDigest) -> io::Result<()> {
+        let Some(sink) = &self.sink else {
+            return Ok(());
+        };
+        let mut e = Entry::new(Event::Command, &sink.operator);
+        e.host = Some(r.host.clone());
+        e.aid = Some(r.aid.clone());
+        e.session_id.clone_from(&r.session_id);
+        e.cloud_request_id.clone_from(&r.cloud_request_id);
+        e.command = Some(r.command.clone());
+        e.tier = Some(r.tier);
+        e.status = Some(r.status);
+        e.duration_ms = Some(r.duration_ms);
+        e.trace_ids.clone_from(&r.trace_ids);
+        e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
+        e.stdout_sha256 = Some(hex(&digest.stdout.clone().finalize()));
+        e.stderr_sha256 = Some(hex(&digest.stderr.clone().finalize()));
+        e.stdout_bytes = Some(digest.stdout_bytes);
+        e.stderr_bytes = Some(digest.stderr_bytes);
+        self.write_entry(&e)
+    }
+
     /// A free-text note (e.g. "host went offline"), optionally about a host.
     pub fn note(&mut self, host: Option<&SessionInfo>, text: &str) -> io::Result<()> {
         let Some(sink) = &self.sink else {
@@ -299,14 +323,38 @@ fn fill_session(e: &mut Entry, s: &SessionInfo) {
     e.trace_ids.clone_from(&s.trace_ids);
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest.iter() {
-        let _ = write!(hex, "{b:02x}");
+/// SHA-256 and size of a command's stdout and stderr, fed chunk by chunk as output streams.
+#[derive(Clone, Debug, Default)]
+pub struct OutputDigest {
+    stdout: Sha256,
+    stderr: Sha256,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+}
+
+impl OutputDigest {
+    pub fn stdout(&mut self, chunk: &[u8]) {
+        self.stdout.update(chunk);
+        self.stdout_bytes += chunk.len() as u64;
     }
-    hex
+
+    pub fn stderr(&mut self, chunk: &[u8]) {
+        self.stderr.update(chunk);
+        self.stderr_bytes += chunk.len() as u64;
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 fn len_u64(bytes: &[u8]) -> u64 {

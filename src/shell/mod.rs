@@ -5,6 +5,7 @@
 //! error (bad flags, bad command lines), 3 authentication or connection failure.
 
 pub mod builtins;
+pub mod exec;
 pub mod script;
 
 use std::io::IsTerminal;
@@ -297,12 +298,51 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         ..Default::default()
     };
     let session = HostSession::open(client.clone(), target, opts).await?;
+    let info = exec::session_info(&session, session.session_id().await);
+    let transcript = match open_transcript(&args, &info, &client) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = session.close().await;
+            return Err(e);
+        }
+    };
+    let mut outs = exec::Outputs {
+        term: exec::TerminalSink::new(args.raw),
+        transcript,
+        json: args.json,
+        notify: Box::new(|m| eprintln!("rtrsh: {}", one_line(&m))),
+    };
+    let _ = outs.transcript.session_open(&info);
     let result = match lines {
-        Some(lines) => script::run(&session, &args, lines).await,
+        Some(lines) => Ok(script::run(&session, &args, &mut outs, lines).await),
         None => Err(CliError::usage("the interactive prompt is not built yet")
             .with_hint("pipe commands on stdin, or use -c LINE / --script FILE")),
     };
     let _ = session.close().await;
+    let closing = exec::session_info(&session, session.session_id().await);
+    let _ = outs.transcript.session_close(&closing);
     let _ = client.revoke().await;
     result
+}
+
+/// Opens the audit transcript (`--transcript PATH`, the default under the data dir, or none).
+fn open_transcript(
+    args: &ShellArgs,
+    info: &crate::output::transcript::SessionInfo,
+    client: &FalconClient,
+) -> Result<crate::output::transcript::Transcript, CliError> {
+    use crate::output::transcript::{Operator, Transcript, TranscriptOptions};
+    if args.no_transcript {
+        return Ok(Transcript::disabled());
+    }
+    let options = TranscriptOptions {
+        operator: Operator::from_env(Some(client.client_id().to_string())),
+        store_output: false,
+        host_label: info.host.clone(),
+        session_id: info.session_id.clone(),
+    };
+    Transcript::open(args.transcript.clone(), options).map_err(|e| {
+        CliError::usage(format!("cannot open the audit transcript: {e}"))
+            .with_hint("pass --transcript PATH to write it elsewhere, or --no-transcript")
+    })
 }

@@ -1,0 +1,274 @@
+//! Running one checked command line on the session, the same way for scripts and the prompt:
+//! output streams to the terminal (sanitised unless `--raw`) or is collected for `--json`, its
+//! SHA-256 is computed on the fly for the audit transcript, and the outcome becomes a
+//! [`CommandRecord`].
+
+use std::io::{IsTerminal, Stderr, Stdout, Write};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::command::Tier;
+use crate::falcon::FalconError;
+use crate::falcon::error::hint;
+use crate::output::record::{CommandRecord, CommandStatus};
+use crate::output::transcript::{OutputDigest, SessionInfo, Transcript};
+use crate::output::writer::{OutputMode, SanitizingWriter};
+use crate::session::poll::{Collect, Completion, OutputSink};
+use crate::session::{HostSession, Notice};
+use crate::shell::{Exit, one_line};
+
+/// Host output to our stdout/stderr, sanitised unless raw.
+pub struct TerminalSink {
+    out: SanitizingWriter<Stdout>,
+    err: SanitizingWriter<Stderr>,
+    out_newline: bool,
+    err_newline: bool,
+    out_tty: bool,
+    err_tty: bool,
+    pub broken_pipe: bool,
+}
+
+impl TerminalSink {
+    pub fn new(raw: bool) -> Self {
+        let mode = if raw { OutputMode::Raw } else { OutputMode::Sanitized };
+        TerminalSink {
+            out: SanitizingWriter::new(std::io::stdout(), mode),
+            err: SanitizingWriter::new(std::io::stderr(), mode),
+            out_newline: true,
+            err_newline: true,
+            out_tty: std::io::stdout().is_terminal(),
+            err_tty: std::io::stderr().is_terminal(),
+            broken_pipe: false,
+        }
+    }
+
+    fn note(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.broken_pipe = true;
+        }
+    }
+
+    /// Ends a command's output: flushes sanitiser state and, on a terminal, makes sure the next
+    /// line starts on its own (piped output stays byte-exact).
+    pub fn finish(&mut self) {
+        let r = self.out.finish().and_then(|_| self.err.finish());
+        self.note(r);
+        if !self.out_newline && self.out_tty {
+            let r = self.out.get_mut().write_all(b"\n").and_then(|_| self.out.get_mut().flush());
+            self.note(r);
+        }
+        if !self.err_newline && self.err_tty {
+            let r = self.err.get_mut().write_all(b"\n").and_then(|_| self.err.get_mut().flush());
+            self.note(r);
+        }
+        self.out_newline = true;
+        self.err_newline = true;
+    }
+}
+
+impl OutputSink for TerminalSink {
+    fn stdout(&mut self, chunk: &str) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.out_newline = chunk.ends_with('\n');
+        let r = self.out.write_all(chunk.as_bytes()).and_then(|_| self.out.flush());
+        self.note(r);
+    }
+
+    fn stderr(&mut self, chunk: &str) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.err_newline = chunk.ends_with('\n');
+        let r = self.err.write_all(chunk.as_bytes()).and_then(|_| self.err.flush());
+        self.note(r);
+    }
+}
+
+/// Feeds every chunk to the digest and to either the terminal or a collector.
+struct Tee<'a, 'f> {
+    digest: &'a mut OutputDigest,
+    term: Option<&'a mut TerminalSink>,
+    collect: Option<&'a mut Collect>,
+    first: Option<&'a mut (dyn FnMut() + 'f)>,
+}
+
+impl Tee<'_, '_> {
+    fn arrived(&mut self) {
+        if let Some(f) = self.first.take() {
+            f();
+        }
+    }
+}
+
+impl OutputSink for Tee<'_, '_> {
+    fn stdout(&mut self, chunk: &str) {
+        self.arrived();
+        self.digest.stdout(chunk.as_bytes());
+        if let Some(t) = self.term.as_deref_mut() {
+            t.stdout(chunk);
+        }
+        if let Some(c) = self.collect.as_deref_mut() {
+            c.stdout(chunk);
+        }
+    }
+
+    fn stderr(&mut self, chunk: &str) {
+        self.arrived();
+        self.digest.stderr(chunk.as_bytes());
+        if let Some(t) = self.term.as_deref_mut() {
+            t.stderr(chunk);
+        }
+        if let Some(c) = self.collect.as_deref_mut() {
+            c.stderr(chunk);
+        }
+    }
+}
+
+/// Where results go.
+pub struct Outputs {
+    pub term: TerminalSink,
+    pub transcript: Transcript,
+    pub json: bool,
+    /// Prints notices (a line each) without corrupting a prompt being typed.
+    pub notify: Box<dyn FnMut(String) + Send>,
+}
+
+impl Outputs {
+    pub fn notify(&mut self, msg: impl Into<String>) {
+        (self.notify)(msg.into());
+    }
+}
+
+/// What became of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineResult {
+    Ok,
+    Failed(Exit),
+    Cancelled,
+}
+
+pub fn session_info(session: &HostSession, session_id: String) -> SessionInfo {
+    let t = session.target();
+    SessionInfo { host: t.hostname.clone(), aid: t.aid.clone(), session_id: Some(session_id), trace_ids: Vec::new() }
+}
+
+/// Runs one checked line. `on_first_output` runs when the first output (or completion) arrives
+/// (the prompt uses it to stop its spinner).
+pub async fn run_line(
+    session: &HostSession,
+    line: &str,
+    words: &[String],
+    tier: Tier,
+    outs: &mut Outputs,
+    cancel: &CancellationToken,
+    mut on_first_output: Option<&mut (dyn FnMut() + '_)>,
+) -> LineResult {
+    let started = std::time::SystemTime::now();
+    let mut digest = OutputDigest::default();
+    let mut collected = Collect::default();
+    let json = outs.json;
+    let result = {
+        let mut tee = Tee {
+            digest: &mut digest,
+            term: if json { None } else { Some(&mut outs.term) },
+            collect: if json { Some(&mut collected) } else { None },
+            first: on_first_output.as_deref_mut(),
+        };
+        let r = session.run(line, words, tier, &mut tee, cancel).await;
+        tee.arrived();
+        r
+    };
+    if !json {
+        outs.term.finish();
+    }
+    let t = session.target();
+    let mut rec = CommandRecord::new(&t.hostname, &t.aid, line, tier, started);
+    rec.session_id = Some(session.session_id().await);
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => return failed(outs, rec, &e, started, &digest),
+    };
+    for n in &outcome.notices {
+        match n {
+            Notice::Reopened { cwd } => {
+                let info = session_info(session, session.session_id().await);
+                let _ = outs.transcript.session_reopen(&info);
+                outs.notify(format!("session expired; re-opened it and returned to {}", one_line(cwd)));
+            }
+            Notice::Queued => outs.notify("host offline: the command is queued and runs when the host returns"),
+        }
+    }
+    rec.cloud_request_id = Some(outcome.cloud_request_id.clone());
+    rec.sequence_ids_seen = outcome.polled.sequence_ids_seen.clone();
+    rec.queued = outcome.queued;
+    rec.exit.complete = outcome.polled.completion == Completion::Complete && !outcome.queued;
+    rec.set_duration(outcome.elapsed);
+    let (status, result) = match outcome.polled.completion {
+        Completion::Complete if outcome.queued => (CommandStatus::Queued, LineResult::Ok),
+        Completion::Complete if outcome.polled.stderr_seen => {
+            (CommandStatus::Error, LineResult::Failed(Exit::CommandFailed))
+        }
+        Completion::Complete => (CommandStatus::Ok, LineResult::Ok),
+        Completion::TimedOut => {
+            outs.notify(format!(
+                "gave up waiting; the command may still be running on the host (cloud_request_id {})",
+                outcome.cloud_request_id
+            ));
+            (CommandStatus::Timeout, LineResult::Failed(Exit::CommandFailed))
+        }
+        Completion::Cancelled => {
+            outs.notify(format!(
+                "cancelled; the command may still be running on the host (cloud_request_id {})",
+                outcome.cloud_request_id
+            ));
+            (CommandStatus::Unknown, LineResult::Cancelled)
+        }
+    };
+    rec.status = status;
+    finish_record(outs, rec, collected, &digest);
+    result
+}
+
+fn finish_record(outs: &mut Outputs, mut rec: CommandRecord, collected: Collect, digest: &OutputDigest) {
+    if let Err(e) = outs.transcript.command_streamed(&rec, digest) {
+        outs.notify(format!("could not write the audit transcript: {e}"));
+    }
+    if outs.json {
+        rec.set_stdout(collected.stdout.as_bytes());
+        rec.set_stderr(collected.stderr.as_bytes());
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = rec.write_json_line(&mut out).and_then(|_| out.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            outs.term.broken_pipe = true;
+        }
+    }
+}
+
+fn failed(
+    outs: &mut Outputs,
+    mut rec: CommandRecord,
+    e: &FalconError,
+    started: std::time::SystemTime,
+    digest: &OutputDigest,
+) -> LineResult {
+    eprintln!("rtrsh: error: {}", one_line(&e.to_string()));
+    if let Some(h) = hint(e) {
+        eprintln!("hint: {}", one_line(&h));
+    }
+    rec.status = if e.maybe_executed() { CommandStatus::Unknown } else { CommandStatus::Error };
+    rec.exit.http_status = e.status();
+    rec.exit.error_code = e.code();
+    rec.exit.error = Some(e.to_string());
+    if let Some(t) = e.trace_id() {
+        rec.trace_ids.push(t.to_string());
+    }
+    rec.set_duration(started.elapsed().unwrap_or_default());
+    finish_record(outs, rec, Collect::default(), digest);
+    let exit = if e.is_auth_or_connection() { Exit::AuthOrConnection } else { Exit::CommandFailed };
+    LineResult::Failed(exit)
+}
