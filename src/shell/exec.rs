@@ -30,7 +30,11 @@ pub struct TerminalSink {
 
 impl TerminalSink {
     pub fn new(raw: bool) -> Self {
-        let mode = if raw { OutputMode::Raw } else { OutputMode::Sanitized };
+        let mode = if raw {
+            OutputMode::Raw
+        } else {
+            OutputMode::Sanitized
+        };
         TerminalSink {
             out: SanitizingWriter::new(std::io::stdout(), mode),
             err: SanitizingWriter::new(std::io::stderr(), mode),
@@ -56,11 +60,19 @@ impl TerminalSink {
         let r = self.out.finish().and_then(|_| self.err.finish());
         self.note(r);
         if !self.out_newline && self.out_tty {
-            let r = self.out.get_mut().write_all(b"\n").and_then(|_| self.out.get_mut().flush());
+            let r = self
+                .out
+                .get_mut()
+                .write_all(b"\n")
+                .and_then(|_| self.out.get_mut().flush());
             self.note(r);
         }
         if !self.err_newline && self.err_tty {
-            let r = self.err.get_mut().write_all(b"\n").and_then(|_| self.err.get_mut().flush());
+            let r = self
+                .err
+                .get_mut()
+                .write_all(b"\n")
+                .and_then(|_| self.err.get_mut().flush());
             self.note(r);
         }
         self.out_newline = true;
@@ -74,7 +86,10 @@ impl OutputSink for TerminalSink {
             return;
         }
         self.out_newline = chunk.ends_with('\n');
-        let r = self.out.write_all(chunk.as_bytes()).and_then(|_| self.out.flush());
+        let r = self
+            .out
+            .write_all(chunk.as_bytes())
+            .and_then(|_| self.out.flush());
         self.note(r);
     }
 
@@ -83,7 +98,10 @@ impl OutputSink for TerminalSink {
             return;
         }
         self.err_newline = chunk.ends_with('\n');
-        let r = self.err.write_all(chunk.as_bytes()).and_then(|_| self.err.flush());
+        let r = self
+            .err
+            .write_all(chunk.as_bytes())
+            .and_then(|_| self.err.flush());
         self.note(r);
     }
 }
@@ -153,7 +171,12 @@ pub enum LineResult {
 
 pub fn session_info(session: &HostSession, session_id: String) -> SessionInfo {
     let t = session.target();
-    SessionInfo { host: t.hostname.clone(), aid: t.aid.clone(), session_id: Some(session_id), trace_ids: Vec::new() }
+    SessionInfo {
+        host: t.hostname.clone(),
+        aid: t.aid.clone(),
+        session_id: Some(session_id),
+        trace_ids: Vec::new(),
+    }
 }
 
 /// Runs one checked line. `on_first_output` runs when the first output (or completion) arrives
@@ -197,9 +220,14 @@ pub async fn run_line(
             Notice::Reopened { cwd } => {
                 let info = session_info(session, session.session_id().await);
                 let _ = outs.transcript.session_reopen(&info);
-                outs.notify(format!("session expired; re-opened it and returned to {}", one_line(cwd)));
+                outs.notify(format!(
+                    "session expired; re-opened it and returned to {}",
+                    one_line(cwd)
+                ));
             }
-            Notice::Queued => outs.notify("host offline: the command is queued and runs when the host returns"),
+            Notice::Queued => {
+                outs.notify("host offline: the command is queued and runs when the host returns")
+            }
         }
     }
     rec.cloud_request_id = Some(outcome.cloud_request_id.clone());
@@ -209,16 +237,20 @@ pub async fn run_line(
     rec.set_duration(outcome.elapsed);
     let (status, result) = match outcome.polled.completion {
         Completion::Complete if outcome.queued => (CommandStatus::Queued, LineResult::Ok),
-        Completion::Complete if outcome.polled.stderr_seen => {
-            (CommandStatus::Error, LineResult::Failed(Exit::CommandFailed))
-        }
+        Completion::Complete if outcome.polled.stderr_seen => (
+            CommandStatus::Error,
+            LineResult::Failed(Exit::CommandFailed),
+        ),
         Completion::Complete => (CommandStatus::Ok, LineResult::Ok),
         Completion::TimedOut => {
             outs.notify(format!(
                 "gave up waiting; the command may still be running on the host (cloud_request_id {})",
                 outcome.cloud_request_id
             ));
-            (CommandStatus::Timeout, LineResult::Failed(Exit::CommandFailed))
+            (
+                CommandStatus::Timeout,
+                LineResult::Failed(Exit::CommandFailed),
+            )
         }
         Completion::Cancelled => {
             outs.notify(format!(
@@ -233,7 +265,12 @@ pub async fn run_line(
     result
 }
 
-fn finish_record(outs: &mut Outputs, mut rec: CommandRecord, collected: Collect, digest: &OutputDigest) {
+fn finish_record(
+    outs: &mut Outputs,
+    mut rec: CommandRecord,
+    collected: Collect,
+    digest: &OutputDigest,
+) {
     if let Err(e) = outs.transcript.command_streamed(&rec, digest) {
         outs.notify(format!("could not write the audit transcript: {e}"));
     }
@@ -260,7 +297,11 @@ fn failed(
     if let Some(h) = hint(e) {
         eprintln!("hint: {}", one_line(&h));
     }
-    rec.status = if e.maybe_executed() { CommandStatus::Unknown } else { CommandStatus::Error };
+    rec.status = if e.maybe_executed() {
+        CommandStatus::Unknown
+    } else {
+        CommandStatus::Error
+    };
     rec.exit.http_status = e.status();
     rec.exit.error_code = e.code();
     rec.exit.error = Some(e.to_string());
@@ -269,6 +310,10 @@ fn failed(
     }
     rec.set_duration(started.elapsed().unwrap_or_default());
     finish_record(outs, rec, Collect::default(), digest);
-    let exit = if e.is_auth_or_connection() { Exit::AuthOrConnection } else { Exit::CommandFailed };
+    let exit = if e.is_auth_or_connection() {
+        Exit::AuthOrConnection
+    } else {
+        Exit::CommandFailed
+    };
     LineResult::Failed(exit)
 }

@@ -48,7 +48,12 @@ pub fn source(args: &ShellArgs, stdin_tty: bool) -> Result<Option<Vec<String>>, 
 }
 
 /// Runs `lines` on the session; returns the worst exit status.
-pub async fn run(session: &HostSession, args: &ShellArgs, outs: &mut Outputs, lines: Vec<String>) -> Exit {
+pub async fn run(
+    session: &HostSession,
+    args: &ShellArgs,
+    outs: &mut Outputs,
+    lines: Vec<String>,
+) -> Exit {
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     let ctrl_c = tokio::spawn(async move {

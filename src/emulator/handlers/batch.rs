@@ -360,6 +360,23 @@ async fn run_batch(
     Ok((slots, now))
 }
 
+/// A good first size for a batch reply buffer: the first chunk of every host's output plus
+/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
+fn reply_capacity(emu: &Emulator, slots: &[Slot]) -> usize {
+    let inner = emu.lock();
+    let cs = emu.config.chunk_size;
+    let out: u64 = slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Ran { id, .. } => inner.commands.get(id),
+            Slot::Failed { .. } => None,
+        })
+        .map(|c| c.stdout.len().min(cs) + c.stderr.len() as u64)
+        .sum();
+    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
+    (out + out / 16 + 320 * slots.len() as u64 + 256) as usize
+}
+
 /// Serialises `combined.resources` of a batch command reply (called once the wait is over: hosts
 /// not finished by now are reported as timed out). `started`: when the command was sent.
 fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: Instant) {
@@ -441,7 +458,7 @@ async fn batch_command(
         optional_hosts,
     };
     let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
-    let mut out = Vec::with_capacity(256 + slots.len() * 512);
+    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.push(b',');
@@ -518,7 +535,7 @@ pub async fn get_command(
         );
         id
     };
-    let mut out = Vec::with_capacity(256 + slots.len() * 512);
+    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.extend_from_slice(format!(",\"batch_get_cmd_req_id\":\"{req_id}\",").as_bytes());
