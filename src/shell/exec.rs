@@ -188,7 +188,7 @@ pub async fn run_line(
     tier: Tier,
     outs: &mut Outputs,
     cancel: &CancellationToken,
-    mut on_first_output: Option<&mut (dyn FnMut() + '_)>,
+    on_first_output: Option<&mut (dyn FnMut() + '_)>,
 ) -> LineResult {
     let started = std::time::SystemTime::now();
     let mut digest = OutputDigest::default();
@@ -199,7 +199,7 @@ pub async fn run_line(
             digest: &mut digest,
             term: if json { None } else { Some(&mut outs.term) },
             collect: if json { Some(&mut collected) } else { None },
-            first: on_first_output.as_deref_mut(),
+            first: on_first_output,
         };
         let r = session.run(line, words, tier, &mut tee, cancel).await;
         tee.arrived();

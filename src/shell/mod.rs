@@ -6,6 +6,7 @@
 
 pub mod builtins;
 pub mod exec;
+pub mod repl;
 pub mod script;
 
 use std::io::IsTerminal;
@@ -313,12 +314,26 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         notify: Box::new(|m| eprintln!("rtrsh: {}", one_line(&m))),
     };
     let _ = outs.transcript.session_open(&info);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let pulse = crate::session::pulse::spawn(
+        session.clone(),
+        args.pulse_interval,
+        stop.clone(),
+        events_tx,
+    );
     let result = match lines {
         Some(lines) => Ok(script::run(&session, &args, &mut outs, lines).await),
-        None => Err(CliError::usage("the interactive prompt is not built yet")
-            .with_hint("pipe commands on stdin, or use -c LINE / --script FILE")),
+        None => Ok(repl::run(&session, &mut outs, events_rx).await),
     };
-    let _ = session.close().await;
+    stop.cancel();
+    let _ = pulse.await;
+    if let Err(e) = session.close().await {
+        eprintln!(
+            "rtrsh: warning: could not close the session on the server: {}",
+            one_line(&e.to_string())
+        );
+    }
     let closing = exec::session_info(&session, session.session_id().await);
     let _ = outs.transcript.session_close(&closing);
     let _ = client.revoke().await;

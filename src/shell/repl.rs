@@ -1,0 +1,319 @@
+//! The interactive prompt: `DESKTOP-01 C:\Windows>`.
+//!
+//! rustyline blocks, so the editor lives on its own OS thread for the whole session and the
+//! async side asks it for one line at a time. Background notices (session re-opened, pulse
+//! failures) go through rustyline's external printer while a line is being typed, so they do
+//! not corrupt it, and straight to stderr while a command runs. Ctrl-C at the prompt clears the
+//! line; during a command it cancels the wait (the command may still run on the host). Ctrl-D or
+//! `exit` ends the session.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::time::Duration;
+
+use rustyline::error::ReadlineError;
+use rustyline::{Config, DefaultEditor, ExternalPrinter};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::output::sanitize::sanitize_line;
+use crate::session::pulse::PulseEvent;
+use crate::session::{HostSession, classify};
+use crate::shell::builtins::{self, Builtin};
+use crate::shell::exec::{LineResult, Outputs, run_line};
+use crate::shell::{Exit, one_line};
+
+/// What the editor thread answers.
+enum Read {
+    Line(String),
+    Interrupted,
+    Eof,
+    Failed(String),
+}
+
+struct ReadRequest {
+    prompt: String,
+    reply: oneshot::Sender<Read>,
+}
+
+/// Prints notices without breaking the line being edited.
+#[derive(Clone)]
+pub struct Notifier {
+    reading: Arc<AtomicBool>,
+    printer: Option<std_mpsc::Sender<String>>,
+}
+
+impl Notifier {
+    pub fn notify(&self, msg: &str) {
+        let line = format!("rtrsh: {}", one_line(msg));
+        if self.reading.load(Ordering::SeqCst)
+            && let Some(p) = &self.printer
+            && p.send(format!("{line}\n")).is_ok()
+        {
+            return;
+        }
+        eprintln!("{line}");
+    }
+}
+
+/// The history file: `<data dir>/rtrsh/history`.
+pub fn history_path() -> Option<PathBuf> {
+    Some(dirs::data_dir()?.join("rtrsh").join("history"))
+}
+
+/// Starts the editor thread; returns the request channel and the notifier.
+fn start_editor(
+    history: Option<PathBuf>,
+) -> Result<(std_mpsc::Sender<ReadRequest>, Notifier), String> {
+    let config = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_space(true)
+        .max_history_size(10_000)
+        .map_err(|e| e.to_string())?
+        .build();
+    let mut editor = DefaultEditor::with_config(config)
+        .map_err(|e| format!("cannot start the line editor: {e}"))?;
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let reading = Arc::new(AtomicBool::new(false));
+    // The external printer's `print` can block: feed it from its own thread.
+    let printer = match editor.create_external_printer() {
+        Ok(mut p) => {
+            let (tx, rx) = std_mpsc::channel::<String>();
+            std::thread::Builder::new()
+                .name("rtrsh-printer".into())
+                .spawn(move || {
+                    while let Ok(msg) = rx.recv() {
+                        if p.print(msg).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            Some(tx)
+        }
+        Err(_) => None,
+    };
+    let (tx, rx) = std_mpsc::channel::<ReadRequest>();
+    let flag = reading.clone();
+    std::thread::Builder::new()
+        .name("rtrsh-readline".into())
+        .spawn(move || {
+            while let Ok(req) = rx.recv() {
+                flag.store(true, Ordering::SeqCst);
+                let r = editor.readline(&req.prompt);
+                flag.store(false, Ordering::SeqCst);
+                let answer = match r {
+                    Ok(line) => {
+                        if !line.trim().is_empty() {
+                            let _ = editor.add_history_entry(line.as_str());
+                        }
+                        Read::Line(line)
+                    }
+                    Err(ReadlineError::Interrupted) => Read::Interrupted,
+                    Err(ReadlineError::Eof) => Read::Eof,
+                    Err(e) => Read::Failed(e.to_string()),
+                };
+                let _ = req.reply.send(answer);
+            }
+            if let Some(h) = &history {
+                save_history(&mut editor, h);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok((tx, Notifier { reading, printer }))
+}
+
+fn save_history(editor: &mut DefaultEditor, path: &std::path::Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    if editor.save_history(path).is_ok() {
+        // Command lines can name sensitive paths: keep the file private.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+/// The prompt text: hostname and the directory the sensor reports, both made inert.
+pub fn prompt_text(hostname: &str, cwd: &str) -> String {
+    let host = sanitize_line(hostname);
+    if cwd.is_empty() {
+        format!("{host}> ")
+    } else {
+        format!("{host} {}> ", sanitize_line(cwd))
+    }
+}
+
+/// A spinner on stderr while waiting for a command's first output (only on a terminal).
+fn spinner(label: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    pb.set_message(format!("running {}", sanitize_line(label)));
+    pb.enable_steady_tick(Duration::from_millis(100));
+    Some(pb)
+}
+
+/// Runs the prompt until `exit`, Ctrl-D or a fatal error.
+pub async fn run(
+    session: &HostSession,
+    outs: &mut Outputs,
+    mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
+) -> Exit {
+    let (requests, notifier) = match start_editor(history_path()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rtrsh: error: {}", one_line(&e));
+            return Exit::Usage;
+        }
+    };
+    let n = notifier.clone();
+    outs.notify = Box::new(move |m| n.notify(&m));
+
+    // Ctrl-C while a command runs (the terminal is in cooked mode then) cancels the wait.
+    let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
+    let r = running.clone();
+    let sigint = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                c.cancel();
+            }
+        }
+    });
+    let pn = notifier.clone();
+    let pulses = tokio::spawn(async move {
+        while let Some(ev) = pulse_events.recv().await {
+            match ev {
+                PulseEvent::Ok => {}
+                PulseEvent::Gone => pn.notify("the session expired; the next command re-opens it"),
+                PulseEvent::Failed(e) => pn.notify(&format!("could not refresh the session: {e}")),
+            }
+        }
+    });
+
+    let platform = session.target().platform;
+    let mut history: Vec<String> = Vec::new();
+    let mut worst = Exit::Ok;
+    'prompt: loop {
+        let prompt = prompt_text(&session.target().hostname, &session.cwd().await);
+        let (tx, rx) = oneshot::channel();
+        if requests.send(ReadRequest { prompt, reply: tx }).is_err() {
+            break;
+        }
+        let text = match rx.await {
+            Ok(Read::Line(t)) => t,
+            Ok(Read::Interrupted) => continue,
+            Ok(Read::Eof) | Err(_) => break,
+            Ok(Read::Failed(e)) => {
+                eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
+                worst = worst.max(Exit::Usage);
+                break;
+            }
+        };
+        // A paste of several lines arrives as one string: run each line on its own.
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            match builtins::parse(line) {
+                Some(Builtin::Exit) => break 'prompt,
+                Some(Builtin::History) => {
+                    for (i, h) in history.iter().enumerate() {
+                        println!("{:5}  {}", i + 1, sanitize_line(h));
+                    }
+                    continue;
+                }
+                Some(Builtin::Help(topic)) => {
+                    match builtins::help(topic.as_deref(), platform) {
+                        Ok(t) => print!("{t}"),
+                        Err(e) => eprintln!("rtrsh: {}", one_line(&e)),
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            history.push(line.to_string());
+            let (words, tier) = match classify(line, platform) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("rtrsh: {}", one_line(&e.to_string()));
+                    continue;
+                }
+            };
+            let cancel = CancellationToken::new();
+            *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
+            let spin = spinner(line);
+            let mut stop_spinner = || {
+                if let Some(s) = &spin {
+                    s.finish_and_clear();
+                }
+            };
+            let result = run_line(
+                session,
+                line,
+                &words,
+                tier,
+                outs,
+                &cancel,
+                Some(&mut stop_spinner),
+            )
+            .await;
+            if let Some(s) = &spin {
+                s.finish_and_clear();
+            }
+            *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            match result {
+                LineResult::Ok => {}
+                LineResult::Cancelled => break,
+                LineResult::Failed(Exit::AuthOrConnection) => {
+                    worst = Exit::AuthOrConnection;
+                    break 'prompt;
+                }
+                LineResult::Failed(e) => worst = worst.max(e),
+            }
+        }
+    }
+    drop(requests);
+    sigint.abort();
+    pulses.abort();
+    // Interactive sessions end with 0 unless the API became unusable.
+    if worst == Exit::AuthOrConnection {
+        worst
+    } else {
+        Exit::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_is_inert() {
+        assert_eq!(
+            prompt_text("DESKTOP-01", "C:\\Windows"),
+            "DESKTOP-01 C:\\Windows> "
+        );
+        let p = prompt_text("EVIL\x1b]0;x\x07", "/tmp\n");
+        assert!(
+            !p.contains('\x1b') && !p.contains('\n') && !p.contains('\x07'),
+            "{p:?}"
+        );
+        assert_eq!(prompt_text("H", ""), "H> ");
+    }
+}
