@@ -46,6 +46,12 @@ impl Plan {
 }
 
 fn main() {
+    // `cargo test --all-targets` also runs bench binaries, without `--bench`: measure nothing
+    // then (the figures come from `cargo bench`, in release).
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("emulator bench: skipped (run it with `cargo bench --bench emulator`)");
+        return;
+    }
     // `cargo bench` passes `--bench`; everything but `--quick` is ignored.
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");

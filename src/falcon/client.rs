@@ -73,7 +73,7 @@ impl Default for ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(120),
-            max_attempts: 4,
+            max_attempts: 5,
             backoff: Duration::from_millis(200),
             max_rate_limit_waits: 20,
             user_agent: format!("rtrsh/{}", env!("CARGO_PKG_VERSION")),
@@ -282,20 +282,31 @@ impl FalconClient {
             form.push(("member_cid", m.clone()));
         }
         let mut waits = 0;
+        let mut attempt = 0;
+        let mut backoff = self.inner.opts.backoff;
         loop {
+            attempt += 1;
             self.inner.governor.ready().await;
-            let resp = self
-                .inner
-                .http
-                .post(&url)
-                .form(&form)
-                .send()
-                .await
-                .map_err(|e| FalconError::Transport {
-                    path: "/oauth2/token".into(),
-                    detail: describe(&e),
-                    maybe_executed: false,
-                })?;
+            // Asking for a token changes nothing: 5xx and broken connections are retried.
+            let resp = match self.inner.http.post(&url).form(&form).send().await {
+                Ok(r) => r,
+                Err(e) if attempt < self.inner.opts.max_attempts => {
+                    tracing::debug!(
+                        "/oauth2/token: {} (attempt {attempt}), retrying",
+                        describe(&e)
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(FalconError::Transport {
+                        path: "/oauth2/token".into(),
+                        detail: describe(&e),
+                        maybe_executed: false,
+                    });
+                }
+            };
             let status = resp.status();
             if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
                 waits += 1;
@@ -305,6 +316,12 @@ impl FalconClient {
                     ));
                 }
                 tokio::time::sleep(wait).await;
+                attempt -= 1;
+                continue;
+            }
+            if status.is_server_error() && attempt < self.inner.opts.max_attempts {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
             if let Some(region) = resp
@@ -315,11 +332,30 @@ impl FalconClient {
                 *self.inner.region.write().unwrap_or_else(|p| p.into_inner()) =
                     Some(region.to_string());
             }
-            let body = resp.bytes().await.map_err(|e| FalconError::Transport {
-                path: "/oauth2/token".into(),
-                detail: describe(&e),
-                maybe_executed: false,
-            })?;
+            let body = match resp.bytes().await {
+                Ok(b) => b,
+                Err(_) if attempt < self.inner.opts.max_attempts => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(FalconError::Transport {
+                        path: "/oauth2/token".into(),
+                        detail: describe(&e),
+                        maybe_executed: false,
+                    });
+                }
+            };
+            if status.is_server_error() {
+                return Err(FalconError::Api {
+                    status: status.as_u16(),
+                    errors: envelope_errors(&body),
+                    trace_id: None,
+                    path: "/oauth2/token".into(),
+                    maybe_executed: false,
+                });
+            }
             if !status.is_success() {
                 let errors = envelope_errors(&body);
                 let msg = errors

@@ -109,7 +109,9 @@ impl FalconError {
     pub fn is_auth_or_connection(&self) -> bool {
         match self {
             FalconError::Auth(_) | FalconError::Config(_) => true,
-            FalconError::Transport { .. } => true,
+            // The API took the request and the reply was lost: that is about one command, not
+            // about reaching the API at all.
+            FalconError::Transport { maybe_executed, .. } => !maybe_executed,
             FalconError::Api { status, .. } => *status == 401,
             FalconError::Decode { .. } => false,
         }

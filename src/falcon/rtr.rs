@@ -178,3 +178,50 @@ impl FalconClient {
         first(env, path)
     }
 }
+
+/// One entry of a session's command log (`model.SessionLog`).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SessionLog {
+    #[serde(default, deserialize_with = "null_default")]
+    pub cloud_request_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub base_command: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub command_string: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub created_at: String,
+}
+
+/// `domain.Session` (only its id and command log).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SessionDetail {
+    #[serde(default, deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub logs: Vec<SessionLog>,
+}
+
+impl FalconClient {
+    /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`).
+    pub async fn session_logs(&self, session_id: &str) -> Result<Vec<SessionLog>, FalconError> {
+        const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
+        let body = json!({ "ids": [session_id] });
+        let reply = self
+            .send(
+                Method::POST,
+                PATH,
+                &[],
+                Some(&body),
+                Safety::Retry,
+                Duration::ZERO,
+            )
+            .await?;
+        let env: Envelope<Vec<SessionDetail>> = reply.json()?;
+        Ok(env
+            .resources
+            .into_iter()
+            .filter(|s| s.id == session_id)
+            .flat_map(|s| s.logs)
+            .collect())
+    }
+}

@@ -129,6 +129,9 @@ pub enum Notice {
     Reopened { cwd: String },
     /// The command was queued for an offline host.
     Queued,
+    /// The API did not confirm the command, but the session's log shows it ran: its output
+    /// was fetched anyway.
+    Recovered,
 }
 
 /// The result of one command line.
@@ -155,6 +158,8 @@ struct State {
     session_id: String,
     cwd: String,
     offline_queued: bool,
+    /// Every cloud_request_id this session has sent (to tell ours from older log entries).
+    known: std::collections::HashSet<String>,
 }
 
 /// An open RTR session. Cheap to clone (the pulse task holds a clone).
@@ -205,6 +210,7 @@ impl HostSession {
                 session_id: s.session_id,
                 cwd: s.pwd,
                 offline_queued: s.offline_queued,
+                known: Default::default(),
             })),
         })
     }
@@ -316,12 +322,24 @@ impl HostSession {
                 notices.push(Notice::Reopened {
                     cwd: state.cwd.clone(),
                 });
-                self.client
-                    .execute(tier, &state.session_id, &self.target.aid, &base, line)
+                self.execute_once(&mut state, tier, &base, line, &mut notices)
                     .await?
             }
+            Err(e) if e.maybe_executed() => match self.find_unconfirmed(&state, line).await {
+                Some(id) => {
+                    notices.push(Notice::Recovered);
+                    crate::falcon::rtr::Executed {
+                        cloud_request_id: id,
+                        session_id: state.session_id.clone(),
+                        queued_command_offline: false,
+                    }
+                }
+                // Not in the log: it may still have run. Never re-send blindly.
+                None => return Err(e),
+            },
             Err(e) => return Err(e),
         };
+        state.known.insert(executed.cloud_request_id.clone());
         if executed.queued_command_offline {
             notices.push(Notice::Queued);
         }
@@ -364,6 +382,56 @@ impl HostSession {
             elapsed: start.elapsed(),
             notices,
         })
+    }
+
+    async fn execute_once(
+        &self,
+        state: &mut State,
+        tier: Tier,
+        base: &str,
+        line: &str,
+        notices: &mut Vec<Notice>,
+    ) -> Result<crate::falcon::rtr::Executed, FalconError> {
+        match self
+            .client
+            .execute(tier, &state.session_id, &self.target.aid, base, line)
+            .await
+        {
+            Err(e) if e.maybe_executed() => match self.find_unconfirmed(state, line).await {
+                Some(id) => {
+                    notices.push(Notice::Recovered);
+                    Ok(crate::falcon::rtr::Executed {
+                        cloud_request_id: id,
+                        session_id: state.session_id.clone(),
+                        queued_command_offline: false,
+                    })
+                }
+                None => Err(e),
+            },
+            r => r,
+        }
+    }
+
+    /// After an execute the API did not confirm: looks for the command in the session's log
+    /// (an entry with this exact command line that we have not seen before). Looks twice, half a
+    /// second apart, in case the log lags.
+    async fn find_unconfirmed(&self, state: &State, line: &str) -> Option<String> {
+        for attempt in 0..2 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let Ok(logs) = self.client.session_logs(&state.session_id).await else {
+                continue;
+            };
+            let mine = logs
+                .into_iter()
+                .rev()
+                .find(|l| l.command_string == line && !state.known.contains(&l.cloud_request_id));
+            if let Some(l) = mine {
+                return Some(l.cloud_request_id);
+            }
+        }
+        None
     }
 
     /// Closes the session on the server.

@@ -126,6 +126,18 @@ impl Default for PollLimits {
     }
 }
 
+/// Consecutive failed status reads (each already retried by the client) before giving up.
+const MAX_STATUS_FAILURES: u32 = 8;
+
+/// A failure worth another read: the API or the network hiccuped.
+fn transient(e: &FalconError) -> bool {
+    match e {
+        FalconError::Transport { .. } => true,
+        FalconError::Api { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
 /// Polls a command's status until it completes, streaming each chunk to `sink`.
 pub async fn poll(
     client: &FalconClient,
@@ -151,6 +163,7 @@ pub async fn poll(
     };
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
     let mut wait = true;
+    let mut failures = 0u32;
     loop {
         if wait {
             // Skip offsets already in the past (slow replies): never burst to catch up.
@@ -180,9 +193,31 @@ pub async fn poll(
                 result.completion = Completion::Cancelled;
                 return Ok(result);
             }
-            s = client.command_status(tier, cloud_request_id, next) => s?,
+            s = client.command_status(tier, cloud_request_id, next) => s,
         };
         result.status_calls += 1;
+        let status = match status {
+            Ok(s) => {
+                failures = 0;
+                s
+            }
+            // The client already retried this read a few times. The output exists on the
+            // API's side: keep trying for a while longer rather than lose it.
+            Err(e) if transient(&e) && failures < MAX_STATUS_FAILURES => {
+                failures += 1;
+                tracing::debug!("status of {cloud_request_id}: {e}; still trying ({failures})");
+                tokio::select! {
+                    _ = cancel.cancelled() => {
+                        result.completion = Completion::Cancelled;
+                        return Ok(result);
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(250 * u64::from(failures))) => {}
+                }
+                wait = false;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let got = !status.stdout.is_empty() || !status.stderr.is_empty();
         let rs = status.sequence_id.unwrap_or(0);
         if let Some(s) = status.sequence_id {

@@ -228,6 +228,9 @@ pub async fn run_line(
             Notice::Queued => {
                 outs.notify("host offline: the command is queued and runs when the host returns")
             }
+            Notice::Recovered => outs.notify(
+                "the API did not confirm the command, but the session log shows it ran; its output is above",
+            ),
         }
     }
     rec.cloud_request_id = Some(outcome.cloud_request_id.clone());
