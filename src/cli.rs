@@ -24,14 +24,85 @@ pub struct Cli {
 pub enum Command {
     /// Run the loopback Falcon API emulator (for tests, benchmarks and demos).
     Emulator(EmulatorConfig),
+    /// Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host.
+    Demo(DemoArgs),
+}
+
+/// `rtrsh demo`: the shell's options, against a simulated tenant.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01).
+    #[arg(long, default_value = "DESKTOP-01")]
+    pub host: String,
+    /// Time the simulated hosts take per command.
+    #[arg(long, default_value = "150ms", value_parser = |s: &str| humantime::parse_duration(s).map_err(|e| e.to_string()))]
+    pub latency: std::time::Duration,
+    /// Run this command line and exit (repeatable).
+    #[arg(short = 'c', long = "command", value_name = "LINE")]
+    pub commands: Vec<String>,
+    /// Write one JSON object per command instead of the output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not neutralise control characters in host output.
+    #[arg(long)]
+    pub raw: bool,
+    /// Do not write an audit transcript.
+    #[arg(long)]
+    pub no_transcript: bool,
 }
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Emulator(cfg)) => run_emulator(cfg),
+        Some(Command::Demo(args)) => run_demo(args),
         None => crate::shell::run(cli.shell),
     }
+}
+
+fn run_demo(args: DemoArgs) -> ExitCode {
+    let cfg = EmulatorConfig {
+        latency: args.latency,
+        ..Default::default()
+    };
+    let handle = match emulator::start(cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("rtrsh: error: cannot start the demo tenant: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!(
+            "rtrsh demo: a simulated Falcon tenant with {} hosts at {} (nothing leaves this machine).\n\
+             Try: ls, cd Windows, ps, netstat, reg query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run, \
+             cat C:\\Logs\\big-1mb.log, help. Ctrl-D or `exit` leaves.",
+            handle.emulator().world.hosts().len(),
+            handle.base_url()
+        );
+    }
+    let shell = crate::shell::ShellArgs {
+        host: Some(args.host),
+        aid: None,
+        base_url: Some(handle.base_url()),
+        client_id: Some(emulator::DEFAULT_CLIENT_ID.to_string()),
+        client_secret: None,
+        secret: Some(emulator::DEFAULT_CLIENT_SECRET.to_string()),
+        member_cid: None,
+        commands: args.commands,
+        script: None,
+        fail_fast: false,
+        json: args.json,
+        raw: args.raw,
+        queue_offline: false,
+        transcript: None,
+        no_transcript: args.no_transcript,
+        pulse_interval: std::time::Duration::from_secs(120),
+        command_timeout: std::time::Duration::from_secs(15 * 60),
+    };
+    let code = crate::shell::run(shell);
+    handle.shutdown();
+    code
 }
 
 fn run_emulator(cfg: EmulatorConfig) -> ExitCode {

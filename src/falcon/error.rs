@@ -133,6 +133,12 @@ pub fn hint(err: &FalconError) -> Option<String> {
             };
             Some(format!("this API client lacks the \"{scope}\" scope; add it to the API client in the Falcon console"))
         }
+        FalconError::Api { errors, .. } if errors.iter().any(|e| e.code == 40401) => Some(
+            "the host is offline or unreachable; --queue-offline queues commands until it returns".into(),
+        ),
+        FalconError::Api { errors, .. } if errors.iter().any(|e| e.code == 40012) => Some(
+            "quote paths with spaces: cd \"C:\\Program Files\"".into(),
+        ),
         FalconError::Api { status: 401, .. } => {
             Some("the token was refused: check FALCON_CLIENT_ID / FALCON_CLIENT_SECRET and the cloud".into())
         }

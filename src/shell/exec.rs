@@ -25,6 +25,10 @@ pub struct TerminalSink {
     err_newline: bool,
     out_tty: bool,
     err_tty: bool,
+    /// Piped output of the previous command did not end with a newline: write one before the
+    /// next command's output (each command's own bytes stay exact).
+    out_sep: bool,
+    err_sep: bool,
     pub broken_pipe: bool,
 }
 
@@ -42,6 +46,8 @@ impl TerminalSink {
             err_newline: true,
             out_tty: std::io::stdout().is_terminal(),
             err_tty: std::io::stderr().is_terminal(),
+            out_sep: false,
+            err_sep: false,
             broken_pipe: false,
         }
     }
@@ -59,50 +65,61 @@ impl TerminalSink {
     pub fn finish(&mut self) {
         let r = self.out.finish().and_then(|_| self.err.finish());
         self.note(r);
-        if !self.out_newline && self.out_tty {
-            let r = self
-                .out
-                .get_mut()
-                .write_all(b"\n")
-                .and_then(|_| self.out.get_mut().flush());
-            self.note(r);
+        if !self.out_newline {
+            if self.out_tty {
+                let r = self.out.get_mut().write_all(b"\n");
+                self.note(r);
+            } else {
+                self.out_sep = true;
+            }
         }
-        if !self.err_newline && self.err_tty {
-            let r = self
-                .err
-                .get_mut()
-                .write_all(b"\n")
-                .and_then(|_| self.err.get_mut().flush());
-            self.note(r);
+        if !self.err_newline {
+            if self.err_tty {
+                let r = self.err.get_mut().write_all(b"\n");
+                self.note(r);
+            } else {
+                self.err_sep = true;
+            }
         }
+        let r = self
+            .out
+            .get_mut()
+            .flush()
+            .and_then(|_| self.err.get_mut().flush());
+        self.note(r);
         self.out_newline = true;
         self.err_newline = true;
+    }
+
+    fn write(&mut self, to_err: bool, chunk: &str) {
+        if chunk.is_empty() {
+            return;
+        }
+        let (w, newline, sep): (&mut dyn Write, _, _) = if to_err {
+            (&mut self.err, &mut self.err_newline, &mut self.err_sep)
+        } else {
+            (&mut self.out, &mut self.out_newline, &mut self.out_sep)
+        };
+        let mut r = Ok(());
+        if std::mem::take(sep) {
+            // Written through the sanitiser too: a plain newline passes unchanged.
+            r = w.write_all(b"\n");
+        }
+        *newline = chunk.ends_with('\n');
+        let r = r
+            .and_then(|_| w.write_all(chunk.as_bytes()))
+            .and_then(|_| w.flush());
+        self.note(r);
     }
 }
 
 impl OutputSink for TerminalSink {
     fn stdout(&mut self, chunk: &str) {
-        if chunk.is_empty() {
-            return;
-        }
-        self.out_newline = chunk.ends_with('\n');
-        let r = self
-            .out
-            .write_all(chunk.as_bytes())
-            .and_then(|_| self.out.flush());
-        self.note(r);
+        self.write(false, chunk);
     }
 
     fn stderr(&mut self, chunk: &str) {
-        if chunk.is_empty() {
-            return;
-        }
-        self.err_newline = chunk.ends_with('\n');
-        let r = self
-            .err
-            .write_all(chunk.as_bytes())
-            .and_then(|_| self.err.flush());
-        self.note(r);
+        self.write(true, chunk);
     }
 }
 

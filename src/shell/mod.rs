@@ -60,6 +60,9 @@ pub struct ShellArgs {
     /// $FALCON_CLIENT_SECRET.
     #[arg(long, value_name = "SECRET", hide = true)]
     pub client_secret: Option<String>,
+    /// A secret handed over in-process (the demo); never from the command line.
+    #[arg(skip)]
+    pub secret: Option<String>,
     /// MSSP child CID to act in (default: $FALCON_MEMBER_CID).
     #[arg(long, env = "FALCON_MEMBER_CID", value_name = "CID")]
     pub member_cid: Option<String>,
@@ -172,14 +175,15 @@ pub fn connect(args: &ShellArgs) -> Result<FalconClient, CliError> {
             CliError::usage("no API client id")
                 .with_hint("set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET")
         })?;
-    let secret = match &args.client_secret {
-        Some(s) => {
+    let secret = match (&args.secret, &args.client_secret) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s)) => {
             eprintln!(
                 "rtrsh: warning: a secret on the command line is visible to other users in the process list; use FALCON_CLIENT_SECRET"
             );
             s.clone()
         }
-        None => std::env::var("FALCON_CLIENT_SECRET").unwrap_or_default(),
+        (None, None) => std::env::var("FALCON_CLIENT_SECRET").unwrap_or_default(),
     };
     if secret.is_empty() {
         return Err(CliError::usage("no API client secret").with_hint("set FALCON_CLIENT_SECRET"));
