@@ -26,6 +26,18 @@ pub enum Command {
     Emulator(EmulatorConfig),
     /// Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host.
     Demo(DemoArgs),
+    /// Manage stored credentials (profiles).
+    Auth {
+        #[command(subcommand)]
+        command: crate::config::AuthCommand,
+    },
+    /// Print shell completions for bash, zsh, fish, powershell or elvish.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// `rtrsh demo`: the shell's options, against a simulated tenant.
@@ -56,6 +68,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Emulator(cfg)) => run_emulator(cfg),
         Some(Command::Demo(args)) => run_demo(args),
+        Some(Command::Auth { command }) => crate::config::run_auth(command, cli.shell.profile),
+        Some(Command::Completions { shell }) => crate::shell::complete::print_completions(shell),
+        Some(Command::Man) => crate::shell::complete::print_man(),
         None => crate::shell::run(cli.shell),
     }
 }
@@ -82,8 +97,15 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         );
     }
     let shell = crate::shell::ShellArgs {
-        host: Some(args.host),
-        aid: None,
+        host: vec![args.host],
+        aid: Vec::new(),
+        hosts_file: None,
+        filter: None,
+        dry_run: false,
+        yes: false,
+        confirm_threshold: 10,
+        batch_timeout: std::time::Duration::from_secs(30),
+        profile: None,
         base_url: Some(handle.base_url()),
         client_id: Some(emulator::DEFAULT_CLIENT_ID.to_string()),
         client_secret: None,

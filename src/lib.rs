@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod config;
 pub mod emulator;
 pub mod falcon;
 pub mod output;

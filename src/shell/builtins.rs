@@ -14,6 +14,8 @@ use crate::shell::{CliError, one_line};
 pub enum Builtin {
     Help(Option<String>),
     History,
+    /// The session's retrieved files (`get` results).
+    Files,
     Exit,
 }
 
@@ -23,6 +25,7 @@ pub fn parse(line: &str) -> Option<Builtin> {
     match words.next()? {
         "help" | "?" => Some(Builtin::Help(words.next().map(str::to_string))),
         "history" => Some(Builtin::History),
+        "files" => Some(Builtin::Files),
         "exit" | "quit" => Some(Builtin::Exit),
         _ => None,
     }
@@ -51,7 +54,7 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                     spec.name, spec.tier, spec.description
                 ));
             }
-            out.push_str("Local: help [CMD], history, exit\n");
+            out.push_str("Local: help [CMD], history, files, exit\n");
             Ok(out)
         }
     }

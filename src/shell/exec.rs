@@ -282,6 +282,14 @@ pub async fn run_line(
     };
     rec.status = status;
     finish_record(outs, rec, collected, &digest);
+    // `get` in one step: wait for the upload, download, verify and extract.
+    if result == LineResult::Ok
+        && !outcome.queued
+        && words.first().is_some_and(|w| w.eq_ignore_ascii_case("get"))
+        && let Some(path) = words.get(1)
+    {
+        crate::shell::get::after_get(session, path, &outcome, outs).await;
+    }
     result
 }
 

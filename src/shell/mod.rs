@@ -5,7 +5,10 @@
 //! error (bad flags, bad command lines), 3 authentication or connection failure.
 
 pub mod builtins;
+pub mod complete;
 pub mod exec;
+pub mod fleet;
+pub mod get;
 pub mod repl;
 pub mod script;
 
@@ -15,10 +18,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use secrecy::SecretString;
 
 use crate::falcon::error::hint;
-use crate::falcon::{ClientOptions, Credentials, FalconClient, FalconError};
+use crate::falcon::{FalconClient, FalconError};
 use crate::session::host::{Resolve, resolve_aid, resolve_host};
 use crate::session::{HostSession, SessionOptions, Target};
 
@@ -44,12 +46,33 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Options of the shell (`rtrsh --host X ...`).
 #[derive(Clone, Debug, Args)]
 pub struct ShellArgs {
-    /// Hostname to connect to (resolved through the devices API).
-    #[arg(long, value_name = "HOSTNAME", conflicts_with = "aid")]
-    pub host: Option<String>,
-    /// Host id (aid) to connect to, skipping the hostname lookup.
+    /// Hostname to connect to (resolved through the devices API). Repeat for several hosts.
+    #[arg(long, value_name = "HOSTNAME")]
+    pub host: Vec<String>,
+    /// Host id (aid) to connect to, skipping the hostname lookup. Repeatable.
     #[arg(long, value_name = "AID")]
-    pub aid: Option<String>,
+    pub aid: Vec<String>,
+    /// Hosts to connect to: hostnames or aids, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+    /// Hosts matching this FQL filter, e.g. "platform_name:'Windows'+tags:'FalconGroupingTags/finance'".
+    #[arg(long, value_name = "FQL")]
+    pub filter: Option<String>,
+    /// Print the resolved hosts and the tier each command would use, then exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Answer yes to the confirmation for write-tier commands on many hosts (for scripts).
+    #[arg(long)]
+    pub yes: bool,
+    /// Ask before a write-tier command runs on more than this many hosts.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub confirm_threshold: usize,
+    /// How long a batch command may take on the server (1s to 10m).
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub batch_timeout: Duration,
+    /// Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default".
+    #[arg(long, env = "RTRSH_PROFILE", value_name = "NAME", global = true)]
+    pub profile: Option<String>,
     /// Falcon API base URL, e.g. https://api.crowdstrike.com (http:// only for loopback).
     #[arg(long, env = "FALCON_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
@@ -160,43 +183,6 @@ pub fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-/// Builds the API client from flags and environment.
-pub fn connect(args: &ShellArgs) -> Result<FalconClient, CliError> {
-    let base = args.base_url.clone().ok_or_else(|| {
-        CliError::usage("no Falcon API URL").with_hint(
-            "set FALCON_BASE_URL (e.g. https://api.crowdstrike.com) or pass --base-url; `rtrsh emulator` runs a local one",
-        )
-    })?;
-    let client_id = args
-        .client_id
-        .clone()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            CliError::usage("no API client id")
-                .with_hint("set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET")
-        })?;
-    let secret = match (&args.secret, &args.client_secret) {
-        (Some(s), _) => s.clone(),
-        (None, Some(s)) => {
-            eprintln!(
-                "rtrsh: warning: a secret on the command line is visible to other users in the process list; use FALCON_CLIENT_SECRET"
-            );
-            s.clone()
-        }
-        (None, None) => std::env::var("FALCON_CLIENT_SECRET").unwrap_or_default(),
-    };
-    if secret.is_empty() {
-        return Err(CliError::usage("no API client secret").with_hint("set FALCON_CLIENT_SECRET"));
-    }
-    let creds = Credentials {
-        client_id,
-        client_secret: SecretString::from(secret),
-        member_cid: args.member_cid.clone().filter(|s| !s.is_empty()),
-    };
-    FalconClient::new(&base, creds, ClientOptions::default())
-        .map_err(|e| CliError::usage(e.to_string()))
-}
-
 /// Resolves `--host`/`--aid` to one host. Several matches: a list (and, on a terminal, a
 /// choice); none: near names.
 pub async fn pick_target(
@@ -204,7 +190,7 @@ pub async fn pick_target(
     args: &ShellArgs,
     interactive: bool,
 ) -> Result<Target, CliError> {
-    if let Some(aid) = &args.aid {
+    if let Some(aid) = args.aid.first() {
         let aid = aid.trim().to_ascii_lowercase();
         if aid.len() != 32 || !aid.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(CliError::usage(format!(
@@ -220,8 +206,8 @@ pub async fn pick_target(
     }
     let Some(name) = args
         .host
-        .as_deref()
-        .map(str::trim)
+        .first()
+        .map(|s| s.trim())
         .filter(|s| !s.is_empty())
     else {
         return Err(CliError::usage("no host given").with_hint("pass --host HOSTNAME or --aid AID"));
@@ -292,7 +278,10 @@ pub fn run(args: ShellArgs) -> ExitCode {
 async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     let stdin_tty = std::io::stdin().is_terminal();
     let lines = script::source(&args, stdin_tty)?;
-    let client = connect(&args)?;
+    let client = crate::config::resolve(&args)?;
+    if fleet::is_fleet(&args) {
+        return fleet::run(client, &args, lines).await;
+    }
     let target = pick_target(&client, &args, stdin_tty && lines.is_none()).await?;
     let opts = SessionOptions {
         queue_offline: args.queue_offline,

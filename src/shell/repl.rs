@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 use std::time::Duration;
 
 use rustyline::error::ReadlineError;
-use rustyline::{Config, DefaultEditor, ExternalPrinter};
+use rustyline::history::FileHistory;
+use rustyline::{Config, Editor, ExternalPrinter};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +22,7 @@ use crate::output::sanitize::sanitize_line;
 use crate::session::pulse::PulseEvent;
 use crate::session::{HostSession, classify};
 use crate::shell::builtins::{self, Builtin};
+use crate::shell::complete::ShellHelper;
 use crate::shell::exec::{LineResult, Outputs, run_line};
 use crate::shell::{Exit, one_line};
 
@@ -65,6 +67,7 @@ pub fn history_path() -> Option<PathBuf> {
 /// Starts the editor thread; returns the request channel and the notifier.
 fn start_editor(
     history: Option<PathBuf>,
+    helper: ShellHelper,
 ) -> Result<(std_mpsc::Sender<ReadRequest>, Notifier), String> {
     let config = Config::builder()
         .auto_add_history(false)
@@ -72,11 +75,12 @@ fn start_editor(
         .max_history_size(10_000)
         .map_err(|e| e.to_string())?
         .build();
-    let mut editor = DefaultEditor::with_config(config)
-        .map_err(|e| format!("cannot start the line editor: {e}"))?;
+    let mut editor: Editor<ShellHelper, FileHistory> =
+        Editor::with_config(config).map_err(|e| format!("cannot start the line editor: {e}"))?;
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
+    editor.set_helper(Some(helper));
     let reading = Arc::new(AtomicBool::new(false));
     // The external printer's `print` can block: feed it from its own thread.
     let printer = match editor.create_external_printer() {
@@ -126,7 +130,7 @@ fn start_editor(
     Ok((tx, Notifier { reading, printer }))
 }
 
-fn save_history(editor: &mut DefaultEditor, path: &std::path::Path) {
+fn save_history(editor: &mut Editor<ShellHelper, FileHistory>, path: &std::path::Path) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
         #[cfg(unix)]
@@ -174,7 +178,11 @@ pub async fn run(
     outs: &mut Outputs,
     mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
 ) -> Exit {
-    let (requests, notifier) = match start_editor(history_path()) {
+    let helper = ShellHelper::new(
+        Some(session.clone()),
+        Some(tokio::runtime::Handle::current()),
+    );
+    let (requests, notifier) = match start_editor(history_path(), helper) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("rtrsh: error: {}", one_line(&e));
@@ -232,6 +240,10 @@ pub async fn run(
         {
             match builtins::parse(line) {
                 Some(Builtin::Exit) => break 'prompt,
+                Some(Builtin::Files) => {
+                    crate::shell::get::list_files(session, outs).await;
+                    continue;
+                }
                 Some(Builtin::History) => {
                     for (i, h) in history.iter().enumerate() {
                         println!("{:5}  {}", i + 1, sanitize_line(h));

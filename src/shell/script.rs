@@ -74,6 +74,10 @@ pub async fn run(
         }
         match builtins::parse(line) {
             Some(Builtin::Exit) => break,
+            Some(Builtin::Files) => {
+                crate::shell::get::list_files(session, outs).await;
+                continue;
+            }
             Some(Builtin::History) => {
                 for (i, h) in history.iter().enumerate() {
                     println!("{:5}  {}", i + 1, h);
