@@ -21,7 +21,9 @@ use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
 use crate::emulator::config::RetryAfterUnit;
-use crate::emulator::handlers::{auth, batch, devices, files, introspect, library, rtr};
+use crate::emulator::handlers::{
+    auth, batch, commands, devices, files, introspect, library, sessions,
+};
 use crate::emulator::http::{self, ApiError, Ctx, ErrorShape, PoweredBy};
 use crate::emulator::state::{Caller, Emulator, RateDecision};
 
@@ -49,35 +51,35 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         )
         .route(
             &format!("{rtr_base}/entities/sessions/v1"),
-            post(rtr::init_session).delete(rtr::delete_session),
+            post(sessions::init_session).delete(sessions::delete_session),
         )
         .route(
             &format!("{rtr_base}/entities/refresh-session/v1"),
-            post(rtr::pulse),
+            post(sessions::pulse),
         )
         .route(
             &format!("{rtr_base}/queries/sessions/v1"),
-            get(rtr::query_sessions),
+            get(sessions::query_sessions),
         )
         .route(
             &format!("{rtr_base}/entities/sessions/GET/v1"),
-            post(rtr::get_sessions),
+            post(sessions::get_sessions),
         )
         .route(
             &format!("{rtr_base}/aggregates/sessions/GET/v1"),
-            post(rtr::aggregate_sessions),
+            post(sessions::aggregate_sessions),
         )
         .route(
             &format!("{rtr_base}/entities/command/v1"),
-            post(rtr::execute_read_only).get(rtr::status_read_only),
+            post(commands::execute_read_only).get(commands::status_read_only),
         )
         .route(
             &format!("{rtr_base}/entities/active-responder-command/v1"),
-            post(rtr::execute_active_responder).get(rtr::status_active_responder),
+            post(commands::execute_active_responder).get(commands::status_active_responder),
         )
         .route(
             &format!("{rtr_base}/entities/admin-command/v1"),
-            post(rtr::execute_admin).get(rtr::status_admin),
+            post(commands::execute_admin).get(commands::status_admin),
         )
         .route(
             &format!("{rtr_base}/entities/file/v2"),
@@ -93,11 +95,11 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         )
         .route(
             &format!("{rtr_base}/entities/queued-sessions/GET/v1"),
-            post(rtr::queued_sessions),
+            post(sessions::queued_sessions),
         )
         .route(
             &format!("{rtr_base}/entities/queued-sessions/command/v1"),
-            axum::routing::delete(rtr::delete_queued_command),
+            axum::routing::delete(sessions::delete_queued_command),
         )
         .route(
             &format!("{rtr_base}/combined/batch-init-session/v1"),

@@ -15,10 +15,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::command::{Tier, catalog, lexer};
+use crate::emulator::handlers::commands::{check_base_command, chunk_view, write_status_fields};
 use crate::emulator::handlers::devices::caller_owns;
-use crate::emulator::handlers::rtr::{
-    check_base_command, chunk_view, open_session, write_status_fields,
-};
+use crate::emulator::handlers::sessions::open_session;
 use crate::emulator::handlers::{
     Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339,
 };

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::emulator::content::Content;
-use crate::emulator::handlers::rtr::user_uuid;
+use crate::emulator::handlers::sessions::user_uuid;
 use crate::emulator::handlers::{Query, rfc3339};
 use crate::emulator::http::{
     ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, meta_paged,

@@ -6,11 +6,12 @@
 
 pub mod auth;
 pub mod batch;
+pub mod commands;
 pub mod devices;
 pub mod files;
 pub mod introspect;
 pub mod library;
-pub mod rtr;
+pub mod sessions;
 
 use std::time::{Duration, SystemTime};
 
