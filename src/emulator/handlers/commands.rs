@@ -41,7 +41,6 @@ pub fn chunk_view(
             sequence_id: None,
         };
     }
-    let n = rec.stdout.chunk_count(chunk_size);
     let Some((a, b)) = rec.stdout.chunk_bounds(chunk_size, seq) else {
         // Asked past the end, after completion.
         return ChunkView {
@@ -52,7 +51,8 @@ pub fn chunk_view(
         };
     };
     let stdout = rec.stdout.slice(a, b);
-    let last = seq + 1 >= n;
+    // The last chunk is the one that reaches the end (O(1): never count all chunks per request).
+    let last = b >= rec.stdout.len();
     let nonzero = |s: u64| (s > 0).then_some(s);
     if last {
         let sequence_id = match model {
