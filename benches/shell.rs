@@ -77,6 +77,11 @@ impl Plan {
 }
 
 fn main() {
+    // `cargo test --all-targets` also runs bench binaries, without `--bench`: measure nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("shell bench: skipped (run it with `cargo bench --bench shell`)");
+        return;
+    }
     // `cargo bench` passes `--bench`; everything but `--quick` is ignored.
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
