@@ -19,3 +19,4 @@ mod offline;
 mod ratelimit;
 mod schema_selftest;
 mod sessions;
+mod shell_script;
