@@ -19,4 +19,5 @@ mod offline;
 mod ratelimit;
 mod schema_selftest;
 mod sessions;
+mod shell_output;
 mod shell_script;
