@@ -21,5 +21,6 @@ mod schema_selftest;
 mod sessions;
 mod shell_faults;
 mod shell_output;
+mod shell_pty;
 mod shell_script;
 mod shell_sessions;

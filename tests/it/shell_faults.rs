@@ -162,9 +162,12 @@ async fn a_rate_limited_script_succeeds(unit: RetryAfterUnit, limit: u32, n: usi
         .filter(|l| l.starts_with("cd "))
         .take(n)
         .collect();
-    let mut sh = rtrsh(&env).args(["--host", "DESKTOP-01", "--json", "--no-transcript"]);
-    sh = sh.stdin(lines.join("\n"));
-    let out = sh.run().await;
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--json", "--no-transcript"])
+        .stdin(lines.join("\n"))
+        .timeout(Duration::from_secs(180))
+        .run()
+        .await;
     out.expect_code(0);
     let stats = env.stats().await;
     assert!(

@@ -129,6 +129,12 @@ impl Shell {
         self
     }
 
+    /// A longer deadline than [`RUN_TIMEOUT`] (runs that wait out a rate limit).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
     /// Bytes piped to stdin (stdin is then not a terminal: script mode).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = bytes.into();
@@ -249,7 +255,7 @@ impl Running {
         let stderr = String::from_utf8_lossy(&stderr).into_owned();
         let Some(status) = status else {
             panic!(
-                "rtrsh did not finish within {RUN_TIMEOUT:?}; stderr:\n{}",
+                "rtrsh did not finish in time; stderr:\n{}",
                 truncate(&stderr, 4000)
             );
         };
@@ -437,9 +443,10 @@ impl Pty {
             if sc.eof || now >= deadline {
                 let tail = String::from_utf8_lossy(hay).into_owned();
                 let why = if sc.eof {
-                    "the terminal closed"
+                    drop(sc);
+                    format!("the terminal closed ({})", self.exit_status())
                 } else {
-                    "timed out"
+                    "timed out".to_string()
                 };
                 panic!(
                     "expected {text:?} on the terminal; {why}; unmatched output:\n{:?}",
@@ -450,6 +457,19 @@ impl Pty {
                 .wait_timeout(sc, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+        }
+    }
+
+    /// How the process ended, for failure messages (waits up to a second for it).
+    fn exit_status(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match self.session.status() {
+                Ok(expectrl::WaitStatus::StillAlive) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return format!("process: {other:?}"),
+            }
         }
     }
 
