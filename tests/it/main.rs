@@ -19,3 +19,8 @@ mod offline;
 mod ratelimit;
 mod schema_selftest;
 mod sessions;
+mod shell_faults;
+mod shell_output;
+mod shell_pty;
+mod shell_script;
+mod shell_sessions;

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod schema;
+pub mod shell;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,0 +1,172 @@
+//! The interactive prompt on a real pseudo-terminal: the prompt shows host and directory and
+//! follows `cd`, Ctrl-C clears a half-typed line or cancels a long command, Ctrl-D ends the
+//! session (closed on the server), and hostile names never reach the terminal raw.
+
+use std::time::Duration;
+
+use rtrsh::emulator::EmulatorConfig;
+use rtrsh::emulator::world::HOSTILE_ESCAPES;
+use rtrsh::shell::repl::prompt_text;
+
+use crate::support::shell::{Pty, executed, executions, rtrsh, sessions_of};
+use crate::support::{TestEnv, fast, violations};
+
+/// Generous: the machine is shared; a deadline only catches hangs.
+const T: Duration = Duration::from_secs(30);
+
+/// Runs the blocking terminal conversation off the runtime (the emulator serves on it),
+/// re-raising its panic with the original message.
+async fn converse<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_follows_cd_and_ctrl_c_clears_the_line_and_ctrl_d_closes_the_session() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01"]);
+    let code = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line("cd Windows");
+        t.expect(r"DESKTOP-01 C:\Windows> ", T);
+
+        t.line(r"cat C:\Windows\win.ini");
+        let shown = t.expect(r"DESKTOP-01 C:\Windows> ", T);
+        assert!(
+            shown.contains("[fonts]") && shown.contains("MAPI=1"),
+            "the output appears: {shown:?}"
+        );
+
+        // A half-typed line, then Ctrl-C: the line is dropped, a fresh prompt follows.
+        t.send("pwd");
+        t.expect("pwd", T);
+        t.ctrl_c();
+        t.expect(r"DESKTOP-01 C:\Windows> ", T);
+        t.line("ls");
+        let shown = t.expect(r"DESKTOP-01 C:\Windows> ", T);
+        assert!(
+            shown.contains(r"Directory listing for C:\Windows"),
+            "{shown:?}"
+        );
+
+        t.ctrl_d();
+        t.wait_exit(T)
+    })
+    .await;
+    assert_eq!(code, 0, "Ctrl-D exits 0");
+    let stats = env.stats().await;
+    assert_eq!(
+        executed(&stats, &aid),
+        ["cd Windows", r"cat C:\Windows\win.ini", "ls"],
+        "the cleared line never ran"
+    );
+    let sessions = sessions_of(&stats, &aid);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].1["deleted"], true, "Ctrl-D closed the session");
+    assert_eq!(stats["open_sessions"], 0);
+    assert!(
+        violations(&stats).is_empty(),
+        "{:#}",
+        stats["spec_violations"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: rustyline restores SIGINT to SIG_DFL over tokio's handler (race), Ctrl-C then kills rtrsh"]
+async fn ctrl_c_cancels_a_long_command_and_the_next_one_works() {
+    // 100 MiB in 16 KiB chunks: thousands of status calls, far longer than the test waits.
+    let env = TestEnv::start(EmulatorConfig {
+        chunk_size: 16 * 1024,
+        ..fast()
+    })
+    .await;
+    let aid = env.aid("DESKTOP-01").await;
+    let big = r"cat C:\Logs\big-100mb.log";
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01"]);
+    let code = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line(big);
+        // Output is streaming (a log line of the big file), then Ctrl-C.
+        t.expect("policy refresh succeeded", T);
+        t.ctrl_c();
+        let shown = t.expect("cancelled", T);
+        assert!(shown.contains("falcond"), "{}", shown.len());
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line(r"cd C:\Users");
+        t.expect(r"DESKTOP-01 C:\Users> ", T);
+        t.line("exit");
+        t.wait_exit(T)
+    })
+    .await;
+    assert_eq!(code, 0);
+    let stats = env.stats().await;
+    assert_eq!(executions(&stats, &aid, big), 1);
+    assert_eq!(
+        executed(&stats, &aid).last().map(String::as_str),
+        Some(r"cd C:\Users")
+    );
+    let id = stats["command_log"][0]["cloud_request_id"]
+        .as_str()
+        .expect("the cat's id");
+    let polls = stats["commands"][id]["polls"].as_u64().unwrap_or(0);
+    assert!(
+        polls < 100 * 1024 / 16,
+        "polling stopped at the Ctrl-C ({polls} status calls)"
+    );
+    assert_eq!(stats["open_sessions"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_output_and_directory_names_reach_the_terminal_inert() {
+    let env = TestEnv::start(fast()).await;
+    // A directory whose name carries bidi controls (a right-to-left override and an isolate:
+    // characters that can be typed at the prompt, unlike escapes).
+    let dir = "C:\\hostile\\evil\u{202e}exe.txt\u{2066}";
+    let made = rtrsh(&env)
+        .args(["--host", "HOSTILE-01", "--no-transcript"])
+        .commands([format!("mkdir {dir}")])
+        .run()
+        .await;
+    made.expect_code(0);
+    let want_prompt = prompt_text("HOSTILE-01", dir);
+    assert!(
+        !want_prompt.contains('\u{202e}') && !want_prompt.contains('\u{2066}'),
+        "{want_prompt:?}"
+    );
+    let raw_prompt = format!("HOSTILE-01 {dir}> ");
+
+    let sh = rtrsh(&env).args(["--host", "HOSTILE-01"]);
+    let cd = format!("cd {dir}");
+    let screen = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"HOSTILE-01 C:\> ", T);
+        t.line(&format!("cat {HOSTILE_ESCAPES}"));
+        let shown = t.expect(r"HOSTILE-01 C:\> ", T);
+        t.line(&cd);
+        let after_cd = t.expect(&want_prompt, T);
+        t.line("exit");
+        t.wait_exit(T);
+        (shown, after_cd)
+    })
+    .await;
+    let (shown, after_cd) = screen;
+    assert!(
+        shown.contains("window title changed") && shown.contains(r"\e]0;pwned"),
+        "{shown:?}"
+    );
+    for active in ["\x1b]", "\x1b[2J", "\x1bP", "\x07", "\x1b[31m"] {
+        assert!(
+            !shown.contains(active),
+            "{active:?} reached the terminal: {shown:?}"
+        );
+    }
+    assert!(
+        !after_cd.contains(&raw_prompt),
+        "a raw directory name in the prompt"
+    );
+}

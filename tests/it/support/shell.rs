@@ -1,0 +1,537 @@
+//! Driving the real `rtrsh` binary against an in-process emulator, hermetically: a clean
+//! environment with only `HOME` (a temporary directory, so history and the default transcript
+//! land there), `PATH`, `USER` and the `FALCON_*` credentials. Every run has a deadline.
+//!
+//! - [`Shell::run`]: run to completion (stdin given or empty), for scripts.
+//! - [`Shell::spawn`]: run in the background while the test acts on the emulator.
+//! - [`Pty`]: run on a pseudo-terminal (an interactive prompt), with `expect` on the text it
+//!   prints.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use serde_json::Value;
+
+use super::TestEnv;
+
+/// No run of the binary may take longer than this: a hang is a failure.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
+
+/// One invocation of `rtrsh`, with its own `HOME`.
+pub struct Shell {
+    base: String,
+    home: tempfile::TempDir,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    stdin: Vec<u8>,
+    timeout: Duration,
+}
+
+/// What a finished run left behind.
+#[derive(Debug)]
+pub struct Out {
+    /// The exit code (`-1` when killed by a signal).
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// `--json` output: every stdout line parsed (panics, showing the line, when one is not JSON).
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout()
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l:?}"))
+            })
+            .collect()
+    }
+
+    /// Panics with the whole run shown unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            code,
+            "exit code {} (expected {code})\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code,
+            truncate(&self.stdout(), 4000),
+            truncate(&self.stderr, 4000),
+        );
+        self
+    }
+}
+
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &s[..end], s.len())
+}
+
+/// `rtrsh` pointed at `env`, with the default (all-scopes) credentials.
+pub fn rtrsh(env: &TestEnv) -> Shell {
+    Shell {
+        base: env.base.clone(),
+        home: tempfile::tempdir().expect("a temporary HOME"),
+        args: Vec::new(),
+        envs: Vec::new(),
+        stdin: Vec::new(),
+        timeout: RUN_TIMEOUT,
+    }
+}
+
+impl Shell {
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// `-c LINE` for each line.
+    pub fn commands<I, S>(mut self, lines: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for l in lines {
+            self.args.push("-c".into());
+            self.args.push(l.into());
+        }
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.envs.push((k.to_string(), v.into()));
+        self
+    }
+
+    /// A longer deadline than [`RUN_TIMEOUT`] (runs that wait out a rate limit).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Bytes piped to stdin (stdin is then not a terminal: script mode).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = bytes.into();
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The hermetic command line (no stdio set up).
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("HOME", self.home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("USER", "analyst")
+            .env("FALCON_BASE_URL", &self.base)
+            .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
+            .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+            .args(&self.args);
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs to completion (with the deadline) on a blocking thread; the emulator keeps serving
+    /// on the test's runtime meanwhile.
+    pub async fn run(&self) -> Out {
+        let mut cmd = assert_cmd::Command::from_std(self.command());
+        cmd.write_stdin(self.stdin.clone()).timeout(self.timeout);
+        let output = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("the runner thread")
+            .expect("running rtrsh");
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Starts in the background (stdin piped and closed after the bytes given).
+    pub fn spawn(&self) -> Running {
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning rtrsh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let bytes = self.stdin.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&bytes);
+        });
+        let mut out = child.stdout.take().expect("stdout");
+        let mut err = child.stderr.take().expect("stderr");
+        let out = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = out.read_to_end(&mut v);
+            v
+        });
+        let err = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = err.read_to_end(&mut v);
+            v
+        });
+        Running {
+            child: Some(child),
+            out: Some(out),
+            err: Some(err),
+            deadline: Instant::now() + self.timeout,
+        }
+    }
+}
+
+/// A background run of `rtrsh`.
+pub struct Running {
+    child: Option<std::process::Child>,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+    deadline: Instant,
+}
+
+impl Running {
+    /// Waits for the exit (killing the child and failing at the deadline).
+    pub async fn wait(mut self) -> Out {
+        let mut child = self.child.take().expect("not waited yet");
+        let deadline = self.deadline;
+        let status = tokio::task::spawn_blocking(move || {
+            loop {
+                if let Some(s) = child.try_wait().expect("waiting for rtrsh") {
+                    return Some(s);
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+        .await
+        .expect("the waiter thread");
+        let stdout = self
+            .out
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
+        let Some(status) = status else {
+            panic!(
+                "rtrsh did not finish in time; stderr:\n{}",
+                truncate(&stderr, 4000)
+            );
+        };
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+// --- the emulator's side ---------------------------------------------------------------------
+
+/// The command strings the emulator executed on `aid`, in order.
+pub fn executed(stats: &Value, aid: &str) -> Vec<String> {
+    stats["command_log"]
+        .as_array()
+        .map(|log| {
+            log.iter()
+                .filter(|e| e["aid"] == aid)
+                .filter_map(|e| e["command_string"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many times the emulator executed exactly `line` on `aid`.
+pub fn executions(stats: &Value, aid: &str, line: &str) -> usize {
+    executed(stats, aid).iter().filter(|c| *c == line).count()
+}
+
+/// The sessions (id, record) the emulator opened on `aid`.
+pub fn sessions_of(stats: &Value, aid: &str) -> Vec<(String, Value)> {
+    stats["sessions"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, s)| s["aid"] == aid)
+                .map(|(id, s)| (id.clone(), s.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The raw bytes of a file on a host, as the emulator stores them.
+pub async fn file_bytes(env: &TestEnv, aid: &str, path: &str) -> Vec<u8> {
+    let r = env
+        .raw_http(true)
+        .get(env.url(&format!("/_emulator/hosts/{aid}/file")))
+        .query(&[("path", path)])
+        .send()
+        .await
+        .expect("GET file");
+    assert!(r.status().is_success(), "file {path}: {}", r.status());
+    r.bytes().await.expect("file body").to_vec()
+}
+
+/// Waits (up to `within`) until `cond` holds for the emulator's stats; returns them.
+pub async fn wait_for_stats(
+    env: &TestEnv,
+    within: Duration,
+    what: &str,
+    cond: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let s = env.stats().await;
+        if cond(&s) {
+            return s;
+        }
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+// --- pseudo-terminal -------------------------------------------------------------------------
+
+/// What the terminal showed so far, filled by a reader thread.
+#[derive(Default)]
+struct Screen {
+    bytes: Vec<u8>,
+    /// Everything before this offset was matched by an earlier `expect`.
+    seen: usize,
+    eof: bool,
+}
+
+/// `rtrsh` on a pseudo-terminal (stdin a TTY: the interactive prompt). Spawned with expectrl;
+/// the output is read by a thread blocking on the terminal (expectrl's own `expect` polls in a
+/// busy loop, which would take a core from the shell under test on a two-core machine).
+pub struct Pty {
+    session: expectrl::Session,
+    screen: Arc<(Mutex<Screen>, Condvar)>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Keep at most this much unmatched output (a cancelled 100 MiB `cat` must not fill memory).
+const SCREEN_CAP: usize = 4 << 20;
+
+impl Pty {
+    pub fn spawn(shell: &Shell) -> Pty {
+        let mut cmd = shell.command();
+        cmd.env("TERM", "xterm");
+        let session = expectrl::Session::spawn(cmd).expect("spawning rtrsh on a pty");
+        let mut handle = session.get_raw_handle().expect("the pty handle");
+        let screen: Arc<(Mutex<Screen>, Condvar)> = Arc::default();
+        let s = screen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                // EIO once the child closed its side: the end.
+                let n = handle.read(&mut buf).unwrap_or(0);
+                let (lock, cv) = &*s;
+                let mut sc = lock.lock().unwrap_or_else(|p| p.into_inner());
+                if n == 0 {
+                    sc.eof = true;
+                    cv.notify_all();
+                    return;
+                }
+                sc.bytes.extend_from_slice(&buf[..n]);
+                let unmatched = sc.bytes.len() - sc.seen;
+                if unmatched > SCREEN_CAP {
+                    let cut = sc.bytes.len() - SCREEN_CAP;
+                    sc.bytes.drain(..cut);
+                    sc.seen = 0;
+                } else if sc.seen > SCREEN_CAP {
+                    let cut = sc.seen;
+                    sc.bytes.drain(..cut);
+                    sc.seen = 0;
+                }
+                cv.notify_all();
+            }
+        });
+        Pty {
+            session,
+            screen,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to `within`) for `text` in the output after the last match; returns what came
+    /// before it. Panics showing the unmatched output otherwise.
+    #[track_caller]
+    pub fn expect(&self, text: &str, within: Duration) -> String {
+        let (lock, cv) = &*self.screen;
+        let deadline = Instant::now() + within;
+        let mut sc = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let hay = &sc.bytes[sc.seen..];
+            if let Some(i) = find(hay, text.as_bytes()) {
+                let before = String::from_utf8_lossy(&hay[..i]).into_owned();
+                sc.seen += i + text.len();
+                return before;
+            }
+            let now = Instant::now();
+            if sc.eof || now >= deadline {
+                let tail = String::from_utf8_lossy(hay).into_owned();
+                let why = if sc.eof {
+                    drop(sc);
+                    format!("the terminal closed ({})", self.exit_status())
+                } else {
+                    "timed out".to_string()
+                };
+                panic!(
+                    "expected {text:?} on the terminal; {why}; unmatched output:\n{:?}",
+                    truncate(&tail, 4000)
+                );
+            }
+            sc = cv
+                .wait_timeout(sc, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// How the process ended, for failure messages (waits up to a second for it).
+    fn exit_status(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match self.session.status() {
+                Ok(expectrl::WaitStatus::StillAlive) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return format!("process: {other:?}"),
+            }
+        }
+    }
+
+    /// Everything the terminal showed that no `expect` consumed yet (without waiting).
+    pub fn pending(&self) -> String {
+        let sc = self.screen.0.lock().unwrap_or_else(|p| p.into_inner());
+        String::from_utf8_lossy(&sc.bytes[sc.seen..]).into_owned()
+    }
+
+    /// Types `s` (no Enter).
+    pub fn send(&mut self, s: &str) {
+        self.session.send(s).expect("writing to the pty");
+    }
+
+    /// Types `s` and Enter.
+    pub fn line(&mut self, s: &str) {
+        self.send(&format!("{s}\r"));
+    }
+
+    pub fn ctrl_c(&mut self) {
+        self.send("\x03");
+    }
+
+    pub fn ctrl_d(&mut self) {
+        self.send("\x04");
+    }
+
+    /// Waits for the terminal to close and the process to exit; returns its exit code.
+    pub fn wait_exit(mut self, within: Duration) -> i32 {
+        {
+            let (lock, cv) = &*self.screen;
+            let deadline = Instant::now() + within;
+            let mut sc = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while !sc.eof {
+                let now = Instant::now();
+                if now >= deadline {
+                    let tail = String::from_utf8_lossy(&sc.bytes[sc.seen..]).into_owned();
+                    panic!(
+                        "rtrsh did not exit within {within:?}; output:\n{:?}",
+                        truncate(&tail, 4000)
+                    );
+                }
+                sc = cv
+                    .wait_timeout(sc, deadline - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        // The terminal closed: the process is exiting; its status follows at once.
+        match self.session.wait().expect("waiting for rtrsh") {
+            expectrl::WaitStatus::Exited(_, code) => code,
+            other => panic!("rtrsh ended by {other:?}"),
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
