@@ -246,7 +246,7 @@ pub async fn run_line(
                 outs.notify("host offline: the command is queued and runs when the host returns")
             }
             Notice::Recovered => outs.notify(
-                "the API did not confirm the command, but the session log shows it ran; its output is above",
+                "the API did not confirm the command, but the session log shows it ran, so its output was fetched anyway",
             ),
         }
     }

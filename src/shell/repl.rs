@@ -178,6 +178,18 @@ pub async fn run(
     outs: &mut Outputs,
     mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
 ) -> Exit {
+    // Our SIGINT handler must be in place before the editor's first read: rustyline saves the
+    // disposition it finds and restores it after each read, so if it found the default it would
+    // put the default back and Ctrl-C during a command would kill rtrsh. `signal()` installs the
+    // handler now (`ctrl_c()` only when first polled).
+    let mut interrupts =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("rtrsh: error: cannot handle Ctrl-C: {e}");
+                return Exit::Usage;
+            }
+        };
     let helper = ShellHelper::new(
         Some(session.clone()),
         Some(tokio::runtime::Handle::current()),
@@ -196,7 +208,7 @@ pub async fn run(
     let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
     let r = running.clone();
     let sigint = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
+        while interrupts.recv().await.is_some() {
             if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 c.cancel();
             }

@@ -269,7 +269,8 @@ async fn the_transcript_records_every_command_privately_and_without_secrets() {
     // The hash of what the host really sent: the file's bytes (also what --raw printed).
     let ini_bytes = file_bytes(&env, &aid, ini).await;
     let cd_out = br"C:\Windows";
-    assert_eq!(out.stdout, [cd_out.as_slice(), &ini_bytes].concat());
+    // A newline separates the `cd` output (which has none) from the next command's.
+    assert_eq!(out.stdout, [cd_out.as_slice(), b"\n", &ini_bytes].concat());
     assert_eq!(entries[2]["stdout_sha256"], hex_sha256(&ini_bytes));
     assert_eq!(entries[2]["stdout_bytes"], ini_bytes.len() as u64);
     assert_eq!(entries[1]["stdout_sha256"], hex_sha256(cd_out));

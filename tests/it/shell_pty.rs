@@ -76,7 +76,6 @@ async fn the_prompt_follows_cd_and_ctrl_c_clears_the_line_and_ctrl_d_closes_the_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: rustyline restores SIGINT to SIG_DFL over tokio's handler (race), Ctrl-C then kills rtrsh"]
 async fn ctrl_c_cancels_a_long_command_and_the_next_one_works() {
     // 100 MiB in 16 KiB chunks: thousands of status calls, far longer than the test waits.
     let env = TestEnv::start(EmulatorConfig {

@@ -20,8 +20,9 @@ async fn a_script_on_stdin_runs_its_lines_in_order_without_a_prompt() {
         .run()
         .await;
     out.expect_code(0);
-    // Output is passed through byte-exact when piped: `pwd`/`cd` print no newline.
-    assert_eq!(out.stdout(), r"C:\C:\WindowsC:\Windows");
+    // Each command's output is byte-exact when piped; `pwd`/`cd` print no newline, so rtrsh
+    // puts one between commands (never after the last).
+    assert_eq!(out.stdout(), "C:\\\nC:\\Windows\nC:\\Windows");
     assert!(!out.stdout().contains("DESKTOP-01"), "a prompt was printed");
     assert_eq!(out.stderr, "", "nothing on stderr for a clean run");
     let stats = env.stats().await;
@@ -48,7 +49,10 @@ async fn repeated_dash_c_lines_run_in_order() {
         .await;
     out.expect_code(0);
     let text = out.stdout();
-    assert!(text.starts_with(r"C:\Directory listing for C:\"), "{text}");
+    assert!(
+        text.starts_with("C:\\\nDirectory listing for C:\\"),
+        "{text}"
+    );
     assert!(text.contains("Windows"), "{text}");
     assert_eq!(executed(&env.stats().await, &aid), ["pwd", "ls"]);
 }

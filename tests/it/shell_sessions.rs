@@ -23,7 +23,7 @@ fn short_lived_sessions() -> EmulatorConfig {
     }
 }
 
-const SLOW: &str = r"cat C:\Logs\big-1mb.log";
+const SLOW: &str = r"cat C:\Logs\big-10mb.log";
 
 /// The script's records, after checking that the slow command really outlived the idle
 /// lifetime (otherwise the test would prove nothing).

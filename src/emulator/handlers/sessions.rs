@@ -185,7 +185,11 @@ pub async fn init_session(
     };
     // The sensor runs `pwd` for the prompt before init answers.
     tokio::time::sleep(wait).await;
-    let inner = emu.lock();
+    let mut inner = emu.lock();
+    // The session's idle clock starts when init answers, not when it was asked.
+    if let Some(s) = inner.sessions.get_mut(&sid) {
+        s.last_active = Instant::now();
+    }
     let s = inner
         .sessions
         .get(&sid)
