@@ -470,6 +470,7 @@ pub fn extract(archive: &Path, out: Option<&Path>, cap: u64) -> Result<(String, 
     };
     let mut done: Option<(String, u64)> = None;
     let mut too_big = false;
+    let mut io_error: Option<String> = None;
     let r = reader.for_each_entries_with_decision(|entry, data| {
         if entry.is_directory || entry.is_anti_item {
             return Ok(EntryDecision::Continue);
@@ -488,13 +489,18 @@ pub fn extract(archive: &Path, out: Option<&Path>, cap: u64) -> Result<(String, 
             hasher: Sha256::new(),
             written: 0,
         };
-        std::io::copy(&mut data.take(cap + 1), &mut w)
-            .map_err(|e| SzError::Io(e, "extracting".into()))?;
+        if let Err(e) = std::io::copy(&mut data.take(cap + 1), &mut w) {
+            io_error = Some(e.to_string());
+            return Err(SzError::Other("extraction failed".into()));
+        }
         if w.written > cap {
             too_big = true;
             return Ok(EntryDecision::Stop);
         }
-        w.flush().map_err(|e| SzError::Io(e, "writing".into()))?;
+        if let Err(e) = w.flush() {
+            io_error = Some(e.to_string());
+            return Err(SzError::Other("extraction failed".into()));
+        }
         let hex = hex(&w.hasher.finalize_reset());
         done = Some((hex, w.written));
         // Continue: the reader checks the entry's CRC once it was read to the end.
@@ -502,6 +508,9 @@ pub fn extract(archive: &Path, out: Option<&Path>, cap: u64) -> Result<(String, 
     });
     if too_big {
         return Err(format!("the file decompresses to more than {cap} bytes"));
+    }
+    if let Some(e) = io_error {
+        return Err(format!("the archive does not decode: {e}"));
     }
     r.map_err(|e| format!("the archive does not decode: {e}"))?;
     if let Some(f) = sink.as_mut() {
@@ -670,6 +679,13 @@ fn append_manifest(
     verified: bool,
 ) -> Result<(), GetError> {
     let t = session.target();
+    // Absolute paths, so the manifest stays meaningful wherever it is read from.
+    let abs = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .to_string_lossy()
+            .into_owned()
+    };
     let line = json!({
         "time": crate::output::record::rfc3339(SystemTime::now()),
         "host": t.hostname,
@@ -677,8 +693,8 @@ fn append_manifest(
         "remote_path": file.name,
         "sha256": sha,
         "size": file.size,
-        "local_path": local_path.map(|p| p.to_string_lossy().into_owned()),
-        "archive": archive.map(|p| p.to_string_lossy().into_owned()),
+        "local_path": local_path.map(abs),
+        "archive": archive.map(abs),
         "archive_kept": archive.is_some(),
         "verified": verified,
         "cloud_request_id": file.cloud_request_id,
