@@ -375,3 +375,34 @@ async fn put_and_runscript_go_to_the_right_tier_with_quoting_intact() {
         assert_eq!(logged(&stats, line)["tier"], tier(t), "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_corruption_fault_can_be_switched_at_run_time() {
+    let env = TestEnv::start(fast()).await;
+    let sb = Sandbox::new();
+    let get = format!("get {HOSTS_FILE}");
+    let args = [
+        "--host",
+        "DESKTOP-01",
+        "--no-transcript",
+        "-c",
+        get.as_str(),
+    ];
+    let faults = |on: bool| serde_json::json!({ "corrupt_downloads": on });
+    assert_eq!(
+        env.control_post("/_emulator/faults", faults(true)).await,
+        204
+    );
+    let bad = rtrsh(&env, &sb, &args).await;
+    assert_eq!(bad.code, Some(1), "stderr: {}", bad.stderr);
+    assert!(bad.stderr.contains("corrupted download"), "{}", bad.stderr);
+    assert_eq!(
+        env.control_post("/_emulator/faults", faults(false)).await,
+        204
+    );
+    let good = rtrsh(&env, &sb, &args).await;
+    assert_eq!(good.code, Some(0), "stderr: {}", good.stderr);
+    // The kept bad archive did not stop the good copy from being saved beside it.
+    let names = names_in(&sb.evidence("DESKTOP-01"));
+    assert_eq!(names.len(), 3, "{names:?}");
+}
