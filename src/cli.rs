@@ -121,6 +121,8 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         no_transcript: args.no_transcript,
         pulse_interval: std::time::Duration::from_secs(120),
         command_timeout: std::time::Duration::from_secs(15 * 60),
+        evidence_dir: std::path::PathBuf::from("evidence"),
+        no_extract: false,
     };
     let code = crate::shell::run(shell);
     handle.shutdown();

@@ -156,6 +156,10 @@ pub struct EmulatorConfig {
     /// Time between a `get` finishing on the host and the file being downloadable, per MiB.
     #[arg(long, default_value = "50ms", value_parser = parse_duration)]
     pub upload_time_per_mib: Duration,
+    /// Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in
+    /// transit), so clients can prove they verify what they extract.
+    #[arg(long)]
+    pub corrupt_downloads: bool,
     /// Cloud region named in X-CS-Region.
     #[arg(long, default_value = "us-1")]
     pub region: String,
@@ -194,6 +198,7 @@ impl Default for EmulatorConfig {
             fault_5xx: 0.0,
             fault_drop: 0.0,
             upload_time_per_mib: Duration::from_millis(50),
+            corrupt_downloads: false,
             region: "us-1".into(),
             redirect_first_token: false,
             invalid_utf8: InvalidUtf8::Replace,

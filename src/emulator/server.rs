@@ -154,6 +154,14 @@ pub fn router(emu: Arc<Emulator>) -> Router {
             &format!("{rtr_base}/entities/scripts/v2"),
             get(library::get_scripts_v2),
         )
+        .route(
+            &format!("{rtr_base}/queries/falcon-scripts/v1"),
+            get(library::query_falcon_scripts),
+        )
+        .route(
+            &format!("{rtr_base}/entities/falcon-scripts/v1"),
+            get(library::get_falcon_scripts),
+        )
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(emu.clone(), gateway));
     Router::new()

@@ -263,6 +263,8 @@ pub struct Inner {
     pub next_log_id: u64,
     pub fault_5xx: f64,
     pub fault_drop: f64,
+    /// Flip a byte of every served archive (`corrupt_downloads`).
+    pub corrupt_downloads: bool,
 }
 
 impl Emulator {
@@ -290,6 +292,7 @@ impl Emulator {
             next_log_id: 1,
             fault_5xx: config.fault_5xx,
             fault_drop: config.fault_drop,
+            corrupt_downloads: config.corrupt_downloads,
         };
         Ok(Arc::new(Emulator {
             archive_dir: tempfile::Builder::new()

@@ -544,6 +544,93 @@ impl FalconClient {
     }
 }
 
+impl FalconClient {
+    /// GET whose 2xx body is returned unread, for downloads streamed to disk (no Content-Length,
+    /// possibly gigabytes). Same rules as [`FalconClient::get`] up to the status line: the token
+    /// is refreshed once on 401, 429s wait, 5xx and broken connections are retried. Reading the
+    /// body is the caller's job; `timeout` bounds the whole transfer.
+    pub async fn get_stream(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<reqwest::Response, FalconError> {
+        let opts = &self.inner.opts;
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut rate_waits = 0u32;
+        let mut backoff = opts.backoff;
+        loop {
+            attempt += 1;
+            let token = self.token(false).await?;
+            self.inner.governor.ready().await;
+            let url = format!("{}{}", self.base_url(), path);
+            let mut req = self
+                .inner
+                .http
+                .get(&url)
+                .bearer_auth(token.expose_secret())
+                .timeout(timeout);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) if attempt < opts.max_attempts => {
+                    tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(FalconError::Transport {
+                        path: path.to_string(),
+                        detail: describe(&e),
+                        maybe_executed: false,
+                    });
+                }
+            };
+            let status = resp.status();
+            if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
+                rate_waits += 1;
+                if rate_waits <= opts.max_rate_limit_waits {
+                    tokio::time::sleep(wait).await;
+                    attempt -= 1;
+                    continue;
+                }
+            }
+            if status.is_success() {
+                return Ok(resp);
+            }
+            let trace_id = resp
+                .headers()
+                .get("x-cs-traceid")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            // An error body is small JSON; a broken one only loses the error details.
+            let body = resp.bytes().await.unwrap_or_default();
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                refreshed = true;
+                self.token(true).await?;
+                attempt -= 1;
+                continue;
+            }
+            if status.is_server_error() && attempt < opts.max_attempts {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+            return Err(FalconError::Api {
+                status: status.as_u16(),
+                errors: envelope_errors(&body),
+                trace_id,
+                path: path.to_string(),
+                maybe_executed: false,
+            });
+        }
+    }
+}
+
 /// `errors[]` of an error body, tolerating missing keys, `null`, and non-JSON bodies.
 pub(crate) fn envelope_errors(body: &[u8]) -> Vec<ApiErrorItem> {
     let Ok(v) = parse_json::<Value>(body, "") else {

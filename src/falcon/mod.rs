@@ -1,6 +1,6 @@
 //! A typed client of the Falcon REST API subset RTR needs, with nothing shell-specific in it:
 //! authentication, retries, rate limiting and tolerant decoding live here (`client`, `governor`,
-//! `error`); `devices` and `rtr` are the endpoints.
+//! `error`); `devices`, `rtr` and `files` are the endpoints.
 //!
 //! Decoding is tolerant where real replies stray from the spec (`errors: null`, missing
 //! `resources`, missing `sequence_id`, invalid UTF-8 in output): see reference §11.
@@ -8,6 +8,7 @@
 pub mod client;
 pub mod devices;
 pub mod error;
+pub mod files;
 pub mod governor;
 pub mod rtr;
 

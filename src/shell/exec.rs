@@ -170,6 +170,8 @@ pub struct Outputs {
     pub json: bool,
     /// Prints notices (a line each) without corrupting a prompt being typed.
     pub notify: Box<dyn FnMut(String) + Send>,
+    /// Where and how `get` saves retrieved files.
+    pub get: crate::shell::get::GetOptions,
 }
 
 impl Outputs {
@@ -288,7 +290,7 @@ pub async fn run_line(
         && words.first().is_some_and(|w| w.eq_ignore_ascii_case("get"))
         && let Some(path) = words.get(1)
     {
-        crate::shell::get::after_get(session, path, &outcome, outs).await;
+        return crate::shell::get::after_get(session, path, &outcome, outs).await;
     }
     result
 }

@@ -1,16 +1,935 @@
-//! STUB: the one-step `get` (wait for the upload, download, verify, extract) and `files`.
+//! `get PATH` in one step, and the `files` built-in.
+//!
+//! After the host has run `get` (the normal execute-then-poll), [`after_get`]:
+//! 1. waits until the file has reached the cloud (`file/v2` shows it `complete` with a SHA-256),
+//!    backing off from 250 ms to 2 s, for at most [`GetOptions::upload_timeout`];
+//! 2. streams the 7z (`extracted-file-contents`, no Content-Length) to a private temporary file
+//!    in the host's evidence folder;
+//! 3. extracts the one file with the password `infected` under a name rtrsh chooses (the entry
+//!    name in the archive is hostile and never used as a path), with the decompressed size
+//!    capped, and checks that its SHA-256 equals the one the API reported. A mismatch, or an
+//!    archive that does not decode, is a corrupted download: the bad extraction is deleted, the
+//!    archive kept, and the line fails;
+//! 4. appends a line to `manifest.jsonl` in the host folder and prints one line saying where the
+//!    file went (on stderr in `--json` mode, where stdout holds only records).
+//!
+//! With `--no-extract` the archive is kept instead; it is still decoded once (to nowhere) to
+//! verify the SHA-256. Folders are created 0700, files 0600; nothing existing is overwritten.
 
-use crate::session::{HostSession, Outcome};
-use crate::shell::exec::Outputs;
+use std::fs::File;
+use std::io::{IsTerminal, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
-/// Called after a `get PATH` command completed on the host.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::falcon::FalconError;
+use crate::falcon::files::SessionFile;
+use crate::output::sanitize_line;
+use crate::session::poll::OutputSink;
+use crate::session::{HostSession, Outcome, Target};
+use crate::shell::Exit;
+use crate::shell::exec::{LineResult, Outputs, session_info};
+
+/// The password RTR protects retrieved files with.
+pub const ARCHIVE_PASSWORD: &str = "infected";
+
+/// Decompressed size limit when the API did not report a size.
+const DEFAULT_CAP: u64 = 4 << 30;
+/// Allowed growth over the size the API reported.
+const CAP_SLACK: u64 = 1 << 20;
+/// A download that sends nothing for this long has failed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Upper bound of one whole download (a slow link and a 4 GiB file).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+/// Attempts at a download that breaks off mid-way (each starts again from byte 0).
+const DOWNLOAD_ATTEMPTS: u32 = 3;
+
+/// Where and how `get` saves files.
+#[derive(Clone, Debug)]
+pub struct GetOptions {
+    /// Root of the evidence folders (one per host).
+    pub evidence_dir: PathBuf,
+    /// Extract the file from the 7z (false: keep the archive only).
+    pub extract: bool,
+    /// Give up waiting for the upload to the cloud after this long.
+    pub upload_timeout: Duration,
+}
+
+impl Default for GetOptions {
+    fn default() -> Self {
+        GetOptions {
+            evidence_dir: PathBuf::from("evidence"),
+            extract: true,
+            upload_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why a `get` did not end with a verified file on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    #[error("{0}")]
+    Api(#[from] FalconError),
+    #[error("{0}")]
+    Upload(String),
+    #[error("{0}")]
+    Download(String),
+    /// The archive did not decode, or its content does not match the API's SHA-256.
+    #[error("corrupted download: {detail}; the archive is kept as {}", archive.display())]
+    Corrupt { detail: String, archive: PathBuf },
+    #[error("{0}")]
+    Local(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl GetError {
+    fn exit(&self) -> Exit {
+        match self {
+            GetError::Api(e) if e.is_auth_or_connection() => Exit::AuthOrConnection,
+            _ => Exit::CommandFailed,
+        }
+    }
+}
+
+fn local(what: &str, path: &Path, e: std::io::Error) -> GetError {
+    GetError::Local(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// A file saved by `get`.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub remote_path: String,
+    pub sha256: String,
+    pub size: u64,
+    /// The extracted file, or the archive with `--no-extract`.
+    pub local_path: PathBuf,
+    /// The archive when it was kept.
+    pub archive: Option<PathBuf>,
+}
+
+/// Called after a `get PATH` command completed on the host; its result is the line's result.
 pub async fn after_get(
-    _session: &HostSession,
-    _path: &str,
-    _outcome: &Outcome,
-    _outs: &mut Outputs,
-) {
+    session: &HostSession,
+    path: &str,
+    outcome: &Outcome,
+    outs: &mut Outputs,
+) -> LineResult {
+    let opts = outs.get.clone();
+    // The prompt and script runners listen for Ctrl-C too; every listener is woken.
+    let r = tokio::select! {
+        r = fetch(session, path, &outcome.cloud_request_id, &opts) => r,
+        // A failed signal registration disables this branch instead of cancelling.
+        Ok(()) = tokio::signal::ctrl_c() => Err(GetError::Cancelled),
+    };
+    let info = session_info(session, session.session_id().await);
+    match r {
+        Ok(saved) => {
+            let line = format!(
+                "saved {} -> {} (sha256 {}…, {} bytes)",
+                sanitize_line(&saved.remote_path),
+                sanitize_line(&saved.local_path.to_string_lossy()),
+                &saved.sha256[..saved.sha256.len().min(8)],
+                saved.size
+            );
+            let _ = outs.transcript.note(Some(&info), &line);
+            if outs.json {
+                outs.notify(line);
+            } else {
+                outs.term.stdout(&format!("{line}\n"));
+                outs.term.finish();
+            }
+            LineResult::Ok
+        }
+        Err(GetError::Cancelled) => {
+            outs.notify(format!(
+                "cancelled; {} stays in the session's files (see `files`)",
+                sanitize_line(path)
+            ));
+            LineResult::Cancelled
+        }
+        Err(e) => {
+            let msg = format!("get {}: {e}", path);
+            let _ = outs.transcript.note(Some(&info), &msg);
+            eprintln!("rtrsh: error: {}", sanitize_line(&msg));
+            LineResult::Failed(e.exit())
+        }
+    }
+}
+
+/// The whole flow after the host ran `get`.
+pub async fn fetch(
+    session: &HostSession,
+    path: &str,
+    cloud_request_id: &str,
+    opts: &GetOptions,
+) -> Result<Saved, GetError> {
+    let sid = session.session_id().await;
+    let file = wait_uploaded(session, &sid, path, cloud_request_id, opts.upload_timeout).await?;
+    let sha = file.sha256.to_ascii_lowercase();
+    let target = session.target();
+    let dir = host_dir(&opts.evidence_dir, target)?;
+    let stem = unique_stem(&dir, &file_stem(&target.hostname, &file.name, &sha));
+    let part = PartFile::create(dir.join(format!(".{stem}.7z.part")))?;
+    download(session, &sid, &file, &sha, &part).await?;
+
+    let cap = if file.size > 0 {
+        file.size.saturating_add(CAP_SLACK)
+    } else {
+        DEFAULT_CAP
+    };
+    let out_part = if opts.extract {
+        Some(PartFile::create(dir.join(format!(".{stem}.part")))?)
+    } else {
+        None
+    };
+    let archive_tmp = part.path.clone();
+    let out_tmp = out_part.as_ref().map(|p| p.path.clone());
+    let decoded =
+        tokio::task::spawn_blocking(move || extract(&archive_tmp, out_tmp.as_deref(), cap))
+            .await
+            .map_err(|e| GetError::Local(format!("extraction stopped: {e}")))?;
+    let archive_path = dir.join(format!("{stem}.7z"));
+    let checked = match decoded {
+        Ok((got, size)) if got == sha => Ok(size),
+        Ok((got, _)) => Err(format!(
+            "the SHA-256 of the extracted file is {got}, the API reported {sha}"
+        )),
+        Err(e) => Err(e),
+    };
+    let size = match checked {
+        Ok(size) => size,
+        Err(detail) => {
+            drop(out_part);
+            part.persist(&archive_path)?;
+            append_manifest(&dir, session, &file, &sha, None, Some(&archive_path), false)?;
+            return Err(GetError::Corrupt {
+                detail,
+                archive: archive_path,
+            });
+        }
+    };
+    let (local_path, archive) = match out_part {
+        Some(out) => {
+            let final_path = dir.join(&stem);
+            out.persist(&final_path)?;
+            drop(part);
+            (final_path, None)
+        }
+        None => {
+            part.persist(&archive_path)?;
+            (archive_path.clone(), Some(archive_path))
+        }
+    };
+    append_manifest(
+        &dir,
+        session,
+        &file,
+        &sha,
+        Some(&local_path),
+        archive.as_deref(),
+        true,
+    )?;
+    Ok(Saved {
+        remote_path: file.name,
+        sha256: sha,
+        size,
+        local_path,
+        archive,
+    })
+}
+
+/// True when stderr is a terminal (progress is drawn only there).
+fn progress_target() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
+fn spinner(template: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, progress_target());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Whether `f` is the file this `get` sent: same cloud_request_id, or (when the API leaves it
+/// out) the same path.
+fn is_ours(f: &SessionFile, cloud_request_id: &str, path: &str) -> bool {
+    if !f.cloud_request_id.is_empty() {
+        return f.cloud_request_id == cloud_request_id;
+    }
+    let name = f.name.to_ascii_lowercase();
+    let p = path.to_ascii_lowercase();
+    name == p || name.ends_with(&format!("\\{p}")) || name.ends_with(&format!("/{p}"))
+}
+
+/// Polls the session's files until ours is uploaded.
+async fn wait_uploaded(
+    session: &HostSession,
+    sid: &str,
+    path: &str,
+    cloud_request_id: &str,
+    limit: Duration,
+) -> Result<SessionFile, GetError> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    let bar = spinner("{spinner} uploading to the cloud: {msg} ({elapsed})");
+    bar.set_message(sanitize_line(path));
+    let result = loop {
+        let files = session.client().session_files(sid).await?;
+        if let Some(f) = files
+            .into_iter()
+            .rev()
+            .find(|f| is_ours(f, cloud_request_id, path))
+        {
+            if f.ready() {
+                break Ok(f);
+            }
+            let status = f.status.to_ascii_uppercase();
+            if status.contains("FAIL") || status.contains("ERROR") {
+                let why = if f.error_message.is_empty() {
+                    f.status.clone()
+                } else {
+                    f.error_message.clone()
+                };
+                break Err(GetError::Upload(format!(
+                    "the upload to the cloud failed: {}",
+                    sanitize_line(&why)
+                )));
+            }
+            let pct = (f.progress.clamp(0.0, 1.0) * 100.0).round();
+            bar.set_message(format!(
+                "{} {} {pct}%",
+                sanitize_line(path),
+                sanitize_line(&f.stage)
+            ));
+        }
+        if start.elapsed() + delay > limit {
+            break Err(GetError::Upload(format!(
+                "the file did not reach the cloud within {}; it may still arrive (see `files`)",
+                humantime::format_duration(limit)
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(Duration::from_secs(2));
+    };
+    bar.finish_and_clear();
+    result
+}
+
+/// Streams the archive into `part`, starting again (from byte 0) if the transfer breaks off.
+async fn download(
+    session: &HostSession,
+    sid: &str,
+    file: &SessionFile,
+    sha: &str,
+    part: &PartFile,
+) -> Result<u64, GetError> {
+    // An archive is never much larger than its content (stored data plus a small header).
+    let cap = if file.size > 0 {
+        file.size + file.size / 16 + CAP_SLACK
+    } else {
+        DEFAULT_CAP + DEFAULT_CAP / 16
+    };
+    let bar = spinner("{spinner} downloading {bytes} ({binary_bytes_per_sec}) {msg}");
+    let mut attempt = 0;
+    let result = loop {
+        attempt += 1;
+        bar.set_position(0);
+        match download_once(session, sid, file, sha, part, cap, &bar).await {
+            Err(GetError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS => {
+                tracing::debug!("download broke off ({e}), starting again");
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            r => break r,
+        }
+    };
+    bar.finish_and_clear();
+    result
+}
+
+async fn download_once(
+    session: &HostSession,
+    sid: &str,
+    file: &SessionFile,
+    sha: &str,
+    part: &PartFile,
+    cap: u64,
+    bar: &ProgressBar,
+) -> Result<u64, GetError> {
+    let mut resp = session
+        .client()
+        .download_session_file(sid, sha, &basename(&file.name), TRANSFER_TIMEOUT)
+        .await?;
+    // Disk writes happen on a blocking thread, fed through a small channel.
+    let mut out = part
+        .file
+        .try_clone()
+        .map_err(|e| local("write", &part.path, e))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        out.set_len(0)?;
+        out.rewind()?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, &mut out);
+        while let Some(chunk) = rx.blocking_recv() {
+            w.write_all(&chunk)?;
+        }
+        w.flush()?;
+        drop(w);
+        out.sync_all()
+    });
+    let mut total = 0u64;
+    let streamed: Result<(), GetError> = async {
+        loop {
+            let chunk = match tokio::time::timeout(IDLE_TIMEOUT, resp.chunk()).await {
+                Err(_) => {
+                    return Err(GetError::Download(format!(
+                        "the download stalled ({}s without data)",
+                        IDLE_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(Err(e)) => {
+                    return Err(GetError::Download(format!("the download broke off: {e}")));
+                }
+                Ok(Ok(None)) => return Ok(()),
+                Ok(Ok(Some(c))) => c,
+            };
+            total += chunk.len() as u64;
+            if total > cap {
+                return Err(GetError::Download(format!(
+                    "the archive is larger than expected (over {cap} bytes for a {}-byte file)",
+                    file.size
+                )));
+            }
+            bar.set_position(total);
+            if tx.send(chunk).await.is_err() {
+                return Ok(()); // the writer failed: its error is reported below
+            }
+        }
+    }
+    .await;
+    drop(tx);
+    let written = writer
+        .await
+        .map_err(|e| GetError::Local(format!("the writer stopped: {e}")))?;
+    streamed?;
+    written.map_err(|e| local("write", &part.path, e))?;
+    Ok(total)
+}
+
+/// Counts and hashes what passes through; writes it on when there is somewhere to write.
+struct HashingWriter<W: Write> {
+    inner: Option<W>,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = match self.inner.as_mut() {
+            Some(w) => w.write(buf)?,
+            None => buf.len(),
+        };
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.as_mut().map_or(Ok(()), Write::flush)
+    }
+}
+
+/// Decodes the first file of the archive at `archive` (password `infected`) into `out` (or
+/// nowhere), at most `cap` bytes. Returns its SHA-256 (lowercase hex) and size. The entry's name
+/// is never used: the caller chose `out`.
+pub fn extract(archive: &Path, out: Option<&Path>, cap: u64) -> Result<(String, u64), String> {
+    use sevenz_rust2::{ArchiveReader, EntryDecision, Error as SzError, Password};
+    let f = File::open(archive).map_err(|e| format!("cannot open the archive: {e}"))?;
+    let mut reader =
+        ArchiveReader::new(std::io::BufReader::new(f), Password::new(ARCHIVE_PASSWORD))
+            .map_err(|e| format!("the archive does not open: {e}"))?;
+    reader.set_thread_count(1);
+    let mut sink = match out {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(p)
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut done: Option<(String, u64)> = None;
+    let mut too_big = false;
+    let mut io_error: Option<String> = None;
+    let r = reader.for_each_entries_with_decision(|entry, data| {
+        if entry.is_directory || entry.is_anti_item {
+            return Ok(EntryDecision::Continue);
+        }
+        if done.is_some() {
+            return Ok(EntryDecision::Stop);
+        }
+        if entry.size > cap {
+            too_big = true;
+            return Ok(EntryDecision::Stop);
+        }
+        let mut w = HashingWriter {
+            inner: sink
+                .as_mut()
+                .map(|f| std::io::BufWriter::with_capacity(256 * 1024, f)),
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        if let Err(e) = std::io::copy(&mut data.take(cap + 1), &mut w) {
+            io_error = Some(e.to_string());
+            return Err(SzError::Other("extraction failed".into()));
+        }
+        if w.written > cap {
+            too_big = true;
+            return Ok(EntryDecision::Stop);
+        }
+        if let Err(e) = w.flush() {
+            io_error = Some(e.to_string());
+            return Err(SzError::Other("extraction failed".into()));
+        }
+        let hex = hex(&w.hasher.finalize_reset());
+        done = Some((hex, w.written));
+        // Continue: the reader checks the entry's CRC once it was read to the end.
+        Ok(EntryDecision::Continue)
+    });
+    if too_big {
+        return Err(format!("the file decompresses to more than {cap} bytes"));
+    }
+    if let Some(e) = io_error {
+        return Err(format!("the archive does not decode: {e}"));
+    }
+    r.map_err(|e| format!("the archive does not decode: {e}"))?;
+    if let Some(f) = sink.as_mut() {
+        f.sync_all().map_err(|e| format!("cannot write: {e}"))?;
+    }
+    done.ok_or_else(|| "the archive holds no file".to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A file name made only of `[A-Za-z0-9._-]`, not starting with a dot, at most `max` chars.
+fn safe_name(s: &str, max: usize) -> String {
+    let mapped: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    mapped.trim_start_matches('.').chars().take(max).collect()
+}
+
+/// The last component of a Windows or Unix path.
+fn basename(path: &str) -> String {
+    path.rsplit(['\\', '/'])
+        .find(|s| !s.is_empty())
+        .unwrap_or("file")
+        .to_string()
+}
+
+/// `<hostname>_<basename>_<sha256 prefix>`, safe as a file name.
+pub fn file_stem(hostname: &str, remote_path: &str, sha: &str) -> String {
+    let host = match safe_name(hostname, 64) {
+        h if h.is_empty() => "host".to_string(),
+        h => h,
+    };
+    let base = match safe_name(&basename(remote_path), 100) {
+        b if b.is_empty() => "file".to_string(),
+        b => b,
+    };
+    format!("{host}_{base}_{}", safe_name(&sha[..sha.len().min(12)], 12))
+}
+
+/// A stem for which neither `<stem>` nor `<stem>.7z` exists yet in `dir`.
+fn unique_stem(dir: &Path, stem: &str) -> String {
+    let free = |s: &str| {
+        dir.join(s).symlink_metadata().is_err()
+            && dir.join(format!("{s}.7z")).symlink_metadata().is_err()
+    };
+    if free(stem) {
+        return stem.to_string();
+    }
+    (2..10_000)
+        .map(|n| format!("{stem}-{n}"))
+        .find(|s| free(s))
+        .unwrap_or_else(|| format!("{stem}-{}", std::process::id()))
+}
+
+/// `<evidence>/<hostname>/`, created 0700 where missing; must be a real directory.
+fn host_dir(root: &Path, target: &Target) -> Result<PathBuf, GetError> {
+    let name = match safe_name(&target.hostname, 64) {
+        n if n.is_empty() => safe_name(&target.aid, 64),
+        n => n,
+    };
+    let name = if name.is_empty() { "host".into() } else { name };
+    let dir = root.join(name);
+    make_private_dirs(&dir).map_err(|e| local("create the folder", &dir, e))?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| local("open the folder", &dir, e))?;
+    if !meta.is_dir() {
+        return Err(GetError::Local(format!(
+            "{} is not a folder (a symbolic link?): refusing to save evidence there",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+#[cfg(unix)]
+fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn private_options() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    o.mode(0o600);
+    if let Ok(flags) = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()) {
+        o.custom_flags(flags);
+    }
+    o
+}
+
+#[cfg(not(unix))]
+fn private_options() -> std::fs::OpenOptions {
+    std::fs::OpenOptions::new()
+}
+
+/// A new private (0600) file that is removed when dropped unless persisted under its final name.
+struct PartFile {
+    path: PathBuf,
+    file: File,
+    keep: bool,
+}
+
+impl PartFile {
+    fn create(path: PathBuf) -> Result<PartFile, GetError> {
+        // A leftover from an interrupted run is ours to replace.
+        let _ = std::fs::remove_file(&path);
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| local("create", &path, e))?;
+        Ok(PartFile {
+            path,
+            file,
+            keep: false,
+        })
+    }
+
+    /// Gives the file its final name, never replacing an existing file.
+    fn persist(mut self, to: &Path) -> Result<(), GetError> {
+        std::fs::hard_link(&self.path, to).map_err(|e| local("save", to, e))?;
+        let _ = std::fs::remove_file(&self.path);
+        self.keep = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Appends one JSON line to `<dir>/manifest.jsonl` (0600).
+fn append_manifest(
+    dir: &Path,
+    session: &HostSession,
+    file: &SessionFile,
+    sha: &str,
+    local_path: Option<&Path>,
+    archive: Option<&Path>,
+    verified: bool,
+) -> Result<(), GetError> {
+    let t = session.target();
+    // Absolute paths, so the manifest stays meaningful wherever it is read from.
+    let abs = |p: &Path| {
+        std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .to_string_lossy()
+            .into_owned()
+    };
+    let line = json!({
+        "time": crate::output::record::rfc3339(SystemTime::now()),
+        "host": t.hostname,
+        "aid": t.aid,
+        "remote_path": file.name,
+        "sha256": sha,
+        "size": file.size,
+        "local_path": local_path.map(abs),
+        "archive": archive.map(abs),
+        "archive_kept": archive.is_some(),
+        "verified": verified,
+        "cloud_request_id": file.cloud_request_id,
+        "session_id": file.session_id,
+    });
+    let path = dir.join("manifest.jsonl");
+    let mut f = private_options()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| local("open", &path, e))?;
+    let mut bytes = serde_json::to_vec(&line).map_err(|e| GetError::Local(e.to_string()))?;
+    bytes.push(b'\n');
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_data())
+        .map_err(|e| local("write", &path, e))
 }
 
 /// The `files` built-in: the session's retrieved files.
-pub async fn list_files(_session: &HostSession, _outs: &mut Outputs) {}
+pub async fn list_files(session: &HostSession, outs: &mut Outputs) {
+    let sid = session.session_id().await;
+    let files = match session.client().session_files(&sid).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rtrsh: error: {}", sanitize_line(&e.to_string()));
+            return;
+        }
+    };
+    if outs.json {
+        for f in &files {
+            let v = json!({
+                "name": f.name, "size": f.size, "sha256": f.sha256, "complete": f.complete,
+                "stage": f.stage, "progress": f.progress, "created_at": f.created_at,
+                "cloud_request_id": f.cloud_request_id, "id": f.id,
+            });
+            let mut out = std::io::stdout().lock();
+            let _ = out
+                .write_all(terminal_safe_json(&v).as_bytes())
+                .and_then(|_| out.flush());
+        }
+        return;
+    }
+    if files.is_empty() {
+        outs.term.stdout("no files retrieved in this session\n");
+        outs.term.finish();
+        return;
+    }
+    outs.term.stdout(&files_table(&files));
+    outs.term.finish();
+}
+
+/// One JSON line (with its newline) in which DEL, C1, bidi and invisible characters are `\uXXXX`
+/// escapes, so it is inert on a terminal and decodes to the same value.
+fn terminal_safe_json(v: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for c in v.to_string().chars() {
+        if c == '\u{7f}' || crate::output::sanitize::is_hidden(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{u:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// A table of session files (cells sanitised and shortened).
+pub fn files_table(files: &[SessionFile]) -> String {
+    use crate::output::truncate_for_display;
+    use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+    let cell = |s: &str, n: usize| truncate_for_display(&sanitize_line(s), n).into_owned();
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(vec!["name", "size", "sha256", "state", "created"]);
+    for f in files {
+        let state = if f.ready() {
+            "complete".to_string()
+        } else {
+            format!(
+                "{} {:.0}%",
+                cell(&f.stage, 20),
+                f.progress.clamp(0.0, 1.0) * 100.0
+            )
+        };
+        let sha = if f.sha256.is_empty() {
+            "-".to_string()
+        } else {
+            let clean = sanitize_line(&f.sha256);
+            format!("{}…", clean.chars().take(12).collect::<String>())
+        };
+        t.add_row(vec![
+            cell(&f.name, 80),
+            f.size.to_string(),
+            sha,
+            state,
+            cell(&f.created_at, 25),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_are_safe_file_names() {
+        let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(
+            file_stem("DESKTOP-01", r"C:\Windows\System32\drivers\etc\hosts", sha),
+            "DESKTOP-01_hosts_e3b0c44298fc"
+        );
+        let s = file_stem("../..", r"C:\x\..\..\etc\pass wd\n\x1b[31m", sha);
+        assert!(
+            !s.contains('/') && !s.contains('\\') && !s.starts_with('.'),
+            "{s}"
+        );
+        assert_eq!(file_stem("", "", sha), "host_file_e3b0c44298fc");
+        assert_eq!(file_stem("h", "/tmp/", sha), "h_tmp_e3b0c44298fc");
+    }
+
+    #[test]
+    fn ours_by_request_id_or_path() {
+        let f = SessionFile {
+            cloud_request_id: "abc".into(),
+            name: r"C:\Temp\a.txt".into(),
+            ..Default::default()
+        };
+        assert!(is_ours(&f, "abc", "whatever"));
+        assert!(!is_ours(&f, "xyz", r"C:\Temp\a.txt"));
+        let g = SessionFile {
+            name: r"C:\Temp\a.txt".into(),
+            ..Default::default()
+        };
+        assert!(is_ours(&g, "xyz", r"c:\temp\A.TXT"));
+        assert!(is_ours(&g, "xyz", "a.txt"));
+        assert!(!is_ours(&g, "xyz", "b.txt"));
+    }
+
+    #[test]
+    fn table_cells_are_sanitised() {
+        let f = SessionFile {
+            name: "C:\\evil\x1b[2J\nname".into(),
+            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            complete: true,
+            size: 5,
+            ..Default::default()
+        };
+        let t = files_table(&[f]);
+        assert!(!t.contains('\x1b'), "{t}");
+        assert!(t.contains("e3b0c44298fc…"), "{t}");
+        assert!(t.contains("complete"), "{t}");
+    }
+
+    fn archive_of(dir: &Path, entry: &str, body: &[u8]) -> PathBuf {
+        use crate::emulator::content::Content;
+        let path = dir.join("a.7z");
+        let f = File::create(&path).expect("create archive");
+        crate::emulator::archive::write_7z(
+            std::io::BufWriter::new(f),
+            entry,
+            &Content::bytes(bytes::Bytes::copy_from_slice(body)),
+            ARCHIVE_PASSWORD,
+        )
+        .expect("write archive");
+        path
+    }
+
+    fn sha_hex(b: &[u8]) -> String {
+        hex(&Sha256::digest(b))
+    }
+
+    #[test]
+    fn a_hostile_entry_name_cannot_escape_the_folder() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let folder = tmp.path().join("evidence").join("HOST");
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let body = b"not where the archive says";
+        for entry in ["../../etc/x", "/etc/x", r"..\..\etc\x", "C:/etc/x"] {
+            let archive = archive_of(tmp.path(), entry, body);
+            let out = folder.join("chosen-by-rtrsh");
+            std::fs::File::create(&out).expect("out");
+            let (sha, n) = extract(&archive, Some(&out), 1 << 20).expect("extracts");
+            assert_eq!(std::fs::read(&out).expect("read"), body);
+            assert_eq!((sha, n), (sha_hex(body), body.len() as u64));
+            assert!(!tmp.path().join("etc").exists(), "{entry}");
+            let names: Vec<_> = std::fs::read_dir(&folder)
+                .expect("ls")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("chosen-by-rtrsh")]);
+            std::fs::remove_file(&out).expect("rm");
+        }
+    }
+
+    #[test]
+    fn size_cap_and_corruption_are_errors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let archive = archive_of(tmp.path(), "x.bin", &body);
+        let e = extract(&archive, None, 1000).expect_err("over the cap");
+        assert!(e.contains("more than 1000 bytes"), "{e}");
+        let (sha, n) = extract(&archive, None, body.len() as u64).expect("fits exactly");
+        assert_eq!((sha, n), (sha_hex(&body), body.len() as u64));
+        // One flipped byte in the encrypted data: no longer the same file.
+        let mut raw = std::fs::read(&archive).expect("read");
+        raw[40] ^= 0xff;
+        std::fs::write(&archive, &raw).expect("write");
+        match extract(&archive, None, 1 << 20) {
+            Err(_) => {}
+            Ok((sha, _)) => assert_ne!(sha, sha_hex(&body)),
+        }
+        std::fs::write(&archive, b"not a 7z").expect("write");
+        assert!(extract(&archive, None, 1 << 20).is_err());
+    }
+
+    #[test]
+    fn an_empty_file_extracts() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let archive = archive_of(tmp.path(), "empty.txt", b"");
+        let (sha, n) = extract(&archive, None, 10).expect("extracts");
+        assert_eq!((sha, n), (sha_hex(b""), 0));
+    }
+
+    #[test]
+    fn json_lines_are_terminal_safe() {
+        let v = json!({ "name": "a\u{202e}b\u{7f}c\u{1b}" });
+        let line = terminal_safe_json(&v);
+        assert!(line.is_ascii(), "{line}");
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back, v);
+    }
+}

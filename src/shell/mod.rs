@@ -119,6 +119,12 @@ pub struct ShellArgs {
     /// Give up waiting for a command after this long (it may still run on the host).
     #[arg(long, default_value = "15m", value_parser = parse_duration, value_name = "DURATION")]
     pub command_timeout: Duration,
+    /// Where `get` saves retrieved files (a folder per host, with a manifest.jsonl).
+    #[arg(long, default_value = "evidence", value_name = "DIR")]
+    pub evidence_dir: PathBuf,
+    /// `get` keeps the downloaded 7z archive (password `infected`) instead of extracting it.
+    #[arg(long)]
+    pub no_extract: bool,
 }
 
 /// A failure with a one-line message, an optional hint, and an exit status.
@@ -305,6 +311,11 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         transcript,
         json: args.json,
         notify: Box::new(|m| eprintln!("rtrsh: {}", one_line(&m))),
+        get: get::GetOptions {
+            evidence_dir: args.evidence_dir.clone(),
+            extract: !args.no_extract,
+            ..Default::default()
+        },
     };
     let _ = outs.transcript.session_open(&info);
     let stop = tokio_util::sync::CancellationToken::new();

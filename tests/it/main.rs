@@ -14,6 +14,8 @@ mod commands;
 mod devices;
 mod faults;
 mod files;
+mod get_library;
+mod get_shell;
 mod library;
 mod offline;
 mod ratelimit;

@@ -128,6 +128,36 @@ pub async fn delete_file(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Where the `corrupt_downloads` fault flips a byte: the first byte of the packed (encrypted)
+/// data, just after the 32-byte signature header.
+const CORRUPT_AT: u64 = 32;
+
+/// Passes the archive through with the byte at [`CORRUPT_AT`] inverted (a 7z archive is always
+/// longer than that).
+fn corrupted<S>(stream: S) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>>
+where
+    S: futures_util::Stream<Item = std::io::Result<bytes::Bytes>>,
+{
+    use futures_util::StreamExt;
+    let mut pos = 0u64;
+    let mut done = false;
+    stream.map(move |chunk| {
+        let chunk = chunk?;
+        let start = pos;
+        pos += chunk.len() as u64;
+        if done || chunk.is_empty() || pos <= CORRUPT_AT {
+            return Ok(chunk);
+        }
+        done = true;
+        let mut v = chunk.to_vec();
+        let at = CORRUPT_AT.saturating_sub(start);
+        if let Some(b) = usize::try_from(at).ok().and_then(|i| v.get_mut(i)) {
+            *b ^= 0xff;
+        }
+        Ok(bytes::Bytes::from(v))
+    })
+}
+
 /// The last component of a Windows or Unix path.
 fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/'])
@@ -197,7 +227,13 @@ pub async fn contents(
         )
     })?;
     let stream = tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024);
-    let mut r = Response::new(Body::from_stream(stream));
+    let corrupt = emu.lock().corrupt_downloads;
+    let body = if corrupt {
+        Body::from_stream(corrupted(stream))
+    } else {
+        Body::from_stream(stream)
+    };
+    let mut r = Response::new(body);
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-7z-compressed"),

@@ -7,7 +7,8 @@
 //! - `POST /_emulator/hosts/{aid}/online?state=true|false`: bring a host online (its queued
 //!   commands run) or take it offline.
 //! - `GET  /_emulator/hosts/{aid}/file?path=...`: the raw bytes of a file on a host, streamed.
-//! - `POST /_emulator/faults`: `{"fault_5xx": 0.1, "fault_drop": 0.05}` changes fault shares.
+//! - `POST /_emulator/faults`: `{"fault_5xx": 0.1, "fault_drop": 0.05}` changes fault shares;
+//!   `{"corrupt_downloads": true}` makes every served archive arrive with one byte flipped.
 //! - `POST /_emulator/sessions/expire`: every session becomes idle-expired (a laptop that slept).
 //! - `POST /_emulator/tokens/expire`: every token expires.
 
@@ -156,6 +157,9 @@ async fn faults(State(emu): State<Arc<Emulator>>, body: Bytes) -> Response {
     }
     if let Some(x) = share("fault_drop") {
         inner.fault_drop = x;
+    }
+    if let Some(b) = v.get("corrupt_downloads").and_then(Value::as_bool) {
+        inner.corrupt_downloads = b;
     }
     StatusCode::NO_CONTENT.into_response()
 }

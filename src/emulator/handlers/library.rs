@@ -1,5 +1,6 @@
 //! The admin libraries behind `put` and `runscript -CloudFile` (reference §7.13): list, get,
-//! create (multipart), update and delete put-files and custom scripts.
+//! create (multipart), update and delete put-files and custom scripts; and the read-only Falcon
+//! scripts catalogue behind `falconscript` (2026 spec).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -451,4 +452,117 @@ pub async fn delete_script(State(emu): State<Arc<Emulator>>, RawQuery(raw): RawQ
         );
     }
     meta_only(StatusCode::OK)
+}
+
+/// One entry of the Falcon scripts catalogue (CrowdStrike-authored scripts run with
+/// `falconscript -Name=...`; 2026 spec, `empowerapi.FalconScript`). Read-only: the catalogue is
+/// the same in every tenant.
+struct FalconScript {
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    platform: &'static str,
+    use_case: &'static str,
+    categories: &'static [&'static str],
+    content: &'static str,
+    input_schema: &'static str,
+}
+
+const FALCON_SCRIPTS: [FalconScript; 3] = [
+    FalconScript {
+        id: "3a7c0f2e1b9d4e6fa1c2d3e4f5a6b7c8",
+        name: "CollectBrowserHistory",
+        description: "Collects browser history databases of every user profile",
+        platform: "windows",
+        use_case: "Investigation",
+        categories: &["Collection", "Browser"],
+        content: "Get-ChildItem C:\\Users -Directory | ForEach-Object { $_.Name }\r\n",
+        input_schema: r#"{"type":"object","properties":{"user":{"type":"string"}}}"#,
+    },
+    FalconScript {
+        id: "5d1e9b3c7a2f4c8e9b0a1d2c3e4f5a6b",
+        name: "GetScheduledTasks",
+        description: "Lists scheduled tasks with their actions and triggers",
+        platform: "windows",
+        use_case: "Persistence hunting",
+        categories: &["Persistence"],
+        content: "Get-ScheduledTask | Select-Object TaskName, State\r\n",
+        input_schema: r#"{"type":"object","properties":{}}"#,
+    },
+    FalconScript {
+        id: "9f8e7d6c5b4a4f3e8d2c1b0a9f8e7d6c",
+        name: "ListCronJobs",
+        description: "Lists crontab entries of every user",
+        platform: "linux",
+        use_case: "Persistence hunting",
+        categories: &["Persistence"],
+        content: "for u in $(cut -f1 -d: /etc/passwd); do crontab -l -u \"$u\"; done\n",
+        input_schema: r#"{"type":"object","properties":{}}"#,
+    },
+];
+
+fn falcon_script_time() -> SystemTime {
+    let secs = u64::try_from(crate::emulator::world::NOW - 30 * 86_400).unwrap_or(0);
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+}
+
+fn falcon_script_json(s: &FalconScript) -> Value {
+    let at = rfc3339(falcon_script_time());
+    json!({
+        "id": s.id,
+        "name": s.name,
+        "description": s.description,
+        "platform": s.platform,
+        "use_case": s.use_case,
+        "categories": s.categories,
+        "access_roles": ["remote_responder_three"],
+        "content": s.content,
+        "size": s.content.len(),
+        "sha256": Content::text(s.content.to_string()).sha256_hex(),
+        "created_by": "CrowdStrike",
+        "created_timestamp": at,
+        "modified_by": "CrowdStrike",
+        "modified_timestamp": at,
+        "revision": 1,
+        "is_disruptive": false,
+        "modifies_system": false,
+        "workflow_enabled": false,
+        "workflow_input_schema": s.input_schema,
+        "workflow_output_schema": r#"{"type":"object"}"#,
+        "workflow_tags": [],
+    })
+}
+
+/// `GET /real-time-response/queries/falcon-scripts/v1` (2026 spec): ids of the Falcon scripts
+/// catalogue, with `filter` (on `name`), `limit`, `offset` and `sort`.
+pub async fn query_falcon_scripts(RawQuery(raw): RawQuery) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let at = falcon_script_time();
+    let items = FALCON_SCRIPTS
+        .iter()
+        .map(|s| (s.id.to_string(), s.name.to_string(), at))
+        .collect();
+    ids_page(&q, items)
+}
+
+/// `GET /real-time-response/entities/falcon-scripts/v1?ids=...` (2026 spec).
+pub async fn get_falcon_scripts(RawQuery(raw): RawQuery) -> ApiResult {
+    let ids = Query::parse(raw.as_deref()).all("ids");
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("ids is a required parameter"));
+    }
+    let found: Vec<Value> = FALCON_SCRIPTS
+        .iter()
+        .filter(|s| ids.iter().any(|id| id == s.id))
+        .map(falcon_script_json)
+        .collect();
+    if found.is_empty() {
+        return Err(ApiError::not_found(
+            "No falcon scripts found for the given ids",
+        ));
+    }
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({ "meta": meta(PoweredBy::Rtr), "resources": found, "errors": [] }),
+    ))
 }

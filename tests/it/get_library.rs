@@ -1,0 +1,70 @@
+//! The client side of the libraries `put`, `runscript -CloudFile` and `falconscript` complete
+//! from (`FalconClient::put_file_names`, `script_names`, `falcon_script_names`), and of the
+//! session file list `get` waits on.
+
+use rtrsh::command::Tier;
+use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rtrsh::falcon::{ClientOptions, Credentials, FalconClient};
+use secrecy::SecretString;
+
+use crate::support::{READONLY, TestEnv, fast};
+
+fn client(env: &TestEnv, id: &str, secret: &str) -> FalconClient {
+    let creds = Credentials {
+        client_id: id.into(),
+        client_secret: SecretString::from(secret.to_string()),
+        member_cid: None,
+    };
+    FalconClient::new(&env.base, creds, ClientOptions::default()).expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_names_for_completion() {
+    let env = TestEnv::start(fast()).await;
+    let c = client(&env, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    assert_eq!(
+        c.put_file_names().await.expect("put-files"),
+        ["collect.sh", "procdump64.exe", "triage.ps1"]
+    );
+    assert_eq!(
+        c.script_names().await.expect("scripts"),
+        ["Get-Triage", "linux-triage"]
+    );
+    assert_eq!(
+        c.falcon_script_names().await.expect("falcon scripts"),
+        ["CollectBrowserHistory", "GetScheduledTasks", "ListCronJobs"]
+    );
+    // Without the admin scope the libraries are refused (403), not empty.
+    let ro = client(&env, READONLY.0, READONLY.1);
+    let e = ro.put_file_names().await.expect_err("needs admin");
+    assert_eq!(e.status(), Some(403), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_files_show_a_get_until_deleted() {
+    let env = TestEnv::start(fast()).await;
+    let api = env.api();
+    let aid = env.aid("DESKTOP-01").await;
+    let sid = api.init(&aid).await;
+    let path = r"C:\Windows\System32\drivers\etc\hosts";
+    let id = api
+        .exec(Tier::ActiveResponder, &sid, &aid, &format!("get {path}"))
+        .await;
+    api.wait(Tier::ActiveResponder, &id).await;
+    let c = client(&env, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    let start = std::time::Instant::now();
+    let file = loop {
+        let files = c.session_files(&sid).await.expect("files");
+        assert_eq!(files.len(), 1, "{files:?}");
+        if files[0].ready() {
+            break files[0].clone();
+        }
+        assert!(start.elapsed() < crate::support::DEADLINE, "never uploaded");
+        tokio::time::sleep(crate::support::ms(20)).await;
+    };
+    assert_eq!(file.cloud_request_id, id);
+    assert_eq!(file.name, path);
+    assert!(!file.deleted());
+    c.delete_session_file(&sid, &file.id).await.expect("delete");
+    assert!(c.session_files(&sid).await.expect("files").is_empty());
+}
