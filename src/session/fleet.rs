@@ -303,6 +303,8 @@ pub struct HostRun {
 /// One distinct output and the hosts that produced it.
 #[derive(Debug)]
 pub struct Group {
+    /// SHA-256 over the output (identifies it across units).
+    pub key: [u8; 32],
     pub stdout: String,
     pub stderr: String,
     /// SHA-256 and sizes for the audit transcript (computed once per distinct output).
@@ -346,6 +348,7 @@ impl Grouper {
         digest.stdout(stdout.as_bytes());
         digest.stderr(stderr.as_bytes());
         self.groups.push(Group {
+            key,
             stdout: stdout.to_string(),
             stderr: stderr.to_string(),
             digest,
