@@ -651,15 +651,12 @@ impl Fleet {
                 // Never send `optional_hosts: []`: skip the batch instead.
                 continue;
             }
-            let optional = if part.len() == b.members.len() {
-                None
-            } else {
-                Some(
-                    part.iter()
-                        .map(|&i| self.hosts[i as usize].device.device_id.clone())
-                        .collect::<Vec<_>>(),
-                )
-            };
+            // The spec requires `optional_hosts`; the explicit list is also the only safe
+            // way to say "these hosts" (reference §7.10).
+            let optional: Vec<String> = part
+                .iter()
+                .map(|&i| self.hosts[i as usize].device.device_id.clone())
+                .collect();
             work.push((b.id.clone(), part, optional));
         }
         let queued_at = SystemTime::now();
@@ -949,7 +946,7 @@ async fn run_batch(
     job: Job,
     batch_id: String,
     part: Vec<HostIdx>,
-    optional: Option<Vec<String>>,
+    optional: Vec<String>,
 ) -> Unit {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
@@ -1003,7 +1000,7 @@ async fn run_batch(
             &batch_id,
             &job.base,
             &job.line,
-            optional.as_deref(),
+            Some(&optional),
             job.timeout,
             &mut on_host,
         ) => Some(r),
