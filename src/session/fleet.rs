@@ -942,12 +942,7 @@ async fn follow_chunks(
 
 /// One batch's part of a command: the batch request, then more chunks for the hosts that have
 /// them.
-async fn run_batch(
-    job: Job,
-    batch_id: String,
-    part: Vec<HostIdx>,
-    optional: Vec<String>,
-) -> Unit {
+async fn run_batch(job: Job, batch_id: String, part: Vec<HostIdx>, optional: Vec<String>) -> Unit {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
     let mut more: Vec<(HostIdx, String, Status)> = Vec::new();

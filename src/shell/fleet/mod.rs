@@ -254,7 +254,7 @@ impl FleetShell<'_> {
                 );
                 return self.usage_error(n, &e);
             }
-            let q = format!("Run {:?} ({what})?", sanitize_line(&line));
+            let q = format!("Run `{}` ({what})?", sanitize_line(&line));
             if !confirm(q).await {
                 eprintln!("rtrsh: not run");
                 return LineEnd::ok();

@@ -203,6 +203,7 @@ impl Printer {
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
         let mut out = self.json.then(|| BufWriter::new(std::io::stdout().lock()));
+        let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
         for run in &unit.runs {
             let h = &fleet.hosts[run.host as usize];
             let mut rec = CommandRecord::new(
@@ -276,15 +277,24 @@ impl Printer {
                     tally.worst = tally.worst.max(Exit::CommandFailed);
                 }
             }
-            if let Err(e) = self.transcript.command_streamed(&rec, digest) {
-                self.notice(&format!("could not write the audit transcript: {e}"));
+            if let Some(w) = out.as_mut() {
+                if let Err(e) = rec.write_json_line(w)
+                    && e.kind() == std::io::ErrorKind::BrokenPipe
+                {
+                    self.broken_pipe = true;
+                }
+                // The transcript keeps hashes only: drop this host's copy of the text.
+                rec.set_stdout(b"");
+                rec.set_stderr(b"");
             }
-            if let Some(w) = out.as_mut()
-                && let Err(e) = rec.write_json_line(w)
-                && e.kind() == std::io::ErrorKind::BrokenPipe
-            {
-                self.broken_pipe = true;
-            }
+            entries.push((rec, digest));
+        }
+        // One write and one sync for the whole unit.
+        if let Err(e) = self
+            .transcript
+            .commands_streamed(entries.iter().map(|(r, d)| (r, *d)))
+        {
+            self.notice(&format!("could not write the audit transcript: {e}"));
         }
         if let Some(mut w) = out
             && let Err(e) = w.flush()
