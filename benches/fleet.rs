@@ -77,8 +77,10 @@ fn main() {
         .and_then(|p| p.parent())
         .map(|p| p.join("bench-fleet.json"))
         .unwrap_or_else(|| "bench-fleet.json".into());
-    match std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")
-    {
+    match std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+    ) {
         Ok(()) => println!("\nJSON report: {}", path.display()),
         Err(e) => eprintln!("cannot write {}: {e}", path.display()),
     }
@@ -231,9 +233,9 @@ async fn run(hosts: usize) -> Result<Value, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let logged = stats["command_log"]
-        .as_array()
-        .map_or(0, |a| a.iter().filter(|e| e["command_string"] == "ps").count());
+    let logged = stats["command_log"].as_array().map_or(0, |a| {
+        a.iter().filter(|e| e["command_string"] == "ps").count()
+    });
     // Two of the world's fixed hosts are always offline (skipped, hence exit 1).
     if ![0, 1].contains(&status.code().unwrap_or(-1)) || sections as usize != logged {
         return Err(format!(
