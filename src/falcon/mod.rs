@@ -5,6 +5,7 @@
 //! Decoding is tolerant where real replies stray from the spec (`errors: null`, missing
 //! `resources`, missing `sequence_id`, invalid UTF-8 in output): see reference §11.
 
+pub mod batch;
 pub mod client;
 pub mod devices;
 pub mod error;

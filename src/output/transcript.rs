@@ -260,25 +260,44 @@ impl Transcript {
     /// A finished command whose output was streamed (not kept in `r`): hashes and sizes come
     /// from `digest`, computed as the chunks went by. Output is never stored this way.
     pub fn command_streamed(&mut self, r: &CommandRecord, digest: &OutputDigest) -> io::Result<()> {
-        let Some(sink) = &self.sink else {
+        self.commands_streamed([(r, digest)])
+    }
+
+    /// Several [`Transcript::command_streamed`] entries (one command on many hosts), appended
+    /// with one `write` and one sync: a fleet of 10,000 hosts costs one sync per batch, not one
+    /// per host. Each line is still a whole entry.
+    pub fn commands_streamed<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = (&'a CommandRecord, &'a OutputDigest)>,
+    ) -> io::Result<()> {
+        let Some(sink) = &mut self.sink else {
             return Ok(());
         };
-        let mut e = Entry::new(Event::Command, &sink.operator);
-        e.host = Some(r.host.clone());
-        e.aid = Some(r.aid.clone());
-        e.session_id.clone_from(&r.session_id);
-        e.cloud_request_id.clone_from(&r.cloud_request_id);
-        e.command = Some(r.command.clone());
-        e.tier = Some(r.tier);
-        e.status = Some(r.status);
-        e.duration_ms = Some(r.duration_ms);
-        e.trace_ids.clone_from(&r.trace_ids);
-        e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
-        e.stdout_sha256 = Some(hex(&digest.stdout.clone().finalize()));
-        e.stderr_sha256 = Some(hex(&digest.stderr.clone().finalize()));
-        e.stdout_bytes = Some(digest.stdout_bytes);
-        e.stderr_bytes = Some(digest.stderr_bytes);
-        self.write_entry(&e)
+        let mut lines = Vec::new();
+        for (r, digest) in entries {
+            let mut e = Entry::new(Event::Command, &sink.operator);
+            e.host = Some(r.host.clone());
+            e.aid = Some(r.aid.clone());
+            e.session_id.clone_from(&r.session_id);
+            e.cloud_request_id.clone_from(&r.cloud_request_id);
+            e.command = Some(r.command.clone());
+            e.tier = Some(r.tier);
+            e.status = Some(r.status);
+            e.duration_ms = Some(r.duration_ms);
+            e.trace_ids.clone_from(&r.trace_ids);
+            e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
+            e.stdout_sha256 = Some(hex(&digest.stdout.clone().finalize()));
+            e.stderr_sha256 = Some(hex(&digest.stderr.clone().finalize()));
+            e.stdout_bytes = Some(digest.stdout_bytes);
+            e.stderr_bytes = Some(digest.stderr_bytes);
+            lines.extend_from_slice(&json::to_line(&e)?);
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        sink.file.write_all(&lines)?;
+        sink.file.flush()?;
+        sink.file.sync_data()
     }
 
     /// A free-text note (e.g. "host went offline"), optionally about a host.

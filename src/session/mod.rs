@@ -2,6 +2,7 @@
 //! itself with its working directory and transparent re-open (`host`), and the background pulse
 //! that keeps it alive (`pulse`).
 
+pub mod fleet;
 pub mod host;
 pub mod poll;
 pub mod pulse;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::command::Tier;
+use crate::falcon::rtr::Status;
 use crate::falcon::{FalconClient, FalconError};
 
 /// Receives output as it arrives.
@@ -148,6 +149,33 @@ pub async fn poll(
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
+    poll_from(
+        client,
+        tier,
+        cloud_request_id,
+        None,
+        sink,
+        schedule,
+        limits,
+        cancel,
+    )
+    .await
+}
+
+/// [`poll`], starting from chunk 0 already in hand (a batch reply carries each host's chunk 0):
+/// it goes through the same loop as a fetched chunk, so the rest is fetched the same way under
+/// every chunk model, and nothing is fetched when chunk 0 was all there is.
+#[allow(clippy::too_many_arguments)]
+pub async fn poll_from(
+    client: &FalconClient,
+    tier: Tier,
+    cloud_request_id: &str,
+    mut first: Option<Status>,
+    sink: &mut dyn OutputSink,
+    schedule: &Schedule,
+    limits: &PollLimits,
+    cancel: &CancellationToken,
+) -> Result<Polled, FalconError> {
     let start = Instant::now();
     let mut offsets = schedule.offsets();
     let mut next: u64 = 0;
@@ -165,58 +193,66 @@ pub async fn poll(
     let mut wait = true;
     let mut failures = 0u32;
     loop {
-        if wait {
-            // Skip offsets already in the past (slow replies): never burst to catch up.
-            let due = loop {
-                let off = offsets.next().unwrap_or(schedule.max_interval);
-                if start + off > Instant::now() || off >= limits.timeout {
-                    break start + off;
-                }
-            };
-            if due.duration_since(start) >= limits.timeout {
-                result.completion = Completion::TimedOut;
-                return Ok(result);
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => {
+        let status = match first.take() {
+            // Chunk 0 from a batch reply: no wait, no request.
+            Some(s) => s,
+            None => {
+                if wait {
+                    // Skip offsets already in the past (slow replies): never burst to catch up.
+                    let due = loop {
+                        let off = offsets.next().unwrap_or(schedule.max_interval);
+                        if start + off > Instant::now() || off >= limits.timeout {
+                            break start + off;
+                        }
+                    };
+                    if due.duration_since(start) >= limits.timeout {
+                        result.completion = Completion::TimedOut;
+                        return Ok(result);
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => {
+                            result.completion = Completion::Cancelled;
+                            return Ok(result);
+                        }
+                        _ = tokio::time::sleep_until(due.into()) => {}
+                    }
+                } else if cancel.is_cancelled() {
                     result.completion = Completion::Cancelled;
                     return Ok(result);
                 }
-                _ = tokio::time::sleep_until(due.into()) => {}
-            }
-        } else if cancel.is_cancelled() {
-            result.completion = Completion::Cancelled;
-            return Ok(result);
-        }
-        let status = tokio::select! {
-            _ = cancel.cancelled() => {
-                result.completion = Completion::Cancelled;
-                return Ok(result);
-            }
-            s = client.command_status(tier, cloud_request_id, next) => s,
-        };
-        result.status_calls += 1;
-        let status = match status {
-            Ok(s) => {
-                failures = 0;
-                s
-            }
-            // The client already retried this read a few times. The output exists on the
-            // API's side: keep trying for a while longer rather than lose it.
-            Err(e) if transient(&e) && failures < MAX_STATUS_FAILURES => {
-                failures += 1;
-                tracing::debug!("status of {cloud_request_id}: {e}; still trying ({failures})");
-                tokio::select! {
+                let status = tokio::select! {
                     _ = cancel.cancelled() => {
                         result.completion = Completion::Cancelled;
                         return Ok(result);
                     }
-                    _ = tokio::time::sleep(Duration::from_millis(250 * u64::from(failures))) => {}
+                    s = client.command_status(tier, cloud_request_id, next) => s,
+                };
+                result.status_calls += 1;
+                match status {
+                    Ok(s) => {
+                        failures = 0;
+                        s
+                    }
+                    // The client already retried this read a few times. The output exists on the
+                    // API's side: keep trying for a while longer rather than lose it.
+                    Err(e) if transient(&e) && failures < MAX_STATUS_FAILURES => {
+                        failures += 1;
+                        tracing::debug!(
+                            "status of {cloud_request_id}: {e}; still trying ({failures})"
+                        );
+                        tokio::select! {
+                            _ = cancel.cancelled() => {
+                                result.completion = Completion::Cancelled;
+                                return Ok(result);
+                            }
+                            _ = tokio::time::sleep(Duration::from_millis(250 * u64::from(failures))) => {}
+                        }
+                        wait = false;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
-                wait = false;
-                continue;
             }
-            Err(e) => return Err(e),
         };
         let got = !status.stdout.is_empty() || !status.stderr.is_empty();
         let rs = status.sequence_id.unwrap_or(0);

@@ -345,7 +345,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
 }
 
 /// Opens the audit transcript (`--transcript PATH`, the default under the data dir, or none).
-fn open_transcript(
+pub(crate) fn open_transcript(
     args: &ShellArgs,
     info: &crate::output::transcript::SessionInfo,
     client: &FalconClient,

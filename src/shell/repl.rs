@@ -27,16 +27,17 @@ use crate::shell::exec::{LineResult, Outputs, run_line};
 use crate::shell::{Exit, one_line};
 
 /// What the editor thread answers.
-enum Read {
+pub enum Read {
     Line(String),
     Interrupted,
     Eof,
     Failed(String),
 }
 
-struct ReadRequest {
-    prompt: String,
-    reply: oneshot::Sender<Read>,
+/// One line asked of the editor thread: shown with `prompt`, answered on `reply`.
+pub struct ReadRequest {
+    pub prompt: String,
+    pub reply: oneshot::Sender<Read>,
 }
 
 /// Prints notices without breaking the line being edited.
@@ -65,7 +66,7 @@ pub fn history_path() -> Option<PathBuf> {
 }
 
 /// Starts the editor thread; returns the request channel and the notifier.
-fn start_editor(
+pub fn start_editor(
     history: Option<PathBuf>,
     helper: ShellHelper,
 ) -> Result<(std_mpsc::Sender<ReadRequest>, Notifier), String> {
@@ -160,7 +161,7 @@ pub fn prompt_text(hostname: &str, cwd: &str) -> String {
 }
 
 /// A spinner on stderr while waiting for a command's first output (only on a terminal).
-fn spinner(label: &str) -> Option<indicatif::ProgressBar> {
+pub fn spinner(label: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return None;

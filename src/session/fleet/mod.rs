@@ -1,0 +1,693 @@
+//! Many hosts at once: choose them (names, aids, FQL filter), learn which are online, open
+//! batch sessions, run a command line on all (or some) of them, and follow queued commands.
+//!
+//! Shape of the work:
+//! - Hosts live in one `Vec<FleetHost>` and are named everywhere else by their index
+//!   ([`HostIdx`]); the aid → index map is shared read-only with the command tasks.
+//! - Sessions open through the batch endpoints, [`FleetOptions::batch_size`] hosts per batch
+//!   (well under the API's 10,000) so that replies stay a few MB, batches run in parallel, and
+//!   results arrive batch by batch instead of all at the end.
+//! - A command goes to every batch at once (bounded by [`FleetOptions::concurrency`]). Each batch
+//!   reply is parsed as a stream ([`crate::falcon::batch`]); every host's text is hashed and
+//!   either joins a [`Group`] of identical output (its text is dropped on the spot) or starts a
+//!   new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output is larger
+//!   than one chunk continue in the chunk loop of [`crate::session::poll`] (from the chunk 0 the
+//!   batch reply carried) and join the groups when complete.
+//! - Every request goes through the one `FalconClient`: one token, one rate-limit governor.
+//!
+//! Nothing here prints: the shell turns [`Unit`]s into sections, records and transcript lines.
+
+mod run;
+mod select;
+
+pub use select::{Resolved, Selection, online_states, resolve};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{Platform, Tier};
+use crate::falcon::devices::Device;
+use crate::falcon::{FalconClient, FalconError};
+use crate::output::transcript::OutputDigest;
+use crate::session::poll::{PollLimits, Schedule};
+use run::{CHUNK_CONCURRENCY, Grouper, Job, failed_unit, follow_chunks, run_batch};
+
+/// A host's place in [`Fleet::hosts`].
+pub type HostIdx = u32;
+
+/// Where a host stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostState {
+    /// Resolved, not connected yet.
+    Pending,
+    /// In a batch session; commands run on it.
+    Connected,
+    /// Offline, in a batch session with `queue_offline`: commands are queued for it.
+    Queued,
+    /// Known offline and skipped (no `--queue-offline`).
+    Offline,
+    /// Could not be connected: the API's reason.
+    Failed(String),
+    /// Removed by the user (`drop`).
+    Dropped,
+}
+
+impl HostState {
+    /// Whether commands go to this host.
+    pub fn active(&self) -> bool {
+        matches!(self, HostState::Connected | HostState::Queued)
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            HostState::Pending => "pending",
+            HostState::Connected => "connected",
+            HostState::Queued => "offline (queueing)",
+            HostState::Offline => "offline (skipped)",
+            HostState::Failed(_) => "failed",
+            HostState::Dropped => "dropped",
+        }
+    }
+}
+
+/// One host of the fleet.
+#[derive(Clone, Debug)]
+pub struct FleetHost {
+    pub device: Device,
+    pub platform: Option<Platform>,
+    /// From the online-state endpoint, when known.
+    pub online: Option<bool>,
+    pub state: HostState,
+    pub session_id: String,
+    pub cwd: String,
+    /// Index into the fleet's batches once connected.
+    pub batch: Option<usize>,
+}
+
+/// Settings of a fleet.
+#[derive(Clone, Debug)]
+pub struct FleetOptions {
+    pub queue_offline: bool,
+    /// The batch endpoints' `timeout` (1–600 s): how long a host may take.
+    pub batch_timeout: Duration,
+    /// Hosts per batch session (at most 10,000).
+    pub batch_size: usize,
+    /// Batch requests in flight at once.
+    pub concurrency: usize,
+    pub schedule: Schedule,
+    pub limits: PollLimits,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        FleetOptions {
+            queue_offline: false,
+            batch_timeout: Duration::from_secs(30),
+            batch_size: 1_000,
+            concurrency: 4,
+            schedule: Schedule::default(),
+            limits: PollLimits::default(),
+        }
+    }
+}
+
+/// One batch session and what the background refresh needs of it.
+#[derive(Clone, Debug)]
+pub struct RefreshTarget {
+    pub batch_id: String,
+    /// Hosts the user dropped: they leave the batch at the next refresh.
+    pub remove: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Batch {
+    id: String,
+    /// Hosts that joined the batch (a session exists for them).
+    members: Vec<HostIdx>,
+}
+
+/// A command sent to an offline host, waiting for it to come back.
+#[derive(Clone, Debug)]
+pub struct QueuedCommand {
+    pub host: HostIdx,
+    pub cloud_request_id: String,
+    pub tier: Tier,
+    pub line: String,
+    pub queued_at: SystemTime,
+    /// Set once the result arrived (and was handed to the caller).
+    pub done: bool,
+}
+
+/// What one host made of a command.
+#[derive(Clone, Debug)]
+pub enum RunResult {
+    /// Completed; its output is `Unit::groups[group]`. `stderr`: the host reported an error.
+    Output { group: usize, stderr: bool },
+    /// Did not finish within the batch timeout (it may still run).
+    TimedOut,
+    /// Queued for an offline host.
+    Queued,
+    /// The API refused it for this host, or the request failed.
+    Failed {
+        code: Option<i64>,
+        http_status: Option<u16>,
+        message: String,
+        /// The command may have run although we got no answer.
+        maybe_executed: bool,
+    },
+    /// The user stopped waiting (Ctrl-C); it may still run.
+    Cancelled,
+}
+
+/// One host's run of a command.
+#[derive(Clone, Debug)]
+pub struct HostRun {
+    pub host: HostIdx,
+    pub cloud_request_id: String,
+    pub result: RunResult,
+    pub sequence_ids: Vec<u64>,
+    pub trace_id: Option<String>,
+}
+
+/// One distinct output and the hosts that produced it.
+#[derive(Debug)]
+pub struct Group {
+    /// SHA-256 over the output (identifies it across units).
+    pub key: [u8; 32],
+    pub stdout: String,
+    pub stderr: String,
+    /// SHA-256 and sizes for the audit transcript (computed once per distinct output).
+    pub digest: OutputDigest,
+    pub hosts: Vec<HostIdx>,
+}
+
+/// The results of a command on one batch (or one late host): what the shell prints as it
+/// arrives.
+#[derive(Debug, Default)]
+pub struct Unit {
+    pub groups: Vec<Group>,
+    pub runs: Vec<HostRun>,
+    /// A failure of the whole request (every host of the unit is `Failed` with it).
+    pub error: Option<Arc<FalconError>>,
+}
+
+/// What the background refresh reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshEvent {
+    /// Sessions refreshed.
+    Ok {
+        hosts: usize,
+    },
+    /// These hosts' sessions are gone (aids).
+    Expired(Vec<String>),
+    Failed(String),
+}
+
+/// Many hosts, in batch sessions.
+pub struct Fleet {
+    client: FalconClient,
+    pub hosts: Vec<FleetHost>,
+    batches: Vec<Batch>,
+    index: Arc<HashMap<String, HostIdx>>,
+    opts: FleetOptions,
+    pub queue: Vec<QueuedCommand>,
+    refresh: Arc<Mutex<Vec<RefreshTarget>>>,
+}
+
+/// How connecting went, for the user.
+#[derive(Debug, Default)]
+pub struct ConnectReport {
+    pub connected: usize,
+    pub queued: usize,
+    /// Hosts left out, with the API's reason.
+    pub failed: Vec<(HostIdx, String)>,
+    /// `(batch id, trace id)` of each batch opened.
+    pub batches: Vec<(String, Option<String>)>,
+}
+
+fn error_text(errors: &[crate::falcon::ApiErrorItem]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            if e.code != 0 {
+                format!("{} ({})", e.message, e.code)
+            } else {
+                e.message.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Fleet {
+    /// A fleet of resolved hosts (not connected yet).
+    pub fn new(client: FalconClient, devices: Vec<Device>, opts: FleetOptions) -> Fleet {
+        let hosts: Vec<FleetHost> = devices
+            .into_iter()
+            .map(|d| FleetHost {
+                platform: Platform::from_api_name(&d.platform_name),
+                device: d,
+                online: None,
+                state: HostState::Pending,
+                session_id: String::new(),
+                cwd: String::new(),
+                batch: None,
+            })
+            .collect();
+        let index = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.device.device_id.clone(), i as HostIdx))
+            .collect();
+        Fleet {
+            client,
+            hosts,
+            batches: Vec::new(),
+            index: Arc::new(index),
+            opts,
+            queue: Vec::new(),
+            refresh: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn client(&self) -> &FalconClient {
+        &self.client
+    }
+
+    pub fn options(&self) -> &FleetOptions {
+        &self.opts
+    }
+
+    /// Looks up a host by aid.
+    pub fn host_by_aid(&self, aid: &str) -> Option<HostIdx> {
+        self.index.get(&aid.to_ascii_lowercase()).copied()
+    }
+
+    /// Hosts that commands go to.
+    pub fn active(&self) -> impl Iterator<Item = HostIdx> + '_ {
+        self.hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.state.active())
+            .map(|(i, _)| i as HostIdx)
+    }
+
+    /// Asks the devices API which hosts are online; offline ones are marked
+    /// [`HostState::Offline`] unless commands are queued for them.
+    pub async fn check_online(&mut self) -> Result<usize, FalconError> {
+        let aids: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| h.device.device_id.clone())
+            .collect();
+        let states = online_states(&self.client, &aids).await?;
+        let mut offline = 0;
+        for h in &mut self.hosts {
+            h.online = states.get(&h.device.device_id).copied();
+            if h.online == Some(false) {
+                offline += 1;
+                if !self.opts.queue_offline {
+                    h.state = HostState::Offline;
+                }
+            }
+        }
+        Ok(offline)
+    }
+
+    /// Opens batch sessions on every pending host, a few batches at a time; `progress` gets
+    /// the number of hosts done after each batch. Hosts that fail are marked with the reason.
+    /// An authentication or connection failure stops everything.
+    pub async fn connect(
+        &mut self,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<ConnectReport, FalconError> {
+        let pending: Vec<HostIdx> = self
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.state == HostState::Pending)
+            .map(|(i, _)| i as HostIdx)
+            .collect();
+        let size = self
+            .opts
+            .batch_size
+            .clamp(1, crate::falcon::batch::MAX_BATCH_HOSTS);
+        let jobs: Vec<(Vec<HostIdx>, Vec<String>)> = pending
+            .chunks(size)
+            .map(|c| {
+                let aids = c
+                    .iter()
+                    .map(|&i| self.hosts[i as usize].device.device_id.clone())
+                    .collect();
+                (c.to_vec(), aids)
+            })
+            .collect();
+        let client = self.client.clone();
+        let queue = self.opts.queue_offline;
+        let timeout = self.opts.batch_timeout;
+        let mut replies = stream::iter(jobs)
+            .map(|(idxs, aids)| {
+                let client = client.clone();
+                async move {
+                    let r = client.batch_init(&aids, queue, timeout, None).await;
+                    (idxs, r)
+                }
+            })
+            .buffer_unordered(self.opts.concurrency.max(1));
+        let mut report = ConnectReport::default();
+        let mut done = 0;
+        while let Some((idxs, reply)) = replies.next().await {
+            done += idxs.len();
+            let init = match reply {
+                Ok(init) => init,
+                Err(e) if e.is_auth_or_connection() => return Err(e),
+                Err(e) => {
+                    let reason = e.to_string();
+                    for &i in &idxs {
+                        self.hosts[i as usize].state = HostState::Failed(reason.clone());
+                        report.failed.push((i, reason.clone()));
+                    }
+                    progress(done);
+                    continue;
+                }
+            };
+            let batch_no = self.batches.len();
+            let mut members = Vec::new();
+            let mut init = init;
+            for &i in &idxs {
+                let h = &mut self.hosts[i as usize];
+                match init.hosts.remove(&h.device.device_id) {
+                    Some(r) if !r.session_id.is_empty() => {
+                        h.session_id = r.session_id.into_owned();
+                        h.batch = Some(batch_no);
+                        if r.complete {
+                            h.cwd = r.stdout.trim_end_matches(['\r', '\n']).to_string();
+                        }
+                        if r.offline_queued {
+                            h.state = HostState::Queued;
+                            report.queued += 1;
+                        } else {
+                            h.state = HostState::Connected;
+                            report.connected += 1;
+                        }
+                        members.push(i);
+                    }
+                    Some(r) => {
+                        let reason = if r.errors.is_empty() {
+                            "no session".to_string()
+                        } else {
+                            error_text(&r.errors)
+                        };
+                        h.state = HostState::Failed(reason.clone());
+                        report.failed.push((i, reason));
+                    }
+                    None => {
+                        let reason = "not in the batch reply".to_string();
+                        h.state = HostState::Failed(reason.clone());
+                        report.failed.push((i, reason));
+                    }
+                }
+            }
+            if !members.is_empty() {
+                report
+                    .batches
+                    .push((init.batch_id.clone(), init.trace_id.clone()));
+                self.refresh
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(RefreshTarget {
+                        batch_id: init.batch_id.clone(),
+                        remove: Vec::new(),
+                    });
+                self.batches.push(Batch {
+                    id: init.batch_id,
+                    members,
+                });
+            }
+            progress(done);
+        }
+        Ok(report)
+    }
+
+    /// Runs `line` on `targets` (active hosts; others are ignored). Batches go out in
+    /// parallel; `on_unit` gets each batch's results as they arrive, after the fleet has taken
+    /// note of them (working directories, queued commands).
+    pub async fn run(
+        &mut self,
+        line: &str,
+        base: &str,
+        tier: Tier,
+        targets: &[HostIdx],
+        cancel: &CancellationToken,
+        on_unit: &mut dyn FnMut(&Fleet, Unit),
+    ) {
+        let wanted: HashSet<HostIdx> = targets
+            .iter()
+            .copied()
+            .filter(|&i| self.hosts[i as usize].state.active())
+            .collect();
+        let job = Job {
+            client: self.client.clone(),
+            index: self.index.clone(),
+            tier,
+            base: Arc::from(base),
+            line: Arc::from(line),
+            timeout: self.opts.batch_timeout,
+            schedule: self.opts.schedule.clone(),
+            limits: self.opts.limits.clone(),
+            cancel: cancel.clone(),
+        };
+        let mut work = Vec::new();
+        for b in &self.batches {
+            let part: Vec<HostIdx> = b
+                .members
+                .iter()
+                .copied()
+                .filter(|i| wanted.contains(i))
+                .collect();
+            if part.is_empty() {
+                // Never send `optional_hosts: []`: skip the batch instead.
+                continue;
+            }
+            // The spec requires `optional_hosts`; the explicit list is also the only safe
+            // way to say "these hosts" (reference §7.10).
+            let optional: Vec<String> = part
+                .iter()
+                .map(|&i| self.hosts[i as usize].device.device_id.clone())
+                .collect();
+            work.push((b.id.clone(), part, optional));
+        }
+        let queued_at = SystemTime::now();
+        let mut units = stream::iter(work)
+            .map(|(batch_id, part, optional)| {
+                let job = job.clone();
+                async move { run_batch(job, batch_id, part, optional).await }
+            })
+            .buffer_unordered(self.opts.concurrency.max(1));
+        while let Some(unit) = units.next().await {
+            self.note(&unit, line, base, tier, queued_at);
+            on_unit(self, unit);
+        }
+    }
+
+    /// Takes note of a unit: new working directories, queued commands, hosts back online.
+    fn note(&mut self, unit: &Unit, line: &str, base: &str, tier: Tier, at: SystemTime) {
+        let is_cd = base.eq_ignore_ascii_case("cd");
+        for run in &unit.runs {
+            let h = &mut self.hosts[run.host as usize];
+            match &run.result {
+                RunResult::Output { group, stderr } => {
+                    if h.state == HostState::Queued {
+                        h.state = HostState::Connected;
+                    }
+                    if is_cd
+                        && !stderr
+                        && let Some(g) = unit.groups.get(*group)
+                    {
+                        let t = g.stdout.trim_matches(['\r', '\n', ' ']);
+                        if !t.is_empty() && !t.contains('\n') {
+                            h.cwd = t.to_string();
+                        }
+                    }
+                }
+                RunResult::Queued => self.queue.push(QueuedCommand {
+                    host: run.host,
+                    cloud_request_id: run.cloud_request_id.clone(),
+                    tier,
+                    line: line.to_string(),
+                    queued_at: at,
+                    done: false,
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    /// Removes hosts from the fleet; the server stops keeping their sessions alive.
+    pub async fn drop_hosts(&mut self, hosts: &[HostIdx]) -> Result<(), FalconError> {
+        let mut per_batch: HashMap<usize, Vec<String>> = HashMap::new();
+        for &i in hosts {
+            let h = &mut self.hosts[i as usize];
+            if let Some(b) = h.batch {
+                per_batch
+                    .entry(b)
+                    .or_default()
+                    .push(h.device.device_id.clone());
+            }
+            h.state = HostState::Dropped;
+        }
+        for b in self.batches.iter_mut() {
+            b.members
+                .retain(|i| self.hosts[*i as usize].state != HostState::Dropped);
+        }
+        let mut result = Ok(());
+        for (b, aids) in per_batch {
+            let id = self.batches[b].id.clone();
+            {
+                let mut plan = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(t) = plan.iter_mut().find(|t| t.batch_id == id) {
+                    t.remove.extend(aids.iter().cloned());
+                }
+            }
+            if self.batches[b].members.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.client.batch_refresh(&id, &aids).await {
+                result = Err(e);
+            }
+        }
+        self.refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|t| {
+                self.batches
+                    .iter()
+                    .any(|b| b.id == t.batch_id && !b.members.is_empty())
+            });
+        result
+    }
+
+    /// Checks every queued command once; returns the results that have arrived (a `Unit` per
+    /// command with its host). Each result is returned once.
+    pub async fn check_queue(&mut self, cancel: &CancellationToken) -> Vec<(usize, Unit)> {
+        let pending: Vec<usize> = (0..self.queue.len())
+            .filter(|&i| !self.queue[i].done)
+            .collect();
+        let client = self.client.clone();
+        let schedule = self.opts.schedule.clone();
+        let limits = self.opts.limits.clone();
+        let mut checks = stream::iter(pending)
+            .map(|qi| {
+                let q = self.queue[qi].clone();
+                let client = client.clone();
+                let schedule = schedule.clone();
+                let limits = limits.clone();
+                let cancel = cancel.clone();
+                async move {
+                    let first = match client.command_status(q.tier, &q.cloud_request_id, 0).await {
+                        Ok(s) => s,
+                        Err(e) => return (qi, Some(failed_unit(q.host, &q.cloud_request_id, e))),
+                    };
+                    let got = !first.stdout.is_empty() || !first.stderr.is_empty();
+                    if !first.complete && !got {
+                        return (qi, None);
+                    }
+                    let mut g = Grouper::default();
+                    let run = follow_chunks(
+                        &client,
+                        q.tier,
+                        q.host,
+                        &q.cloud_request_id,
+                        first,
+                        &schedule,
+                        &limits,
+                        &cancel,
+                        &mut g,
+                    )
+                    .await;
+                    (
+                        qi,
+                        Some(Unit {
+                            groups: g.groups,
+                            runs: vec![run],
+                            error: None,
+                        }),
+                    )
+                }
+            })
+            .buffer_unordered(CHUNK_CONCURRENCY);
+        let mut out = Vec::new();
+        while let Some((qi, unit)) = checks.next().await {
+            if let Some(u) = unit {
+                out.push((qi, u));
+            }
+        }
+        drop(checks);
+        for (qi, u) in &out {
+            let done = u.runs.iter().all(|r| {
+                !matches!(
+                    r.result,
+                    RunResult::Cancelled | RunResult::TimedOut | RunResult::Queued
+                )
+            });
+            if done {
+                self.queue[*qi].done = true;
+            }
+        }
+        out.sort_by_key(|(qi, _)| *qi);
+        out
+    }
+
+    /// Keeps the batch sessions alive every `every` until `cancel`.
+    pub fn spawn_refresh(
+        &self,
+        every: Duration,
+        cancel: CancellationToken,
+        events: mpsc::UnboundedSender<RefreshEvent>,
+    ) -> tokio::task::JoinHandle<()> {
+        let client = self.client.clone();
+        let plan = self.refresh.clone();
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + every;
+            let mut tick = tokio::time::interval_at(start, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let targets = plan.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let mut hosts = 0;
+                let mut expired = Vec::new();
+                let mut failure = None;
+                for t in targets {
+                    match client.batch_refresh(&t.batch_id, &t.remove).await {
+                        Ok(list) => {
+                            for r in list {
+                                if r.errors.is_empty() {
+                                    hosts += 1;
+                                } else {
+                                    expired.push(r.aid);
+                                }
+                            }
+                        }
+                        Err(e) => failure = Some(e.to_string()),
+                    }
+                }
+                let _ = events.send(RefreshEvent::Ok { hosts });
+                if !expired.is_empty() {
+                    let _ = events.send(RefreshEvent::Expired(expired));
+                }
+                if let Some(f) = failure {
+                    let _ = events.send(RefreshEvent::Failed(f));
+                }
+            }
+        })
+    }
+}

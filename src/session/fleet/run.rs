@@ -1,0 +1,321 @@
+//! Running one command line on the batches of a fleet: one batch request per batch (in
+//! parallel), each reply parsed as a stream and every host's output grouped by its SHA-256 on the
+//! spot, then the chunk loop for the hosts whose output is larger than one chunk.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use super::{Group, HostIdx, HostRun, RunResult, Unit, error_text};
+use crate::command::Tier;
+use crate::falcon::batch::HostReply;
+use crate::falcon::rtr::Status;
+use crate::falcon::{FalconClient, FalconError};
+use crate::output::transcript::OutputDigest;
+use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from};
+
+/// Concurrent chunk loops for hosts with output larger than one chunk.
+pub(super) const CHUNK_CONCURRENCY: usize = 8;
+
+/// Groups outputs by content: one copy of each distinct output.
+#[derive(Default)]
+pub(super) struct Grouper {
+    index: HashMap<[u8; 32], usize>,
+    pub(super) groups: Vec<Group>,
+}
+
+fn output_key(stdout: &str, stderr: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update((stdout.len() as u64).to_le_bytes());
+    h.update(stdout.as_bytes());
+    h.update(stderr.as_bytes());
+    h.finalize().into()
+}
+
+impl Grouper {
+    pub(super) fn add(&mut self, host: HostIdx, stdout: &str, stderr: &str) -> usize {
+        let key = output_key(stdout, stderr);
+        if let Some(&g) = self.index.get(&key) {
+            self.groups[g].hosts.push(host);
+            return g;
+        }
+        let mut digest = OutputDigest::default();
+        digest.stdout(stdout.as_bytes());
+        digest.stderr(stderr.as_bytes());
+        self.groups.push(Group {
+            key,
+            stdout: stdout.to_string(),
+            stderr: stderr.to_string(),
+            digest,
+            hosts: vec![host],
+        });
+        self.index.insert(key, self.groups.len() - 1);
+        self.groups.len() - 1
+    }
+}
+
+/// What a command task needs, owned (tasks do not borrow the fleet).
+#[derive(Clone)]
+pub(super) struct Job {
+    pub(super) client: FalconClient,
+    pub(super) index: Arc<HashMap<String, HostIdx>>,
+    pub(super) tier: Tier,
+    pub(super) base: Arc<str>,
+    pub(super) line: Arc<str>,
+    pub(super) timeout: Duration,
+    pub(super) schedule: Schedule,
+    pub(super) limits: PollLimits,
+    pub(super) cancel: CancellationToken,
+}
+
+pub(super) fn failed_unit(host: HostIdx, crid: &str, e: FalconError) -> Unit {
+    Unit {
+        groups: Vec::new(),
+        runs: vec![HostRun {
+            host,
+            cloud_request_id: crid.to_string(),
+            result: failure(&e),
+            sequence_ids: Vec::new(),
+            trace_id: e.trace_id().map(str::to_string),
+        }],
+        error: None,
+    }
+}
+
+fn failure(e: &FalconError) -> RunResult {
+    RunResult::Failed {
+        code: e.code(),
+        http_status: e.status(),
+        message: e.to_string(),
+        maybe_executed: e.maybe_executed(),
+    }
+}
+
+/// Fetches the rest of one host's output with the single-host chunk loop, from the chunk 0
+/// in hand, and files it in `g`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn follow_chunks(
+    client: &FalconClient,
+    tier: Tier,
+    host: HostIdx,
+    crid: &str,
+    first: Status,
+    schedule: &Schedule,
+    limits: &PollLimits,
+    cancel: &CancellationToken,
+    g: &mut Grouper,
+) -> HostRun {
+    let mut out = Collect::default();
+    let polled = poll_from(
+        client,
+        tier,
+        crid,
+        Some(first),
+        &mut out,
+        schedule,
+        limits,
+        cancel,
+    )
+    .await;
+    let (result, seqs) = match polled {
+        Ok(p) => {
+            let r = match p.completion {
+                Completion::Complete => RunResult::Output {
+                    group: g.add(host, &out.stdout, &out.stderr),
+                    stderr: p.stderr_seen,
+                },
+                Completion::TimedOut => RunResult::TimedOut,
+                Completion::Cancelled => RunResult::Cancelled,
+            };
+            (r, p.sequence_ids_seen)
+        }
+        Err(e) => (failure(&e), Vec::new()),
+    };
+    HostRun {
+        host,
+        cloud_request_id: crid.to_string(),
+        result,
+        sequence_ids: seqs,
+        trace_id: None,
+    }
+}
+
+/// One batch's part of a command: the batch request, then more chunks for the hosts that have
+/// them.
+pub(super) async fn run_batch(
+    job: Job,
+    batch_id: String,
+    part: Vec<HostIdx>,
+    optional: Vec<String>,
+) -> Unit {
+    let mut g = Grouper::default();
+    let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
+    let mut more: Vec<(HostIdx, String, Status)> = Vec::new();
+    let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
+    let index = job.index.clone();
+    let mut on_host = |r: HostReply<'_>| {
+        let Some(&host) = index.get(r.aid.as_ref()) else {
+            return;
+        };
+        if !answered.insert(host) {
+            return;
+        }
+        let crid = r.task_id.to_string();
+        let got = !r.stdout.is_empty() || !r.stderr.is_empty();
+        let result = if let Some(e) = r.errors.first() {
+            if e.code == 50401 && !got {
+                RunResult::TimedOut
+            } else {
+                RunResult::Failed {
+                    code: Some(e.code),
+                    http_status: None,
+                    message: error_text(&r.errors),
+                    maybe_executed: false,
+                }
+            }
+        } else if r.offline_queued {
+            RunResult::Queued
+        } else if !r.complete && !got {
+            RunResult::TimedOut
+        } else if r.has_more_chunks() {
+            more.push((host, crid, r.to_status()));
+            return;
+        } else {
+            RunResult::Output {
+                group: g.add(host, &r.stdout, &r.stderr),
+                stderr: !r.stderr.is_empty(),
+            }
+        };
+        runs.push(HostRun {
+            host,
+            cloud_request_id: crid,
+            result,
+            sequence_ids: r.sequence_id.into_iter().collect(),
+            trace_id: None,
+        });
+    };
+    let sent = tokio::select! {
+        r = job.client.batch_command(
+            job.tier,
+            &batch_id,
+            &job.base,
+            &job.line,
+            Some(&optional),
+            job.timeout,
+            &mut on_host,
+        ) => Some(r),
+        _ = job.cancel.cancelled() => None,
+    };
+    let mut error = None;
+    let trace = match sent {
+        Some(Ok(info)) => info.trace_id,
+        Some(Err(e)) => {
+            let r = failure(&e);
+            for &h in &part {
+                if !answered.contains(&h) {
+                    runs.push(HostRun {
+                        host: h,
+                        cloud_request_id: String::new(),
+                        result: r.clone(),
+                        sequence_ids: Vec::new(),
+                        trace_id: e.trace_id().map(str::to_string),
+                    });
+                }
+            }
+            error = Some(Arc::new(e));
+            None
+        }
+        None => {
+            for &h in &part {
+                if !answered.contains(&h) {
+                    runs.push(HostRun {
+                        host: h,
+                        cloud_request_id: String::new(),
+                        result: RunResult::Cancelled,
+                        sequence_ids: Vec::new(),
+                        trace_id: None,
+                    });
+                }
+            }
+            None
+        }
+    };
+    if error.is_none() && !job.cancel.is_cancelled() {
+        // Hosts the reply left out: nothing is known of them.
+        for &h in &part {
+            if !answered.contains(&h) {
+                runs.push(HostRun {
+                    host: h,
+                    cloud_request_id: String::new(),
+                    result: RunResult::Failed {
+                        code: None,
+                        http_status: None,
+                        message: "missing from the batch reply".into(),
+                        maybe_executed: true,
+                    },
+                    sequence_ids: Vec::new(),
+                    trace_id: None,
+                });
+            }
+        }
+    }
+    for r in &mut runs {
+        r.trace_id.clone_from(&trace);
+    }
+    // Output larger than one chunk: the rest, host by host, a few at a time.
+    let mut late = stream::iter(more)
+        .map(|(host, crid, first)| {
+            let job = job.clone();
+            async move {
+                let mut g = Grouper::default();
+                let run = follow_chunks(
+                    &job.client,
+                    job.tier,
+                    host,
+                    &crid,
+                    first,
+                    &job.schedule,
+                    &job.limits,
+                    &job.cancel,
+                    &mut g,
+                )
+                .await;
+                (run, g.groups.pop())
+            }
+        })
+        .buffer_unordered(CHUNK_CONCURRENCY);
+    while let Some((mut run, group)) = late.next().await {
+        if let (RunResult::Output { group: gi, .. }, Some(grp)) = (&mut run.result, group) {
+            *gi = g.add(run.host, &grp.stdout, &grp.stderr);
+        }
+        runs.push(run);
+    }
+    Unit {
+        groups: g.groups,
+        runs,
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_outputs_share_one_copy() {
+        let mut g = Grouper::default();
+        assert_eq!(g.add(0, "same", ""), 0);
+        assert_eq!(g.add(1, "other", ""), 1);
+        assert_eq!(g.add(2, "same", ""), 0);
+        // stdout/stderr boundaries matter.
+        assert_eq!(g.add(3, "sa", "me"), 2);
+        assert_eq!(g.groups[0].hosts, vec![0, 2]);
+        assert_eq!(g.groups.len(), 3);
+        assert_eq!(g.groups[0].digest.stdout_bytes, 4);
+    }
+}

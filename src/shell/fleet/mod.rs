@@ -1,0 +1,849 @@
+//! The fleet shell: many hosts behind one prompt (`[412 hosts] C:\>`) or one script.
+//!
+//! Steps: choose hosts (`--host` repeated, `--aid`, `--hosts-file`, `--filter`), say how many
+//! matched (`--dry-run` stops here with the host table and each line's tier), skip hosts known
+//! to be offline (unless `--queue-offline`), open batch sessions with a progress bar, list the
+//! hosts that failed with the API's reason, then run lines on the fleet. The work is done by
+//! [`crate::session::fleet`]; this module reads lines, applies the safety rule, and hands results
+//! to [`print`].
+//!
+//! Safety: a write-tier line (active-responder or admin) on more than `--confirm-threshold`
+//! hosts asks first at the prompt, and in scripts is refused (exit 2, nothing sent) unless
+//! `--yes`. Exit codes as the single-host shell: 1 if any host failed (or could not be reached),
+//! 2 usage, 3 authentication or connection.
+
+mod local;
+mod print;
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{Platform, Tier};
+use crate::falcon::FalconClient;
+use crate::output::sanitize::sanitize_line;
+use crate::output::transcript::SessionInfo;
+use crate::session::classify;
+use crate::session::fleet::{
+    self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
+};
+use crate::shell::{CliError, Exit, ShellArgs, one_line, repl};
+
+use local::Local;
+use print::{Printer, host_list, plural};
+
+/// Whether the arguments select a fleet rather than one host.
+pub fn is_fleet(args: &ShellArgs) -> bool {
+    args.host.len() + args.aid.len() > 1
+        || args.hosts_file.is_some()
+        || args.filter.is_some()
+        || args.dry_run
+}
+
+/// The hosts named on the command line and in `--hosts-file`.
+fn selection(args: &ShellArgs) -> Result<Selection, CliError> {
+    let mut names: Vec<String> = args.host.iter().chain(args.aid.iter()).cloned().collect();
+    for aid in &args.aid {
+        let a = aid.trim();
+        if a.len() != 32 || !a.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(CliError::usage(format!(
+                "--aid {:?} is not a host id (32 hex characters)",
+                one_line(a)
+            )));
+        }
+    }
+    if let Some(path) = &args.hosts_file {
+        let text = std::fs::read(path).map_err(|e| {
+            CliError::usage(format!("cannot read hosts file {}: {e}", path.display()))
+        })?;
+        names.extend(
+            String::from_utf8_lossy(&text)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    let filter = args.filter.clone().filter(|f| !f.trim().is_empty());
+    if names.is_empty() && filter.is_none() {
+        return Err(CliError::usage("no hosts given")
+            .with_hint("pass --host (repeatable), --aid, --hosts-file FILE or --filter FQL"));
+    }
+    Ok(Selection { names, filter })
+}
+
+/// A checked line and the hosts it goes to.
+struct Plan {
+    words: Vec<String>,
+    tier: Tier,
+    targets: Vec<HostIdx>,
+    /// Hosts left out because the command does not exist on their platform.
+    skipped: Vec<(String, Vec<HostIdx>)>,
+}
+
+/// Checks `line` for each platform among `hosts`; hosts whose platform rejects it are left
+/// out (with the reason). An error when no host accepts it.
+fn plan(fleet: &Fleet, line: &str, hosts: &[HostIdx]) -> Result<Plan, String> {
+    let mut by_platform: Vec<(Option<Platform>, Vec<HostIdx>)> = Vec::new();
+    for &i in hosts {
+        let p = fleet.hosts[i as usize].platform;
+        match by_platform.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, v)) => v.push(i),
+            None => by_platform.push((p, vec![i])),
+        }
+    }
+    if by_platform.is_empty() {
+        // No host to run on: still check the line itself.
+        by_platform.push((None, Vec::new()));
+    }
+    let mut accepted: Option<(Vec<String>, Tier)> = None;
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_error = None;
+    for (platform, hs) in by_platform {
+        match classify(line, platform) {
+            Ok((words, tier)) => {
+                accepted = Some(match accepted {
+                    Some((w, t)) => (w, t.max(tier)),
+                    None => (words, tier),
+                });
+                targets.extend(hs);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                first_error.get_or_insert(msg.clone());
+                if !hs.is_empty() {
+                    skipped.push((msg, hs));
+                }
+            }
+        }
+    }
+    match accepted {
+        Some((words, tier)) => {
+            targets.sort_unstable();
+            Ok(Plan {
+                words,
+                tier,
+                targets,
+                skipped,
+            })
+        }
+        None => Err(first_error.unwrap_or_else(|| "invalid command".into())),
+    }
+}
+
+/// Asks a yes/no question on the terminal (the line editor is idle meanwhile).
+async fn confirm(question: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut s = String::new();
+        if std::io::stdin().lock().read_line(&mut s).is_err() {
+            return false;
+        }
+        matches!(s.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What became of one line.
+struct LineEnd {
+    exit: Exit,
+    /// Stop reading lines (`exit`, or the API became unusable).
+    stop: bool,
+}
+
+impl LineEnd {
+    fn ok() -> LineEnd {
+        LineEnd {
+            exit: Exit::Ok,
+            stop: false,
+        }
+    }
+
+    fn usage() -> LineEnd {
+        LineEnd {
+            exit: Exit::Usage,
+            stop: false,
+        }
+    }
+}
+
+struct FleetShell<'a> {
+    fleet: Fleet,
+    args: &'a ShellArgs,
+    printer: Printer,
+    history: Vec<String>,
+    interactive: bool,
+}
+
+impl FleetShell<'_> {
+    fn usage_error(&mut self, n: Option<usize>, msg: &str) -> LineEnd {
+        match n {
+            Some(n) => eprintln!("rtrsh: line {n}: {}", one_line(msg)),
+            None => eprintln!("rtrsh: {}", one_line(msg)),
+        }
+        LineEnd::usage()
+    }
+
+    /// Runs one line (`n`: its number in a script).
+    async fn line(&mut self, line: &str, n: Option<usize>, cancel: &CancellationToken) -> LineEnd {
+        let local = match local::parse(line) {
+            Ok(l) => l,
+            Err(e) => return self.usage_error(n, &e),
+        };
+        let (line, subset) = match local {
+            None => (line.to_string(), None),
+            Some(Local::Only { hosts, line }) => match local::find_hosts(&self.fleet, &hosts) {
+                Ok(h) => {
+                    let active: Vec<HostIdx> = h
+                        .iter()
+                        .copied()
+                        .filter(|&i| self.fleet.hosts[i as usize].state.active())
+                        .collect();
+                    if active.len() < h.len() {
+                        let idle: Vec<HostIdx> =
+                            h.into_iter().filter(|i| !active.contains(i)).collect();
+                        self.printer.notice(&format!(
+                            "not connected, left out: {}",
+                            host_list(&self.fleet, &idle)
+                        ));
+                    }
+                    (line, Some(active))
+                }
+                Err(e) => return self.usage_error(n, &e),
+            },
+            Some(other) => return self.local(other, n, cancel).await,
+        };
+        self.history.push(line.clone());
+        let hosts: Vec<HostIdx> = match subset {
+            Some(s) => s,
+            None => self.fleet.active().collect(),
+        };
+        let plan = match plan(&self.fleet, &line, &hosts) {
+            Ok(p) => p,
+            Err(e) => return self.usage_error(n, &e),
+        };
+        for (why, hs) in &plan.skipped {
+            self.printer.notice(&format!(
+                "not run on {} ({}): {}",
+                plural(hs.len(), "host"),
+                host_list(&self.fleet, hs),
+                why
+            ));
+        }
+        if plan.targets.is_empty() {
+            self.printer.notice("no connected host to run it on");
+            return LineEnd::ok();
+        }
+        let count = plan.targets.len();
+        if plan.tier >= Tier::ActiveResponder
+            && count > self.args.confirm_threshold
+            && !self.args.yes
+        {
+            let what = format!("{} command on {}", plan.tier, plural(count, "host"));
+            if !self.interactive {
+                let e = format!(
+                    "refused: {what} (more than --confirm-threshold {}); pass --yes to run it",
+                    self.args.confirm_threshold
+                );
+                return self.usage_error(n, &e);
+            }
+            let q = format!("Run `{}` ({what})?", sanitize_line(&line));
+            if !confirm(q).await {
+                eprintln!("rtrsh: not run");
+                return LineEnd::ok();
+            }
+        }
+        let base = plan.words.first().cloned().unwrap_or_default();
+        let mut tally = self.printer.begin(&line, count);
+        let printer = &mut self.printer;
+        let tier = plan.tier;
+        self.fleet
+            .run(
+                &line,
+                &base,
+                tier,
+                &plan.targets,
+                cancel,
+                &mut |fleet, unit| printer.unit(fleet, &unit, &line, tier, &mut tally),
+            )
+            .await;
+        self.printer.end(&line, &tally);
+        LineEnd {
+            exit: tally.worst,
+            stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
+        }
+    }
+
+    /// The fleet's local commands.
+    async fn local(&mut self, cmd: Local, n: Option<usize>, cancel: &CancellationToken) -> LineEnd {
+        match cmd {
+            Local::Exit => LineEnd {
+                exit: Exit::Ok,
+                stop: true,
+            },
+            Local::History => {
+                for (i, h) in self.history.iter().enumerate() {
+                    println!("{:5}  {}", i + 1, sanitize_line(h));
+                }
+                LineEnd::ok()
+            }
+            Local::Help(topic) => {
+                let platform = common_platform(&self.fleet);
+                match crate::shell::builtins::help(topic.as_deref(), platform) {
+                    Ok(t) => {
+                        print!("{t}");
+                        if topic.is_none() {
+                            print!("{}", local::HELP);
+                        }
+                        LineEnd::ok()
+                    }
+                    Err(e) => self.usage_error(n, &e),
+                }
+            }
+            Local::Unsupported(what) => {
+                self.usage_error(n, &format!("{what} is not available for a fleet"))
+            }
+            Local::Hosts => {
+                println!("{}", local::hosts_table(&self.fleet));
+                LineEnd::ok()
+            }
+            Local::Drop(names) => match local::find_hosts(&self.fleet, &names) {
+                Ok(hosts) => {
+                    let list = host_list(&self.fleet, &hosts);
+                    let r = self.fleet.drop_hosts(&hosts).await;
+                    self.printer.notice(&format!(
+                        "dropped {} ({list}); {} left",
+                        plural(hosts.len(), "host"),
+                        plural(self.fleet.active().count(), "host")
+                    ));
+                    if let Err(e) = r {
+                        self.printer.notice(&format!("could not tell the API: {e}"));
+                    }
+                    LineEnd::ok()
+                }
+                Err(e) => self.usage_error(n, &e),
+            },
+            Local::Queue { wait } => self.queue(wait, cancel).await,
+            Local::Only { .. } => LineEnd::ok(),
+        }
+    }
+
+    /// `queue`: checks queued commands, prints results that arrived, then the table.
+    async fn queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> LineEnd {
+        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        let mut pause = Duration::from_millis(500);
+        let mut worst = Exit::Ok;
+        loop {
+            let results = self.fleet.check_queue(cancel).await;
+            for (qi, unit) in results {
+                let q = self.fleet.queue[qi].clone();
+                let mut tally = print::Tally::new(unit.runs.len());
+                self.printer
+                    .unit(&self.fleet, &unit, &q.line, q.tier, &mut tally);
+                worst = worst.max(tally.worst);
+            }
+            let waiting = self.fleet.queue.iter().filter(|q| !q.done).count();
+            let Some(deadline) = deadline else { break };
+            if waiting == 0 || tokio::time::Instant::now() >= deadline || cancel.is_cancelled() {
+                break;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + pause)) => {}
+            }
+            pause = (pause * 3 / 2).min(Duration::from_secs(5));
+        }
+        if self.fleet.queue.is_empty() {
+            println!("no queued commands");
+        } else {
+            println!("{}", local::queue_table(&self.fleet));
+            let waiting = self.fleet.queue.iter().filter(|q| !q.done).count();
+            if wait.is_some() && waiting > 0 {
+                self.printer.notice(&format!(
+                    "{} still waiting for their hosts",
+                    plural(waiting, "queued command")
+                ));
+                worst = worst.max(Exit::CommandFailed);
+            }
+        }
+        LineEnd {
+            exit: worst,
+            stop: false,
+        }
+    }
+}
+
+/// `[412 hosts] C:\Windows> `, with `(+N other dirs)` when working directories differ.
+fn prompt_text(fleet: &Fleet) -> String {
+    let mut dirs: HashMap<&str, usize> = HashMap::new();
+    let mut n = 0;
+    for h in fleet.hosts.iter().filter(|h| h.state.active()) {
+        n += 1;
+        *dirs.entry(h.cwd.as_str()).or_default() += 1;
+    }
+    let mut common: Vec<(&str, usize)> = dirs.into_iter().collect();
+    common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let cwd = common
+        .first()
+        .map(|(d, _)| sanitize_line(d))
+        .unwrap_or_default();
+    let others = match common.len() {
+        0 | 1 => String::new(),
+        2 => " (+1 other dir)".to_string(),
+        k => format!(" (+{} other dirs)", k - 1),
+    };
+    format!("[{}] {cwd}{others}> ", plural(n, "host"))
+}
+
+/// The platform every host shares, if they do.
+fn common_platform(fleet: &Fleet) -> Option<Platform> {
+    let mut it = fleet.hosts.iter().map(|h| h.platform);
+    let first = it.next().flatten()?;
+    it.all(|p| p == Some(first)).then_some(first)
+}
+
+/// `--dry-run`: the host table and each line's tier, nothing sent to hosts.
+fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[String]>, mut worst: Exit) -> Exit {
+    println!("{}", local::resolved_table(fleet));
+    let all: Vec<HostIdx> = (0..fleet.hosts.len() as HostIdx)
+        .filter(|&i| args.queue_offline || fleet.hosts[i as usize].online != Some(false))
+        .collect();
+    for (n, raw) in lines.unwrap_or_default().iter().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match local::parse(line) {
+            Ok(Some(Local::Only { hosts, line })) => match local::find_hosts(fleet, &hosts) {
+                Ok(h) => worst = worst.max(dry_line(fleet, args, &line, &h)),
+                Err(e) => {
+                    eprintln!("rtrsh: line {}: {}", n + 1, one_line(&e));
+                    worst = worst.max(Exit::Usage);
+                }
+            },
+            Ok(Some(_)) => println!("{}  (local)", sanitize_line(line)),
+            Ok(None) => worst = worst.max(dry_line(fleet, args, line, &all)),
+            Err(e) => {
+                eprintln!("rtrsh: line {}: {}", n + 1, one_line(&e));
+                worst = worst.max(Exit::Usage);
+            }
+        }
+    }
+    worst
+}
+
+fn dry_line(fleet: &Fleet, args: &ShellArgs, line: &str, hosts: &[HostIdx]) -> Exit {
+    match plan(fleet, line, hosts) {
+        Ok(p) => {
+            let mut note = String::new();
+            if p.tier >= Tier::ActiveResponder && p.targets.len() > args.confirm_threshold {
+                note = if args.yes {
+                    " (confirmed by --yes)".into()
+                } else {
+                    " (asks for confirmation; refused in scripts without --yes)".into()
+                };
+            }
+            println!(
+                "{}  → {} on {}{note}",
+                sanitize_line(line),
+                p.tier,
+                plural(p.targets.len(), "host")
+            );
+            for (why, hs) in &p.skipped {
+                println!("    not on {}: {}", plural(hs.len(), "host"), one_line(why));
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("rtrsh: {}: {}", sanitize_line(line), one_line(&e));
+            Exit::Usage
+        }
+    }
+}
+
+/// Runs the fleet shell (or a fleet script).
+pub async fn run(
+    client: FalconClient,
+    args: &ShellArgs,
+    lines: Option<Vec<String>>,
+) -> Result<Exit, CliError> {
+    let interactive = lines.is_none();
+    if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&args.batch_timeout) {
+        return Err(CliError::usage(
+            "--batch-timeout must be between 1s and 10m",
+        ));
+    }
+    let sel = selection(args)?;
+    let resolved = engine::resolve(&client, &sel).await?;
+    let mut worst = Exit::Ok;
+    eprintln!("rtrsh: {} matched", plural(resolved.devices.len(), "host"));
+    if !resolved.unmatched.is_empty() {
+        let names: Vec<String> = resolved
+            .unmatched
+            .iter()
+            .map(|n| sanitize_line(n))
+            .collect();
+        eprintln!("rtrsh: no host named: {}", names.join(", "));
+        worst = Exit::CommandFailed;
+    }
+    for (name, k) in &resolved.ambiguous {
+        eprintln!(
+            "rtrsh: {k} hosts are named {}: all are included",
+            sanitize_line(name)
+        );
+    }
+    if resolved.devices.is_empty() {
+        return Err(CliError {
+            exit: Exit::CommandFailed,
+            message: "no hosts matched".into(),
+            hint: Some("check the names or the filter (--dry-run shows what matches)".into()),
+            detail: None,
+        });
+    }
+    let opts = FleetOptions {
+        queue_offline: args.queue_offline,
+        batch_timeout: args.batch_timeout,
+        limits: crate::session::PollLimits {
+            timeout: args.command_timeout,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut fleet = Fleet::new(client.clone(), resolved.devices, opts);
+    fleet.check_online().await?;
+    if args.dry_run {
+        return Ok(dry_run(&fleet, args, lines.as_deref(), worst));
+    }
+    let offline: Vec<HostIdx> = (0..fleet.hosts.len() as HostIdx)
+        .filter(|&i| fleet.hosts[i as usize].state == engine::HostState::Offline)
+        .collect();
+    if !offline.is_empty() {
+        eprintln!(
+            "rtrsh: skipping {} ({}); --queue-offline queues commands for them",
+            plural(offline.len(), "offline host"),
+            host_list(&fleet, &offline)
+        );
+        worst = Exit::CommandFailed;
+    }
+    let report = connect(&mut fleet).await?;
+    let mut by_reason: Vec<(String, Vec<HostIdx>)> = Vec::new();
+    for (i, why) in &report.failed {
+        match by_reason.iter_mut().find(|(w, _)| w == why) {
+            Some((_, v)) => v.push(*i),
+            None => by_reason.push((why.clone(), vec![*i])),
+        }
+    }
+    for (why, hosts) in &by_reason {
+        eprintln!(
+            "rtrsh: could not connect {} ({}): {}",
+            plural(hosts.len(), "host"),
+            host_list(&fleet, hosts),
+            sanitize_line(why)
+        );
+        worst = Exit::CommandFailed;
+    }
+    let active = fleet.active().count();
+    let mut summary = format!("connected to {}", plural(report.connected, "host"));
+    if report.queued > 0 {
+        summary.push_str(&format!(
+            ", {} offline (commands are queued)",
+            report.queued
+        ));
+    }
+    eprintln!("rtrsh: {summary}");
+    if active == 0 {
+        return Err(CliError {
+            exit: Exit::CommandFailed,
+            message: "no host could be connected".into(),
+            hint: None,
+            detail: None,
+        });
+    }
+    let info = SessionInfo {
+        host: format!("fleet-{}", fleet.hosts.len()),
+        aid: String::new(),
+        session_id: report.batches.first().map(|(id, _)| id.clone()),
+        trace_ids: Vec::new(),
+    };
+    let mut transcript = crate::shell::open_transcript(args, &info, &client)?;
+    for (id, trace) in &report.batches {
+        let members: Vec<String> = fleet
+            .hosts
+            .iter()
+            .filter(|h| {
+                h.state.active()
+                    && h.batch
+                        .is_some_and(|b| report.batches.get(b).is_some_and(|(bid, _)| bid == id))
+            })
+            .map(|h| {
+                format!(
+                    "{} ({}) {}",
+                    h.device.hostname, h.device.device_id, h.session_id
+                )
+            })
+            .collect();
+        let note = format!(
+            "session_open: batch {id}{}: {}: {}",
+            trace
+                .as_deref()
+                .map(|t| format!(" (trace {t})"))
+                .unwrap_or_default(),
+            plural(members.len(), "host"),
+            members.join(", ")
+        );
+        let _ = transcript.note(Some(&info), &note);
+    }
+    for (why, hosts) in &by_reason {
+        let aids: Vec<&str> = hosts
+            .iter()
+            .map(|&i| fleet.hosts[i as usize].device.device_id.as_str())
+            .collect();
+        let _ = transcript.note(None, &format!("not connected ({why}): {}", aids.join(", ")));
+    }
+    let mut shell = FleetShell {
+        fleet,
+        args,
+        printer: Printer::new(args.raw, args.json, transcript),
+        history: Vec::new(),
+        interactive,
+    };
+    let stop = CancellationToken::new();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let refresh = shell
+        .fleet
+        .spawn_refresh(args.pulse_interval, stop.clone(), events_tx);
+    let result = match lines {
+        Some(lines) => script(&mut shell, lines, events_rx).await,
+        None => prompt(&mut shell, events_rx).await,
+    };
+    stop.cancel();
+    let _ = refresh.await;
+    let _ = shell.printer.transcript.session_close(&info);
+    let _ = client.revoke().await;
+    Ok(worst.max(result))
+}
+
+/// Opens the batch sessions, with a progress bar on a terminal.
+async fn connect(fleet: &mut Fleet) -> Result<engine::ConnectReport, CliError> {
+    let pending = fleet
+        .hosts
+        .iter()
+        .filter(|h| h.state == engine::HostState::Pending)
+        .count();
+    let bar = (std::io::stderr().is_terminal() && pending > 1).then(|| {
+        let pb = indicatif::ProgressBar::new(pending as u64);
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} connecting [{bar:30}] {pos}/{len} hosts ({elapsed})",
+        ) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    });
+    let r = fleet
+        .connect(&mut |done| {
+            if let Some(pb) = &bar {
+                pb.set_position(done as u64);
+            }
+        })
+        .await;
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    Ok(r?)
+}
+
+/// Lines from `-c`, `--script` or stdin, in order.
+async fn script(
+    shell: &mut FleetShell<'_>,
+    lines: Vec<String>,
+    mut events: mpsc::UnboundedReceiver<RefreshEvent>,
+) -> Exit {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+    let mut worst = Exit::Ok;
+    for (n, raw) in lines.iter().enumerate() {
+        while let Ok(ev) = events.try_recv() {
+            refresh_notice(&mut shell.printer, &ev);
+        }
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if cancel.is_cancelled() || shell.printer.broken_pipe {
+            break;
+        }
+        let end = shell.line(line, Some(n + 1), &cancel).await;
+        worst = worst.max(end.exit);
+        if end.stop || (shell.args.fail_fast && end.exit != Exit::Ok) {
+            break;
+        }
+    }
+    ctrl_c.abort();
+    worst
+}
+
+fn refresh_notice(printer: &mut Printer, ev: &RefreshEvent) {
+    match ev {
+        RefreshEvent::Ok { .. } => {}
+        RefreshEvent::Expired(aids) => printer.notice(&format!(
+            "the sessions of {} expired",
+            plural(aids.len(), "host")
+        )),
+        RefreshEvent::Failed(e) => printer.notice(&format!("could not refresh the sessions: {e}")),
+    }
+}
+
+/// The interactive prompt (the single-host prompt's editor thread and notifier).
+async fn prompt(
+    shell: &mut FleetShell<'_>,
+    mut events: mpsc::UnboundedReceiver<RefreshEvent>,
+) -> Exit {
+    let helper =
+        crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()));
+    let (requests, notifier) = match repl::start_editor(repl::history_path(), helper) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rtrsh: error: {}", one_line(&e));
+            return Exit::Usage;
+        }
+    };
+    let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
+    let r = running.clone();
+    let sigint = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                c.cancel();
+            }
+        }
+    });
+    let n = notifier.clone();
+    let notices = tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                RefreshEvent::Ok { .. } => {}
+                RefreshEvent::Expired(aids) => n.notify(&format!(
+                    "the sessions of {} expired",
+                    plural(aids.len(), "host")
+                )),
+                RefreshEvent::Failed(e) => {
+                    n.notify(&format!("could not refresh the sessions: {e}"))
+                }
+            }
+        }
+    });
+    let mut worst = Exit::Ok;
+    'prompt: loop {
+        let (tx, rx) = oneshot::channel();
+        let req = repl::ReadRequest {
+            prompt: prompt_text(&shell.fleet),
+            reply: tx,
+        };
+        if requests.send(req).is_err() {
+            break;
+        }
+        let text = match rx.await {
+            Ok(repl::Read::Line(t)) => t,
+            Ok(repl::Read::Interrupted) => continue,
+            Ok(repl::Read::Eof) | Err(_) => break,
+            Ok(repl::Read::Failed(e)) => {
+                eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
+                worst = worst.max(Exit::Usage);
+                break;
+            }
+        };
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let cancel = CancellationToken::new();
+            *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
+            let end = shell.line(line, None, &cancel).await;
+            *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            if end.exit == Exit::AuthOrConnection {
+                worst = Exit::AuthOrConnection;
+            }
+            if end.stop {
+                break 'prompt;
+            }
+            if cancel.is_cancelled() {
+                break;
+            }
+        }
+    }
+    drop(requests);
+    sigint.abort();
+    notices.abort();
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::falcon::devices::Device;
+
+    fn fleet(platforms: &[&str]) -> Fleet {
+        let client = FalconClient::new(
+            "http://127.0.0.1:1",
+            crate::falcon::Credentials {
+                client_id: "x".into(),
+                client_secret: secrecy::SecretString::from("y".to_string()),
+                member_cid: None,
+            },
+            Default::default(),
+        )
+        .expect("client");
+        let devices = platforms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Device {
+                device_id: format!("{i:032x}"),
+                hostname: format!("H{i}"),
+                platform_name: p.to_string(),
+                ..Default::default()
+            })
+            .collect();
+        Fleet::new(client, devices, FleetOptions::default())
+    }
+
+    #[test]
+    fn plans_per_platform() {
+        let f = fleet(&["Windows", "Linux", "Windows"]);
+        let p = plan(&f, "reg query HKLM\\Software", &[0, 1, 2]).expect("valid on Windows");
+        assert_eq!(p.targets, vec![0, 2]);
+        assert_eq!(p.skipped.len(), 1);
+        assert_eq!(p.skipped[0].1, vec![1]);
+        let p = plan(&f, "rm C:\\x", &[0, 1, 2]).expect("valid");
+        assert_eq!(p.tier, Tier::ActiveResponder);
+        assert!(plan(&f, "lss", &[0, 1]).is_err());
+    }
+
+    #[test]
+    fn prompt_shows_count_and_mixed_dirs() {
+        let mut f = fleet(&["Windows", "Windows", "Linux"]);
+        for (i, d) in ["C:\\", "C:\\", "/"].iter().enumerate() {
+            f.hosts[i].state = engine::HostState::Connected;
+            f.hosts[i].cwd = d.to_string();
+        }
+        assert_eq!(prompt_text(&f), "[3 hosts] C:\\ (+1 other dir)> ");
+        f.hosts[2].state = engine::HostState::Dropped;
+        assert_eq!(prompt_text(&f), "[2 hosts] C:\\> ");
+        f.hosts[0].cwd = "EVIL\x1b[2J".into();
+        f.hosts[1].cwd = "EVIL\x1b[2J".into();
+        assert!(!prompt_text(&f).contains('\x1b'));
+    }
+}

@@ -1,0 +1,443 @@
+//! How a fleet's results reach the user, batch by batch as they arrive:
+//!
+//! - On screen, each distinct output once, in a labelled section: `=== DESKTOP-01 ===` for one
+//!   host, `=== same output on 397 hosts: A, B, C, ... (+389 more) ===` for a group. Output
+//!   already shown for an earlier batch of the same command is not repeated: a one-line
+//!   section names the hosts that share it. Failures, timeouts and queued hosts are one line
+//!   each on stderr, grouped by reason; a summary line ends every command.
+//! - With `--json`, one `CommandRecord` per host per command on stdout instead of sections.
+//! - In the audit transcript, one `command` entry per host per command, with the output's
+//!   SHA-256 (computed once per distinct output).
+//!
+//! Host text (output, hostnames, API messages) is sanitised before it reaches the terminal
+//! unless `--raw`; the JSON records keep the exact text.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, IsTerminal, Stderr, Stdout, Write};
+use std::time::{Instant, SystemTime};
+
+use crate::command::Tier;
+use crate::output::record::{CommandRecord, CommandStatus};
+use crate::output::sanitize::sanitize_line;
+use crate::output::transcript::{OutputDigest, Transcript};
+use crate::output::writer::{OutputMode, SanitizingWriter};
+use crate::session::fleet::{Fleet, HostIdx, RunResult, Unit};
+use crate::shell::{Exit, one_line};
+
+/// Hostnames listed in a section header or a note before "(+N more)".
+const LIST_MAX: usize = 8;
+
+/// Counts of one command across the fleet.
+#[derive(Debug)]
+pub struct Tally {
+    pub hosts: usize,
+    pub ok: usize,
+    pub failed: usize,
+    pub timed_out: usize,
+    pub queued: usize,
+    pub cancelled: usize,
+    pub distinct: usize,
+    pub worst: Exit,
+    started: SystemTime,
+    start: Instant,
+}
+
+impl Tally {
+    pub fn new(hosts: usize) -> Tally {
+        Tally {
+            hosts,
+            ok: 0,
+            failed: 0,
+            timed_out: 0,
+            queued: 0,
+            cancelled: 0,
+            distinct: 0,
+            worst: Exit::Ok,
+            started: SystemTime::now(),
+            start: Instant::now(),
+        }
+    }
+
+    /// The one-line summary: `412 hosts: 400 succeeded, 3 failed, 2 timed out, 7 queued`.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("{} succeeded", self.ok)];
+        if self.failed > 0 {
+            parts.push(format!("{} failed", self.failed));
+        }
+        if self.timed_out > 0 {
+            parts.push(format!("{} timed out", self.timed_out));
+        }
+        if self.queued > 0 {
+            parts.push(format!("{} queued", self.queued));
+        }
+        if self.cancelled > 0 {
+            parts.push(format!("{} cancelled", self.cancelled));
+        }
+        let hosts = plural(self.hosts, "host");
+        let distinct = plural(self.distinct, "distinct output");
+        format!(
+            "{hosts}: {} ({distinct}, {:.1} s)",
+            parts.join(", "),
+            self.start.elapsed().as_secs_f64()
+        )
+    }
+}
+
+pub fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A host's label for the terminal (sanitised hostname, else its aid).
+pub fn label(fleet: &Fleet, i: HostIdx) -> String {
+    let d = &fleet.hosts[i as usize].device;
+    if d.hostname.is_empty() {
+        sanitize_line(&d.device_id)
+    } else {
+        sanitize_line(&d.hostname)
+    }
+}
+
+/// `A, B, C (+12 more)`.
+pub fn host_list(fleet: &Fleet, hosts: &[HostIdx]) -> String {
+    let mut names: Vec<String> = hosts
+        .iter()
+        .take(LIST_MAX)
+        .map(|&i| label(fleet, i))
+        .collect();
+    if hosts.len() > LIST_MAX {
+        names.push(format!("(+{} more)", hosts.len() - LIST_MAX));
+    }
+    names.join(", ")
+}
+
+/// Where results go.
+pub struct Printer {
+    out: SanitizingWriter<BufWriter<Stdout>>,
+    err: SanitizingWriter<Stderr>,
+    json: bool,
+    pub transcript: Transcript,
+    pub broken_pipe: bool,
+    /// Outputs shown during the current command: key → label of the section that showed it.
+    shown: HashMap<[u8; 32], String>,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl Printer {
+    pub fn new(raw: bool, json: bool, transcript: Transcript) -> Printer {
+        let mode = if raw {
+            OutputMode::Raw
+        } else {
+            OutputMode::Sanitized
+        };
+        Printer {
+            out: SanitizingWriter::new(
+                BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+                mode,
+            ),
+            err: SanitizingWriter::new(std::io::stderr(), mode),
+            json,
+            transcript,
+            broken_pipe: false,
+            shown: HashMap::new(),
+            progress: None,
+        }
+    }
+
+    fn note_io(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.broken_pipe = true;
+        }
+    }
+
+    /// A line for the user on stderr (`rtrsh: ...`), clear of any progress bar.
+    pub fn notice(&mut self, msg: &str) {
+        let line = format!("rtrsh: {}", one_line(msg));
+        match &self.progress {
+            Some(pb) => pb.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Starts a command on `hosts` hosts (a progress bar on a terminal for more than one).
+    pub fn begin(&mut self, line: &str, hosts: usize) -> Tally {
+        self.shown.clear();
+        if hosts > 1 && std::io::stderr().is_terminal() {
+            let pb = indicatif::ProgressBar::new(hosts as u64);
+            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {pos}/{len} hosts ({elapsed})",
+            ) {
+                pb.set_style(style.progress_chars("=> "));
+            }
+            pb.set_message(sanitize_line(
+                &crate::output::sanitize::truncate_for_display(line, 40),
+            ));
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            self.progress = Some(pb);
+        }
+        Tally::new(hosts)
+    }
+
+    /// Ends a command: the summary line.
+    pub fn end(&mut self, line: &str, tally: &Tally) {
+        if let Some(pb) = self.progress.take() {
+            pb.finish_and_clear();
+        }
+        let r = self.out.get_mut().flush();
+        self.note_io(r);
+        eprintln!(
+            "rtrsh: {}: {}",
+            sanitize_line(&crate::output::sanitize::truncate_for_display(line, 60)),
+            tally.summary()
+        );
+    }
+
+    /// Takes in one unit of results: records, transcript entries, then the sections.
+    pub fn unit(&mut self, fleet: &Fleet, unit: &Unit, line: &str, tier: Tier, tally: &mut Tally) {
+        let elapsed = tally.start.elapsed();
+        let empty = OutputDigest::default();
+        let mut out = self.json.then(|| BufWriter::new(std::io::stdout().lock()));
+        let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
+        for run in &unit.runs {
+            let h = &fleet.hosts[run.host as usize];
+            let mut rec = CommandRecord::new(
+                &h.device.hostname,
+                &h.device.device_id,
+                line,
+                tier,
+                tally.started,
+            );
+            rec.session_id = (!h.session_id.is_empty()).then(|| h.session_id.clone());
+            rec.cloud_request_id =
+                (!run.cloud_request_id.is_empty()).then(|| run.cloud_request_id.clone());
+            rec.sequence_ids_seen.clone_from(&run.sequence_ids);
+            rec.trace_ids.extend(run.trace_id.iter().cloned());
+            rec.set_duration(elapsed);
+            let mut digest = &empty;
+            match &run.result {
+                RunResult::Output { group, stderr } => {
+                    rec.exit.complete = true;
+                    if *stderr {
+                        rec.status = CommandStatus::Error;
+                        tally.failed += 1;
+                        tally.worst = tally.worst.max(Exit::CommandFailed);
+                    } else {
+                        rec.status = CommandStatus::Ok;
+                        tally.ok += 1;
+                    }
+                    if let Some(g) = unit.groups.get(*group) {
+                        digest = &g.digest;
+                        if self.json {
+                            rec.set_stdout(g.stdout.as_bytes());
+                            rec.set_stderr(g.stderr.as_bytes());
+                        }
+                    }
+                }
+                RunResult::TimedOut => {
+                    rec.status = CommandStatus::Timeout;
+                    rec.exit.error = Some(format!(
+                        "no result within the batch timeout ({}); it may still run",
+                        humantime::format_duration(fleet.options().batch_timeout)
+                    ));
+                    tally.timed_out += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
+                }
+                RunResult::Queued => {
+                    rec.status = CommandStatus::Queued;
+                    rec.queued = true;
+                    tally.queued += 1;
+                }
+                RunResult::Failed {
+                    code,
+                    http_status,
+                    message,
+                    maybe_executed,
+                } => {
+                    rec.status = if *maybe_executed {
+                        CommandStatus::Unknown
+                    } else {
+                        CommandStatus::Error
+                    };
+                    rec.exit.error_code = *code;
+                    rec.exit.http_status = *http_status;
+                    rec.exit.error = Some(message.clone());
+                    tally.failed += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
+                }
+                RunResult::Cancelled => {
+                    rec.status = CommandStatus::Unknown;
+                    rec.exit.error = Some("cancelled; it may still run".into());
+                    tally.cancelled += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
+                }
+            }
+            if let Some(w) = out.as_mut() {
+                if let Err(e) = rec.write_json_line(w)
+                    && e.kind() == std::io::ErrorKind::BrokenPipe
+                {
+                    self.broken_pipe = true;
+                }
+                // The transcript keeps hashes only: drop this host's copy of the text.
+                rec.set_stdout(b"");
+                rec.set_stderr(b"");
+            }
+            entries.push((rec, digest));
+        }
+        // One write and one sync for the whole unit.
+        if let Err(e) = self
+            .transcript
+            .commands_streamed(entries.iter().map(|(r, d)| (r, *d)))
+        {
+            self.notice(&format!("could not write the audit transcript: {e}"));
+        }
+        if let Some(mut w) = out
+            && let Err(e) = w.flush()
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.broken_pipe = true;
+        }
+        if let Some(e) = &unit.error
+            && e.is_auth_or_connection()
+        {
+            tally.worst = tally.worst.max(Exit::AuthOrConnection);
+        }
+        for g in &unit.groups {
+            if !self.shown.contains_key(&g.key) {
+                tally.distinct += 1;
+                if self.json {
+                    self.shown.insert(g.key, String::new());
+                }
+            }
+        }
+        if let Some(pb) = &self.progress {
+            pb.inc(unit.runs.len() as u64);
+        }
+        let pb = self.progress.take();
+        match &pb {
+            Some(p) => p.suspend(|| self.sections(fleet, unit, tier)),
+            None => self.sections(fleet, unit, tier),
+        }
+        self.progress = pb;
+    }
+
+    fn header(&mut self, text: &str) {
+        let r = writeln!(self.out.get_mut(), "=== {text} ===");
+        self.note_io(r);
+    }
+
+    /// The sections of a unit (largest group first) and its notes.
+    fn sections(&mut self, fleet: &Fleet, unit: &Unit, tier: Tier) {
+        let _ = tier;
+        if !self.json {
+            let mut order: Vec<usize> = (0..unit.groups.len()).collect();
+            order.sort_by_cached_key(|&g| {
+                let hosts = &unit.groups[g].hosts;
+                (
+                    std::cmp::Reverse(hosts.len()),
+                    hosts.first().map(|&i| label(fleet, i)).unwrap_or_default(),
+                )
+            });
+            for g in order {
+                let grp = &unit.groups[g];
+                let n = grp.hosts.len();
+                if let Some(first) = self.shown.get(&grp.key).cloned() {
+                    let text = format!(
+                        "same output as {first} (above) on {}: {}",
+                        plural(n, "more host"),
+                        host_list(fleet, &grp.hosts)
+                    );
+                    self.header(&text);
+                    continue;
+                }
+                let title = if n == 1 {
+                    label(fleet, grp.hosts[0])
+                } else {
+                    format!("same output on {n} hosts: {}", host_list(fleet, &grp.hosts))
+                };
+                self.header(&title);
+                self.shown.insert(grp.key, label(fleet, grp.hosts[0]));
+                let r = self
+                    .out
+                    .write_all(grp.stdout.as_bytes())
+                    .and_then(|_| self.out.finish());
+                self.note_io(r);
+                if !grp.stdout.is_empty() && !grp.stdout.ends_with('\n') {
+                    let r = self.out.get_mut().write_all(b"\n");
+                    self.note_io(r);
+                }
+                if !grp.stderr.is_empty() {
+                    let r = self.out.get_mut().flush();
+                    self.note_io(r);
+                    let r = writeln!(self.err.get_mut(), "=== stderr of {title} ===")
+                        .and_then(|_| self.err.write_all(grp.stderr.as_bytes()))
+                        .and_then(|_| self.err.finish());
+                    self.note_io(r);
+                    if !grp.stderr.ends_with('\n') {
+                        eprintln!();
+                    }
+                }
+            }
+            let r = self.out.get_mut().flush();
+            self.note_io(r);
+        }
+        self.outcome_notes(fleet, unit);
+    }
+
+    /// Failures (grouped by reason), timeouts, queued and cancelled hosts: a line each.
+    fn outcome_notes(&mut self, fleet: &Fleet, unit: &Unit) {
+        let mut failed: Vec<(String, Vec<HostIdx>)> = Vec::new();
+        let mut timed_out = Vec::new();
+        let mut queued = Vec::new();
+        let mut cancelled = Vec::new();
+        for run in &unit.runs {
+            match &run.result {
+                RunResult::Failed { message, .. } => {
+                    match failed.iter_mut().find(|(m, _)| m == message) {
+                        Some((_, v)) => v.push(run.host),
+                        None => failed.push((message.clone(), vec![run.host])),
+                    }
+                }
+                RunResult::TimedOut => timed_out.push(run.host),
+                RunResult::Queued => queued.push(run.host),
+                RunResult::Cancelled => cancelled.push(run.host),
+                RunResult::Output { .. } => {}
+            }
+        }
+        for (msg, hosts) in failed {
+            self.notice(&format!(
+                "failed on {} ({}): {}",
+                plural(hosts.len(), "host"),
+                host_list(fleet, &hosts),
+                sanitize_line(&msg)
+            ));
+        }
+        if !timed_out.is_empty() {
+            self.notice(&format!(
+                "timed out on {} ({}): no result within {}; the command may still run there",
+                plural(timed_out.len(), "host"),
+                host_list(fleet, &timed_out),
+                humantime::format_duration(fleet.options().batch_timeout)
+            ));
+        }
+        if !queued.is_empty() {
+            self.notice(&format!(
+                "queued for {} ({}): it runs when they come online; `queue` shows results",
+                plural(queued.len(), "offline host"),
+                host_list(fleet, &queued)
+            ));
+        }
+        if !cancelled.is_empty() {
+            self.notice(&format!(
+                "stopped waiting for {} ({}); the command may still run there",
+                plural(cancelled.len(), "host"),
+                host_list(fleet, &cancelled)
+            ));
+        }
+    }
+}
