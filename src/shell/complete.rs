@@ -394,9 +394,11 @@ impl ShellHelper {
                 }
             })
             .collect();
+        // By name (`Program Files` before `Program Files (x86)`, whatever the separator).
+        let name = |p: &Pair| p.display.trim_end_matches(sep).to_string();
         match style {
-            PathStyle::Windows => out.sort_by_cached_key(|p| p.display.to_lowercase()),
-            PathStyle::Unix => out.sort_by(|a, b| a.display.cmp(&b.display)),
+            PathStyle::Windows => out.sort_by_cached_key(|p| name(p).to_lowercase()),
+            PathStyle::Unix => out.sort_by_cached_key(name),
         }
         out
     }
