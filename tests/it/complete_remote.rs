@@ -196,3 +196,57 @@ async fn hostile_names_from_the_host_never_reach_the_line() {
     );
     session.close().await.expect("closes");
 }
+
+#[tokio::test]
+async fn cloud_names_from_the_libraries() {
+    let env = TestEnv::start(fast()).await;
+    let session = open(&env, "DESKTOP-01", Platform::Windows).await;
+    let helper = ShellHelper::new(Some(session.clone()), None);
+    assert_eq!(replacements(&helper, "put tr").await, vec!["triage.ps1"]);
+    assert_eq!(
+        replacements(&helper, "put-and-run proc").await,
+        vec!["procdump64.exe"]
+    );
+    assert_eq!(
+        replacements(&helper, "runscript -CloudFile=Get").await,
+        vec!["-CloudFile=Get-Triage"]
+    );
+    let queries =
+        env.stats().await["endpoints"]["GET /real-time-response/queries/put-files/v1"]["count"]
+            .as_u64();
+    assert_eq!(
+        queries,
+        Some(1),
+        "the put-files names are cached for the session"
+    );
+    session.close().await.expect("closes");
+}
+
+#[tokio::test]
+async fn nothing_is_queued_on_an_offline_host() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.offline_aid().await;
+    let creds = Credentials {
+        client_id: DEFAULT_CLIENT_ID.to_string(),
+        client_secret: DEFAULT_CLIENT_SECRET.to_string().into(),
+        member_cid: None,
+    };
+    let client =
+        FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
+    let target = Target {
+        aid,
+        hostname: "offline".to_string(),
+        platform: Some(Platform::Windows),
+    };
+    let opts = SessionOptions {
+        queue_offline: true,
+        ..Default::default()
+    };
+    let session = HostSession::open(client, target, opts)
+        .await
+        .expect("opens a queued session");
+    assert!(session.offline_queued().await);
+    let helper = ShellHelper::new(Some(session.clone()), None);
+    assert!(replacements(&helper, r"cd C:\Win").await.is_empty());
+    assert!(ls_lines(&env).await.is_empty(), "no ls queued for later");
+}

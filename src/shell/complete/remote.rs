@@ -50,6 +50,11 @@ impl RemoteFs for HostSession {
         dir: &'a str,
     ) -> BoxFuture<'a, Option<Vec<RemoteEntry>>> {
         Box::pin(async move {
+            // A session on an offline host queues commands: TAB must not leave an `ls` to
+            // run there later.
+            if self.offline_queued().await {
+                return None;
+            }
             // `ls -l` on Linux and macOS: bare names cannot tell a directory from a file.
             let line = match style {
                 PathStyle::Windows => format!("ls {}", quote_path(dir)),
