@@ -11,6 +11,8 @@ mod auth;
 mod bad_input;
 mod batch;
 mod commands;
+mod complete_files;
+mod complete_remote;
 mod devices;
 mod faults;
 mod files;

@@ -1,0 +1,203 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'rtrsh'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'rtrsh' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Hostname to connect to (resolved through the devices API). Repeat for several hosts')
+            [CompletionResult]::new('--aid', '--aid', [CompletionResultType]::ParameterName, 'Host id (aid) to connect to, skipping the hostname lookup. Repeatable')
+            [CompletionResult]::new('--hosts-file', '--hosts-file', [CompletionResultType]::ParameterName, 'Hosts to connect to: hostnames or aids, one per line')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Hosts matching this FQL filter, e.g. "platform_name:''Windows''+tags:''FalconGroupingTags/finance''"')
+            [CompletionResult]::new('--confirm-threshold', '--confirm-threshold', [CompletionResultType]::ParameterName, 'Ask before a write-tier command runs on more than this many hosts')
+            [CompletionResult]::new('--batch-timeout', '--batch-timeout', [CompletionResultType]::ParameterName, 'How long a batch command may take on the server (1s to 10m)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--base-url', '--base-url', [CompletionResultType]::ParameterName, 'Falcon API base URL, e.g. https://api.crowdstrike.com (http:// only for loopback)')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'API client id (default: $FALCON_CLIENT_ID). The secret is read from $FALCON_CLIENT_SECRET')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'API client secret. Visible to other local users in the process list: prefer $FALCON_CLIENT_SECRET')
+            [CompletionResult]::new('--member-cid', '--member-cid', [CompletionResultType]::ParameterName, 'MSSP child CID to act in (default: $FALCON_MEMBER_CID)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable; runs in order)')
+            [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable; runs in order)')
+            [CompletionResult]::new('--script', '--script', [CompletionResultType]::ParameterName, 'Run the command lines in FILE and exit')
+            [CompletionResult]::new('--transcript', '--transcript', [CompletionResultType]::ParameterName, 'Write the audit transcript to this file')
+            [CompletionResult]::new('--pulse-interval', '--pulse-interval', [CompletionResultType]::ParameterName, 'How often to pulse the session to keep it alive')
+            [CompletionResult]::new('--command-timeout', '--command-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for a command after this long (it may still run on the host)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the resolved hosts and the tier each command would use, then exit')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)')
+            [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'In scripts, stop at the first command that fails')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command to stdout instead of the output itself')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output (for pipes)')
+            [CompletionResult]::new('--queue-offline', '--queue-offline', [CompletionResultType]::ParameterName, 'Queue commands for an offline host (they run when it comes back)')
+            [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('emulator', 'emulator', [CompletionResultType]::ParameterValue, 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Manage stored credentials (profiles)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rtrsh;emulator' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on; port 0 picks a free port (the URL is printed)')
+            [CompletionResult]::new('--hosts', '--hosts', [CompletionResultType]::ParameterName, 'Number of simulated hosts')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated world (same seed, same world)')
+            [CompletionResult]::new('--offline-share', '--offline-share', [CompletionResultType]::ParameterName, 'Share (0..1) of generated hosts that are offline')
+            [CompletionResult]::new('--child-cids', '--child-cids', [CompletionResultType]::ParameterName, 'Number of MSSP child CIDs (tokens may then name one with member_cid)')
+            [CompletionResult]::new('--latency', '--latency', [CompletionResultType]::ParameterName, 'Time a host takes to finish a command (e.g. 300ms)')
+            [CompletionResult]::new('--latency-jitter', '--latency-jitter', [CompletionResultType]::ParameterName, 'Random extra time per command, up to this much (deterministic per seed)')
+            [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Bytes of output per sequence_id chunk')
+            [CompletionResult]::new('--chunk-model', '--chunk-model', [CompletionResultType]::ParameterName, 'How chunked output is paged (see the API reference, section 8)')
+            [CompletionResult]::new('--token-lifetime', '--token-lifetime', [CompletionResultType]::ParameterName, 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)')
+            [CompletionResult]::new('--session-idle', '--session-idle', [CompletionResultType]::ParameterName, 'An RTR session expires after this long without activity (init, pulse, command)')
+            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Requests per minute per CID (sliding window); 0 disables the limit')
+            [CompletionResult]::new('--unauthenticated-rate-limit', '--unauthenticated-rate-limit', [CompletionResultType]::ParameterName, 'Requests per minute per source IP with a missing or invalid token')
+            [CompletionResult]::new('--retry-after-unit', '--retry-after-unit', [CompletionResultType]::ParameterName, 'Unit of X-RateLimit-RetryAfter on a 429')
+            [CompletionResult]::new('--fault-5xx', '--fault-5xx', [CompletionResultType]::ParameterName, 'Share (0..1) of API requests answered with a 5xx (before or after the request took effect)')
+            [CompletionResult]::new('--fault-drop', '--fault-drop', [CompletionResultType]::ParameterName, 'Share (0..1) of API requests whose connection is dropped without an answer')
+            [CompletionResult]::new('--upload-time-per-mib', '--upload-time-per-mib', [CompletionResultType]::ParameterName, 'Time between a `get` finishing on the host and the file being downloadable, per MiB')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Cloud region named in X-CS-Region')
+            [CompletionResult]::new('--invalid-utf8', '--invalid-utf8', [CompletionResultType]::ParameterName, 'How invalid UTF-8 in output is encoded in JSON')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--no-hostile-host', '--no-hostile-host', [CompletionResultType]::ParameterName, 'Leave out the host whose outputs are hostile (HOSTILE-01)')
+            [CompletionResult]::new('--redirect-first-token', '--redirect-first-token', [CompletionResultType]::ParameterName, 'Answer the first token request with a 308 redirect to the same URL (region redirect)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'rtrsh;demo' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)')
+            [CompletionResult]::new('--latency', '--latency', [CompletionResultType]::ParameterName, 'Time the simulated hosts take per command')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
+            [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command instead of the output')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
+            [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;auth' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rtrsh;auth;login' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;auth;status' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;auth;logout' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;auth;help' {
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rtrsh;auth;help;login' {
+            break
+        }
+        'rtrsh;auth;help;status' {
+            break
+        }
+        'rtrsh;auth;help;logout' {
+            break
+        }
+        'rtrsh;auth;help;help' {
+            break
+        }
+        'rtrsh;completions' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;man' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rtrsh;help' {
+            [CompletionResult]::new('emulator', 'emulator', [CompletionResultType]::ParameterValue, 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Manage stored credentials (profiles)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rtrsh;help;emulator' {
+            break
+        }
+        'rtrsh;help;demo' {
+            break
+        }
+        'rtrsh;help;auth' {
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            break
+        }
+        'rtrsh;help;auth;login' {
+            break
+        }
+        'rtrsh;help;auth;status' {
+            break
+        }
+        'rtrsh;help;auth;logout' {
+            break
+        }
+        'rtrsh;help;completions' {
+            break
+        }
+        'rtrsh;help;man' {
+            break
+        }
+        'rtrsh;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

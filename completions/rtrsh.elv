@@ -1,0 +1,174 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rtrsh] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rtrsh'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rtrsh'= {
+            cand --host 'Hostname to connect to (resolved through the devices API). Repeat for several hosts'
+            cand --aid 'Host id (aid) to connect to, skipping the hostname lookup. Repeatable'
+            cand --hosts-file 'Hosts to connect to: hostnames or aids, one per line'
+            cand --filter 'Hosts matching this FQL filter, e.g. "platform_name:''Windows''+tags:''FalconGroupingTags/finance''"'
+            cand --confirm-threshold 'Ask before a write-tier command runs on more than this many hosts'
+            cand --batch-timeout 'How long a batch command may take on the server (1s to 10m)'
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --base-url 'Falcon API base URL, e.g. https://api.crowdstrike.com (http:// only for loopback)'
+            cand --client-id 'API client id (default: $FALCON_CLIENT_ID). The secret is read from $FALCON_CLIENT_SECRET'
+            cand --client-secret 'API client secret. Visible to other local users in the process list: prefer $FALCON_CLIENT_SECRET'
+            cand --member-cid 'MSSP child CID to act in (default: $FALCON_MEMBER_CID)'
+            cand -c 'Run this command line and exit (repeatable; runs in order)'
+            cand --command 'Run this command line and exit (repeatable; runs in order)'
+            cand --script 'Run the command lines in FILE and exit'
+            cand --transcript 'Write the audit transcript to this file'
+            cand --pulse-interval 'How often to pulse the session to keep it alive'
+            cand --command-timeout 'Give up waiting for a command after this long (it may still run on the host)'
+            cand --dry-run 'Print the resolved hosts and the tier each command would use, then exit'
+            cand --yes 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
+            cand --fail-fast 'In scripts, stop at the first command that fails'
+            cand --json 'Write one JSON object per command to stdout instead of the output itself'
+            cand --raw 'Do not neutralise control characters in host output (for pipes)'
+            cand --queue-offline 'Queue commands for an offline host (they run when it comes back)'
+            cand --no-transcript 'Do not write an audit transcript'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
+            cand demo 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
+            cand auth 'Manage stored credentials (profiles)'
+            cand completions 'Print shell completions for bash, zsh, fish, powershell or elvish'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtrsh;emulator'= {
+            cand --listen 'Address to listen on; port 0 picks a free port (the URL is printed)'
+            cand --hosts 'Number of simulated hosts'
+            cand --seed 'Seed of the simulated world (same seed, same world)'
+            cand --offline-share 'Share (0..1) of generated hosts that are offline'
+            cand --child-cids 'Number of MSSP child CIDs (tokens may then name one with member_cid)'
+            cand --latency 'Time a host takes to finish a command (e.g. 300ms)'
+            cand --latency-jitter 'Random extra time per command, up to this much (deterministic per seed)'
+            cand --chunk-size 'Bytes of output per sequence_id chunk'
+            cand --chunk-model 'How chunked output is paged (see the API reference, section 8)'
+            cand --token-lifetime 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)'
+            cand --session-idle 'An RTR session expires after this long without activity (init, pulse, command)'
+            cand --rate-limit 'Requests per minute per CID (sliding window); 0 disables the limit'
+            cand --unauthenticated-rate-limit 'Requests per minute per source IP with a missing or invalid token'
+            cand --retry-after-unit 'Unit of X-RateLimit-RetryAfter on a 429'
+            cand --fault-5xx 'Share (0..1) of API requests answered with a 5xx (before or after the request took effect)'
+            cand --fault-drop 'Share (0..1) of API requests whose connection is dropped without an answer'
+            cand --upload-time-per-mib 'Time between a `get` finishing on the host and the file being downloadable, per MiB'
+            cand --region 'Cloud region named in X-CS-Region'
+            cand --invalid-utf8 'How invalid UTF-8 in output is encoded in JSON'
+            cand --client 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)'
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --no-hostile-host 'Leave out the host whose outputs are hostile (HOSTILE-01)'
+            cand --redirect-first-token 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'rtrsh;demo'= {
+            cand --host 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)'
+            cand --latency 'Time the simulated hosts take per command'
+            cand -c 'Run this command line and exit (repeatable)'
+            cand --command 'Run this command line and exit (repeatable)'
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --json 'Write one JSON object per command instead of the output'
+            cand --raw 'Do not neutralise control characters in host output'
+            cand --no-transcript 'Do not write an audit transcript'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;auth'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
+            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
+            cand logout 'Remove a profile''s stored credentials'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtrsh;auth;login'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;auth;status'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;auth;logout'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;auth;help'= {
+            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
+            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
+            cand logout 'Remove a profile''s stored credentials'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtrsh;auth;help;login'= {
+        }
+        &'rtrsh;auth;help;status'= {
+        }
+        &'rtrsh;auth;help;logout'= {
+        }
+        &'rtrsh;auth;help;help'= {
+        }
+        &'rtrsh;completions'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;man'= {
+            cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rtrsh;help'= {
+            cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
+            cand demo 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
+            cand auth 'Manage stored credentials (profiles)'
+            cand completions 'Print shell completions for bash, zsh, fish, powershell or elvish'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtrsh;help;emulator'= {
+        }
+        &'rtrsh;help;demo'= {
+        }
+        &'rtrsh;help;auth'= {
+            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
+            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
+            cand logout 'Remove a profile''s stored credentials'
+        }
+        &'rtrsh;help;auth;login'= {
+        }
+        &'rtrsh;help;auth;status'= {
+        }
+        &'rtrsh;help;auth;logout'= {
+        }
+        &'rtrsh;help;completions'= {
+        }
+        &'rtrsh;help;man'= {
+        }
+        &'rtrsh;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

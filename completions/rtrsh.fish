@@ -1,0 +1,122 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rtrsh_global_optspecs
+    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= h/help V/version
+end
+
+function __fish_rtrsh_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rtrsh_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rtrsh_using_subcommand
+    set -l cmd (__fish_rtrsh_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l host -d 'Hostname to connect to (resolved through the devices API). Repeat for several hosts' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l aid -d 'Host id (aid) to connect to, skipping the hostname lookup. Repeatable' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l hosts-file -d 'Hosts to connect to: hostnames or aids, one per line' -r -F
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l filter -d 'Hosts matching this FQL filter, e.g. "platform_name:\'Windows\'+tags:\'FalconGroupingTags/finance\'"' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l confirm-threshold -d 'Ask before a write-tier command runs on more than this many hosts' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l batch-timeout -d 'How long a batch command may take on the server (1s to 10m)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l base-url -d 'Falcon API base URL, e.g. https://api.crowdstrike.com (http:// only for loopback)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l client-id -d 'API client id (default: $FALCON_CLIENT_ID). The secret is read from $FALCON_CLIENT_SECRET' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l client-secret -d 'API client secret. Visible to other local users in the process list: prefer $FALCON_CLIENT_SECRET' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l member-cid -d 'MSSP child CID to act in (default: $FALCON_MEMBER_CID)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -s c -l command -d 'Run this command line and exit (repeatable; runs in order)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l script -d 'Run the command lines in FILE and exit' -r -F
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l transcript -d 'Write the audit transcript to this file' -r -F
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l pulse-interval -d 'How often to pulse the session to keep it alive' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l command-timeout -d 'Give up waiting for a command after this long (it may still run on the host)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l dry-run -d 'Print the resolved hosts and the tier each command would use, then exit'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l yes -d 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l fail-fast -d 'In scripts, stop at the first command that fails'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l json -d 'Write one JSON object per command to stdout instead of the output itself'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l raw -d 'Do not neutralise control characters in host output (for pipes)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue commands for an offline host (they run when it comes back)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -s V -l version -d 'Print version'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "demo" -d 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "auth" -d 'Manage stored credentials (profiles)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, powershell or elvish'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l listen -d 'Address to listen on; port 0 picks a free port (the URL is printed)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l hosts -d 'Number of simulated hosts' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l seed -d 'Seed of the simulated world (same seed, same world)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l offline-share -d 'Share (0..1) of generated hosts that are offline' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l child-cids -d 'Number of MSSP child CIDs (tokens may then name one with member_cid)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency -d 'Time a host takes to finish a command (e.g. 300ms)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency-jitter -d 'Random extra time per command, up to this much (deterministic per seed)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-size -d 'Bytes of output per sequence_id chunk' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-model -d 'How chunked output is paged (see the API reference, section 8)' -r -f -a "next\t'A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch'
+echo\t'A non-final chunk has `complete:false` and `sequence_id` = the index that was requested'
+splunk\t'Every chunk after completion has `complete:true`; `sequence_id` names the next index, absent on the last chunk (the Splunk connector\'s reading)'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l token-lifetime -d 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l session-idle -d 'An RTR session expires after this long without activity (init, pulse, command)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l rate-limit -d 'Requests per minute per CID (sliding window); 0 disables the limit' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l unauthenticated-rate-limit -d 'Requests per minute per source IP with a missing or invalid token' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l retry-after-unit -d 'Unit of X-RateLimit-RetryAfter on a 429' -r -f -a "seconds\t''
+millis\t''"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l fault-5xx -d 'Share (0..1) of API requests answered with a 5xx (before or after the request took effect)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l fault-drop -d 'Share (0..1) of API requests whose connection is dropped without an answer' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l upload-time-per-mib -d 'Time between a `get` finishing on the host and the file being downloadable, per MiB' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l region -d 'Cloud region named in X-CS-Region' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l invalid-utf8 -d 'How invalid UTF-8 in output is encoded in JSON' -r -f -a "replace\t'Replace each invalid sequence with U+FFFD, as Go\'s encoding/json does'
+raw\t'Put the raw bytes into the JSON string (the body is then not valid UTF-8): the worst case a client must survive'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l client -d 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l no-hostile-host -d 'Leave out the host whose outputs are hostile (HOSTILE-01)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l redirect-first-token -d 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l host -d 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l latency -d 'Time the simulated hosts take per command' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s c -l command -d 'Run this command line and exit (repeatable)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l json -d 'Write one JSON object per command instead of the output'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l raw -d 'Do not neutralise control characters in host output'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l no-transcript -d 'Do not write an audit transcript'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "logout" -d 'Remove a profile\'s stored credentials'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "logout" -d 'Remove a profile\'s stored credentials'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "demo" -d 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "auth" -d 'Manage stored credentials (profiles)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, powershell or elvish'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "logout" -d 'Remove a profile\'s stored credentials'
