@@ -92,7 +92,7 @@ _rtrsh() {
 
     case "${cmd}" in
         rtrsh)
-            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --help --version emulator demo auth completions man help"
+            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --evidence-dir --no-extract --help --version emulator demo auth completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,6 +163,10 @@ _rtrsh() {
                     return 0
                     ;;
                 --command-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --evidence-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -368,7 +372,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --region --redirect-first-token --invalid-utf8 --client --profile --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rtrsh_global_optspecs
-    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= h/help V/version
+    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= evidence-dir= no-extract h/help V/version
 end
 
 function __fish_rtrsh_needs_command
@@ -40,6 +40,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l script -d 'Run the command 
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l transcript -d 'Write the audit transcript to this file' -r -F
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l pulse-interval -d 'How often to pulse the session to keep it alive' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l command-timeout -d 'Give up waiting for a command after this long (it may still run on the host)' -r
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l evidence-dir -d 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)' -r -F
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l dry-run -d 'Print the resolved hosts and the tier each command would use, then exit'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l yes -d 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l fail-fast -d 'In scripts, stop at the first command that fails'
@@ -47,6 +48,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l json -d 'Write one JSON obj
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l raw -d 'Do not neutralise control characters in host output (for pipes)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue commands for an offline host (they run when it comes back)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-extract -d '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s V -l version -d 'Print version'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
@@ -81,6 +83,7 @@ raw\t'Put the raw bytes into the JSON string (the body is then not valid UTF-8):
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l client -d 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l no-hostile-host -d 'Leave out the host whose outputs are hostile (HOSTILE-01)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l corrupt-downloads -d 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l redirect-first-token -d 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l host -d 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)' -r

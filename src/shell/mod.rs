@@ -328,7 +328,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     );
     let result = match lines {
         Some(lines) => Ok(script::run(&session, &args, &mut outs, lines).await),
-        None => Ok(repl::run(&session, &mut outs, events_rx).await),
+        None => Ok(repl::run(&session, &mut outs, events_rx, args.profile.as_deref()).await),
     };
     stop.cancel();
     let _ = pulse.await;

@@ -60,9 +60,14 @@ impl Notifier {
     }
 }
 
-/// The history file: `<data dir>/rtrsh/history`.
-pub fn history_path() -> Option<PathBuf> {
-    Some(dirs::data_dir()?.join("rtrsh").join("history"))
+/// The history file of a profile: `<data dir>/rtrsh/history` for the default profile,
+/// `history-<profile>` for others (commands typed for one tenant stay out of another's).
+pub fn history_path(profile: Option<&str>) -> Option<PathBuf> {
+    Some(
+        dirs::data_dir()?
+            .join("rtrsh")
+            .join(crate::shell::complete::history_file_name(profile)),
+    )
 }
 
 /// Starts the editor thread; returns the request channel and the notifier.
@@ -178,6 +183,7 @@ pub async fn run(
     session: &HostSession,
     outs: &mut Outputs,
     mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
+    profile: Option<&str>,
 ) -> Exit {
     // Our SIGINT handler must be in place before the editor's first read: rustyline saves the
     // disposition it finds and restores it after each read, so if it found the default it would
@@ -195,7 +201,9 @@ pub async fn run(
         Some(session.clone()),
         Some(tokio::runtime::Handle::current()),
     );
-    let (requests, notifier) = match start_editor(history_path(), helper) {
+    // Completion caches directory listings; commands that change files invalidate them.
+    let completion_cache = helper.cache_handle();
+    let (requests, notifier) = match start_editor(history_path(profile), helper) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("rtrsh: error: {}", one_line(&e));
@@ -288,6 +296,7 @@ pub async fn run(
                     s.finish_and_clear();
                 }
             };
+            let cwd = session.cwd().await;
             let result = run_line(
                 session,
                 line,
@@ -298,6 +307,7 @@ pub async fn run(
                 Some(&mut stop_spinner),
             )
             .await;
+            completion_cache.after_command(&words, &cwd);
             if let Some(s) = &spin {
                 s.finish_and_clear();
             }

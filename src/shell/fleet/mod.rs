@@ -714,13 +714,14 @@ async fn prompt(
 ) -> Exit {
     let helper =
         crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()));
-    let (requests, notifier) = match repl::start_editor(repl::history_path(), helper) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("rtrsh: error: {}", one_line(&e));
-            return Exit::Usage;
-        }
-    };
+    let (requests, notifier) =
+        match repl::start_editor(repl::history_path(shell.args.profile.as_deref()), helper) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("rtrsh: error: {}", one_line(&e));
+                return Exit::Usage;
+            }
+        };
     let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
     let r = running.clone();
     let sigint = tokio::spawn(async move {
