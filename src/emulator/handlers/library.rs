@@ -15,7 +15,7 @@ use crate::emulator::handlers::{Query, rfc3339};
 use crate::emulator::http::{
     ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, meta_paged,
 };
-use crate::emulator::state::{Caller, Emulator, PutFileRec, ScriptRec};
+use crate::emulator::state::{Caller, Emulator, Library, PutFileRec, ScriptRec};
 
 fn meta_only(status: StatusCode) -> ApiResult {
     Ok(json_reply(
@@ -149,21 +149,23 @@ pub async fn query_scripts(State(emu): State<Arc<Emulator>>, RawQuery(raw): RawQ
     ids_page(&q, items)
 }
 
-fn get_put_files(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
+/// The records of the library whose ids are in the `ids` query parameter (put-files or
+/// scripts, v1 or v2 shape), or a 404 naming `what` when none matches.
+fn records_by_ids(
+    emu: &Emulator,
+    raw: Option<String>,
+    what: &str,
+    pick: impl FnOnce(&Library, &[String]) -> Vec<Value>,
+) -> ApiResult {
     let ids = Query::parse(raw.as_deref()).all("ids");
     if ids.is_empty() {
         return Err(ApiError::bad_request("ids is a required parameter"));
     }
-    let inner = emu.lock();
-    let found: Vec<Value> = inner
-        .library
-        .put_files
-        .iter()
-        .filter(|p| ids.contains(&p.id))
-        .map(|p| put_file_json(p, v2))
-        .collect();
+    let found = pick(&emu.lock().library, &ids);
     if found.is_empty() {
-        return Err(ApiError::not_found("No put-files found for the given ids"));
+        return Err(ApiError::not_found(format!(
+            "No {what} found for the given ids"
+        )));
     }
     Ok(json_reply(
         StatusCode::OK,
@@ -171,26 +173,24 @@ fn get_put_files(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
     ))
 }
 
+fn get_put_files(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
+    records_by_ids(emu, raw, "put-files", |lib, ids| {
+        lib.put_files
+            .iter()
+            .filter(|p| ids.contains(&p.id))
+            .map(|p| put_file_json(p, v2))
+            .collect()
+    })
+}
+
 fn get_scripts(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
-    let ids = Query::parse(raw.as_deref()).all("ids");
-    if ids.is_empty() {
-        return Err(ApiError::bad_request("ids is a required parameter"));
-    }
-    let inner = emu.lock();
-    let found: Vec<Value> = inner
-        .library
-        .scripts
-        .iter()
-        .filter(|s| ids.contains(&s.id))
-        .map(|s| script_json(s, v2))
-        .collect();
-    if found.is_empty() {
-        return Err(ApiError::not_found("No scripts found for the given ids"));
-    }
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({ "meta": meta(PoweredBy::Rtr), "resources": found, "errors": [] }),
-    ))
+    records_by_ids(emu, raw, "scripts", |lib, ids| {
+        lib.scripts
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .map(|s| script_json(s, v2))
+            .collect()
+    })
 }
 
 pub async fn get_put_files_v1(
