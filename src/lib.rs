@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod credentials;
 pub mod emulator;
 pub mod falcon;
 pub mod output;

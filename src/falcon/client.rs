@@ -66,6 +66,32 @@ pub struct ClientOptions {
     /// Re-sends allowed after 429s for one request.
     pub max_rate_limit_waits: u32,
     pub user_agent: String,
+    /// Region autodiscovery: maps the token reply's `X-CS-Region` to the API URL to move to.
+    /// None: never move (explicit URLs, GovCloud).
+    pub region_switch: Option<RegionSwitch>,
+}
+
+/// Maps an `X-CS-Region` value to the base URL of that cloud (None: stay where we are).
+#[derive(Clone)]
+pub struct RegionSwitch(Arc<RegionFn>);
+
+type RegionFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl RegionSwitch {
+    pub fn new(f: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        RegionSwitch(Arc::new(f))
+    }
+
+    /// The URL the client should use for a token reply naming `region`.
+    pub fn target(&self, region: &str) -> Option<String> {
+        (self.0)(region)
+    }
+}
+
+impl std::fmt::Debug for RegionSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegionSwitch")
+    }
 }
 
 impl Default for ClientOptions {
@@ -77,6 +103,7 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(200),
             max_rate_limit_waits: 20,
             user_agent: format!("rtrsh/{}", env!("CARGO_PKG_VERSION")),
+            region_switch: None,
         }
     }
 }
@@ -122,6 +149,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8], path: &str) -> Result
 struct Token {
     value: SecretString,
     refresh_at: Instant,
+    /// The base URL that issued it (after any 308 redirect).
+    issued_by: String,
+    /// `X-CS-Region` of the reply.
+    region: Option<String>,
 }
 
 struct Inner {
@@ -132,6 +163,8 @@ struct Inner {
     governor: Governor,
     opts: ClientOptions,
     region: std::sync::RwLock<Option<String>>,
+    /// Set once autodiscovery moved the client: the URL it started at.
+    moved_from: std::sync::RwLock<Option<String>>,
 }
 
 /// The Falcon API client. Clones share everything.
@@ -223,6 +256,7 @@ impl FalconClient {
                 governor: Governor::default(),
                 opts,
                 region: std::sync::RwLock::new(None),
+                moved_from: std::sync::RwLock::new(None),
             }),
         })
     }
@@ -263,10 +297,68 @@ impl FalconClient {
         {
             return Ok(t.value.clone());
         }
-        let fresh = self.fetch_token().await?;
+        let mut fresh = self.fetch_token().await?;
+        if let Some(moved) = self.discover(&fresh).await? {
+            fresh = moved;
+        }
         let value = fresh.value.clone();
         *guard = Some(fresh);
         Ok(value)
+    }
+
+    /// Obtains a token now (checks the credentials; performs region autodiscovery).
+    pub async fn authenticate(&self) -> Result<(), FalconError> {
+        self.token(false).await.map(|_| ())
+    }
+
+    /// The URL the client started at, when region autodiscovery moved it elsewhere.
+    pub fn moved_from(&self) -> Option<String> {
+        self.inner
+            .moved_from
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Region autodiscovery (reference §2.4): when the token reply names another cloud than the
+    /// one in use, move there once. A token issued there (a followed 308) is kept; otherwise the
+    /// discovery token is revoked where it was issued and a new one is fetched from the new home.
+    async fn discover(&self, fresh: &Token) -> Result<Option<Token>, FalconError> {
+        let Some(switch) = &self.inner.opts.region_switch else {
+            return Ok(None);
+        };
+        let Some(region) = &fresh.region else {
+            return Ok(None);
+        };
+        if self.moved_from().is_some() {
+            return Ok(None);
+        }
+        let Some(target) = switch.target(region) else {
+            return Ok(None);
+        };
+        let target = check_base_url(&target)?;
+        let current = self.base_url();
+        if target == current {
+            return Ok(None);
+        }
+        tracing::info!("the API client's home is {region}: moving from {current} to {target}");
+        *self
+            .inner
+            .moved_from
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(current);
+        *self
+            .inner
+            .base_url
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = target.clone();
+        if fresh.issued_by == target {
+            return Ok(None);
+        }
+        if let Err(e) = self.revoke_at(&fresh.issued_by, &fresh.value).await {
+            tracing::debug!("revoking the discovery token: {e}");
+        }
+        self.fetch_token().await.map(Some)
     }
 
     async fn fetch_token(&self) -> Result<Token, FalconError> {
@@ -308,6 +400,11 @@ impl FalconClient {
                 }
             };
             let status = resp.status();
+            let issued_by = resp
+                .url()
+                .as_str()
+                .trim_end_matches("/oauth2/token")
+                .to_string();
             if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
                 waits += 1;
                 if waits > self.inner.opts.max_rate_limit_waits {
@@ -324,13 +421,14 @@ impl FalconClient {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
-            if let Some(region) = resp
+            let region = resp
                 .headers()
                 .get("x-cs-region")
                 .and_then(|v| v.to_str().ok())
-            {
+                .map(str::to_string);
+            if let Some(region) = &region {
                 *self.inner.region.write().unwrap_or_else(|p| p.into_inner()) =
-                    Some(region.to_string());
+                    Some(region.clone());
             }
             let body = match resp.bytes().await {
                 Ok(b) => b,
@@ -381,6 +479,8 @@ impl FalconClient {
             return Ok(Token {
                 value: SecretString::from(token.to_string()),
                 refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+                issued_by,
+                region,
             });
         }
     }
@@ -391,7 +491,11 @@ impl FalconClient {
             Some(t) => t.value,
             None => return Ok(()),
         };
-        let url = format!("{}/oauth2/revoke", self.base_url());
+        self.revoke_at(&self.base_url(), &token).await
+    }
+
+    async fn revoke_at(&self, base: &str, token: &SecretString) -> Result<(), FalconError> {
+        let url = format!("{base}/oauth2/revoke");
         self.inner
             .http
             .post(url)

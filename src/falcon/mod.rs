@@ -13,7 +13,7 @@ pub mod files;
 pub mod governor;
 pub mod rtr;
 
-pub use client::{ClientOptions, Credentials, FalconClient, Reply, Safety};
+pub use client::{ClientOptions, Credentials, FalconClient, RegionSwitch, Reply, Safety};
 pub use error::{ApiErrorItem, FalconError};
 
 use serde::{Deserialize, Deserializer};

@@ -284,7 +284,11 @@ pub fn run(args: ShellArgs) -> ExitCode {
 async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     let stdin_tty = std::io::stdin().is_terminal();
     let lines = script::source(&args, stdin_tty)?;
-    let client = crate::config::resolve(&args)?;
+    // Opening the OS keyring is a blocking (D-Bus) call: keep it off the runtime's threads.
+    let for_resolve = args.clone();
+    let client = tokio::task::spawn_blocking(move || crate::config::resolve(&for_resolve))
+        .await
+        .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
     if fleet::is_fleet(&args) {
         return fleet::run(client, &args, lines).await;
     }

@@ -8,6 +8,7 @@
 mod support;
 
 mod auth;
+mod auth_profiles;
 mod bad_input;
 mod batch;
 mod commands;

@@ -29,6 +29,7 @@ pub struct Shell {
     home: tempfile::TempDir,
     args: Vec<String>,
     envs: Vec<(String, String)>,
+    removed: Vec<String>,
     stdin: Vec<u8>,
     timeout: Duration,
 }
@@ -91,6 +92,7 @@ pub fn rtrsh(env: &TestEnv) -> Shell {
         home: tempfile::tempdir().expect("a temporary HOME"),
         args: Vec::new(),
         envs: Vec::new(),
+        removed: Vec::new(),
         stdin: Vec::new(),
         timeout: RUN_TIMEOUT,
     }
@@ -130,6 +132,12 @@ impl Shell {
     }
 
     /// A longer deadline than [`RUN_TIMEOUT`] (runs that wait out a rate limit).
+    /// Leaves this variable out of the environment (e.g. `FALCON_BASE_URL`, to autodiscover).
+    pub fn env_remove(mut self, k: &str) -> Self {
+        self.removed.push(k.to_string());
+        self
+    }
+
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
         self
@@ -158,6 +166,9 @@ impl Shell {
             .args(&self.args);
         for (k, v) in &self.envs {
             c.env(k, v);
+        }
+        for k in &self.removed {
+            c.env_remove(k);
         }
         c
     }
