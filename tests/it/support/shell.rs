@@ -6,6 +6,7 @@
 //! - [`Shell::spawn`]: run in the background while the test acts on the emulator.
 //! - [`Pty`]: run on a pseudo-terminal (an interactive prompt), with `expect` on the text the
 //!   terminal shows (see [`Term`]) and the raw bytes kept for checks of what reached it.
+//! - [`rtrsh_alone`]: no emulator of the test's (`rtrsh demo` starts its own).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -26,7 +27,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
 
 /// One invocation of `rtrsh`, with its own `HOME`.
 pub struct Shell {
-    base: String,
+    /// The emulator's URL (`FALCON_*` set for it), or none.
+    base: Option<String>,
+    /// The working directory: the test's by default.
+    cwd: Option<PathBuf>,
     home: tempfile::TempDir,
     args: Vec<String>,
     envs: Vec<(String, String)>,
@@ -88,8 +92,25 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// `rtrsh` pointed at `env`, with the default (all-scopes) credentials.
 pub fn rtrsh(env: &TestEnv) -> Shell {
     Shell {
-        base: env.base.clone(),
+        base: Some(env.base.clone()),
+        cwd: None,
         home: tempfile::tempdir().expect("a temporary HOME"),
+        args: Vec::new(),
+        envs: Vec::new(),
+        stdin: Vec::new(),
+        timeout: RUN_TIMEOUT,
+    }
+}
+
+/// `rtrsh` with no emulator and no `FALCON_*` variables (for `rtrsh demo`, which starts its
+/// own), run in its temporary `HOME` (files it writes relative to the working directory land
+/// there too).
+pub fn rtrsh_alone() -> Shell {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    Shell {
+        base: None,
+        cwd: Some(home.path().to_path_buf()),
+        home,
         args: Vec::new(),
         envs: Vec::new(),
         stdin: Vec::new(),
@@ -153,10 +174,15 @@ impl Shell {
             .env("HOME", self.home.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("USER", "analyst")
-            .env("FALCON_BASE_URL", &self.base)
-            .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
-            .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
             .args(&self.args);
+        if let Some(base) = &self.base {
+            c.env("FALCON_BASE_URL", base)
+                .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
+                .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
+        }
+        if let Some(dir) = &self.cwd {
+            c.current_dir(dir);
+        }
         for (k, v) in &self.envs {
             c.env(k, v);
         }
