@@ -645,6 +645,8 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 const MAN_EXTRA: &str = r#".SH "INTERACTIVE USE"
 At the prompt, TAB completes command names, subcommands, flags and paths on the host
 (listed with \fBls\fR through the session and cached per directory for a minute).
+After a command and a space, its usage shows dimmed after the cursor (not when \fBNO_COLOR\fR
+is set); it is never part of the line.
 \fBhelp\fR lists the commands of the host's platform; \fBhelp\fR \fICMD\fR describes one.
 Ctrl\-C cancels the wait for a running command; Ctrl\-D or \fBexit\fR closes the session.
 .SH "EXIT STATUS"
