@@ -14,8 +14,11 @@
 //! the runtime for at most [`REMOTE_TIMEOUT`], then gives up silently (no candidates, nothing
 //! printed). Completion only happens at the prompt, when no command runs.
 //!
-//! Hints show a command's usage from the catalog once its name is typed (dimmed on colour
-//! terminals; never inserted by accepting the hint).
+//! Hints show a command's usage from the catalog once its name (or name and subcommand) and a
+//! space are typed: `reg query ` shows `[Subkey] [Value]` after the cursor. They are shown only
+//! dimmed (the editor turns them off where it cannot dim them: `NO_COLOR`, output not a
+//! terminal; a dumb terminal gets no line editing at all), are never inserted into the line,
+//! and so never reach the host or the history.
 
 mod cache;
 mod paths;
@@ -88,6 +91,7 @@ pub struct ShellHelper {
     runtime: Option<tokio::runtime::Handle>,
     cache: CompletionCache,
     timeout: Duration,
+    hints: bool,
 }
 
 impl ShellHelper {
@@ -115,7 +119,15 @@ impl ShellHelper {
             runtime,
             cache,
             timeout: REMOTE_TIMEOUT,
+            hints: true,
         }
+    }
+
+    /// Whether to show usage hints (on by default; off where they cannot be told apart from
+    /// typed text).
+    pub fn with_hints(mut self, on: bool) -> Self {
+        self.hints = on;
+        self
     }
 
     /// Replaces the cache (e.g. one with another time-to-live).
@@ -200,6 +212,7 @@ impl ShellHelper {
                     runtime: None,
                     cache: self.cache.clone(),
                     timeout: self.timeout,
+                    hints: false,
                 };
                 futures_util::FutureExt::now_or_never(remote_free.candidates(line, pos))
                     .unwrap_or(none)
@@ -207,10 +220,11 @@ impl ShellHelper {
         }
     }
 
-    /// The usage hint for a line that is just a known command (or command and subcommand),
-    /// cursor at the end.
+    /// The usage hint for a line that is just a known command (or command and subcommand)
+    /// followed by whitespace, cursor at the end: the rest of the catalog's usage line. Not
+    /// while the name is still being typed (`put` may become `put-and-run`).
     pub fn usage_hint(&self, line: &str, pos: usize) -> Option<String> {
-        if pos != line.len() {
+        if pos != line.len() || !line.ends_with([' ', '\t']) {
             return None;
         }
         let tokens = lexer::tokenize(line).ok()?;
@@ -227,14 +241,11 @@ impl ShellHelper {
             _ => return None,
         };
         let rest = usage.strip_prefix(typed.as_str())?;
-        let rest = if line.ends_with(char::is_whitespace) {
-            rest.trim_start()
-        } else if rest.starts_with(' ') {
-            rest
-        } else {
+        if !rest.starts_with(' ') {
             return None;
-        };
-        (!rest.trim().is_empty()).then(|| rest.to_string())
+        }
+        let rest = rest.trim();
+        (!rest.is_empty()).then(|| rest.to_string())
     }
 
     /// What the word under the cursor can be.
@@ -588,15 +599,16 @@ impl Hinter for ShellHelper {
     type Hint = UsageHint;
 
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<UsageHint> {
-        // Usage hints are off for now: their redraws broke the PTY tests' view of typed text
-        // (to investigate; `usage_hint` stays tested on its own).
-        let _ = (line, pos);
-        None
+        if !self.hints {
+            return None;
+        }
+        self.usage_hint(line, pos).map(UsageHint)
     }
 }
 
 impl Highlighter for ShellHelper {
-    /// Dim (rustyline calls highlighters only when the terminal takes colours).
+    /// Dim. rustyline calls highlighters only when colours are on (see `repl::start_editor`);
+    /// otherwise hints are off, so a hint never shows undimmed.
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
         Cow::Owned(format!("\x1b[2m{hint}\x1b[22m"))
     }
@@ -633,6 +645,8 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 const MAN_EXTRA: &str = r#".SH "INTERACTIVE USE"
 At the prompt, TAB completes command names, subcommands, flags and paths on the host
 (listed with \fBls\fR through the session and cached per directory for a minute).
+After a command and a space, its usage shows dimmed after the cursor (not when \fBNO_COLOR\fR
+is set); it is never part of the line.
 \fBhelp\fR lists the commands of the host's platform; \fBhelp\fR \fICMD\fR describes one.
 Ctrl\-C cancels the wait for a running command; Ctrl\-D or \fBexit\fR closes the session.
 .SH "EXIT STATUS"

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 use std::time::Duration;
 
+use rustyline::config::ColorMode;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor, ExternalPrinter};
@@ -81,6 +82,14 @@ pub fn start_editor(
         .max_history_size(10_000)
         .map_err(|e| e.to_string())?
         .build();
+    // rustyline dims hints (through the helper's highlighter) only when colours are on: not
+    // with `NO_COLOR`, nor when its output (stdout) is not a terminal. An undimmed hint would
+    // read as typed text, so then there are none.
+    let dim = hints_can_be_dimmed(
+        config.color_mode(),
+        std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    );
+    let helper = helper.with_hints(dim);
     let mut editor: Editor<ShellHelper, FileHistory> =
         Editor::with_config(config).map_err(|e| format!("cannot start the line editor: {e}"))?;
     if let Some(h) = &history {
@@ -152,6 +161,17 @@ fn save_history(editor: &mut Editor<ShellHelper, FileHistory>, path: &std::path:
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
+    }
+}
+
+/// Whether rustyline will call the highlighter (so hints show dimmed): colours not disabled
+/// (`NO_COLOR` set disables them) and, unless forced, its output a terminal.
+fn hints_can_be_dimmed(mode: ColorMode, stdout_is_terminal: bool) -> bool {
+    match mode {
+        ColorMode::Enabled => stdout_is_terminal,
+        ColorMode::Forced => true,
+        // `Disabled`, and whatever later versions add.
+        _ => false,
     }
 }
 
@@ -350,5 +370,13 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(prompt_text("H", ""), "H> ");
+    }
+
+    #[test]
+    fn hints_only_where_they_are_dimmed() {
+        assert!(hints_can_be_dimmed(ColorMode::Enabled, true));
+        assert!(!hints_can_be_dimmed(ColorMode::Enabled, false));
+        assert!(!hints_can_be_dimmed(ColorMode::Disabled, true));
+        assert!(hints_can_be_dimmed(ColorMode::Forced, false));
     }
 }

@@ -14,6 +14,7 @@ mod batch;
 mod commands;
 mod complete_files;
 mod complete_remote;
+mod demo_pty;
 mod devices;
 mod faults;
 mod files;

@@ -1,6 +1,10 @@
 //! The interactive prompt on a real pseudo-terminal: the prompt shows host and directory and
 //! follows `cd`, Ctrl-C clears a half-typed line or cancels a long command, Ctrl-D ends the
-//! session (closed on the server), and hostile names never reach the terminal raw.
+//! session (closed on the server), usage hints show while typing but never run, and hostile
+//! names never reach the terminal raw.
+//!
+//! Expectations match what the terminal shows (the line editor repaints its row on keys while
+//! a hint is up); checks that something never reached the terminal look at the raw bytes.
 
 use std::time::Duration;
 
@@ -145,9 +149,9 @@ async fn hostile_output_and_directory_names_reach_the_terminal_inert() {
         let mut t = Pty::spawn(&sh);
         t.expect(r"HOSTILE-01 C:\> ", T);
         t.line(&format!("cat {HOSTILE_ESCAPES}"));
-        let shown = t.expect(r"HOSTILE-01 C:\> ", T);
+        let shown = t.expect_seen(r"HOSTILE-01 C:\> ", T);
         t.line(&cd);
-        let after_cd = t.expect(&want_prompt, T);
+        let after_cd = t.expect_seen(&want_prompt, T);
         t.line("exit");
         t.wait_exit(T);
         (shown, after_cd)
@@ -155,17 +159,111 @@ async fn hostile_output_and_directory_names_reach_the_terminal_inert() {
     .await;
     let (shown, after_cd) = screen;
     assert!(
-        shown.contains("window title changed") && shown.contains(r"\e]0;pwned"),
-        "{shown:?}"
+        shown.text.contains("window title changed") && shown.text.contains(r"\e]0;pwned"),
+        "{:?}",
+        shown.text
     );
+    // The model of the terminal would swallow an active sequence: look at the bytes.
     for active in ["\x1b]", "\x1b[2J", "\x1bP", "\x07", "\x1b[31m"] {
         assert!(
-            !shown.contains(active),
-            "{active:?} reached the terminal: {shown:?}"
+            !shown.raw.contains(active),
+            "{active:?} reached the terminal: {:?}",
+            shown.raw
         );
     }
     assert!(
-        !after_cd.contains(&raw_prompt),
+        !after_cd.raw.contains(&raw_prompt) && !after_cd.text.contains(&raw_prompt),
         "a raw directory name in the prompt"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usage_hint_shows_dimmed_while_typing_and_never_runs() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01"]);
+    let (typed, ran, history, code) = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        // The command word and a space: its subcommands, dimmed.
+        t.send("reg ");
+        let typed = t.expect_seen("query|set|delete|load|unload ...", T);
+        // The subcommand and a space: its arguments, replacing the first hint.
+        t.send("query ");
+        t.expect("[Subkey] [Value]", T);
+        // Enter: the hint goes from the screen, the typed line runs.
+        t.send("\r");
+        let ran = t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line("history");
+        let history = t.expect(r"DESKTOP-01 C:\> ", T);
+        t.ctrl_d();
+        let code = t.wait_exit(T);
+        // Written at exit, under the test's HOME.
+        let file = sh.home().join(".local/share/rtrsh/history");
+        let file =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        (typed, ran, (history, file), code)
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(typed.text, "reg ", "the hint follows the typed text");
+    assert!(
+        typed
+            .raw
+            .contains("\x1b[2mquery|set|delete|load|unload ...\x1b[22m"),
+        "dimmed: {:?}",
+        typed.raw
+    );
+    assert!(
+        !ran.contains("Subkey") && ran.contains("HKEY_LOCAL_MACHINE"),
+        "{ran:?}"
+    );
+    let stats = env.stats().await;
+    assert_eq!(
+        executed(&stats, &aid),
+        ["reg query"],
+        "exactly the typed line"
+    );
+    let (history, file) = history;
+    assert!(
+        history.contains("reg query") && !history.contains("Subkey"),
+        "{history:?}"
+    );
+    assert!(
+        file.contains("reg query") && !file.contains("Subkey") && !file.contains("query|set"),
+        "{file:?}"
+    );
+}
+
+/// Where a hint could not be dimmed (`NO_COLOR`) there is none; a dumb terminal gets a plain
+/// prompt with no line editing. Either way commands run as typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hints_without_colours_and_a_dumb_terminal_still_works() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    for (var, value) in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let sh = rtrsh(&env).args(["--host", "DESKTOP-01"]).env(var, value);
+        let (typed, ran, code) = converse(move || {
+            let mut t = Pty::spawn(&sh);
+            t.expect(r"DESKTOP-01 C:\> ", T);
+            // Had a hint been drawn, it would have come with the echo of the space.
+            t.send("reg query ");
+            let typed = t.expect_seen("reg query ", T);
+            t.send("\r");
+            let ran = t.expect_seen(r"DESKTOP-01 C:\> ", T);
+            t.ctrl_d();
+            (typed, ran, t.wait_exit(T))
+        })
+        .await;
+        assert_eq!(code, 0, "{var}={value}");
+        for raw in [&typed.raw, &ran.raw] {
+            assert!(
+                !raw.contains("Subkey") && !raw.contains("\x1b[2m"),
+                "{var}={value}: {raw:?}"
+            );
+        }
+        assert!(ran.text.contains("HKEY_LOCAL_MACHINE"), "{:?}", ran.text);
+    }
+    let stats = env.stats().await;
+    assert_eq!(executed(&stats, &aid), ["reg query", "reg query"]);
 }

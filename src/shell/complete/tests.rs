@@ -561,19 +561,42 @@ fn odd_cursor_positions() {
 fn usage_hints() {
     let w = win();
     let h = |line: &str| w.helper.usage_hint(line, line.len());
-    assert_eq!(h("rm").as_deref(), Some(" <path> [-Force]"));
     assert_eq!(h("rm ").as_deref(), Some("<path> [-Force]"));
+    assert_eq!(h("rm   ").as_deref(), Some("<path> [-Force]"));
+    assert_eq!(h("rm"), None, "the name may still be growing");
+    assert_eq!(h("put"), None, "put-and-run");
     assert_eq!(
-        h("reg").as_deref(),
-        Some(" query|set|delete|load|unload ...")
+        h("reg ").as_deref(),
+        Some("query|set|delete|load|unload ...")
     );
+    assert_eq!(h("reg query"), None);
     assert_eq!(h("reg query ").as_deref(), Some("[Subkey] [Value]"));
+    assert_eq!(h("reg quer "), None, "not a subcommand");
+    assert_eq!(h("nosuch "), None);
     assert_eq!(h(r"rm C:\x"), None, "arguments typed");
-    assert_eq!(h("ps"), None, "nothing to add");
-    assert_eq!(h("ifconfig"), None, "not on Windows");
-    assert_eq!(h("exit"), None);
-    assert_eq!(w.helper.usage_hint("rm", 1), None, "cursor inside the line");
+    assert_eq!(h("ps "), None, "nothing to add");
+    assert_eq!(h("ifconfig "), None, "not on Windows");
+    assert_eq!(h("exit "), None);
+    assert_eq!(
+        w.helper.usage_hint("rm ", 1),
+        None,
+        "cursor inside the line"
+    );
     assert_eq!(UsageHint("x".into()).completion(), None, "never inserted");
+}
+
+#[test]
+fn hints_can_be_turned_off() {
+    use rustyline::history::DefaultHistory;
+    let history = DefaultHistory::new();
+    let ctx = Context::new(&history);
+    let on = win().helper;
+    assert_eq!(
+        on.hint("rm ", 3, &ctx).map(|h| h.display().to_string()),
+        Some("<path> [-Force]".to_string())
+    );
+    let off = win().helper.with_hints(false);
+    assert!(off.hint("rm ", 3, &ctx).is_none());
 }
 
 #[test]

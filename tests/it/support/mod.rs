@@ -7,6 +7,7 @@
 
 pub mod schema;
 pub mod shell;
+pub mod term;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

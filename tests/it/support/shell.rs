@@ -4,8 +4,9 @@
 //!
 //! - [`Shell::run`]: run to completion (stdin given or empty), for scripts.
 //! - [`Shell::spawn`]: run in the background while the test acts on the emulator.
-//! - [`Pty`]: run on a pseudo-terminal (an interactive prompt), with `expect` on the text it
-//!   prints.
+//! - [`Pty`]: run on a pseudo-terminal (an interactive prompt), with `expect` on the text the
+//!   terminal shows (see [`Term`]) and the raw bytes kept for checks of what reached it.
+//! - [`rtrsh_alone`]: no emulator of the test's (`rtrsh demo` starts its own).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::Value;
 
 use super::TestEnv;
+use super::term::Term;
 
 /// No run of the binary may take longer than this: a hang is a failure.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,7 +27,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
 
 /// One invocation of `rtrsh`, with its own `HOME`.
 pub struct Shell {
-    base: String,
+    /// The emulator's URL (`FALCON_*` set for it), or none.
+    base: Option<String>,
+    /// The working directory: the test's by default.
+    cwd: Option<PathBuf>,
     home: tempfile::TempDir,
     args: Vec<String>,
     envs: Vec<(String, String)>,
@@ -88,11 +93,28 @@ pub fn truncate(s: &str, max: usize) -> String {
 /// `rtrsh` pointed at `env`, with the default (all-scopes) credentials.
 pub fn rtrsh(env: &TestEnv) -> Shell {
     Shell {
-        base: env.base.clone(),
+        base: Some(env.base.clone()),
+        cwd: None,
         home: tempfile::tempdir().expect("a temporary HOME"),
         args: Vec::new(),
         envs: Vec::new(),
         removed: Vec::new(),
+        stdin: Vec::new(),
+        timeout: RUN_TIMEOUT,
+    }
+}
+
+/// `rtrsh` with no emulator and no `FALCON_*` variables (for `rtrsh demo`, which starts its
+/// own), run in its temporary `HOME` (files it writes relative to the working directory land
+/// there too).
+pub fn rtrsh_alone() -> Shell {
+    let home = tempfile::tempdir().expect("a temporary HOME");
+    Shell {
+        base: None,
+        cwd: Some(home.path().to_path_buf()),
+        home,
+        args: Vec::new(),
+        envs: Vec::new(),
         stdin: Vec::new(),
         timeout: RUN_TIMEOUT,
     }
@@ -160,10 +182,15 @@ impl Shell {
             .env("HOME", self.home.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("USER", "analyst")
-            .env("FALCON_BASE_URL", &self.base)
-            .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
-            .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
             .args(&self.args);
+        if let Some(base) = &self.base {
+            c.env("FALCON_BASE_URL", base)
+                .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
+                .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
+        }
+        if let Some(dir) = &self.cwd {
+            c.current_dir(dir);
+        }
         for (k, v) in &self.envs {
             c.env(k, v);
         }
@@ -374,18 +401,46 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 // --- pseudo-terminal -------------------------------------------------------------------------
 
-/// What the terminal showed so far, filled by a reader thread.
-#[derive(Default)]
+/// The width of the test terminals: what rustyline assumes of a pseudo-terminal nobody sized
+/// (0 columns). Not set explicitly: the program could read the size before the test set it.
+pub const PTY_COLUMNS: usize = 80;
+
+/// What the terminal received so far, filled by a reader thread.
 struct Screen {
-    bytes: Vec<u8>,
-    /// Everything before this offset was matched by an earlier `expect`.
+    /// What the terminal shows (see [`Term`]): expectations match this.
+    term: Term,
+    /// The raw bytes received since the last match.
+    raw: Vec<u8>,
+    /// Offset in the terminal's text up to which an earlier `expect` matched.
     seen: usize,
+    /// The text from `mark` to `seen` when it was matched. Rows the cursor can reach may be
+    /// repainted: where they no longer show this text (a hint replaced by another), what they
+    /// show from there on counts as new; a repaint of the same text (the prompt redrawn on each
+    /// key) does not.
+    mark: usize,
+    matched: String,
+    /// The style of each byte of `matched` (typed letters differ from the dim hint they
+    /// replace).
+    matched_styles: Vec<u8>,
     eof: bool,
+}
+
+/// What the terminal got between two matches.
+#[derive(Debug)]
+pub struct Seen {
+    /// The text shown, as a person reads it (rows joined by `\n`).
+    pub text: String,
+    /// The raw bytes received meanwhile, control sequences and all (lossy UTF-8): what the
+    /// terminal was made to do, for tests that hostile text never reaches it active. Every byte
+    /// belongs to exactly one match (a read may reach a little past the text matched).
+    pub raw: String,
 }
 
 /// `rtrsh` on a pseudo-terminal (stdin a TTY: the interactive prompt). Spawned with expectrl;
 /// the output is read by a thread blocking on the terminal (expectrl's own `expect` polls in a
-/// busy loop, which would take a core from the shell under test on a two-core machine).
+/// busy loop, which would take a core from the shell under test on a two-core machine) and
+/// applied to a model of the terminal, so tests see typed text and output as a person does, not
+/// the line editor's repaints.
 pub struct Pty {
     session: expectrl::Session,
     screen: Arc<(Mutex<Screen>, Condvar)>,
@@ -396,12 +451,24 @@ pub struct Pty {
 const SCREEN_CAP: usize = 4 << 20;
 
 impl Pty {
+    /// `shell` on a terminal (`TERM=xterm` unless the shell sets `TERM`).
     pub fn spawn(shell: &Shell) -> Pty {
-        let mut cmd = shell.command();
-        cmd.env("TERM", "xterm");
-        let session = expectrl::Session::spawn(cmd).expect("spawning rtrsh on a pty");
+        Pty::spawn_command(shell.command())
+    }
+
+    /// Any command on a terminal (`TERM=xterm` unless the command sets `TERM`).
+    pub fn spawn_command(mut cmd: Command) -> Pty {
+        if !cmd.get_envs().any(|(k, v)| k == "TERM" && v.is_some()) {
+            cmd.env("TERM", "xterm");
+        }
+        let mut session = expectrl::Session::spawn(cmd).expect("spawning on a pty");
+        // ptyprocess turns echo off in the child; terminals have it on (a program reading in
+        // cooked mode relies on it). Set long before the program first reads the terminal.
+        session
+            .set_echo(true, Some(Duration::from_secs(10)))
+            .expect("echo on");
         let mut handle = session.get_raw_handle().expect("the pty handle");
-        let screen: Arc<(Mutex<Screen>, Condvar)> = Arc::default();
+        let screen = Arc::new((Mutex::new(Screen::new()), Condvar::new()));
         let s = screen.clone();
         let reader = std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
@@ -415,17 +482,7 @@ impl Pty {
                     cv.notify_all();
                     return;
                 }
-                sc.bytes.extend_from_slice(&buf[..n]);
-                let unmatched = sc.bytes.len() - sc.seen;
-                if unmatched > SCREEN_CAP {
-                    let cut = sc.bytes.len() - SCREEN_CAP;
-                    sc.bytes.drain(..cut);
-                    sc.seen = 0;
-                } else if sc.seen > SCREEN_CAP {
-                    let cut = sc.seen;
-                    sc.bytes.drain(..cut);
-                    sc.seen = 0;
-                }
+                sc.feed(&buf[..n]);
                 cv.notify_all();
             }
         });
@@ -436,23 +493,26 @@ impl Pty {
         }
     }
 
-    /// Waits (up to `within`) for `text` in the output after the last match; returns what came
-    /// before it. Panics showing the unmatched output otherwise.
+    /// Waits (up to `within`) for `text` on the terminal after the last match; returns the text
+    /// shown before it. Panics showing the unmatched text otherwise.
     #[track_caller]
     pub fn expect(&self, text: &str, within: Duration) -> String {
+        self.expect_seen(text, within).text
+    }
+
+    /// [`expect`](Self::expect), with the raw bytes received meanwhile.
+    #[track_caller]
+    pub fn expect_seen(&self, text: &str, within: Duration) -> Seen {
         let (lock, cv) = &*self.screen;
         let deadline = Instant::now() + within;
         let mut sc = lock.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            let hay = &sc.bytes[sc.seen..];
-            if let Some(i) = find(hay, text.as_bytes()) {
-                let before = String::from_utf8_lossy(&hay[..i]).into_owned();
-                sc.seen += i + text.len();
-                return before;
+            if let Some(seen) = sc.try_match(text) {
+                return seen;
             }
             let now = Instant::now();
             if sc.eof || now >= deadline {
-                let tail = String::from_utf8_lossy(hay).into_owned();
+                let tail = sc.pending();
                 let why = if sc.eof {
                     drop(sc);
                     format!("the terminal closed ({})", self.exit_status())
@@ -460,7 +520,7 @@ impl Pty {
                     "timed out".to_string()
                 };
                 panic!(
-                    "expected {text:?} on the terminal; {why}; unmatched output:\n{:?}",
+                    "expected {text:?} on the terminal; {why}; unmatched text:\n{:?}",
                     truncate(&tail, 4000)
                 );
             }
@@ -484,10 +544,10 @@ impl Pty {
         }
     }
 
-    /// Everything the terminal showed that no `expect` consumed yet (without waiting).
+    /// The text shown that no `expect` matched yet (without waiting).
     pub fn pending(&self) -> String {
         let sc = self.screen.0.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&sc.bytes[sc.seen..]).into_owned()
+        sc.pending()
     }
 
     /// Types `s` (no Enter).
@@ -517,10 +577,9 @@ impl Pty {
             while !sc.eof {
                 let now = Instant::now();
                 if now >= deadline {
-                    let tail = String::from_utf8_lossy(&sc.bytes[sc.seen..]).into_owned();
                     panic!(
-                        "rtrsh did not exit within {within:?}; output:\n{:?}",
-                        truncate(&tail, 4000)
+                        "the program did not exit within {within:?}; unmatched text:\n{:?}",
+                        truncate(&sc.pending(), 4000)
                     );
                 }
                 sc = cv
@@ -533,16 +592,149 @@ impl Pty {
             let _ = r.join();
         }
         // The terminal closed: the process is exiting; its status follows at once.
-        match self.session.wait().expect("waiting for rtrsh") {
+        match self.session.wait().expect("waiting for the program") {
             expectrl::WaitStatus::Exited(_, code) => code,
-            other => panic!("rtrsh ended by {other:?}"),
+            other => panic!("ended by {other:?}"),
         }
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
+impl Screen {
+    fn new() -> Screen {
+        Screen {
+            term: Term::new(PTY_COLUMNS),
+            raw: Vec::new(),
+            seen: 0,
+            mark: 0,
+            matched: String::new(),
+            matched_styles: Vec::new(),
+            eof: false,
+        }
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.term.feed(bytes);
+        self.raw.extend_from_slice(bytes);
+        self.bound_memory();
+    }
+
+    /// `text` in the unmatched text: what came before it (and the raw bytes since the last
+    /// match), everything up to its end now matched.
+    fn try_match(&mut self, text: &str) -> Option<Seen> {
+        let (from, shown, start) = self.unmatched();
+        let i = shown[start..].find(text)?;
+        let before = shown[start..start + i].to_string();
+        let end = start + i + text.len();
+        let seen = from + end;
+        let mark = self.term.live_start().clamp(from, seen);
+        self.matched = shown[mark - from..end].to_string();
+        self.matched_styles = self.term.styles_from(mark, self.matched.len());
+        self.mark = mark;
+        self.seen = seen;
+        let raw = std::mem::take(&mut self.raw);
+        Some(Seen {
+            text: before,
+            raw: String::from_utf8_lossy(&raw).into_owned(),
+        })
+    }
+
+    fn pending(&self) -> String {
+        let (_, shown, start) = self.unmatched();
+        shown[start..].to_string()
+    }
+
+    /// The text from `mark` on (and the offset it starts at), and where in it the unmatched
+    /// part starts: at `seen`, or earlier where the terminal no longer shows what was matched.
+    fn unmatched(&self) -> (usize, String, usize) {
+        let (from, shown) = self.term.text_from(self.mark);
+        let start = if from == self.mark {
+            let styles = self.term.styles_from(from, self.matched.len());
+            common_prefix((&shown, &styles), (&self.matched, &self.matched_styles))
+        } else {
+            // Dropped for memory: no comparison possible.
+            let mut i = self.seen.saturating_sub(from).min(shown.len());
+            while !shown.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        (from, shown, start)
+    }
+
+    /// Drops the oldest unmatched text beyond [`SCREEN_CAP`], and matched text no longer
+    /// needed.
+    fn bound_memory(&mut self) {
+        let frozen_end = self.term.live_start();
+        if frozen_end.saturating_sub(self.seen) > SCREEN_CAP {
+            let p = frozen_end - SCREEN_CAP;
+            self.seen = p;
+            self.mark = p;
+            self.matched.clear();
+            self.matched_styles.clear();
+        }
+        let keep = self.mark.min(self.seen);
+        if keep.saturating_sub(self.term.kept_from()) > SCREEN_CAP {
+            self.term.forget_before(keep);
+        }
+        if self.raw.len() > SCREEN_CAP {
+            let cut = self.raw.len() - SCREEN_CAP;
+            self.raw.drain(..cut);
+        }
+    }
+}
+
+/// The length of the longest common prefix of two texts, each with the style of each byte
+/// (a character boundary of both).
+fn common_prefix(a: (&str, &[u8]), b: (&str, &[u8])) -> usize {
+    let style = |s: &[u8], i: usize| s.get(i).copied().unwrap_or(0);
+    a.0.char_indices()
+        .zip(b.0.chars())
+        .find(|((i, x), y)| x != y || style(a.1, *i) != style(b.1, *i))
+        .map(|((i, _), _)| i)
+        .unwrap_or_else(|| a.0.len().min(b.0.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repainted_row_is_not_new_text_but_a_changed_one_is() {
+        let mut sc = Screen::new();
+        sc.feed(b"banner\r\nH C:\\> ");
+        assert_eq!(
+            sc.try_match(r"H C:\> ").map(|s| s.text).as_deref(),
+            Some("banner\n")
+        );
+        // Typing with a hint up: the row (prompt included) is repainted on every key.
+        sc.feed(b"re\x1b[?2026h\r\x1b[KH C:\\> reg \x1b[2mquery|set\x1b[22m\r\x1b[11C\x1b[?2026l");
+        assert!(
+            sc.try_match(r"H C:\> ").is_none(),
+            "the same prompt, redrawn"
+        );
+        let hint = sc.try_match("query|set").expect("the hint");
+        assert_eq!(hint.text, "reg ");
+        assert!(hint.raw.contains("\x1b[2mquery|set"), "{:?}", hint.raw);
+        // The next key replaces the hint: the row differs from where `reg ` ends.
+        sc.feed(b"\x1b[?2026h\r\x1b[KH C:\\> reg q\r\x1b[12C\x1b[?2026l");
+        assert_eq!(sc.pending(), "q");
+        // Enter, output, the next prompt.
+        sc.feed(b"uery\r\nout\r\nH C:\\> ");
+        let out = sc.try_match(r"H C:\> ").expect("the prompt");
+        assert_eq!(out.text, "query\nout\n");
+        assert_eq!(sc.pending(), "");
+    }
+
+    #[test]
+    fn erased_text_that_comes_back_is_not_new() {
+        let mut sc = Screen::new();
+        sc.feed(b"P> pwd");
+        assert!(sc.try_match("pwd").is_some());
+        // Half a repaint: the row erased, then the same text again.
+        sc.feed(b"\r\x1b[KP> ");
+        assert_eq!(sc.pending(), "");
+        sc.feed(b"pwd");
+        assert_eq!(sc.pending(), "");
+        assert!(sc.try_match("pwd").is_none());
+    }
 }

@@ -1,0 +1,76 @@
+//! `rtrsh demo` on a real pseudo-terminal, as the README's first command runs it: the emulator
+//! starts in-process, the banner names the simulated tenant, the prompt is on DESKTOP-01, and
+//! listing, `cd`, TAB completion of a remote path and `help` work. Hermetic: the transcript
+//! and history land under the test's temporary HOME.
+
+use std::time::Duration;
+
+use crate::support::shell::{Pty, files_under, rtrsh_alone};
+
+/// Generous: the machine is shared; a deadline only catches hangs.
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn the_demo_lists_changes_directory_completes_and_helps_on_a_terminal() {
+    let sh = rtrsh_alone().args(["demo", "--latency", "20ms"]);
+    let mut t = Pty::spawn(&sh);
+
+    let banner = t.expect(r"DESKTOP-01 C:\> ", T);
+    assert!(
+        banner.contains("rtrsh demo: a simulated Falcon tenant with")
+            && banner.contains("(nothing leaves this machine)")
+            && banner.contains("Ctrl-D or `exit` leaves."),
+        "{banner:?}"
+    );
+
+    t.line("ls");
+    let listing = t.expect(r"DESKTOP-01 C:\> ", T);
+    assert!(
+        listing.contains(r"Directory listing for C:\")
+            && listing.contains("Program Files")
+            && listing.contains("Windows"),
+        "{listing:?}"
+    );
+
+    t.line("cd Windows");
+    t.expect(r"DESKTOP-01 C:\Windows> ", T);
+    t.line(r"cd C:\");
+    t.expect(r"DESKTOP-01 C:\> ", T);
+
+    // TAB lists C:\ on the host and completes the only match, a directory: separator added.
+    t.send("cd C:\\Win\t");
+    t.expect(r"cd C:\Windows\", T);
+    t.send("\r");
+    t.expect(r"DESKTOP-01 C:\Windows> ", T);
+
+    t.line("help");
+    let help = t.expect(r"DESKTOP-01 C:\Windows> ", T);
+    assert!(
+        help.contains("RTR commands (help CMD for details):")
+            && help.contains("Query and change the Windows registry")
+            && help.contains("Local: help [CMD], history, files, exit"),
+        "{help:?}"
+    );
+
+    t.ctrl_d();
+    assert_eq!(t.wait_exit(T), 0, "Ctrl-D leaves with 0");
+
+    let files = files_under(sh.home());
+    let transcript = files
+        .iter()
+        .find(|f| {
+            f.components().any(|c| c.as_os_str() == "transcripts")
+                && f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("DESKTOP-01"))
+        })
+        .unwrap_or_else(|| panic!("no transcript under the test's HOME: {files:?}"));
+    let transcript = std::fs::read_to_string(transcript).expect("the transcript");
+    assert!(transcript.contains(r#""cd Windows""#), "{transcript}");
+    let history = std::fs::read_to_string(sh.home().join(".local/share/rtrsh/history"))
+        .expect("the history, under the test's HOME");
+    // rustyline's file format escapes backslashes.
+    assert!(
+        history.contains("cd Windows\n") && history.contains(r"cd C:\\Windows\\"),
+        "{history:?}"
+    );
+}
