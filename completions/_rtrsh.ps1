@@ -105,14 +105,18 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
-            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile: its secret from the OS keyring and its entry from the profiles file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'rtrsh;auth;login' {
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'API client id (asked for when not given)')
+            [CompletionResult]::new('--cloud', '--cloud', [CompletionResultType]::ParameterName, 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile''s, else auto')
+            [CompletionResult]::new('--member-cid', '--member-cid', [CompletionResultType]::ParameterName, 'MSSP: the child CID this profile acts in')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without checking that the credentials obtain a token')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
@@ -130,9 +134,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             break
         }
         'rtrsh;auth;help' {
-            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
-            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile: its secret from the OS keyring and its entry from the profiles file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -176,9 +180,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             break
         }
         'rtrsh;help;auth' {
-            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use, and check that a token can be had')
-            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile''s stored credentials')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained')
+            [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile: its secret from the OS keyring and its entry from the profiles file')
             break
         }
         'rtrsh;help;auth;login' {

@@ -99,13 +99,17 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
-            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
-            cand logout 'Remove a profile''s stored credentials'
+            cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+            cand status 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+            cand logout 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rtrsh;auth;login'= {
+            cand --client-id 'API client id (asked for when not given)'
+            cand --cloud 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile''s, else auto'
+            cand --member-cid 'MSSP: the child CID this profile acts in'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --no-verify 'Save without checking that the credentials obtain a token'
             cand -h 'Print help'
             cand --help 'Print help'
         }
@@ -120,9 +124,9 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --help 'Print help'
         }
         &'rtrsh;auth;help'= {
-            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
-            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
-            cand logout 'Remove a profile''s stored credentials'
+            cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+            cand status 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+            cand logout 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rtrsh;auth;help;login'= {
@@ -156,9 +160,9 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         &'rtrsh;help;demo'= {
         }
         &'rtrsh;help;auth'= {
-            cand login 'Store an API client''s credentials in a profile (the secret goes to the OS keyring)'
-            cand status 'Show which profile, cloud and client id are in use, and check that a token can be had'
-            cand logout 'Remove a profile''s stored credentials'
+            cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+            cand status 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+            cand logout 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
         }
         &'rtrsh;help;auth;login'= {
         }

@@ -96,19 +96,23 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l no-transcript -d 'D
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -s h -l help -d 'Print help'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "logout" -d 'Remove a profile\'s stored credentials'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "logout" -d 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l client-id -d 'API client id (asked for when not given)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l cloud -d 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile\'s, else auto' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l member-cid -d 'MSSP: the child CID this profile acts in' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-verify -d 'Save without checking that the credentials obtain a token'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "logout" -d 'Remove a profile\'s stored credentials'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "logout" -d 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -s h -l help -d 'Print help'
@@ -120,6 +124,6 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_su
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "completions" -d 'Print shell completions for bash, zsh, fish, powershell or elvish'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "man" -d 'Print the man page (roff)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "login" -d 'Store an API client\'s credentials in a profile (the secret goes to the OS keyring)'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "status" -d 'Show which profile, cloud and client id are in use, and check that a token can be had'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "logout" -d 'Remove a profile\'s stored credentials'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "logout" -d 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
