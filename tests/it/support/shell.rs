@@ -115,6 +115,7 @@ pub fn rtrsh_alone() -> Shell {
         home,
         args: Vec::new(),
         envs: Vec::new(),
+        removed: Vec::new(),
         stdin: Vec::new(),
         timeout: RUN_TIMEOUT,
     }
