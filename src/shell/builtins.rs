@@ -16,6 +16,8 @@ pub enum Builtin {
     History,
     /// The session's retrieved files (`get` results).
     Files,
+    /// The cloud's put-files, scripts and Falcon scripts (the whole line, for its arguments).
+    Library(String),
     Exit,
 }
 
@@ -26,6 +28,7 @@ pub fn parse(line: &str) -> Option<Builtin> {
         "help" | "?" => Some(Builtin::Help(words.next().map(str::to_string))),
         "history" => Some(Builtin::History),
         "files" => Some(Builtin::Files),
+        "library" => Some(Builtin::Library(line.trim().to_string())),
         "exit" | "quit" => Some(Builtin::Exit),
         _ => None,
     }
@@ -54,7 +57,7 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                     spec.name, spec.tier, spec.description
                 ));
             }
-            out.push_str("Local: help [CMD], history, files, exit\n");
+            out.push_str("Local: help [CMD], history, files, library [put|scripts|falcon], exit\n");
             Ok(out)
         }
     }

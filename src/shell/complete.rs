@@ -320,6 +320,11 @@ impl ShellHelper {
                     prefix,
                     typed: value,
                 },
+                (_, "-Name", "falconscript") => Want::Cloud {
+                    kind: CloudKind::FalconScripts,
+                    prefix,
+                    typed: value,
+                },
                 _ => Want::Nothing,
             };
         }
@@ -648,6 +653,8 @@ At the prompt, TAB completes command names, subcommands, flags and paths on the 
 After a command and a space, its usage shows dimmed after the cursor (not when \fBNO_COLOR\fR
 is set); it is never part of the line.
 \fBhelp\fR lists the commands of the host's platform; \fBhelp\fR \fICMD\fR describes one.
+\fBfiles\fR lists the session's retrieved files; \fBlibrary\fR [\fBput\fR|\fBscripts\fR|\fBfalcon\fR]
+lists the tenant's put\-files, custom scripts and Falcon scripts.
 Ctrl\-C cancels the wait for a running command; Ctrl\-D or \fBexit\fR closes the session.
 .SH "EXIT STATUS"
 .TP

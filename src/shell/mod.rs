@@ -9,6 +9,7 @@ pub mod complete;
 pub mod exec;
 pub mod fleet;
 pub mod get;
+pub mod library;
 pub mod repl;
 pub mod script;
 

@@ -285,6 +285,14 @@ pub async fn run(
                     crate::shell::get::list_files(session, outs).await;
                     continue;
                 }
+                Some(Builtin::Library(line)) => {
+                    if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await
+                        && e.exit == Exit::Usage
+                    {
+                        eprintln!("rtrsh: {}", one_line(&e.message));
+                    }
+                    continue;
+                }
                 Some(Builtin::History) => {
                     for (i, h) in history.iter().enumerate() {
                         println!("{:5}  {}", i + 1, sanitize_line(h));

@@ -78,6 +78,15 @@ pub async fn run(
                 crate::shell::get::list_files(session, outs).await;
                 continue;
             }
+            Some(Builtin::Library(line)) => {
+                if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await {
+                    if e.exit == Exit::Usage {
+                        eprintln!("rtrsh: line {}: {}", n + 1, one_line(&e.message));
+                    }
+                    worst = worst.max(e.exit);
+                }
+                continue;
+            }
             Some(Builtin::History) => {
                 for (i, h) in history.iter().enumerate() {
                     println!("{:5}  {}", i + 1, h);

@@ -211,6 +211,10 @@ async fn cloud_names_from_the_libraries() {
         replacements(&helper, "runscript -CloudFile=Get").await,
         vec!["-CloudFile=Get-Triage"]
     );
+    assert_eq!(
+        replacements(&helper, "falconscript -Name=Get").await,
+        vec!["-Name=GetScheduledTasks"]
+    );
     let queries =
         env.stats().await["endpoints"]["GET /real-time-response/queries/put-files/v1"]["count"]
             .as_u64();

@@ -68,3 +68,78 @@ async fn session_files_show_a_get_until_deleted() {
     c.delete_session_file(&sid, &file.id).await.expect("delete");
     assert!(c.session_files(&sid).await.expect("files").is_empty());
 }
+
+/// The `library` built-in lists what `put`, `runscript -CloudFile=` and `falconscript -Name=`
+/// accept, on one host and on a fleet; a library the client may not read is one error line and
+/// the others are still listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_builtin_lists_the_cloud_libraries() {
+    use crate::support::shell::rtrsh;
+    let env = TestEnv::start(fast()).await;
+
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "-c", "library"])
+        .run()
+        .await;
+    out.expect_code(0);
+    let text = out.stdout();
+    for want in [
+        "put-files (put NAME): 3",
+        "  procdump64.exe",
+        "scripts (runscript -CloudFile=NAME): 2",
+        "  Get-Triage",
+        "falcon-scripts (falconscript -Name=NAME): 3",
+        "  GetScheduledTasks",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
+
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--json", "-c", "library falcon"])
+        .run()
+        .await;
+    out.expect_code(0);
+    let names: Vec<String> = out
+        .json_lines()
+        .iter()
+        .filter(|v| v["library"] == "falcon-scripts")
+        .map(|v| v["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["CollectBrowserHistory", "GetScheduledTasks", "ListCronJobs"]
+    );
+
+    // Read-only: put-files and scripts are refused (one line each), Falcon scripts still listed.
+    let out = rtrsh(&env)
+        .env("FALCON_CLIENT_ID", READONLY.0)
+        .env("FALCON_CLIENT_SECRET", READONLY.1)
+        .args(["--host", "DESKTOP-01", "-c", "library"])
+        .run()
+        .await;
+    out.expect_code(1);
+    assert!(out.stderr.contains("put-files:"), "{}", out.stderr);
+    assert!(out.stdout().contains("  ListCronJobs"), "{}", out.stdout());
+
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "-c", "library nope"])
+        .run()
+        .await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("put|scripts|falcon"), "{}", out.stderr);
+
+    // A fleet has the same built-in (the libraries belong to the tenant, not a host).
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--host",
+            "SRV-LNX-01",
+            "-c",
+            "library put",
+        ])
+        .run()
+        .await;
+    out.expect_code(0);
+    assert!(out.stdout().contains("  triage.ps1"), "{}", out.stdout());
+}

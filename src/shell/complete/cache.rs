@@ -20,6 +20,8 @@ pub enum CloudKind {
     PutFiles,
     /// The script library (`runscript -CloudFile=`).
     Scripts,
+    /// The Falcon scripts catalogue (`falconscript -Name=`).
+    FalconScripts,
 }
 
 #[derive(Default)]

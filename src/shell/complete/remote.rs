@@ -5,13 +5,11 @@
 //! The futures need not be `Send`: the editor thread drives them itself (`block_on`).
 
 use futures_util::future::LocalBoxFuture as BoxFuture;
-use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::CloudKind;
 use super::paths::{PathStyle, RemoteEntry, acceptable_name, parse_listing};
 use crate::command::{Tier, lexer};
-use crate::falcon::Envelope;
 use crate::session::host::quote_path;
 use crate::session::{Collect, Completion, HostSession};
 
@@ -78,48 +76,23 @@ impl RemoteFs for HostSession {
     }
 }
 
-#[derive(Deserialize)]
-struct Named {
-    #[serde(default)]
-    name: String,
-}
-
 impl CloudNames for HostSession {
     fn names(&self, kind: CloudKind) -> BoxFuture<'_, Option<Vec<String>>> {
         Box::pin(async move {
-            let (query, entities) = match kind {
-                CloudKind::PutFiles => (
-                    "/real-time-response/queries/put-files/v1",
-                    "/real-time-response/entities/put-files/v2",
-                ),
-                CloudKind::Scripts => (
-                    "/real-time-response/queries/scripts/v1",
-                    "/real-time-response/entities/scripts/v2",
-                ),
-            };
             let client = self.client();
-            let ids: Envelope<Vec<String>> = client
-                .get(query, &[("limit", MAX_CLOUD_NAMES.to_string())])
-                .await
-                .ok()?
-                .json()
-                .ok()?;
-            let mut names = Vec::new();
-            for chunk in ids.resources.chunks(100) {
-                let params: Vec<(&str, String)> =
-                    chunk.iter().map(|i| ("ids", i.clone())).collect();
-                let page: Envelope<Vec<Named>> =
-                    client.get(entities, &params).await.ok()?.json().ok()?;
-                names.extend(
-                    page.resources
-                        .into_iter()
-                        .map(|n| n.name)
-                        .filter(|n| acceptable_name(n)),
-                );
+            let names = match kind {
+                CloudKind::PutFiles => client.put_file_names().await,
+                CloudKind::Scripts => client.script_names().await,
+                CloudKind::FalconScripts => client.falcon_script_names().await,
             }
-            names.sort();
-            names.dedup();
-            Some(names)
+            .ok()?;
+            Some(
+                names
+                    .into_iter()
+                    .filter(|n| acceptable_name(n))
+                    .take(MAX_CLOUD_NAMES)
+                    .collect(),
+            )
         })
     }
 }

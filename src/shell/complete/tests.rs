@@ -81,6 +81,7 @@ impl CloudNames for FakeCloud {
         let names = match kind {
             CloudKind::PutFiles => vec!["tools.zip", "collector.exe", "Team Tools.7z"],
             CloudKind::Scripts => vec!["Get Things", "GetLogs", "\x1b[2Jwipe"],
+            CloudKind::FalconScripts => vec!["FileInfo", "Memory Dump"],
         };
         Box::pin(async move { Some(names.into_iter().map(String::from).collect()) })
     }
@@ -419,9 +420,14 @@ fn cloud_names() {
         w.complete("runscript -CloudFile=Get"),
         vec![r#"-CloudFile="Get Things""#, "-CloudFile=GetLogs"]
     );
+    assert_eq!(w.complete("falconscript -Name=F"), vec!["-Name=FileInfo"]);
+    assert_eq!(
+        w.complete("falconscript -Name=M"),
+        vec![r#"-Name="Memory Dump""#]
+    );
     assert_eq!(
         w.cloud.calls.load(Ordering::SeqCst),
-        2,
+        3,
         "cached per library"
     );
 }

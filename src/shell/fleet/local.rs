@@ -29,6 +29,8 @@ pub enum Local {
     },
     Help(Option<String>),
     History,
+    /// `library [...]` (the whole line).
+    Library(String),
     Exit,
     /// A single-host built-in that has no meaning for a fleet.
     Unsupported(&'static str),
@@ -85,6 +87,7 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
             Builtin::History => Local::History,
             Builtin::Exit => Local::Exit,
             Builtin::Files => Local::Unsupported("files"),
+            Builtin::Library(line) => Local::Library(line),
         })),
     }
 }

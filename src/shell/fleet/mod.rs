@@ -307,6 +307,27 @@ impl FleetShell<'_> {
                     Err(e) => self.usage_error(n, &e),
                 }
             }
+            Local::Library(line) => {
+                let which = match crate::shell::library::parse_args(&line) {
+                    Ok(w) => w,
+                    Err(e) => return self.usage_error(n, &e),
+                };
+                let listing =
+                    crate::shell::library::list(self.fleet.client(), &which, self.printer.json())
+                        .await;
+                print!("{}", listing.stdout);
+                for e in &listing.errors {
+                    eprintln!("rtrsh: {e}");
+                }
+                if listing.errors.is_empty() {
+                    LineEnd::ok()
+                } else {
+                    LineEnd {
+                        exit: Exit::CommandFailed,
+                        stop: false,
+                    }
+                }
+            }
             Local::Unsupported(what) => {
                 self.usage_error(n, &format!("{what} is not available for a fleet"))
             }

@@ -127,6 +127,11 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// `--json`: one object per line instead of text.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     pub fn new(raw: bool, json: bool, transcript: Transcript) -> Printer {
         let mode = if raw {
             OutputMode::Raw
