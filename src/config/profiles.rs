@@ -99,7 +99,8 @@ impl ConfigFile {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::shell::get::make_private_dirs(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let body = toml::to_string_pretty(self).map_err(|e| format!("cannot encode: {e}"))?;
         let header = "# rtrsh profiles (`rtrsh auth login|status|logout`). Secrets are in the OS keyring, never here.\n\n";
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
@@ -113,23 +114,6 @@ impl ConfigFile {
             .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(test)]

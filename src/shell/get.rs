@@ -597,8 +597,9 @@ fn host_dir(root: &Path, target: &Target) -> Result<PathBuf, GetError> {
     Ok(dir)
 }
 
+/// Creates `dir` and its missing parents, 0700 on Unix (an existing folder is left as it is).
 #[cfg(unix)]
-fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -607,7 +608,7 @@ fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
