@@ -54,7 +54,7 @@ impl fmt::Display for Source {
 }
 
 /// What the user asked for: flags, already merged with their environment variables by clap.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Request {
     pub profile: Option<String>,
     pub base_url: Option<String>,
@@ -63,6 +63,20 @@ pub struct Request {
     pub client_secret_flag: Option<String>,
     pub secret_in_process: Option<String>,
     pub member_cid: Option<String>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Request")
+            .field("profile", &self.profile)
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret_flag", &redacted(&self.client_secret_flag))
+            .field("secret_in_process", &redacted(&self.secret_in_process))
+            .field("member_cid", &self.member_cid)
+            .finish()
+    }
 }
 
 impl Request {
@@ -168,7 +182,7 @@ impl Context {
 
     /// Flag or environment: an equal environment variable means it came from there.
     fn source_of(&self, value: &str, var: &'static str) -> Source {
-        if self.var(var) == Some(value) {
+        if self.var(var).map(str::trim) == Some(value.trim()) {
             Source::Environment(var)
         } else {
             Source::Flag
@@ -263,12 +277,26 @@ pub fn resolve_with(req: &Request, ctx: &Context) -> Result<Resolved, CliError> 
         Err(e) => return Err(e),
     };
     let mut stored = file.profiles.get(&profile).cloned();
-    // An unnamed default profile only applies to its own client.
-    if profile_source == Source::Default
-        && let (Some(id), Some(p)) = (&given_id, &stored)
+    // A profile only applies to its own client: an unnamed default profile for another client
+    // is ignored; a named one is a contradiction, refused rather than mixed.
+    if let (Some(id), Some(p)) = (&given_id, &stored)
         && &p.client_id != id
     {
-        stored = None;
+        if profile_source == Source::Default {
+            stored = None;
+        } else {
+            let from = ctx.source_of(id, "FALCON_CLIENT_ID");
+            return Err(CliError::usage(format!(
+                "the client id {id:?} ({from}) is not profile {profile:?}'s ({:?})",
+                p.client_id
+            ))
+            .with_hint(match from {
+                Source::Environment(_) => {
+                    "unset FALCON_CLIENT_ID to use the profile, or do not name the profile"
+                }
+                _ => "drop --client-id to use the profile, or do not name the profile",
+            }));
+        }
     }
     if stored.is_none() && profile_source != Source::Default {
         let known: Vec<&str> = file.profiles.keys().map(String::as_str).collect();
@@ -338,14 +366,7 @@ pub fn resolve_with(req: &Request, ctx: &Context) -> Result<Resolved, CliError> 
                     Err(e) => return Err(auth_error(e.to_string())),
                 }
             }
-            Some(p) => {
-                return Err(CliError::usage(format!(
-                    "the client id {client_id:?} is not profile {profile:?}'s ({:?}) and FALCON_CLIENT_SECRET is not set",
-                    p.client_id
-                ))
-                .with_hint("set FALCON_CLIENT_SECRET for that client, or unset FALCON_CLIENT_ID to use the profile"));
-            }
-            None => {
+            _ => {
                 return Err(CliError::usage("no API client secret")
                     .with_hint("set FALCON_CLIENT_SECRET, or store one with `rtrsh auth login`"));
             }

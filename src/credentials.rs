@@ -26,7 +26,7 @@ pub enum StoreError {
     #[error("no OS keyring is available here ({0}); {ENV_HINT}")]
     Unavailable(String),
     /// The keyring exists but refused (locked, denied, ...).
-    #[error("the OS keyring refused: {0}")]
+    #[error("the OS keyring refused: {0}; unlock it, or {ENV_HINT}")]
     Failed(String),
 }
 

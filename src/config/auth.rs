@@ -101,14 +101,27 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
         .unwrap_or_else(|| "auto".to_string());
     let mut cloud =
         Cloud::parse(&cloud_text).map_err(|e| CliError::usage(e).with_hint("fix --cloud"))?;
+    if let Cloud::Url(u) = &cloud {
+        crate::falcon::client::check_base_url(u).map_err(|e| CliError::usage(e.to_string()))?;
+    }
+    let client_id = req.client_id.trim().to_string();
+    // Re-login (a new secret) keeps the profile's member CID unless one is given; an empty
+    // `--member-cid ""` clears it.
+    let member_cid = match &req.member_cid {
+        Some(m) => Some(m.trim().to_string()).filter(|m| !m.is_empty()),
+        None => previous
+            .as_ref()
+            .filter(|p| p.client_id == client_id)
+            .and_then(|p| p.member_cid.clone()),
+    };
     let store = ctx.store().map_err(|e| auth_err(e.to_string()))?;
 
     let mut region = None;
     if req.verify {
         let creds = Credentials {
-            client_id: req.client_id.trim().to_string(),
+            client_id: client_id.clone(),
             client_secret: req.secret.clone(),
-            member_cid: req.member_cid.clone().filter(|m| !m.is_empty()),
+            member_cid: member_cid.clone(),
         };
         let opts = ClientOptions {
             region_switch: ctx.urls.region_switch(&cloud),
@@ -116,11 +129,15 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
         };
         let client = FalconClient::new(&ctx.urls.base_url(&cloud), creds, opts)
             .map_err(|e| CliError::usage(e.to_string()))?;
-        client.authenticate().await.map_err(|e| {
-            CliError::from(e).with_hint(
-                "nothing was saved; check the id, the secret and the cloud (or --no-verify)",
-            )
-        })?;
+        let hint = if cloud == Cloud::Auto {
+            "nothing was saved; check the id and the secret (GovCloud clients: --cloud us-gov-1 or us-gov-2)"
+        } else {
+            "nothing was saved; check the id, the secret and the cloud (or --no-verify)"
+        };
+        client
+            .authenticate()
+            .await
+            .map_err(|e| CliError::from(e).with_hint(hint))?;
         let _ = client.revoke().await;
         region = client.region();
         // Pin the cloud the token endpoint named, so later starts go straight there.
@@ -132,7 +149,6 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
         }
     }
 
-    let client_id = req.client_id.trim().to_string();
     store
         .set(&req.profile, &client_id, &req.secret)
         .map_err(|e| auth_err(e.to_string()).with_hint("nothing was saved"))?;
@@ -143,7 +159,7 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
     }
     let mut profile = Profile::new(client_id);
     profile.cloud = Some(cloud.label());
-    profile.member_cid = req.member_cid.clone().filter(|m| !m.is_empty());
+    profile.member_cid = member_cid;
     file.profiles.insert(req.profile.clone(), profile);
     file.save(&path).map_err(CliError::usage)?;
     Ok(LoginOutcome {

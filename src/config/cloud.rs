@@ -115,11 +115,22 @@ impl Cloud {
         if t.eq_ignore_ascii_case("auto") || t.eq_ignore_ascii_case("autodiscover") {
             return Ok(Cloud::Auto);
         }
-        if t.contains("://") {
-            return Ok(Cloud::Url(t.trim_end_matches('/').to_string()));
-        }
-        if t.contains('.') && !t.contains(char::is_whitespace) {
-            return Ok(Cloud::Url(format!("https://{}", t.trim_end_matches('/'))));
+        let url = if t.contains("://") {
+            t.trim_end_matches('/').to_string()
+        } else if t.contains('.') && !t.contains(char::is_whitespace) {
+            format!("https://{}", t.trim_end_matches('/'))
+        } else {
+            String::new()
+        };
+        if !url.is_empty() {
+            // A cloud's own API host is that cloud (so it autodiscovers like the name would).
+            if let Some(r) = Region::ALL
+                .into_iter()
+                .find(|r| r.default_url().eq_ignore_ascii_case(&url))
+            {
+                return Ok(Cloud::Region(r));
+            }
+            return Ok(Cloud::Url(url));
         }
         Err(format!(
             "unknown cloud {t:?}: use us-1, us-2, eu-1, us-gov-1, us-gov-2, auto or an https:// URL"
@@ -227,11 +238,20 @@ mod tests {
     fn urls_and_bare_hosts_are_urls_and_junk_is_a_one_line_error() {
         assert_eq!(
             Cloud::parse("https://api.eu-1.crowdstrike.com/"),
-            Ok(Cloud::Url("https://api.eu-1.crowdstrike.com".into()))
+            Ok(Cloud::Region(Region::Eu1)),
+            "a cloud's own host is that cloud"
         );
         assert_eq!(
             Cloud::parse("api.us-2.crowdstrike.com"),
-            Ok(Cloud::Url("https://api.us-2.crowdstrike.com".into()))
+            Ok(Cloud::Region(Region::Us2))
+        );
+        assert_eq!(
+            Cloud::parse("https://falcon-proxy.example.com/"),
+            Ok(Cloud::Url("https://falcon-proxy.example.com".into()))
+        );
+        assert_eq!(
+            Cloud::parse("proxy.example.com"),
+            Ok(Cloud::Url("https://proxy.example.com".into()))
         );
         let e = Cloud::parse("mars-1").expect_err("an error");
         assert!(e.contains("us-1") && e.contains("https://") && !e.contains('\n'));

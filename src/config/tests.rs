@@ -143,7 +143,7 @@ fn environment_credentials_never_touch_the_keyring() {
 }
 
 #[test]
-fn a_profile_secret_is_never_paired_with_another_client_id() {
+fn a_profile_is_never_paired_with_another_client_id() {
     let fx = Fixture::new();
     fx.profile(
         "default",
@@ -164,7 +164,21 @@ fn a_profile_secret_is_never_paired_with_another_client_id() {
         "{}",
         e.message
     );
-    assert!(e.hint.unwrap_or_default().contains("FALCON_CLIENT_SECRET"));
+    assert!(
+        e.hint
+            .unwrap_or_default()
+            .contains("unset FALCON_CLIENT_ID")
+    );
+    // Even with a secret for the other client: the named profile's cloud and member CID are
+    // not lent to it.
+    let e = resolve_with(
+        &req,
+        &fx.ctx()
+            .with_env("FALCON_CLIENT_ID", "other-id")
+            .with_env("FALCON_CLIENT_SECRET", "other-secret"),
+    )
+    .expect_err("no mixing");
+    assert!(e.message.contains("not profile"), "{}", e.message);
     // Unnamed: the default profile is for another client, so it is not used at all.
     let req = Request {
         profile: None,

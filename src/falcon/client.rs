@@ -207,7 +207,8 @@ pub fn check_base_url(url: &str) -> Result<String, FalconError> {
             )));
         }
     }
-    Ok(url.trim_end_matches('/').to_string())
+    // Normalised (lower-case host, no default port) so it compares with the URLs replies name.
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 impl FalconClient {
@@ -321,27 +322,64 @@ impl FalconClient {
     }
 
     /// Region autodiscovery (reference §2.4): when the token reply names another cloud than the
-    /// one in use, move there once. A token issued there (a followed 308) is kept; otherwise the
-    /// discovery token is revoked where it was issued and a new one is fetched from the new home.
+    /// one in use (`X-CS-Region`), or a 308 took the token request to another host, move there
+    /// once. A token issued there is kept; otherwise a token is fetched from the new home first
+    /// and only then is the move made and the discovery token revoked, so a failed switch leaves
+    /// the client where it was. Clouds that may not move (GovCloud, explicit URLs) refuse a
+    /// redirect elsewhere instead of calling the API on a host that did not issue the token.
     async fn discover(&self, fresh: &Token) -> Result<Option<Token>, FalconError> {
-        let Some(switch) = &self.inner.opts.region_switch else {
-            return Ok(None);
-        };
-        let Some(region) = &fresh.region else {
-            return Ok(None);
-        };
         if self.moved_from().is_some() {
             return Ok(None);
         }
-        let Some(target) = switch.target(region) else {
-            return Ok(None);
-        };
-        let target = check_base_url(&target)?;
         let current = self.base_url();
+        let switch = self.inner.opts.region_switch.as_ref();
+        let by_region = match (switch, &fresh.region) {
+            (Some(sw), Some(r)) => sw.target(r),
+            _ => None,
+        };
+        // A token works where it was issued: a followed redirect decides before the header.
+        let redirected = (fresh.issued_by != current).then(|| fresh.issued_by.clone());
+        let target = match (redirected, by_region) {
+            (Some(r), _) if switch.is_some() => r,
+            (Some(r), _) => {
+                let _ = self.revoke_at(&fresh.issued_by, &fresh.value).await;
+                return Err(FalconError::Config(format!(
+                    "the token endpoint at {current} redirected to {r}: use that URL (--base-url {r})"
+                )));
+            }
+            (None, Some(t)) => match check_base_url(&t) {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = self.revoke_at(&fresh.issued_by, &fresh.value).await;
+                    return Err(e);
+                }
+            },
+            (None, None) => return Ok(None),
+        };
         if target == current {
             return Ok(None);
         }
-        tracing::info!("the API client's home is {region}: moving from {current} to {target}");
+        let why = match &fresh.region {
+            _ if fresh.issued_by != current => {
+                format!("the token endpoint redirected to {target}")
+            }
+            Some(r) => format!("the token endpoint names region {r}"),
+            None => format!("moving to {target}"),
+        };
+        let token = if fresh.issued_by == target {
+            None
+        } else {
+            let t = self.fetch_token_at(&target).await.map_err(|e| {
+                FalconError::Auth(format!(
+                    "autodiscovery: {why}, but {target} gave no token ({e}); name the cloud with --base-url"
+                ))
+            })?;
+            if let Err(e) = self.revoke_at(&fresh.issued_by, &fresh.value).await {
+                tracing::debug!("revoking the discovery token: {e}");
+            }
+            Some(t)
+        };
+        tracing::info!("{why}: moving from {current} to {target}");
         *self
             .inner
             .moved_from
@@ -351,18 +389,16 @@ impl FalconClient {
             .inner
             .base_url
             .write()
-            .unwrap_or_else(|p| p.into_inner()) = target.clone();
-        if fresh.issued_by == target {
-            return Ok(None);
-        }
-        if let Err(e) = self.revoke_at(&fresh.issued_by, &fresh.value).await {
-            tracing::debug!("revoking the discovery token: {e}");
-        }
-        self.fetch_token().await.map(Some)
+            .unwrap_or_else(|p| p.into_inner()) = target;
+        Ok(token)
     }
 
     async fn fetch_token(&self) -> Result<Token, FalconError> {
-        let url = format!("{}/oauth2/token", self.base_url());
+        self.fetch_token_at(&self.base_url()).await
+    }
+
+    async fn fetch_token_at(&self, base: &str) -> Result<Token, FalconError> {
+        let url = format!("{base}/oauth2/token");
         let mut form = vec![
             ("client_id", self.inner.creds.client_id.clone()),
             (

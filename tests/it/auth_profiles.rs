@@ -404,3 +404,135 @@ async fn without_a_keyring_login_fails_in_one_line_and_writes_nothing() {
     );
     assert!(!out.stderr.contains(DEFAULT_CLIENT_SECRET));
 }
+
+/// A token endpoint that answers every token request with a 308 to `to` (another host).
+async fn redirector(to: String) -> String {
+    use axum::http::{StatusCode, header};
+    let app = axum::Router::new().route(
+        "/oauth2/token",
+        axum::routing::post(move || {
+            let location = format!("{to}/oauth2/token");
+            async move {
+                (
+                    StatusCode::PERMANENT_REDIRECT,
+                    [(header::LOCATION, location)],
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_another_host_moves_the_client_there_with_its_token() {
+    let home = TestEnv::start(fast()).await; // names us-1 in X-CS-Region
+    let hop = redirector(home.base.clone()).await;
+    let t = Tenant::new();
+    let ctx = t
+        .ctx(CloudUrls::default().with(Region::Us1, hop.clone()))
+        .with_env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
+    let req = Request {
+        client_id: Some(DEFAULT_CLIENT_ID.into()),
+        ..Request::default()
+    };
+    let r = resolve_with(&req, &ctx).expect("resolves");
+    assert_eq!(r.cloud, Cloud::Auto);
+    let client = r.client(ClientOptions::default()).expect("client");
+    let page = client
+        .query_devices("hostname:'DESKTOP-01'", 10, 0, None)
+        .await
+        .expect("the API is called where the token was issued");
+    assert_eq!(page.ids.len(), 1);
+    assert_eq!(client.base_url(), home.base);
+    assert_eq!(client.moved_from().as_deref(), Some(hop.as_str()));
+    let s = home.stats().await;
+    assert_eq!(s["tokens_issued"], 1, "the redirected token is kept");
+    assert_eq!(s["tokens_revoked"], 0);
+
+    // An explicit URL (a proxy, say) never moves: a redirect elsewhere is a clear error.
+    let req = Request {
+        base_url: Some(hop.clone()),
+        ..req
+    };
+    let r = resolve_with(&req, &ctx).expect("resolves");
+    let e = check_token(&r).await.expect_err("refused");
+    assert!(
+        e.message.contains("redirected to") && e.message.contains(&home.base),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        home.stats().await["tokens_revoked"],
+        1,
+        "its token is revoked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_in_again_keeps_the_member_cid_unless_told_otherwise() {
+    let env = TestEnv::start(EmulatorConfig {
+        child_cids: 1,
+        ..fast()
+    })
+    .await;
+    let child = env.handle.emulator().world.child_cids[0].clone();
+    let t = Tenant::new();
+    let ctx = t.ctx(CloudUrls::default().with(Region::Us1, env.base.clone()));
+    let mut req = login_req("mssp", Some("us-1"));
+    req.member_cid = Some(child.clone());
+    login(req, &ctx).await.expect("first login");
+
+    // A new secret for the same client: the child tenant stays.
+    login(login_req("mssp", None), &ctx)
+        .await
+        .expect("second login");
+    let file = ConfigFile::load(&t.path).expect("load");
+    assert_eq!(
+        file.profiles["mssp"].member_cid.as_deref(),
+        Some(child.as_str())
+    );
+    assert_eq!(file.profiles["mssp"].cloud.as_deref(), Some("us-1"));
+
+    // `--member-cid ""` clears it.
+    let mut req = login_req("mssp", None);
+    req.member_cid = Some(String::new());
+    login(req, &ctx).await.expect("third login");
+    let file = ConfigFile::load(&t.path).expect("load");
+    assert_eq!(file.profiles["mssp"].member_cid, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_subcommands_take_the_profile_flag() {
+    let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config.toml").display().to_string();
+    for cmd in ["status", "logout"] {
+        let out = rtrsh(&env)
+            .env("RTRSH_CONFIG", cfg.clone())
+            .args(["auth", cmd, "--profile", "ghost"])
+            .run()
+            .await;
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("no profile \"ghost\""),
+            "{cmd}: {}",
+            out.stderr
+        );
+    }
+    let out = rtrsh(&env)
+        .env("RTRSH_CONFIG", cfg)
+        .args(["auth", "login", "--profile", "bad/name", "--client-id", "x"])
+        .run()
+        .await;
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("invalid profile name"),
+        "{}",
+        out.stderr
+    );
+}
