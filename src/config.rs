@@ -38,6 +38,8 @@ pub enum Source {
     /// Handed over inside the process (`rtrsh demo`).
     InProcess,
     Default,
+    /// Not to be had (`auth status` only): why, with what to do.
+    Missing(CliError),
 }
 
 impl fmt::Display for Source {
@@ -49,6 +51,7 @@ impl fmt::Display for Source {
             Source::Keyring(s) => f.write_str(s),
             Source::InProcess => f.write_str("in-process"),
             Source::Default => f.write_str("default"),
+            Source::Missing(e) => write!(f, "unavailable: {}", e.message),
         }
     }
 }
@@ -257,6 +260,35 @@ fn non_empty(s: &Option<String>) -> Option<String> {
 /// Resolves credentials and cloud: flag > environment > profile. Touches the secret store only
 /// when the secret must come from the profile (a blocking call: run it off the async runtime).
 pub fn resolve_with(req: &Request, ctx: &Context) -> Result<Resolved, CliError> {
+    resolve_inner(req, ctx, false)
+}
+
+/// Like [`resolve_with`], but a keyring secret that cannot be had is reported as
+/// [`Source::Missing`] instead of an error (for `auth status`).
+pub fn resolve_lenient(req: &Request, ctx: &Context) -> Result<Resolved, CliError> {
+    resolve_inner(req, ctx, true)
+}
+
+fn keyring_secret(
+    ctx: &Context,
+    profile: &str,
+    client_id: &str,
+) -> Result<(SecretString, Source), CliError> {
+    let store = ctx.store().map_err(|e| auth_error(e.to_string()))?;
+    match store.get(profile, client_id) {
+        Ok(Some(s)) => Ok((s, Source::Keyring(store.describe()))),
+        Ok(None) => Err(auth_error(format!(
+            "profile {profile:?} has no secret in the {}",
+            store.describe()
+        ))
+        .with_hint(format!(
+            "run `rtrsh auth login --profile {profile}`, or set FALCON_CLIENT_SECRET"
+        ))),
+        Err(e) => Err(auth_error(e.to_string())),
+    }
+}
+
+fn resolve_inner(req: &Request, ctx: &Context, lenient: bool) -> Result<Resolved, CliError> {
     let (profile, profile_source) = match non_empty(&req.profile) {
         Some(p) => {
             let src = ctx.source_of(&p, "RTRSH_PROFILE");
@@ -351,19 +383,11 @@ pub fn resolve_with(req: &Request, ctx: &Context) -> Result<Resolved, CliError> 
     } else {
         match &stored {
             Some(p) if p.client_id == client_id => {
-                let store = ctx.store().map_err(|e| auth_error(e.to_string()))?;
-                match store.get(&profile, &client_id) {
-                    Ok(Some(s)) => (s, Source::Keyring(store.describe())),
-                    Ok(None) => {
-                        return Err(auth_error(format!(
-                            "profile {profile:?} has no secret in the {}",
-                            store.describe()
-                        ))
-                        .with_hint(format!(
-                            "run `rtrsh auth login --profile {profile}`, or set FALCON_CLIENT_SECRET"
-                        )));
-                    }
-                    Err(e) => return Err(auth_error(e.to_string())),
+                match keyring_secret(ctx, &profile, &client_id) {
+                    Ok(found) => found,
+                    // `auth status` still shows everything else.
+                    Err(e) if lenient => (SecretString::from(String::new()), Source::Missing(e)),
+                    Err(e) => return Err(e),
                 }
             }
             _ => {

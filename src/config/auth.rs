@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::profiles::check_profile_name;
-use super::{Cloud, Context, DEFAULT_PROFILE, Profile, Region, Request, Resolved};
+use super::{Cloud, Context, DEFAULT_PROFILE, Profile, Region, Request, Resolved, Source};
 use crate::falcon::{ClientOptions, Credentials, FalconClient};
 use crate::shell::{CliError, Exit, one_line};
 
@@ -227,7 +227,13 @@ pub fn render_status(r: &StatusReport) -> String {
         "client id",
         format!("{} ({})", v.client_id, v.client_id_source),
     );
-    row("secret", format!("set ({})", v.secret_source));
+    row(
+        "secret",
+        match &v.secret_source {
+            Source::Missing(_) => v.secret_source.to_string(),
+            s => format!("set ({s})"),
+        },
+    );
     row(
         "cloud",
         format!("{} -> {} ({})", v.cloud.label(), v.base_url, v.cloud_source),
@@ -308,8 +314,11 @@ fn env_request(profile: Option<String>, ctx: &Context) -> Request {
 /// Resolves and checks a token, for `auth status`.
 pub async fn status(profile: Option<String>, ctx: &Context) -> Result<StatusReport, CliError> {
     let req = env_request(profile, ctx);
-    let resolved = super::resolve_with(&req, ctx)?;
-    let token = check_token(&resolved).await;
+    let resolved = super::resolve_lenient(&req, ctx)?;
+    let token = match &resolved.secret_source {
+        Source::Missing(e) => Err(e.clone()),
+        _ => check_token(&resolved).await,
+    };
     let other_profiles = ctx
         .load()
         .map(|f| f.profiles.keys().cloned().collect())

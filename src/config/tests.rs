@@ -334,3 +334,33 @@ fn a_broken_profiles_file_does_not_stop_environment_credentials() {
     let e = resolve_with(&req, &ctx).expect_err("an error");
     assert!(e.message.contains("config.toml"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn status_without_a_keyring_still_shows_the_profile_and_fails_the_token_check() {
+    let fx = Fixture::new();
+    fx.profile(
+        "default",
+        profile("prof-id", Some("eu-1"), None),
+        Some("prof-secret"),
+    );
+    let ctx = Context {
+        store: Arc::new(|| Err(StoreError::Unavailable("no D-Bus session".into()))),
+        ..fx.ctx()
+    };
+    let report = auth::status(None, &ctx).await.expect("a report");
+    let e = report
+        .token
+        .as_ref()
+        .expect_err("no token without a secret");
+    assert_eq!(e.exit, Exit::AuthOrConnection);
+    let text = auth::render_status(&report);
+    assert!(text.contains("prof-id (profile)"), "{text}");
+    assert!(
+        text.contains("eu-1 -> https://api.eu-1.crowdstrike.com"),
+        "{text}"
+    );
+    assert!(text.contains("unavailable: no OS keyring"), "{text}");
+    assert!(text.contains("FAILED"), "{text}");
+    // The shell's own resolution still refuses outright.
+    assert!(resolve_with(&Request::default(), &ctx).is_err());
+}

@@ -129,7 +129,7 @@ pub struct ShellArgs {
 }
 
 /// A failure with a one-line message, an optional hint, and an exit status.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CliError {
     pub exit: Exit,
     pub message: String,
