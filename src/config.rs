@@ -26,7 +26,7 @@ pub use profiles::{ConfigFile, DEFAULT_PROFILE, Profile};
 
 use crate::credentials::{KeyringStore, SecretStore, StoreError};
 use crate::falcon::{ClientOptions, Credentials, FalconClient};
-use crate::shell::{CliError, Exit, ShellArgs};
+use crate::shell::{CliError, ShellArgs};
 
 /// Where a value came from (shown by `rtrsh auth status`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,6 +211,8 @@ pub struct Resolved {
     pub member_cid: Option<String>,
     pub member_cid_source: Source,
     pub urls: CloudUrls,
+    /// Every profile in the file (for `auth status`).
+    pub known_profiles: Vec<String>,
 }
 
 impl fmt::Debug for Resolved {
@@ -242,15 +244,6 @@ impl Resolved {
     }
 }
 
-fn auth_error(message: impl Into<String>) -> CliError {
-    CliError {
-        exit: Exit::AuthOrConnection,
-        message: message.into(),
-        hint: None,
-        detail: None,
-    }
-}
-
 fn non_empty(s: &Option<String>) -> Option<String> {
     s.as_ref()
         .map(|v| v.trim().to_string())
@@ -274,17 +267,17 @@ fn keyring_secret(
     profile: &str,
     client_id: &str,
 ) -> Result<(SecretString, Source), CliError> {
-    let store = ctx.store().map_err(|e| auth_error(e.to_string()))?;
+    let store = ctx.store().map_err(|e| CliError::auth(e.to_string()))?;
     match store.get(profile, client_id) {
         Ok(Some(s)) => Ok((s, Source::Keyring(store.describe()))),
-        Ok(None) => Err(auth_error(format!(
+        Ok(None) => Err(CliError::auth(format!(
             "profile {profile:?} has no secret in the {}",
             store.describe()
         ))
         .with_hint(format!(
             "run `rtrsh auth login --profile {profile}`, or set FALCON_CLIENT_SECRET"
         ))),
-        Err(e) => Err(auth_error(e.to_string())),
+        Err(e) => Err(CliError::auth(e.to_string())),
     }
 }
 
@@ -445,6 +438,7 @@ fn resolve_inner(req: &Request, ctx: &Context, lenient: bool) -> Result<Resolved
         member_cid,
         member_cid_source,
         urls: ctx.urls.clone(),
+        known_profiles: file.profiles.keys().cloned().collect(),
     })
 }
 

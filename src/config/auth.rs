@@ -72,15 +72,6 @@ pub struct LoginOutcome {
     pub path: PathBuf,
 }
 
-fn auth_err(message: impl Into<String>) -> CliError {
-    CliError {
-        exit: Exit::AuthOrConnection,
-        message: message.into(),
-        hint: None,
-        detail: None,
-    }
-}
-
 /// Verifies (unless told not to) and stores a profile. Nothing is written when anything fails:
 /// the keyring is checked before the token request, the file is written after the secret.
 pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, CliError> {
@@ -114,7 +105,7 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
             .filter(|p| p.client_id == client_id)
             .and_then(|p| p.member_cid.clone()),
     };
-    let store = ctx.store().map_err(|e| auth_err(e.to_string()))?;
+    let store = ctx.store().map_err(|e| CliError::auth(e.to_string()))?;
 
     let mut region = None;
     if req.verify {
@@ -151,7 +142,7 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
 
     store
         .set(&req.profile, &client_id, &req.secret)
-        .map_err(|e| auth_err(e.to_string()).with_hint("nothing was saved"))?;
+        .map_err(|e| CliError::auth(e.to_string()).with_hint("nothing was saved"))?;
     if let Some(old) = &previous
         && old.client_id != client_id
     {
@@ -290,10 +281,10 @@ pub fn logout(profile: &str, ctx: &Context) -> Result<bool, CliError> {
     };
     let store = ctx
         .store()
-        .map_err(|e| auth_err(format!("{e}")).with_hint("the profile was kept"))?;
+        .map_err(|e| CliError::auth(format!("{e}")).with_hint("the profile was kept"))?;
     let deleted = store
         .delete(profile, &p.client_id)
-        .map_err(|e| auth_err(e.to_string()).with_hint("the profile was kept"))?;
+        .map_err(|e| CliError::auth(e.to_string()).with_hint("the profile was kept"))?;
     file.profiles.remove(profile);
     file.save(&path).map_err(CliError::usage)?;
     Ok(deleted)
@@ -319,10 +310,7 @@ pub async fn status(profile: Option<String>, ctx: &Context) -> Result<StatusRepo
         Source::Missing(e) => Err(e.clone()),
         _ => check_token(&resolved).await,
     };
-    let other_profiles = ctx
-        .load()
-        .map(|f| f.profiles.keys().cloned().collect())
-        .unwrap_or_default();
+    let other_profiles = resolved.known_profiles.clone();
     Ok(StatusReport {
         resolved,
         token,
@@ -334,7 +322,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| auth_err(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::auth(format!("cannot start the async runtime: {e}")))
 }
 
 /// Reads a line from stdin without the newline.
@@ -387,7 +375,7 @@ pub fn run_auth(cmd: AuthCommand, profile: Option<String>) -> ExitCode {
             let name = profile_arg.unwrap_or_else(|| DEFAULT_PROFILE.to_string());
             check_profile_name(&name).map_err(CliError::usage)?;
             // Fail before asking for a secret when there is nowhere to keep it.
-            ctx.store().map_err(|e| auth_err(e.to_string()))?;
+            ctx.store().map_err(|e| CliError::auth(e.to_string()))?;
             let req = login_request(args, name)?;
             let out = runtime()?.block_on(login(req, &ctx))?;
             let region = out

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 use crate::credentials::{KeyringStore, SecretStore};
+use crate::shell::Exit;
 
 struct Fixture {
     _dir: tempfile::TempDir,

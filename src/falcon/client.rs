@@ -338,8 +338,8 @@ impl FalconClient {
             _ => None,
         };
         // A token works where it was issued: a followed redirect decides before the header.
-        let redirected = (fresh.issued_by != current).then(|| fresh.issued_by.clone());
-        let target = match (redirected, by_region) {
+        let redirected = fresh.issued_by != current;
+        let target = match (redirected.then(|| fresh.issued_by.clone()), by_region) {
             (Some(r), _) if switch.is_some() => r,
             (Some(r), _) => {
                 let _ = self.revoke_at(&fresh.issued_by, &fresh.value).await;
@@ -360,9 +360,7 @@ impl FalconClient {
             return Ok(None);
         }
         let why = match &fresh.region {
-            _ if fresh.issued_by != current => {
-                format!("the token endpoint redirected to {target}")
-            }
+            _ if redirected => format!("the token endpoint redirected to {target}"),
             Some(r) => format!("the token endpoint names region {r}"),
             None => format!("moving to {target}"),
         };

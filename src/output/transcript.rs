@@ -116,6 +116,22 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A command entry with the record's metadata (output hashes are the caller's).
+    fn command(r: &CommandRecord, operator: &Operator) -> Self {
+        let mut e = Entry::new(Event::Command, operator);
+        e.host = Some(r.host.clone());
+        e.aid = Some(r.aid.clone());
+        e.session_id.clone_from(&r.session_id);
+        e.cloud_request_id.clone_from(&r.cloud_request_id);
+        e.command = Some(r.command.clone());
+        e.tier = Some(r.tier);
+        e.status = Some(r.status);
+        e.duration_ms = Some(r.duration_ms);
+        e.trace_ids.clone_from(&r.trace_ids);
+        e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
+        e
+    }
+
     fn new(event: Event, operator: &Operator) -> Self {
         Entry {
             ts: rfc3339(SystemTime::now()),
@@ -233,17 +249,7 @@ impl Transcript {
         let Some(sink) = &self.sink else {
             return Ok(());
         };
-        let mut e = Entry::new(Event::Command, &sink.operator);
-        e.host = Some(r.host.clone());
-        e.aid = Some(r.aid.clone());
-        e.session_id.clone_from(&r.session_id);
-        e.cloud_request_id.clone_from(&r.cloud_request_id);
-        e.command = Some(r.command.clone());
-        e.tier = Some(r.tier);
-        e.status = Some(r.status);
-        e.duration_ms = Some(r.duration_ms);
-        e.trace_ids.clone_from(&r.trace_ids);
-        e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
+        let mut e = Entry::command(r, &sink.operator);
         let stdout = r.stdout_bytes().map_err(io::Error::other)?;
         let stderr = r.stderr_bytes().map_err(io::Error::other)?;
         e.stdout_sha256 = Some(sha256_hex(&stdout));
@@ -275,17 +281,7 @@ impl Transcript {
         };
         let mut lines = Vec::new();
         for (r, digest) in entries {
-            let mut e = Entry::new(Event::Command, &sink.operator);
-            e.host = Some(r.host.clone());
-            e.aid = Some(r.aid.clone());
-            e.session_id.clone_from(&r.session_id);
-            e.cloud_request_id.clone_from(&r.cloud_request_id);
-            e.command = Some(r.command.clone());
-            e.tier = Some(r.tier);
-            e.status = Some(r.status);
-            e.duration_ms = Some(r.duration_ms);
-            e.trace_ids.clone_from(&r.trace_ids);
-            e.sequence_ids_seen.clone_from(&r.sequence_ids_seen);
+            let mut e = Entry::command(r, &sink.operator);
             e.stdout_sha256 = Some(hex(&digest.stdout.clone().finalize()));
             e.stderr_sha256 = Some(hex(&digest.stderr.clone().finalize()));
             e.stdout_bytes = Some(digest.stdout_bytes);

@@ -139,12 +139,7 @@ pub async fn run(
     }
     match listing.errors.first() {
         None => Ok(()),
-        Some(e) => Err(CliError {
-            exit: Exit::CommandFailed,
-            message: e.clone(),
-            hint: None,
-            detail: None,
-        }),
+        Some(e) => Err(CliError::new(Exit::CommandFailed, e.clone())),
     }
 }
 

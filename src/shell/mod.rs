@@ -139,13 +139,22 @@ pub struct CliError {
 }
 
 impl CliError {
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
         CliError {
-            exit: Exit::Usage,
+            exit,
             message: message.into(),
             hint: None,
             detail: None,
         }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::new(Exit::Usage, message)
+    }
+
+    /// Credentials, keyring or connection trouble (exit 3).
+    pub fn auth(message: impl Into<String>) -> Self {
+        CliError::new(Exit::AuthOrConnection, message)
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -204,12 +213,9 @@ pub async fn pick_target(
                 "--aid {aid:?} is not a host id (32 hex characters)"
             )));
         }
-        return resolve_aid(client, &aid).await?.ok_or_else(|| CliError {
-            exit: Exit::CommandFailed,
-            message: format!("no host with aid {aid}"),
-            hint: None,
-            detail: None,
-        });
+        return resolve_aid(client, &aid)
+            .await?
+            .ok_or_else(|| CliError::new(Exit::CommandFailed, format!("no host with aid {aid}")));
     }
     let Some(name) = args
         .host
@@ -222,12 +228,7 @@ pub async fn pick_target(
     match resolve_host(client, name).await? {
         Resolve::One(t) => Ok(t),
         Resolve::None { suggestions } => {
-            let e = CliError {
-                exit: Exit::CommandFailed,
-                message: format!("no host named {name:?}"),
-                hint: None,
-                detail: None,
-            };
+            let e = CliError::new(Exit::CommandFailed, format!("no host named {name:?}"));
             Err(if suggestions.is_empty() {
                 e.with_hint("check the name, or use --aid")
             } else {

@@ -521,12 +521,8 @@ pub async fn run(
         );
     }
     if resolved.devices.is_empty() {
-        return Err(CliError {
-            exit: Exit::CommandFailed,
-            message: "no hosts matched".into(),
-            hint: Some("check the names or the filter (--dry-run shows what matches)".into()),
-            detail: None,
-        });
+        return Err(CliError::new(Exit::CommandFailed, "no hosts matched")
+            .with_hint("check the names or the filter (--dry-run shows what matches)"));
     }
     let opts = FleetOptions {
         queue_offline: args.queue_offline,
@@ -580,12 +576,10 @@ pub async fn run(
     }
     eprintln!("rtrsh: {summary}");
     if active == 0 {
-        return Err(CliError {
-            exit: Exit::CommandFailed,
-            message: "no host could be connected".into(),
-            hint: None,
-            detail: None,
-        });
+        return Err(CliError::new(
+            Exit::CommandFailed,
+            "no host could be connected",
+        ));
     }
     let info = SessionInfo {
         host: format!("fleet-{}", fleet.hosts.len()),
