@@ -365,3 +365,58 @@ async fn status_without_a_keyring_still_shows_the_profile_and_fails_the_token_ch
     // The shell's own resolution still refuses outright.
     assert!(resolve_with(&Request::default(), &ctx).is_err());
 }
+
+#[test]
+fn the_request_debug_form_redacts_secrets_and_sources_ignore_stray_whitespace() {
+    let req = Request {
+        client_secret_flag: Some("flag-secret".into()),
+        secret_in_process: Some("inproc-secret".into()),
+        ..Request::default()
+    };
+    let shown = format!("{req:?}");
+    assert!(
+        !shown.contains("flag-secret") && !shown.contains("inproc-secret"),
+        "{shown}"
+    );
+    assert!(shown.contains("[redacted]"));
+
+    let fx = Fixture::new();
+    let ctx = fx
+        .ctx()
+        .with_env("FALCON_CLIENT_ID", " env-id \n")
+        .with_env("FALCON_CLIENT_SECRET", "s");
+    let req = Request {
+        client_id: Some(" env-id \n".into()),
+        ..Request::default()
+    };
+    let r = resolve_with(&req, &ctx).expect("resolves");
+    assert_eq!(r.client_id, "env-id");
+    assert_eq!(r.client_id_source, Source::Environment("FALCON_CLIENT_ID"));
+}
+
+#[test]
+fn a_refusing_keyring_also_offers_the_environment() {
+    let e = StoreError::Failed("collection is locked".into()).to_string();
+    assert!(
+        e.contains("unlock") && e.contains("FALCON_CLIENT_SECRET"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn login_refuses_plain_http_off_loopback_even_without_verification() {
+    let fx = Fixture::new();
+    let req = auth::LoginRequest {
+        profile: "default".into(),
+        client_id: "id".into(),
+        secret: SecretString::from("s"),
+        cloud: Some("http://falcon-proxy.example.com".into()),
+        member_cid: None,
+        verify: false,
+    };
+    let e = auth::login(req, &fx.ctx()).await.expect_err("refused");
+    assert_eq!(e.exit, Exit::Usage);
+    assert!(e.message.contains("http"), "{}", e.message);
+    assert!(!fx.path.exists(), "nothing saved");
+    assert!(fx.store.get("default", "id").expect("keyring").is_none());
+}
