@@ -156,7 +156,12 @@ async fn run(hosts: usize) -> Result<Value, String> {
         .env("FALCON_BASE_URL", &emu.base)
         .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
         .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-        .args(["--filter", "hostname:'*'", "-c", "ps"])
+        .args([
+            "--filter",
+            "platform_name:['Windows','Linux','Mac']",
+            "-c",
+            "ps",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

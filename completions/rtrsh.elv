@@ -76,6 +76,8 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --region 'Cloud region named in X-CS-Region'
             cand --invalid-utf8 'How invalid UTF-8 in output is encoded in JSON'
             cand --client 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)'
+            cand --hostname-match 'How `hostname` is matched in device filters (see `HostnameMatch`)'
+            cand --host-name 'Gives the next generated host this name (repeatable), e.g. prefix twins of a fixed host (`DESKTOP-010`, `DESKTOP-01-OLD`) or a name in another case (`desktop-02`)'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --no-hostile-host 'Leave out the host whose outputs are hostile (HOSTILE-01)'
             cand --corrupt-downloads 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'

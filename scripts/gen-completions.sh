@@ -16,7 +16,7 @@ case "${1:-}" in
 esac
 
 cargo build --quiet --bin rtrsh
-BIN=target/debug/rtrsh
+BIN="${CARGO_TARGET_DIR:-target}/debug/rtrsh"
 
 OUT=.
 if [ "$CHECK" = 1 ]; then

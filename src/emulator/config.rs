@@ -56,6 +56,20 @@ pub enum InvalidUtf8 {
     Raw,
 }
 
+/// How the devices API matches `hostname` in FQL filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum HostnameMatch {
+    /// What real tenants do: `hostname:'X'` is a case-insensitive prefix match (the API appends
+    /// the `*`; a leading `*` finds nothing) and `hostname:['X']` an exact, case-sensitive one
+    /// (CrowdStrike maintainers in psfalcon#509 and #428 and Falcon-Toolkit#192; users in
+    /// psfalcon#425 and falconpy#935).
+    #[default]
+    Prefix,
+    /// Case-insensitive equality (with `*` wildcards) in both forms: the emulator's reading
+    /// before the evidence was found, kept so clients are proven under both.
+    Exact,
+}
+
 /// One API client the emulator accepts: `ID:SECRET[:SCOPE,SCOPE...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCredential {
@@ -175,6 +189,13 @@ pub struct EmulatorConfig {
     /// responder-secret (adds real-time-response:write).
     #[arg(long = "client", value_name = "ID:SECRET[:SCOPES]")]
     pub clients: Vec<ClientCredential>,
+    /// How `hostname` is matched in device filters (see `HostnameMatch`).
+    #[arg(long, value_enum, default_value_t = HostnameMatch::Prefix)]
+    pub hostname_match: HostnameMatch,
+    /// Gives the next generated host this name (repeatable), e.g. prefix twins of a fixed host
+    /// (`DESKTOP-010`, `DESKTOP-01-OLD`) or a name in another case (`desktop-02`).
+    #[arg(long = "host-name", value_name = "NAME")]
+    pub host_names: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -203,6 +224,8 @@ impl Default for EmulatorConfig {
             redirect_first_token: false,
             invalid_utf8: InvalidUtf8::Replace,
             clients: Vec::new(),
+            hostname_match: HostnameMatch::Prefix,
+            host_names: Vec::new(),
         }
     }
 }
@@ -215,6 +238,7 @@ impl EmulatorConfig {
             offline_share: self.offline_share,
             hostile_host: !self.no_hostile_host,
             child_cids: self.child_cids,
+            names: self.host_names.clone(),
         }
     }
 

@@ -32,6 +32,11 @@
 //!   ([`Value::List`], e.g. tags) matches if any of its elements matches.
 //! - A field the record does not know ([`Record::field`] → `None`) never matches, negated or
 //!   not. The emulator should reject such filters up front with a 400 using [`Filter::fields`].
+//! - A record may declare a field a **name field** ([`Record::rule`] → [`TextRule::Name`]), as the
+//!   devices API treats `hostname` on real tenants (reference §5.1): the single form
+//!   `field:'X'` is a case-insensitive *prefix* match (the API appends the `*`: `'WIN11'` finds
+//!   WIN11, WIN11-001, WIN110) and a value starting with `*` finds nothing; the list form
+//!   `field:['X','Y']` is an exact, case-sensitive match of each element.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -80,6 +85,22 @@ pub enum Value<'a> {
 pub trait Record {
     /// The value of `field`, or `None` if this kind of record has no such field.
     fn field(&self, name: &str) -> Option<Value<'_>>;
+
+    /// How equality (`field:'X'`, `field:['X']`) compares text in `field`.
+    fn rule(&self, _field: &str) -> TextRule {
+        TextRule::Plain
+    }
+}
+
+/// How `field:'X'` and `field:['X', ...]` compare a text field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TextRule {
+    /// Case-insensitive equality with `*` wildcards, in both forms.
+    #[default]
+    Plain,
+    /// The devices API's `hostname` on real tenants: `'X'` is a case-insensitive prefix match
+    /// (a leading `*` matches nothing), `['X']` an exact, case-sensitive match.
+    Name,
 }
 
 /// Parses a filter; relative dates are resolved against the current time.
@@ -154,6 +175,8 @@ struct Condition {
     negated: bool,
     /// One value, or the elements of a list value (equality and `~` only).
     values: Vec<Literal>,
+    /// Written as a list (`field:['a']`), even of one element.
+    list: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,19 +241,29 @@ impl Condition {
         let Some(value) = r.field(&self.field) else {
             return false;
         };
-        let hit = self.values.iter().any(|lit| self.test(lit, &value));
+        let rule = r.rule(&self.field);
+        let hit = self.values.iter().any(|lit| self.test(lit, &value, rule));
         hit != self.negated
     }
 
-    fn test(&self, lit: &Literal, value: &Value<'_>) -> bool {
+    fn test(&self, lit: &Literal, value: &Value<'_>, rule: TextRule) -> bool {
         if let Value::List(items) = value {
             if matches!(lit, Literal::Null) {
                 return items.is_empty();
             }
-            return items.iter().any(|s| self.test(lit, &Value::Str(s)));
+            return items.iter().any(|s| self.test(lit, &Value::Str(s), rule));
         }
         match self.op {
-            Op::Eq => equals(lit, value),
+            Op::Eq => match (rule, lit, value) {
+                (TextRule::Name, Literal::Text(t), Value::Str(s)) => {
+                    if self.list {
+                        t.raw == *s
+                    } else {
+                        t.prefix_of(s)
+                    }
+                }
+                _ => equals(lit, value),
+            },
             Op::Contains => contains(lit, value),
             Op::Gt => compare(lit, value).is_some_and(Ordering::is_gt),
             Op::Ge => compare(lit, value).is_some_and(Ordering::is_ge),
@@ -321,6 +354,18 @@ impl Text {
     fn matches(&self, s: &str) -> bool {
         let chars: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
         glob(&self.pieces, &chars)
+    }
+
+    /// The devices API's reading of `hostname:'X'`: `X*`, case-insensitive; a pattern that
+    /// starts with `*` matches nothing.
+    fn prefix_of(&self, s: &str) -> bool {
+        if matches!(self.pieces.first(), Some(Piece::Star)) {
+            return false;
+        }
+        let chars: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
+        let mut pieces = self.pieces.clone();
+        pieces.push(Piece::Star);
+        glob(&pieces, &chars)
     }
 
     fn contains_in(&self, s: &str) -> bool {
@@ -587,6 +632,7 @@ impl Parser<'_> {
             op,
             negated,
             values,
+            list: is_list,
         })
     }
 
@@ -786,6 +832,44 @@ mod tests {
             Ok(f) => panic!("{filter} parsed as {f:?}"),
             Err(e) => e,
         }
+    }
+
+    /// A record whose `hostname` follows the devices API's name rule.
+    struct NameRec(&'static str);
+
+    impl Record for NameRec {
+        fn field(&self, name: &str) -> Option<Value<'_>> {
+            (name == "hostname").then_some(Value::Str(self.0))
+        }
+
+        fn rule(&self, _field: &str) -> TextRule {
+            TextRule::Name
+        }
+    }
+
+    #[test]
+    fn name_fields_are_prefix_matched_and_lists_are_exact() {
+        let m = |f: &str, host: &'static str| {
+            parse_at(f, now()).expect("parses").matches(&NameRec(host))
+        };
+        // The single form: a case-insensitive prefix (the API appends the `*`).
+        assert!(m("hostname:'WIN11'", "WIN11"));
+        assert!(m("hostname:'WIN11'", "WIN11-001"));
+        assert!(m("hostname:'WIN11'", "WIN110"));
+        assert!(m("hostname:'win11'", "WIN110"));
+        assert!(m("hostname:'WIN11*'", "WIN110"));
+        assert!(!m("hostname:'WIN11'", "XWIN11"));
+        // A leading `*` finds nothing, even `*` alone.
+        assert!(!m("hostname:'*IN11'", "WIN11"));
+        assert!(!m("hostname:'*'", "WIN11"));
+        // The list form: exact and case-sensitive, element by element.
+        assert!(m("hostname:['WIN11']", "WIN11"));
+        assert!(!m("hostname:['WIN11']", "WIN110"));
+        assert!(!m("hostname:['win11']", "WIN11"));
+        assert!(m("hostname:['A','WIN11']", "WIN11"));
+        // Negation applies to the rule's answer.
+        assert!(m("hostname:!'WIN11'", "WIN2"));
+        assert!(!m("hostname:!'WIN11'", "WIN110"));
     }
 
     #[test]

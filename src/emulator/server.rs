@@ -41,6 +41,7 @@ pub fn router(emu: Arc<Emulator>) -> Router {
         .route("/oauth2/token", post(auth::token))
         .route("/oauth2/revoke", post(auth::revoke))
         .route("/devices/queries/devices/v1", get(devices::query))
+        .route("/devices/queries/devices-scroll/v1", get(devices::scroll))
         .route(
             "/devices/entities/devices/v2",
             get(devices::get_details).post(devices::post_details),

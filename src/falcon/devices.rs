@@ -48,6 +48,20 @@ pub struct IdPage {
     pub total: u64,
 }
 
+/// The most aids one selection may hold: far beyond the largest tenants, a guard against a
+/// server that keeps inventing ids.
+pub const MAX_SELECTION: usize = 2_000_000;
+
+/// One page of a devices scroll query.
+#[derive(Clone, Debug, Default)]
+pub struct ScrollPage {
+    pub ids: Vec<String>,
+    /// Aids matching in all, when the reply says.
+    pub total: Option<u64>,
+    /// The token of the next page (`meta.pagination.offset`); empty when none was given.
+    pub next: String,
+}
+
 /// Quotes a value for an FQL filter (`'...'`, with `'` and `\` escaped).
 pub fn fql_quote(value: &str) -> String {
     let mut s = String::with_capacity(value.len() + 2);
@@ -91,18 +105,76 @@ impl FalconClient {
         })
     }
 
-    /// Every aid matching a filter, paging 5,000 at a time.
+    /// `GET /devices/queries/devices-scroll/v1`: one page of aids matching an FQL filter, from
+    /// the position an earlier page's token names (`""`: the start).
+    pub async fn scroll_devices(
+        &self,
+        filter: &str,
+        limit: u32,
+        token: &str,
+        sort: Option<&str>,
+    ) -> Result<ScrollPage, FalconError> {
+        let mut q = vec![("limit", limit.to_string())];
+        if !token.is_empty() {
+            q.push(("offset", token.to_string()));
+        }
+        if !filter.is_empty() {
+            q.push(("filter", filter.to_string()));
+        }
+        if let Some(s) = sort {
+            q.push(("sort", s.to_string()));
+        }
+        let reply = self.get("/devices/queries/devices-scroll/v1", &q).await?;
+        let env: Envelope<Vec<String>> = reply.json()?;
+        let (next, total) = env
+            .meta
+            .pagination
+            .map_or((String::new(), None), |p| (p.offset, Some(p.total)));
+        Ok(ScrollPage {
+            ids: env.resources,
+            total,
+            next,
+        })
+    }
+
+    /// Every aid matching a filter, 5,000 a page, de-duplicated, in the order the API gives.
+    ///
+    /// Through the scroll endpoint: the offset query stops at 10,000 results on real tenants
+    /// (reference §5.1). The loop ends on a page that adds no new aid, once `total` aids are in
+    /// hand, or when the API gives no next token or the same one again, so a server that
+    /// misreports cannot keep it going; more than [`MAX_SELECTION`] aids is an error.
     pub async fn query_all_devices(&self, filter: &str) -> Result<Vec<String>, FalconError> {
+        const PAGE: u32 = 5000;
         let mut all = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut token = String::new();
+        let mut pages = 0usize;
         loop {
             let page = self
-                .query_devices(filter, 5000, all.len() as u64, Some("hostname.asc"))
+                .scroll_devices(filter, PAGE, &token, Some("hostname.asc"))
                 .await?;
-            let n = page.ids.len();
-            all.extend(page.ids);
-            if n == 0 || all.len() as u64 >= page.total {
+            pages += 1;
+            let before = all.len();
+            for id in page.ids {
+                if seen.insert(id.clone()) {
+                    all.push(id);
+                }
+            }
+            let added = all.len() - before;
+            let complete = page.total.is_some_and(|t| all.len() as u64 >= t);
+            let stuck = page.next.is_empty() || page.next == token;
+            if added == 0 || complete || stuck {
                 return Ok(all);
             }
+            if all.len() > MAX_SELECTION {
+                return Err(FalconError::Decode {
+                    path: "/devices/queries/devices-scroll/v1".into(),
+                    detail: format!(
+                        "more than {MAX_SELECTION} hosts after {pages} pages; narrow the filter"
+                    ),
+                });
+            }
+            token = page.next;
         }
     }
 

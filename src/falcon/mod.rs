@@ -40,12 +40,26 @@ pub struct Meta {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Pagination {
-    #[serde(default, deserialize_with = "null_default")]
-    pub offset: u64,
+    /// A number for the devices offset query; an opaque string token for the devices scroll
+    /// query (and a string in the RTR `queries/*` replies): kept as text either way.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub offset: String,
     #[serde(default, deserialize_with = "null_default")]
     pub limit: u64,
     #[serde(default, deserialize_with = "null_default")]
     pub total: u64,
+}
+
+/// A JSON string or number as text (`null`/missing: empty).
+fn text_or_number<'de, D>(d: D) -> Result<String, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    })
 }
 
 /// The usual `{meta, resources, errors}` wrapper, tolerant of `null` and missing keys.

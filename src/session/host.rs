@@ -8,8 +8,9 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier, catalog, lexer};
-use crate::falcon::devices::{Device, fql_quote};
+use crate::falcon::devices::Device;
 use crate::falcon::{FalconClient, FalconError};
+use crate::session::names;
 use crate::session::poll::{Completion, OutputSink, PollLimits, Polled, Schedule, poll};
 
 /// The host a session runs on.
@@ -38,46 +39,21 @@ pub enum Resolve {
     Many(Vec<Device>),
 }
 
-/// Finds a host by name (exact, case-insensitive as FQL matches) or by aid.
+/// Finds a host by name: the hosts whose name equals `name`, ignoring case, whatever the
+/// devices API's reading of a name filter (see [`crate::session::names`]).
 pub async fn resolve_host(client: &FalconClient, name: &str) -> Result<Resolve, FalconError> {
-    let page = client
-        .query_devices(
-            &format!("hostname:{}", fql_quote(name)),
-            100,
-            0,
-            Some("hostname.asc"),
-        )
-        .await?;
-    if page.ids.is_empty() {
-        // Suggest near names: hosts sharing a prefix, closest first.
-        let prefix: String = name.chars().take(3).collect();
-        let mut suggestions = Vec::new();
-        if !prefix.is_empty() {
-            let near = client
-                .query_devices(
-                    &format!("hostname:{}", fql_quote(&format!("{prefix}*"))),
-                    500,
-                    0,
-                    None,
-                )
-                .await?;
-            let mut devices = client.get_devices(&near.ids).await?;
-            devices.sort_by_key(|d| {
-                edit_distance(&d.hostname.to_ascii_lowercase(), &name.to_ascii_lowercase())
-            });
-            suggestions = devices.into_iter().map(|d| d.hostname).take(5).collect();
-            suggestions.dedup();
-        }
-        return Ok(Resolve::None { suggestions });
-    }
-    let mut devices = client.get_devices(&page.ids).await?;
-    devices.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
-    match devices.len() {
-        0 => Ok(Resolve::None {
+    let found = names::find_names(client, &[name.to_string()]).await?;
+    let Some(mut m) = found.into_iter().next() else {
+        return Ok(Resolve::None {
             suggestions: Vec::new(),
+        });
+    };
+    match m.hosts.len() {
+        0 => Ok(Resolve::None {
+            suggestions: names::suggestions(client, &m).await?,
         }),
-        1 => Ok(Resolve::One(Target::from(&devices[0]))),
-        _ => Ok(Resolve::Many(devices)),
+        1 => Ok(Resolve::One(Target::from(&m.hosts[0]))),
+        _ => Ok(Resolve::Many(std::mem::take(&mut m.hosts))),
     }
 }
 
@@ -85,21 +61,6 @@ pub async fn resolve_host(client: &FalconClient, name: &str) -> Result<Resolve, 
 pub async fn resolve_aid(client: &FalconClient, aid: &str) -> Result<Option<Target>, FalconError> {
     let devices = client.get_devices(&[aid.to_string()]).await?;
     Ok(devices.first().map(Target::from))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Settings of a host session.
@@ -492,12 +453,6 @@ mod tests {
         assert_eq!(cd_result("C:\\Windows", "C:\\"), "C:\\Windows");
         assert_eq!(cd_result("C:\\Windows\r\n", "C:\\"), "C:\\Windows");
         assert_eq!(cd_result("", "/tmp"), "/tmp");
-    }
-
-    #[test]
-    fn edit_distance_basics() {
-        assert_eq!(edit_distance("desktop-01", "desktop-02"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

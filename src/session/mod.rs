@@ -4,6 +4,7 @@
 
 pub mod fleet;
 pub mod host;
+pub mod names;
 pub mod poll;
 pub mod pulse;
 

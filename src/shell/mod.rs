@@ -22,7 +22,9 @@ use clap::Args;
 
 use crate::falcon::error::hint;
 use crate::falcon::{FalconClient, FalconError};
+use crate::output::sanitize::sanitize_line;
 use crate::session::host::{Resolve, resolve_aid, resolve_host};
+use crate::session::names::is_literal_name;
 use crate::session::{HostSession, SessionOptions, Target};
 
 /// Exit statuses, ordered by severity (the worst seen wins).
@@ -228,17 +230,27 @@ pub async fn pick_target(
     match resolve_host(client, name).await? {
         Resolve::One(t) => Ok(t),
         Resolve::None { suggestions } => {
-            let e = CliError::new(Exit::CommandFailed, format!("no host named {name:?}"));
-            Err(if suggestions.is_empty() {
+            let e = CliError::new(
+                Exit::CommandFailed,
+                format!("no host named {}", quoted_name(name)),
+            );
+            Err(if !is_literal_name(name) {
+                e.with_hint(wildcard_hint(name))
+            } else if suggestions.is_empty() {
                 e.with_hint("check the name, or use --aid")
             } else {
-                e.with_hint(format!("did you mean: {}", suggestions.join(", ")))
+                let names: Vec<String> = suggestions.iter().map(|n| sanitize_line(n)).collect();
+                e.with_hint(format!("did you mean: {}", names.join(", ")))
             })
         }
         Resolve::Many(devices) => {
             let table = builtins::device_table(&devices);
             if interactive {
-                eprintln!("{} hosts are named {name:?}:\n{table}", devices.len());
+                eprintln!(
+                    "{} hosts are named {}:\n{table}",
+                    devices.len(),
+                    quoted_name(name)
+                );
                 if let Some(i) = builtins::ask_choice(devices.len())? {
                     return Ok(Target::from(&devices[i]));
                 }
@@ -247,13 +259,34 @@ pub async fn pick_target(
             Err(CliError {
                 exit: Exit::Usage,
                 message: format!(
-                    "{} hosts are named {name:?}; pick one with --aid",
-                    devices.len()
+                    "{} hosts are named {}; pick one with --aid",
+                    devices.len(),
+                    quoted_name(name)
                 ),
                 hint: None,
                 detail: Some(table),
             })
         }
+    }
+}
+
+/// A typed host name in quotes, made inert for the terminal.
+pub fn quoted_name(name: &str) -> String {
+    format!("\"{}\"", sanitize_line(name))
+}
+
+/// The hint for a host name holding `*`: names are literal, patterns go in `--filter` (where a
+/// name is matched by prefix, and a leading `*` matches nothing).
+pub fn wildcard_hint(name: &str) -> String {
+    let prefix: String = name.chars().take_while(|c| *c != '*').collect();
+    if prefix.is_empty() {
+        "host names are literal; --filter selects hosts by FQL, e.g. --filter \"platform_name:'Windows'\"".into()
+    } else {
+        format!(
+            "host names are literal; for the hosts whose names start with {} use --filter \"hostname:'{}'\"",
+            quoted_name(&prefix),
+            sanitize_line(&prefix)
+        )
     }
 }
 

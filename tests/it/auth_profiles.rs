@@ -19,7 +19,7 @@ use crate::support::{TestEnv, endpoint_count, fast, violations};
 
 const TOKEN: &str = "POST /oauth2/token";
 const REVOKE: &str = "POST /oauth2/revoke";
-const QUERY: &str = "GET /devices/queries/devices/v1";
+const QUERY: &str = "GET /devices/queries/devices-scroll/v1";
 
 /// Two emulators: `home` is the eu-1 cloud the API client belongs to; `us1` is the default
 /// cloud, which serves the token but names eu-1 in `X-CS-Region` (reference §2.4).
@@ -136,7 +136,10 @@ async fn login_discovers_the_region_pins_it_and_the_profile_then_works_there() {
         0,
         "us-1 no longer asked"
     );
-    assert_eq!(endpoint_count(&home.stats().await, QUERY), 1);
+    assert_eq!(
+        endpoint_count(&home.stats().await, "GET /devices/queries/devices/v1"),
+        1
+    );
     for env in [&us1, &home] {
         assert!(violations(&env.stats().await).is_empty());
     }

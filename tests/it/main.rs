@@ -23,6 +23,7 @@ mod fleet_scale;
 mod fleet_script;
 mod get_library;
 mod get_shell;
+mod host_names;
 mod library;
 mod offline;
 mod ratelimit;

@@ -263,6 +263,10 @@ async fn two_hosts_with_one_name_exit_2_listing_both_aids() {
     let stats = env.stats().await;
     assert_eq!(executed(&stats, &online), ["pwd"]);
     assert_eq!(endpoint_count(&stats, "GET /devices/queries/devices/v1"), 0);
+    assert_eq!(
+        endpoint_count(&stats, "GET /devices/queries/devices-scroll/v1"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,14 @@
 //! The devices API: FQL host queries, device details and online state (reference §5).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::emulator::config::HostnameMatch;
 use crate::emulator::fql::{self, Record};
 use crate::emulator::handlers::{Body, Query};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, meta_paged};
@@ -33,9 +35,16 @@ pub const FIELDS: [&str; 16] = [
     "tags",
 ];
 
-struct HostRecord<'a>(&'a Host);
+struct HostRecord<'a>(&'a Host, HostnameMatch);
 
 impl Record for HostRecord<'_> {
+    fn rule(&self, field: &str) -> fql::TextRule {
+        match (field, self.1) {
+            ("hostname", HostnameMatch::Prefix) => fql::TextRule::Name,
+            _ => fql::TextRule::Plain,
+        }
+    }
+
     fn field(&self, name: &str) -> Option<fql::Value<'_>> {
         let h = self.0;
         fn s(v: &str) -> Option<fql::Value<'_>> {
@@ -106,27 +115,28 @@ fn visible<'a>(emu: &'a Emulator, caller: &'a Caller) -> impl Iterator<Item = &'
         .filter(move |h| h.cid == caller.cid)
 }
 
-/// `GET /devices/queries/devices/v1`
-pub async fn query(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
-    let limit = q.int("limit", 1, 5000).map_err(dev_err)?.unwrap_or(100) as usize;
-    let offset = q.int("offset", 0, i64::MAX).map_err(dev_err)?.unwrap_or(0) as usize;
+/// The offset-paged query answers at most this far into a result (`offset + limit`); past it,
+/// 400 (reference §5.1, seen on real tenants: falconpy#241 reads 10,000 hosts in two pages of
+/// 5,000 and no further, falconpy#532 gets the 400 at offset 10,000).
+pub const OFFSET_QUERY_CAP: usize = 10_000;
+/// A scroll `offset` token expires this long after it was issued (the spec's summary: "offset
+/// pointer which expires after 2 minutes").
+const SCROLL_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
+
+/// The hosts a devices query selects, filtered and sorted as `filter` and `sort` say.
+fn select<'a>(emu: &'a Emulator, caller: &'a Caller, q: &Query) -> Result<Vec<&'a Host>, ApiError> {
+    let rule = emu.config.hostname_match;
     let filter = fql::parse(q.get("filter").unwrap_or_default())
-        .map_err(|e| dev_err(ApiError::bad_request(format!("Invalid filter: {e}"))))?;
+        .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))?;
     for f in filter.fields() {
         if !FIELDS.contains(&f.as_str()) {
-            return Err(dev_err(ApiError::bad_request(format!(
+            return Err(ApiError::bad_request(format!(
                 "Invalid filter: unknown field {f:?}"
-            ))));
+            )));
         }
     }
-    let mut hosts: Vec<&Host> = visible(&emu, &caller)
-        .filter(|h| filter.matches(&HostRecord(h)))
+    let mut hosts: Vec<&Host> = visible(emu, caller)
+        .filter(|h| filter.matches(&HostRecord(h, rule)))
         .collect();
     if let Some(sort) = q.get("sort").filter(|s| !s.is_empty()) {
         let (field, dir) = sort
@@ -134,11 +144,9 @@ pub async fn query(
             .map(|(f, d)| (f, d.to_ascii_lowercase()))
             .unwrap_or((sort, "asc".into()));
         if !FIELDS.contains(&field) || !(dir == "asc" || dir == "desc") {
-            return Err(dev_err(ApiError::bad_request(format!(
-                "Invalid sort: {sort:?}"
-            ))));
+            return Err(ApiError::bad_request(format!("Invalid sort: {sort:?}")));
         }
-        let key = |h: &&Host| match HostRecord(h).field(field) {
+        let key = |h: &&Host| match HostRecord(h, rule).field(field) {
             Some(fql::Value::Str(s)) => s.to_ascii_lowercase(),
             Some(fql::Value::List(l)) => l.join(",").to_ascii_lowercase(),
             _ => String::new(),
@@ -148,6 +156,25 @@ pub async fn query(
             hosts.reverse();
         }
     }
+    Ok(hosts)
+}
+
+/// `GET /devices/queries/devices/v1`: offset paging, which stops at [`OFFSET_QUERY_CAP`].
+pub async fn query(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
+    let limit = q.int("limit", 1, 5000).map_err(dev_err)?.unwrap_or(100) as usize;
+    let offset = q.int("offset", 0, i64::MAX).map_err(dev_err)?.unwrap_or(0) as usize;
+    if offset.saturating_add(limit) > OFFSET_QUERY_CAP {
+        return Err(dev_err(ApiError::bad_request(format!(
+            "limit + offset must be less than {OFFSET_QUERY_CAP}"
+        ))));
+    }
+    let hosts = select(&emu, &caller, &q).map_err(dev_err)?;
     let total = hosts.len();
     let page: Vec<&str> = hosts
         .iter()
@@ -162,6 +189,115 @@ pub async fn query(
             "resources": page,
             "errors": [],
         }),
+    ))
+}
+
+/// What a scroll token stands for: where the next page starts, for which query, issued when.
+fn scroll_token(emu: &Emulator, caller: &Caller, q: &Query, next: usize) -> String {
+    use base64::Engine;
+    let issued = emu.started.elapsed().as_millis();
+    let plain = format!("{next}.{issued}.{:016x}", query_fingerprint(caller, q));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(plain)
+}
+
+/// Where a scroll token says the next page starts, if it is one of ours, for this query, and
+/// not expired.
+fn scroll_position(
+    emu: &Emulator,
+    caller: &Caller,
+    q: &Query,
+    token: &str,
+) -> Result<usize, ApiError> {
+    use base64::Engine;
+    let invalid = || {
+        ApiError::bad_request(format!(
+            "Invalid offset: {token:?} (pass the offset of the previous page's meta.pagination)"
+        ))
+    };
+    let plain = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(invalid)?;
+    let mut parts = plain.split('.');
+    let (Some(next), Some(issued), Some(print), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let next: usize = next.parse().map_err(|_| invalid())?;
+    let issued: u128 = issued.parse().map_err(|_| invalid())?;
+    if print != format!("{:016x}", query_fingerprint(caller, q)) {
+        return Err(ApiError::bad_request(
+            "Invalid offset: it belongs to another filter or sort",
+        ));
+    }
+    let age = emu.started.elapsed().as_millis().saturating_sub(issued);
+    if age > SCROLL_TOKEN_LIFETIME.as_millis() {
+        return Err(ApiError::bad_request(
+            "Invalid offset: the offset has expired",
+        ));
+    }
+    Ok(next)
+}
+
+fn query_fingerprint(caller: &Caller, q: &Query) -> u64 {
+    // FNV-1a over the things a token is bound to.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        caller.cid.as_str(),
+        "\0",
+        q.get("filter").unwrap_or_default(),
+        "\0",
+        q.get("sort").unwrap_or_default(),
+    ] {
+        for b in part.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// `GET /devices/queries/devices-scroll/v1`: pages through any number of hosts with an opaque
+/// string `offset` (reference §5.1; PSFalcon and caracara use it for big selections). Each page's
+/// `meta.pagination.offset` is the token of the next page; it expires after two minutes.
+pub async fn scroll(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
+    // The spec says 1-5000; PSFalcon asks for 10,000 at a time and gets them.
+    let limit = q.int("limit", 1, 10_000).map_err(dev_err)?.unwrap_or(100) as usize;
+    let start = match q.get("offset").filter(|o| !o.is_empty()) {
+        None => 0,
+        Some(token) => scroll_position(&emu, &caller, &q, token).map_err(dev_err)?,
+    };
+    let hosts = select(&emu, &caller, &q).map_err(dev_err)?;
+    let total = hosts.len();
+    let page: Vec<&str> = hosts
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|h| h.aid.as_str())
+        .collect();
+    let next = start.saturating_add(page.len()).min(total);
+    let expires_at = SystemTime::now()
+        .checked_add(SCROLL_TOKEN_LIFETIME)
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut m = meta(PoweredBy::Devices);
+    m["pagination"] = json!({
+        "offset": scroll_token(&emu, &caller, &q, next),
+        "expires_at": expires_at,
+        "limit": limit,
+        "total": total,
+    });
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({ "meta": m, "resources": page, "errors": [] }),
     ))
 }
 

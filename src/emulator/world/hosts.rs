@@ -157,6 +157,9 @@ pub fn build(cfg: &WorldConfig, cids: &[String]) -> (Vec<Host>, Vec<HostExtra>) 
     for f in &FIXED {
         namer.used.insert(f.name.to_string());
     }
+    for n in &cfg.names {
+        namer.used.insert(n.clone());
+    }
     let mut aids: HashSet<String> = HashSet::with_capacity(cfg.hosts);
     let mut hosts = Vec::with_capacity(cfg.hosts);
     let mut extras = Vec::with_capacity(cfg.hosts);
@@ -177,9 +180,14 @@ pub fn build(cfg: &WorldConfig, cids: &[String]) -> (Vec<Host>, Vec<HostExtra>) 
                 (p, p == Platform::Linux || r.chance(0.15))
             }
         };
-        let hostname = match fixed {
-            Some(f) => f.name.to_string(),
-            None => namer.name(&mut r, platform, server),
+        let given = i
+            .checked_sub(FIXED.len())
+            .and_then(|k| cfg.names.get(k))
+            .filter(|_| fixed.is_none());
+        let hostname = match (fixed, given) {
+            (Some(f), _) => f.name.to_string(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => namer.name(&mut r, platform, server),
         };
         let online = match fixed {
             Some(f) => f.online,

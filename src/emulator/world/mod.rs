@@ -48,6 +48,8 @@ pub struct WorldConfig {
     pub hostile_host: bool,
     /// Number of MSSP child CIDs; hosts are spread over the parent and the children.
     pub child_cids: usize,
+    /// Names of the first generated hosts (after the fixed ones), in order.
+    pub names: Vec<String>,
 }
 
 impl Default for WorldConfig {
@@ -58,6 +60,7 @@ impl Default for WorldConfig {
             offline_share: 0.1,
             hostile_host: true,
             child_cids: 0,
+            names: Vec::new(),
         }
     }
 }

@@ -6,11 +6,10 @@ use std::collections::{HashMap, HashSet};
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use crate::falcon::devices::{Device, fql_quote};
+use crate::falcon::devices::Device;
 use crate::falcon::{FalconClient, FalconError};
+use crate::session::names;
 
-/// Hostnames per devices query when resolving a list of names.
-const NAMES_PER_QUERY: usize = 100;
 /// Concurrent online-state requests (100 ids each).
 const ONLINE_CONCURRENCY: usize = 8;
 /// Which hosts the user asked for.
@@ -28,20 +27,25 @@ pub struct Resolved {
     pub devices: Vec<Device>,
     /// Names and aids that matched no host.
     pub unmatched: Vec<String>,
+    /// "Did you mean" for the first few unmatched names that have near names.
+    pub suggestions: Vec<(String, Vec<String>)>,
     /// Names that matched several hosts (all are taken), with how many.
     pub ambiguous: Vec<(String, usize)>,
 }
+
+/// Unmatched names that get a "did you mean" (each may cost a devices query).
+const SUGGESTED_NAMES: usize = 5;
 
 fn is_aid(s: &str) -> bool {
     s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Resolves names, aids and a filter to hosts, de-duplicated by aid, in the order given
-/// (filter matches sorted by hostname).
+/// (a name's hosts most recently seen first; filter matches sorted by hostname). Names are
+/// matched as [`crate::session::names`] explains: equal, ignoring case, never by prefix.
 pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved, FalconError> {
     let mut aids: Vec<String> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    let mut seen_names = HashSet::new();
     for n in &sel.names {
         let n = n.trim();
         if n.is_empty() {
@@ -49,66 +53,72 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
         }
         if is_aid(n) {
             aids.push(n.to_ascii_lowercase());
-        } else if seen_names.insert(n.to_ascii_lowercase()) {
+        } else {
             names.push(n.to_string());
         }
     }
     let given_aids: Vec<String> = aids.clone();
-    // Names: one query per hundred (`hostname:['a','b',...]`), a few at a time.
-    let queries: Vec<String> = names
-        .chunks(NAMES_PER_QUERY)
-        .map(|c| {
-            let list: Vec<String> = c.iter().map(|n| fql_quote(n)).collect();
-            format!("hostname:[{}]", list.join(","))
-        })
-        .collect();
-    let mut found = stream::iter(queries)
-        .map(|q| {
-            let client = client.clone();
-            async move { client.query_all_devices(&q).await }
-        })
-        .buffered(4);
-    while let Some(ids) = found.next().await {
-        aids.extend(ids?);
-    }
+    let mut by_name = names::find_names(client, &names).await?;
     if let Some(f) = sel.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         aids.extend(client.query_all_devices(f).await?);
     }
     let mut unique = HashSet::new();
     aids.retain(|a| unique.insert(a.clone()));
-    let devices = client.get_devices(&aids).await?;
-    let by_id: HashMap<&str, usize> = devices
+    let mut devices = client.get_devices(&aids).await?;
+    let by_id: HashMap<String, usize> = devices
         .iter()
         .enumerate()
-        .map(|(i, d)| (d.device_id.as_str(), i))
+        .map(|(i, d)| (d.device_id.clone(), i))
         .collect();
-    let mut order: Vec<usize> = aids
-        .iter()
-        .filter_map(|a| by_id.get(a.as_str()).copied())
-        .collect();
-    let mut dedup = HashSet::new();
-    order.retain(|i| dedup.insert(*i));
     let mut unmatched: Vec<String> = given_aids
         .into_iter()
         .filter(|a| !by_id.contains_key(a.as_str()))
         .collect();
-    let mut per_name: HashMap<String, usize> = HashMap::new();
-    for d in &devices {
-        *per_name.entry(d.hostname.to_ascii_lowercase()).or_default() += 1;
-    }
+    let mut order: Vec<usize> = Vec::with_capacity(devices.len());
     let mut ambiguous = Vec::new();
-    for n in names {
-        match per_name.get(&n.to_ascii_lowercase()) {
-            None => unmatched.push(n),
-            Some(&k) if k > 1 => ambiguous.push((n, k)),
-            Some(_) => {}
+    let mut suggestions = Vec::new();
+    let mut from_names: Vec<Device> = Vec::new();
+    for m in &mut by_name {
+        match m.hosts.len() {
+            0 => {
+                if suggestions.len() < SUGGESTED_NAMES {
+                    let near = names::suggestions(client, m).await?;
+                    if !near.is_empty() {
+                        suggestions.push((m.name.clone(), near));
+                    }
+                }
+                unmatched.push(m.name.clone());
+            }
+            1 => {}
+            k => ambiguous.push((m.name.clone(), k)),
+        }
+        from_names.append(&mut m.hosts);
+    }
+    // Names first (in the order given), then aids and the filter's matches.
+    let mut seen = HashSet::new();
+    let mut out: Vec<Device> = Vec::with_capacity(from_names.len() + devices.len());
+    for d in from_names {
+        if seen.insert(d.device_id.clone()) {
+            out.push(d);
         }
     }
-    let mut slots: Vec<Option<Device>> = devices.into_iter().map(Some).collect();
-    let devices = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    for a in &aids {
+        if let Some(&i) = by_id.get(a.as_str()) {
+            order.push(i);
+        }
+    }
+    let mut slots: Vec<Option<Device>> = devices.drain(..).map(Some).collect();
+    for i in order {
+        if let Some(d) = slots[i].take()
+            && seen.insert(d.device_id.clone())
+        {
+            out.push(d);
+        }
+    }
     Ok(Resolved {
-        devices,
+        devices: out,
         unmatched,
+        suggestions,
         ambiguous,
     })
 }

@@ -512,6 +512,21 @@ pub async fn run(
             .map(|n| sanitize_line(n))
             .collect();
         eprintln!("rtrsh: no host named: {}", names.join(", "));
+        for (name, near) in &resolved.suggestions {
+            let near: Vec<String> = near.iter().map(|n| sanitize_line(n)).collect();
+            eprintln!(
+                "rtrsh:   {}: did you mean {}?",
+                sanitize_line(name),
+                near.join(", ")
+            );
+        }
+        if let Some(name) = resolved
+            .unmatched
+            .iter()
+            .find(|n| !crate::session::names::is_literal_name(n))
+        {
+            eprintln!("hint: {}", crate::shell::wildcard_hint(name));
+        }
         worst = Exit::CommandFailed;
     }
     for (name, k) in &resolved.ambiguous {
