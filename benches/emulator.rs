@@ -319,23 +319,25 @@ impl Api {
         finish(r).await
     }
 
-    /// Every aid, paging the devices query by 5000; (aids, requests made).
+    /// Every aid, paging the devices scroll query by 5000 (the offset query stops at 10,000);
+    /// (aids, requests made).
     async fn all_aids(&self, expected: usize) -> (Vec<String>, usize) {
         let mut aids = Vec::with_capacity(expected);
         let mut requests = 0;
         let pages = expected / 5000 + 2;
+        let mut token = String::new();
         for _ in 0..pages {
+            let offset: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
             let (status, body) = self
                 .get(&format!(
-                    "/devices/queries/devices/v1?limit=5000&offset={}",
-                    aids.len()
+                    "/devices/queries/devices-scroll/v1?limit=5000&offset={offset}"
                 ))
                 .await;
             requests += 1;
             assert_eq!(
                 status,
                 200,
-                "devices query: {}",
+                "devices scroll query: {}",
                 String::from_utf8_lossy(&body)
             );
             let v: Value = serde_json::from_slice(&body).expect("devices query JSON");
@@ -345,6 +347,10 @@ impl Api {
             if page.is_empty() || aids.len() >= total {
                 break;
             }
+            token = v["meta"]["pagination"]["offset"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
         }
         (aids, requests)
     }
