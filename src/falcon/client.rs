@@ -156,7 +156,11 @@ struct Token {
 }
 
 struct Inner {
+    /// Honours the proxy environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, ...).
     http: reqwest::Client,
+    /// Never uses a proxy: for loopback URLs, whatever the environment says, so a token or a
+    /// secret sent over plain `http://` to the emulator never crosses a proxy in clear text.
+    direct: reqwest::Client,
     base_url: std::sync::RwLock<String>,
     creds: Credentials,
     token: tokio::sync::Mutex<Option<Token>>,
@@ -211,6 +215,41 @@ pub fn check_base_url(url: &str) -> Result<String, FalconError> {
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
+/// Follows redirects only for the token request (a region redirect, reference §2.4), only to
+/// https (or loopback http), and never more than three times.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let url = attempt.url();
+        let ok_scheme = url.scheme() == "https"
+            || (url.scheme() == "http" && is_loopback_host(url.host_str().unwrap_or_default()));
+        let from_token = attempt
+            .previous()
+            .first()
+            .is_some_and(|u| u.path() == "/oauth2/token");
+        if from_token && ok_scheme && attempt.previous().len() < 3 && url.path() == "/oauth2/token"
+        {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+impl Inner {
+    /// The HTTP client for a URL: never through a proxy to loopback.
+    fn http_for(&self, url: &str) -> &reqwest::Client {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        if is_loopback_host(&host) {
+            &self.direct
+        } else {
+            &self.http
+        }
+    }
+}
+
 impl FalconClient {
     pub fn new(
         base_url: &str,
@@ -219,38 +258,23 @@ impl FalconClient {
     ) -> Result<Self, FalconError> {
         let base = check_base_url(base_url)?;
         install_crypto_provider();
-        // Follow redirects only for the token request (a region redirect, reference §2.4), only
-        // to https (or loopback http), and never more than three times.
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
-            let url = attempt.url();
-            let ok_scheme = url.scheme() == "https"
-                || (url.scheme() == "http" && is_loopback_host(url.host_str().unwrap_or_default()));
-            let from_token = attempt
-                .previous()
-                .first()
-                .is_some_and(|u| u.path() == "/oauth2/token");
-            if from_token
-                && ok_scheme
-                && attempt.previous().len() < 3
-                && url.path() == "/oauth2/token"
-            {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        });
-        let http = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.request_timeout)
-            .user_agent(opts.user_agent.clone())
-            .redirect(policy)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| FalconError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(opts.connect_timeout)
+                .timeout(opts.request_timeout)
+                .user_agent(opts.user_agent.clone())
+                .redirect(redirect_policy())
+                .pool_idle_timeout(Duration::from_secs(50))
+                .tcp_nodelay(true)
+        };
+        let build_err =
+            |e: reqwest::Error| FalconError::Config(format!("cannot build the HTTP client: {e}"));
+        let http = builder().build().map_err(build_err)?;
+        let direct = builder().no_proxy().build().map_err(build_err)?;
         Ok(FalconClient {
             inner: Arc::new(Inner {
                 http,
+                direct,
                 base_url: std::sync::RwLock::new(base),
                 creds,
                 token: tokio::sync::Mutex::new(None),
@@ -414,7 +438,14 @@ impl FalconClient {
             attempt += 1;
             self.inner.governor.ready().await;
             // Asking for a token changes nothing: 5xx and broken connections are retried.
-            let resp = match self.inner.http.post(&url).form(&form).send().await {
+            let resp = match self
+                .inner
+                .http_for(&url)
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+            {
                 Ok(r) => r,
                 Err(e) if attempt < self.inner.opts.max_attempts => {
                     tracing::debug!(
@@ -531,8 +562,8 @@ impl FalconClient {
     async fn revoke_at(&self, base: &str, token: &SecretString) -> Result<(), FalconError> {
         let url = format!("{base}/oauth2/revoke");
         self.inner
-            .http
-            .post(url)
+            .http_for(&url)
+            .post(&url)
             .basic_auth(
                 &self.inner.creds.client_id,
                 Some(self.inner.creds.client_secret.expose_secret()),
@@ -574,7 +605,7 @@ impl FalconClient {
             let url = format!("{}{}", self.base_url(), path);
             let mut req = self
                 .inner
-                .http
+                .http_for(&url)
                 .request(method.clone(), &url)
                 .bearer_auth(token.expose_secret())
                 .header(
@@ -705,7 +736,7 @@ impl FalconClient {
             let url = format!("{}{}", self.base_url(), path);
             let mut req = self
                 .inner
-                .http
+                .http_for(&url)
                 .get(&url)
                 .bearer_auth(token.expose_secret())
                 .timeout(timeout);

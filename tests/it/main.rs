@@ -26,6 +26,7 @@ mod get_shell;
 mod host_names;
 mod library;
 mod offline;
+mod proxy;
 mod ratelimit;
 mod schema_selftest;
 mod sessions;
