@@ -384,7 +384,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --hostname-match --host-name --profile --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +475,14 @@ _rtrsh() {
                     return 0
                     ;;
                 --host-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --script-time-scale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cloud-move-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod lexer;
+pub mod script_timeout;
 
 use serde::{Deserialize, Serialize};
 

@@ -113,6 +113,15 @@ fn parse_share(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_scale(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err("must be a number of at least 0".into())
+    }
+}
+
 /// The emulated tenant. `Default` is what `rtrsh emulator` and `rtrsh demo` run.
 #[derive(Clone, Debug, Args)]
 pub struct EmulatorConfig {
@@ -196,6 +205,28 @@ pub struct EmulatorConfig {
     /// (`DESKTOP-010`, `DESKTOP-01-OLD`) or a name in another case (`desktop-02`).
     #[arg(long = "host-name", value_name = "NAME")]
     pub host_names: Vec<String>,
+
+    // Scripts, downloads and API errors (reference §11 items 13, 15, 16).
+    /// Multiplies script time on a host: `Start-Sleep`/`sleep` in a script and its `-Timeout`
+    /// (default 30 s, after Falcon-Toolkit's help; psfalcon#56: a script that outlives its window
+    /// is stopped). 0.01 makes a 60 s sleep take 600 ms, so tests stay short.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    pub script_time_scale: f64,
+    /// `file/v2` hides a retrieved file's `sha256` until its upload is complete (the emulator's
+    /// earlier reading). By default the hash shows as soon as the host has sent the file, as
+    /// FalconPy's `streaming_download_uber.py` sample expects: it takes `sha256` from the list
+    /// and retries the download while the file is "moved to the cloud".
+    #[arg(long)]
+    pub sha256_when_complete: bool,
+    /// Extra time after a retrieved file's upload is complete during which
+    /// `extracted-file-contents` still refuses it (404; inferred: the sample retries on any HTTP
+    /// error, the real status is undocumented).
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub cloud_move_time: Duration,
+    /// A response policy with `runscript` disabled: every `runscript` is refused with 40006
+    /// "command is not valid" (CAST#15, maintainer: check that the policy enables runscript).
+    #[arg(long)]
+    pub runscript_disabled: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -226,6 +257,10 @@ impl Default for EmulatorConfig {
             clients: Vec::new(),
             hostname_match: HostnameMatch::Prefix,
             host_names: Vec::new(),
+            script_time_scale: 1.0,
+            sha256_when_complete: false,
+            cloud_move_time: Duration::ZERO,
+            runscript_disabled: false,
         }
     }
 }

@@ -370,6 +370,14 @@ impl Inner {
             Some(s) => (s.host, s.cwd.clone(), s.offline_queued),
             None => return Err(ApiError::rtr(40002, "Could not find existing session")),
         };
+        let first = command_string
+            .split_whitespace()
+            .next()
+            .unwrap_or(base_command);
+        if emu.config.runscript_disabled && first.eq_ignore_ascii_case("runscript") {
+            // A response policy with runscript off (CAST#15): the API refuses the command.
+            return Err(ApiError::rtr(40006, "command is not valid"));
+        }
         let id = self.uuid();
         let at = SystemTime::now();
         let online = self.online.get(host).copied().unwrap_or(false);
@@ -392,7 +400,7 @@ impl Inner {
             if !online {
                 return Err(ApiError::rtr(40401, "Could not establish sensor comms"));
             }
-            self.run_now(emu, &mut rec, &mut cwd, now)?;
+            self.run_now(emu, &mut rec, &mut cwd, now, !batch)?;
         }
         if let Some(s) = self.sessions.get_mut(session_id) {
             s.cwd = cwd.clone();
@@ -417,13 +425,16 @@ impl Inner {
     }
 
     /// Runs a command on its (online) host now: effects apply at once, output is visible after
-    /// the host's latency.
+    /// the host's latency plus the command's own run time (scripts; scaled by
+    /// `script_time_scale`). `single`: sent to the single-host endpoint, whose refusals differ
+    /// from a batch's per-host ones ([`crate::emulator::world::Rejection::single_host`]).
     fn run_now(
         &mut self,
         emu: &Emulator,
         rec: &mut CommandRec,
         cwd: &mut String,
         now: Instant,
+        single: bool,
     ) -> Result<(), ApiError> {
         let state = self.host_states.entry(rec.host).or_default();
         let exec = emu
@@ -436,9 +447,22 @@ impl Inner {
                 &rec.command_string,
                 &self.library,
             )
-            .map_err(|r| ApiError::rtr(r.code, r.message))?;
+            .map_err(|r| {
+                let r = if single {
+                    r.single_host(&rec.base_command)
+                } else {
+                    r
+                };
+                ApiError::rtr(r.code, r.message)
+            })?;
         let n = self.commands.len() as u64;
-        let ready = now + emu.latency_for(rec.host, n);
+        // Capped at a day: no `-Timeout` or scale can push the finish past what an Instant holds.
+        let runtime = Duration::try_from_secs_f64(
+            exec.runtime_ms as f64 / 1000.0 * emu.config.script_time_scale,
+        )
+        .unwrap_or(Duration::MAX)
+        .min(Duration::from_secs(86_400));
+        let ready = now + emu.latency_for(rec.host, n) + runtime;
         rec.ready_at = Some(ready);
         rec.stdout = exec.stdout;
         rec.stderr = exec.stderr;
@@ -499,7 +523,7 @@ impl Inner {
                 .get(&rec.session_id)
                 .map(|s| s.cwd.clone())
                 .unwrap_or_else(|| emu.world.initial_cwd(host));
-            if let Err(e) = self.run_now(emu, &mut rec, &mut cwd, now) {
+            if let Err(e) = self.run_now(emu, &mut rec, &mut cwd, now, false) {
                 rec.ready_at = Some(now);
                 rec.stderr = format!("{}: {}", e.code, e.message);
             }

@@ -118,9 +118,28 @@ impl FalconError {
     }
 }
 
+/// The hint for an RTR error code that names a cloud file or a refused command (reference §11
+/// item 16). These arrive as API errors, not as the command's stderr: 40408 from one host's
+/// `put`, 40412 per host in batch replies, 40006 for a `runscript` that a response policy
+/// disables or whose cloud-script name is wrong (CAST#15, maintainer).
+pub fn code_hint(code: i64) -> Option<&'static str> {
+    match code {
+        40408 | 40412 => Some("check the name and its case with `library`"),
+        40006 => Some(
+            "the name may be wrong (check the name and its case with `library`), or a policy may disable runscript",
+        ),
+        _ => None,
+    }
+}
+
 /// A one-line hint for a failure, when there is a useful one.
 pub fn hint(err: &FalconError) -> Option<String> {
     match err {
+        FalconError::Api { errors, .. }
+            if let Some(h) = errors.iter().find_map(|e| code_hint(e.code)) =>
+        {
+            Some(h.to_string())
+        }
         FalconError::Api { status: 403, path, .. } => {
             let scope = if path.contains("admin") || path.contains("put-files") || path.contains("scripts") {
                 "Real Time Response (Admin): Write"

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Platform, Tier, catalog, lexer};
+use crate::command::{Platform, Tier, catalog, lexer, script_timeout};
 use crate::falcon::devices::Device;
 use crate::falcon::{FalconClient, FalconError};
 use crate::session::names;
@@ -99,6 +99,9 @@ pub enum Notice {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub tier: Tier,
+    /// The command line as sent (`runscript` gains a `-Timeout` the user did not give; see
+    /// [`crate::command::script_timeout`]).
+    pub command_string: String,
     pub cloud_request_id: String,
     pub polled: Polled,
     pub queued: bool,
@@ -269,6 +272,10 @@ impl HostSession {
         let started_at = SystemTime::now();
         let start = Instant::now();
         let base = words.first().cloned().unwrap_or_default();
+        // A script may run as long as we wait for it, not the sensor's 30 s default.
+        let seconds = script_timeout::single_host_seconds(self.opts.limits.timeout);
+        let sent = script_timeout::with_timeout(line, words, seconds);
+        let line = sent.as_str();
         let mut state = self.state.lock().await;
         let mut notices = Vec::new();
         let executed = match self
@@ -336,6 +343,7 @@ impl HostSession {
         };
         Ok(Outcome {
             tier,
+            command_string: sent.clone(),
             cloud_request_id: executed.cloud_request_id,
             polled,
             queued: executed.queued_command_offline,

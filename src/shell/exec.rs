@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Stderr, Stdout, Write};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::command::Tier;
+use crate::command::{Tier, script_timeout};
 use crate::falcon::FalconError;
 use crate::falcon::error::hint;
 use crate::output::record::{CommandRecord, CommandStatus};
@@ -129,7 +129,12 @@ struct Tee<'a, 'f> {
     term: Option<&'a mut TerminalSink>,
     collect: Option<&'a mut Collect>,
     first: Option<&'a mut (dyn FnMut() + 'f)>,
+    /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
+    stderr_tail: String,
 }
+
+/// How much of the end of stderr [`Tee`] keeps.
+const STDERR_TAIL: usize = 1024;
 
 impl Tee<'_, '_> {
     fn arrived(&mut self) {
@@ -153,6 +158,14 @@ impl OutputSink for Tee<'_, '_> {
 
     fn stderr(&mut self, chunk: &str) {
         self.arrived();
+        self.stderr_tail.push_str(chunk);
+        if self.stderr_tail.len() > 2 * STDERR_TAIL {
+            let mut cut = self.stderr_tail.len() - STDERR_TAIL;
+            while !self.stderr_tail.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.stderr_tail.drain(..cut);
+        }
         self.digest.stderr(chunk.as_bytes());
         if let Some(t) = self.term.as_deref_mut() {
             t.stderr(chunk);
@@ -213,16 +226,17 @@ pub async fn run_line(
     let mut digest = OutputDigest::default();
     let mut collected = Collect::default();
     let json = outs.json;
-    let result = {
+    let (result, stderr_tail) = {
         let mut tee = Tee {
             digest: &mut digest,
             term: if json { None } else { Some(&mut outs.term) },
             collect: if json { Some(&mut collected) } else { None },
             first: on_first_output,
+            stderr_tail: String::new(),
         };
         let r = session.run(line, words, tier, &mut tee, cancel).await;
         tee.arrived();
-        r
+        (r, tee.stderr_tail)
     };
     if !json {
         outs.term.finish();
@@ -282,6 +296,16 @@ pub async fn run_line(
             (CommandStatus::Unknown, LineResult::Cancelled)
         }
     };
+    if outcome.polled.completion == Completion::Complete
+        && outcome.polled.stderr_seen
+        && words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("runscript"))
+        && script_timeout::looks_cut_off(&stderr_tail)
+    {
+        let sent = crate::command::lexer::words(&outcome.command_string).unwrap_or_default();
+        outs.notify(script_timeout::cut_off_note(&sent));
+    }
     rec.status = status;
     finish_record(outs, rec, collected, &digest);
     // `get` in one step: wait for the upload, download, verify and extract.

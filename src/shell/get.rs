@@ -1,10 +1,14 @@
 //! `get PATH` in one step, and the `files` built-in.
 //!
 //! After the host has run `get` (the normal execute-then-poll), [`after_get`]:
-//! 1. waits until the file has reached the cloud (`file/v2` shows it `complete` with a SHA-256),
-//!    backing off from 250 ms to 2 s, for at most [`GetOptions::upload_timeout`];
+//! 1. waits until `file/v2` shows the file with a SHA-256, backing off from 250 ms to 2 s;
 //! 2. streams the 7z (`extracted-file-contents`, no Content-Length) to a private temporary file
-//!    in the host's evidence folder;
+//!    in the host's evidence folder. The hash can show before the file has moved to the cloud,
+//!    and the download is refused until then: a maintainer's streaming sample (FalconPy
+//!    `streaming_download_uber.py`) takes `sha256` from the list and retries the download while
+//!    "waiting for file to be moved to the cloud". rtrsh retries a refused download (404, 409,
+//!    423, 425: the real status is undocumented) with the same back-off. Steps 1 and 2 together
+//!    take at most [`GetOptions::upload_timeout`];
 //! 3. extracts the one file with the password `infected` under a name rtrsh chooses (the entry
 //!    name in the archive is hostile and never used as a path), with the decompressed size
 //!    capped, and checks that its SHA-256 equals the one the API reported. A mismatch, or an
@@ -26,7 +30,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::falcon::FalconError;
-use crate::falcon::files::SessionFile;
+use crate::falcon::files::{SessionFile, is_sha256};
 use crate::output::sanitize_line;
 use crate::session::poll::OutputSink;
 use crate::session::{HostSession, Outcome, Target};
@@ -168,13 +172,22 @@ pub async fn fetch(
     opts: &GetOptions,
 ) -> Result<Saved, GetError> {
     let sid = session.session_id().await;
+    let start = Instant::now();
     let file = wait_uploaded(session, &sid, path, cloud_request_id, opts.upload_timeout).await?;
     let sha = file.sha256.to_ascii_lowercase();
     let target = session.target();
     let dir = host_dir(&opts.evidence_dir, target)?;
     let stem = unique_stem(&dir, &file_stem(&target.hostname, &file.name, &sha));
     let part = PartFile::create(dir.join(format!(".{stem}.7z.part")))?;
-    download(session, &sid, &file, &sha, &part).await?;
+    download(
+        session,
+        &sid,
+        &file,
+        &sha,
+        &part,
+        (start, opts.upload_timeout),
+    )
+    .await?;
 
     let cap = if file.size > 0 {
         file.size.saturating_add(CAP_SLACK)
@@ -290,7 +303,8 @@ async fn wait_uploaded(
             .rev()
             .find(|f| is_ours(f, cloud_request_id, path))
         {
-            if f.ready() {
+            // The hash is enough to ask for the download (it may still be refused, see above).
+            if is_sha256(&f.sha256) {
                 break Ok(f);
             }
             let status = f.status.to_ascii_uppercase();
@@ -325,8 +339,52 @@ async fn wait_uploaded(
     result
 }
 
-/// Streams the archive into `part`, starting again (from byte 0) if the transfer breaks off.
+/// Whether the API refused a download because the file has not moved to the cloud yet.
+fn not_ready(e: &FalconError) -> bool {
+    matches!(e.status(), Some(404 | 409 | 423 | 425))
+}
+
+/// Streams the archive into `part`, starting again (from byte 0) if the transfer breaks off,
+/// and asking again, with a back-off, while the API says the file is not ready. `bound`: when
+/// the wait began and how long it may take in all.
 async fn download(
+    session: &HostSession,
+    sid: &str,
+    file: &SessionFile,
+    sha: &str,
+    part: &PartFile,
+    bound: (Instant, Duration),
+) -> Result<u64, GetError> {
+    let (start, limit) = bound;
+    let mut delay = Duration::from_millis(250);
+    let mut refusals = 0u32;
+    let waiting =
+        spinner("{spinner} waiting for the file to be moved to the cloud: {msg} ({elapsed})");
+    let result = loop {
+        match download_attempts(session, sid, file, sha, part).await {
+            Err(GetError::Api(e)) if not_ready(&e) => {
+                refusals += 1;
+                if start.elapsed() + delay > limit {
+                    break Err(GetError::Upload(format!(
+                        "the file was still not ready to download after {} ({refusals} tries; last answer: {}); it may still arrive (see `files`)",
+                        humantime::format_duration(limit),
+                        sanitize_line(&e.to_string())
+                    )));
+                }
+                tracing::debug!("download refused ({e}); asking again in {delay:?}");
+                waiting.set_message(format!("{} (try {refusals})", sanitize_line(&file.name)));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 3 / 2).min(Duration::from_secs(2));
+            }
+            r => break r,
+        }
+    };
+    waiting.finish_and_clear();
+    result
+}
+
+/// [`download_once`], started again (from byte 0) if the transfer breaks off.
+async fn download_attempts(
     session: &HostSession,
     sid: &str,
     file: &SessionFile,

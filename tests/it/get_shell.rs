@@ -345,7 +345,8 @@ async fn put_and_runscript_go_to_the_right_tier_with_quoting_intact() {
     assert!(run.stdout.contains("a b"), "stdout: {}", run.stdout);
     assert!(run.stdout.contains("triage done"), "stdout: {}", run.stdout);
     let host_path = r#"runscript -HostPath="C:\Windows\Temp\no such.ps1" -Timeout=60"#;
-    // A file that is not in the put-files library: the host says so, the command fails.
+    // A file that is not in the put-files library: the API refuses the command (40408, reference
+    // §11 item 16) with a hint, and nothing runs on the host.
     let missing = "put not-in-the-library.exe";
     for line in [host_path, missing] {
         let run = rtrsh(
@@ -357,23 +358,31 @@ async fn put_and_runscript_go_to_the_right_tier_with_quoting_intact() {
         if line == missing {
             assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
             assert!(
-                run.stderr
-                    .contains("not-in-the-library.exe could not be found"),
+                run.stderr.contains("Put file not found by name (40408)")
+                    && run
+                        .stderr
+                        .contains("hint: check the name and its case with `library`"),
                 "stderr: {}",
                 run.stderr
             );
         }
     }
     let stats = env.stats().await;
+    // A script without -Timeout is sent with rtrsh's wait as its limit.
+    let cloud_sent = format!("{cloud} -Timeout=900");
     for (line, t) in [
         (raw, Tier::Admin),
-        (cloud, Tier::ActiveResponder),
+        (cloud_sent.as_str(), Tier::ActiveResponder),
         (put, Tier::Admin),
         (host_path, Tier::Admin),
-        (missing, Tier::Admin),
     ] {
         assert_eq!(logged(&stats, line)["tier"], tier(t), "{line}");
     }
+    let log = stats["command_log"].as_array().expect("command_log");
+    assert!(
+        log.iter().all(|c| c["command_string"] != missing),
+        "{log:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ mod auth;
 mod auth_profiles;
 mod bad_input;
 mod batch;
+mod cmd_fidelity;
 mod commands;
 mod complete_files;
 mod complete_remote;

@@ -33,15 +33,22 @@ fn session_files(emu: &Emulator, caller: &Caller, sid: &str) -> Result<Vec<FileR
         .collect())
 }
 
-fn file_v2(f: &FileRec, now: Instant) -> Value {
+/// One `domain.FileV2`. The hash shows as soon as it is known (the host has sent the file),
+/// unless `sha256_when_complete` hides it until the upload is complete (see the switch).
+fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool) -> Value {
     let done = now >= f.available_at && f.sha256.get().is_some();
     let progress = if done { 1.0 } else { f.progress(now).min(0.99) };
+    let sha = if done || !sha256_when_complete {
+        f.sha256.get().cloned().unwrap_or_default()
+    } else {
+        String::new()
+    };
     json!({
         "id": f.id,
         "cloud_request_id": f.cloud_request_id,
         "session_id": f.session_id,
         "name": f.name,
-        "sha256": if done { f.sha256.get().cloned().unwrap_or_default() } else { String::new() },
+        "sha256": sha,
         "size": f.content.len(),
         "complete": done,
         "progress": progress,
@@ -66,7 +73,10 @@ pub async fn list_v2(
     Ok(ok(
         StatusCode::OK,
         PoweredBy::Rtr,
-        files.iter().map(|f| file_v2(f, now)).collect(),
+        files
+            .iter()
+            .map(|f| file_v2(f, now, emu.config.sha256_when_complete))
+            .collect(),
     ))
 }
 
@@ -179,12 +189,18 @@ pub async fn contents(
     let now = Instant::now();
     let file = files
         .into_iter()
-        .find(|f| now >= f.available_at && f.sha256.get().is_some_and(|s| *s == sha))
+        .find(|f| f.sha256.get().is_some_and(|s| *s == sha))
         .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "File with sha256 {sha} not found in this session (it may still be uploading)"
-            ))
+            ApiError::not_found(format!("File with sha256 {sha} not found in this session"))
         })?;
+    // Not yet moved to the cloud: refused until then. What the real API answers here is
+    // undocumented (FalconPy's streaming sample retries on any HTTP error while "waiting for
+    // file to be moved to the cloud"); 404, as for an unknown file, is the inferred reading.
+    if now < file.available_at + emu.config.cloud_move_time {
+        return Err(ApiError::not_found(
+            "File is not available yet: it is still being moved to the cloud",
+        ));
+    }
     let name = q
         .get("filename")
         .filter(|s| !s.is_empty())

@@ -133,6 +133,9 @@ pub struct Execution {
     pub stdout: Content,
     pub stderr: String,
     pub uploaded: Option<UploadedFile>,
+    /// Milliseconds the command takes on the host beyond the usual latency, in unscaled host
+    /// time (a script's `Start-Sleep`; the emulator scales it with `script_time_scale`).
+    pub runtime_ms: u64,
 }
 
 /// A command the API refuses before running it (HTTP 400 with this RTR code).
@@ -140,6 +143,33 @@ pub struct Execution {
 pub struct Rejection {
     pub code: u32,
     pub message: String,
+}
+
+impl Rejection {
+    /// The code the single-host execute endpoint answers with. The world rejects a cloud file
+    /// that is not in the library with 40412 "The file NAME could not be found", as batch replies
+    /// show it per host (kibana fixture, reference §7.10). One host's execute answers differently:
+    /// a missing put-file is 40408 "Put file not found by name" (psfalcon#326), and a wrong or
+    /// misspelt cloud-script name is 40006 "command is not valid" (CAST#15, maintainer).
+    pub fn single_host(self, base_command: &str) -> Rejection {
+        if self.code != 40412 {
+            return self;
+        }
+        let base = base_command.split_whitespace().next().unwrap_or_default();
+        if base.eq_ignore_ascii_case("put") || base.eq_ignore_ascii_case("put-and-run") {
+            Rejection {
+                code: 40408,
+                message: "Put file not found by name".into(),
+            }
+        } else if base.eq_ignore_ascii_case("runscript") {
+            Rejection {
+                code: 40006,
+                message: "command is not valid".into(),
+            }
+        } else {
+            self
+        }
+    }
 }
 
 /// The cloud-side libraries the host can pull from (`put`, `runscript -CloudFile`).

@@ -600,11 +600,18 @@ fn admin_commands() {
         b"MZ fake tool"
     );
     assert_eq!(sh.err("put tool.exe"), "put: Destination already exists.\n");
-    assert!(
-        !sh.err("put TOOL.exe").is_empty(),
+    let missing = |r: Result<Execution, Rejection>| r.map(|_| ()).expect_err("refused");
+    assert_eq!(
+        missing(sh.try_run("put TOOL.exe")).code,
+        40412,
         "names are case-sensitive"
     );
-    assert!(!sh.err("put missing.exe").is_empty());
+    let r = missing(sh.try_run("put missing.exe"));
+    assert_eq!(
+        (r.code, r.message.as_str()),
+        (40412, "The file missing.exe could not be found")
+    );
+    assert_eq!(r.single_host("put").code, 40408);
 
     let out = sh.ok("runscript -Raw=```Write-Output hello; echo \"two words\"\nWrite-Host 'x'```");
     assert_eq!(out, "hello\ntwo words\nx\n");
@@ -614,9 +621,14 @@ fn admin_commands() {
         "triage on DESKTOP-01\n"
     );
     assert_eq!(e.stderr, "one warning\n");
-    assert!(
-        sh.err("runscript -CloudFile=Nope")
-            .contains("The file Nope could not be found")
+    let r = missing(sh.try_run("runscript -CloudFile=Nope"));
+    assert_eq!(r.code, 40412);
+    assert_eq!(
+        r.single_host("runscript"),
+        Rejection {
+            code: 40006,
+            message: "command is not valid".into()
+        }
     );
     sh.ok(r#"runscript -HostPath="C:\Windows\Temp\update.ps1""#);
 
@@ -835,4 +847,24 @@ mod fuzz {
             let _ = sh.try_run(&junk);
         }
     }
+}
+
+#[test]
+fn scripts_take_their_sleep_and_stop_at_their_timeout() {
+    let w = world();
+    let mut sh = Sh::new(&w, DESKTOP);
+    let e = sh.run(
+        "runscript -Raw=```Write-Output a; Start-Sleep -Seconds 5; Write-Output b``` -Timeout=60",
+    );
+    assert_eq!(e.runtime_ms, 5_000);
+    assert_eq!(String::from_utf8_lossy(&e.stdout.to_bytes()), "a\nb\n");
+    assert_eq!(e.stderr, "");
+    // Without -Timeout: the sensor's 30 s; what ran before the cut stays.
+    let e = sh.run("runscript -Raw=```Write-Output a; Start-Sleep 40; Write-Output b```");
+    assert_eq!(e.runtime_ms, 30_000);
+    assert_eq!(String::from_utf8_lossy(&e.stdout.to_bytes()), "a\n");
+    assert_eq!(e.stderr, super::commands::script_cut_off(30));
+    let e = sh.run("runscript -Raw=```sleep 0.5; Start-Sleep -Milliseconds 250``` -timeout=1");
+    assert_eq!(e.runtime_ms, 750);
+    assert_eq!(e.stderr, "");
 }

@@ -31,7 +31,7 @@ use futures_util::stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Platform, Tier};
+use crate::command::{Platform, Tier, lexer, script_timeout};
 use crate::falcon::devices::Device;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
@@ -452,12 +452,17 @@ impl Fleet {
             .copied()
             .filter(|&i| self.hosts[i as usize].state.active())
             .collect();
+        // A script may run as long as the batch request waits for it, and ends (saying so)
+        // just before: PSFalcon's rule, see `command::script_timeout`.
+        let words = lexer::words(line).unwrap_or_default();
+        let seconds = script_timeout::fleet_seconds(self.opts.batch_timeout);
+        let sent = script_timeout::with_timeout(line, &words, seconds);
         let job = Job {
             client: self.client.clone(),
             index: self.index.clone(),
             tier,
             base: Arc::from(base),
-            line: Arc::from(line),
+            line: Arc::from(sent.as_str()),
             timeout: self.opts.batch_timeout,
             schedule: self.opts.schedule.clone(),
             limits: self.opts.limits.clone(),

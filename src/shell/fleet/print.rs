@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io::{BufWriter, IsTerminal, Stderr, Stdout, Write};
 use std::time::{Instant, SystemTime};
 
-use crate::command::Tier;
+use crate::command::{Tier, script_timeout};
 use crate::output::record::{CommandRecord, CommandStatus};
 use crate::output::sanitize::sanitize_line;
 use crate::output::transcript::{OutputDigest, Transcript};
@@ -325,8 +325,8 @@ impl Printer {
         }
         let pb = self.progress.take();
         match &pb {
-            Some(p) => p.suspend(|| self.sections(fleet, unit, tier)),
-            None => self.sections(fleet, unit, tier),
+            Some(p) => p.suspend(|| self.sections(fleet, unit, line)),
+            None => self.sections(fleet, unit, line),
         }
         self.progress = pb;
     }
@@ -337,8 +337,7 @@ impl Printer {
     }
 
     /// The sections of a unit (largest group first) and its notes.
-    fn sections(&mut self, fleet: &Fleet, unit: &Unit, tier: Tier) {
-        let _ = tier;
+    fn sections(&mut self, fleet: &Fleet, unit: &Unit, line: &str) {
         if !self.json {
             let mut order: Vec<usize> = (0..unit.groups.len()).collect();
             order.sort_by_cached_key(|&g| {
@@ -391,36 +390,65 @@ impl Printer {
             let r = self.out.get_mut().flush();
             self.note_io(r);
         }
-        self.outcome_notes(fleet, unit);
+        self.outcome_notes(fleet, unit, line);
     }
 
     /// Failures (grouped by reason), timeouts, queued and cancelled hosts: a line each.
-    fn outcome_notes(&mut self, fleet: &Fleet, unit: &Unit) {
-        let mut failed: Vec<(String, Vec<HostIdx>)> = Vec::new();
+    fn outcome_notes(&mut self, fleet: &Fleet, unit: &Unit, line: &str) {
+        let words = crate::command::lexer::words(line).unwrap_or_default();
+        let is_script = words
+            .first()
+            .is_some_and(|w| w.eq_ignore_ascii_case("runscript"));
+        let mut cut_off = Vec::new();
+        let mut failed: Vec<(String, Option<i64>, Vec<HostIdx>)> = Vec::new();
         let mut timed_out = Vec::new();
         let mut queued = Vec::new();
         let mut cancelled = Vec::new();
         for run in &unit.runs {
             match &run.result {
-                RunResult::Failed { message, .. } => {
-                    match failed.iter_mut().find(|(m, _)| m == message) {
-                        Some((_, v)) => v.push(run.host),
-                        None => failed.push((message.clone(), vec![run.host])),
+                RunResult::Failed { message, code, .. } => {
+                    match failed.iter_mut().find(|(m, _, _)| m == message) {
+                        Some((_, _, v)) => v.push(run.host),
+                        None => failed.push((message.clone(), *code, vec![run.host])),
                     }
                 }
                 RunResult::TimedOut => timed_out.push(run.host),
                 RunResult::Queued => queued.push(run.host),
                 RunResult::Cancelled => cancelled.push(run.host),
-                RunResult::Output { .. } => {}
+                RunResult::Output { group, stderr } => {
+                    if is_script
+                        && *stderr
+                        && unit
+                            .groups
+                            .get(*group)
+                            .is_some_and(|g| script_timeout::looks_cut_off(&g.stderr))
+                    {
+                        cut_off.push(run.host);
+                    }
+                }
             }
         }
-        for (msg, hosts) in failed {
+        if !cut_off.is_empty() {
+            let seconds = script_timeout::fleet_seconds(fleet.options().batch_timeout);
+            let sent = script_timeout::with_timeout(line, &words, seconds);
+            let sent = crate::command::lexer::words(&sent).unwrap_or_default();
+            self.notice(&format!(
+                "on {} ({}): {}",
+                plural(cut_off.len(), "host"),
+                host_list(fleet, &cut_off),
+                script_timeout::cut_off_note(&sent)
+            ));
+        }
+        for (msg, code, hosts) in failed {
             self.notice(&format!(
                 "failed on {} ({}): {}",
                 plural(hosts.len(), "host"),
                 host_list(fleet, &hosts),
                 sanitize_line(&msg)
             ));
+            if let Some(h) = code.and_then(crate::falcon::error::code_hint) {
+                self.notice(&format!("hint: {h}"));
+            }
         }
         if !timed_out.is_empty() {
             self.notice(&format!(
