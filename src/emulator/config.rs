@@ -56,6 +56,24 @@ pub enum InvalidUtf8 {
     Raw,
 }
 
+/// Ways a broken or hostile server misbehaves, so clients can prove they survive it
+/// (`--misbehave`, repeatable). None of these is what the real API does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Misbehaviour {
+    /// Absurd numbers in every numeric field a client reads: `expires_in`, `sequence_id`,
+    /// file `size` and pagination `total` are 2^64 - 1.
+    AbsurdNumbers,
+    /// A command never completes: every status check answers `complete: false` with a line of
+    /// output and the next `sequence_id`.
+    EndlessOutput,
+    /// Every error message carries an OSC 52 clipboard write, a bidi override and a CR.
+    HostileErrors,
+    /// The first API request (other than OAuth2) is answered 429 with a `RetryAfter` 2 s away.
+    RetryAfterSeconds,
+    /// The first API request (other than OAuth2) is answered 429 with a `RetryAfter` in 2100.
+    RetryAfterCentury,
+}
+
 /// How the devices API matches `hostname` in FQL filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum HostnameMatch {
@@ -198,6 +216,9 @@ pub struct EmulatorConfig {
     /// responder-secret (adds real-time-response:write).
     #[arg(long = "client", value_name = "ID:SECRET[:SCOPES]")]
     pub clients: Vec<ClientCredential>,
+    /// Misbehave in these ways (repeatable; see `Misbehaviour`).
+    #[arg(long, value_enum)]
+    pub misbehave: Vec<Misbehaviour>,
     /// How `hostname` is matched in device filters (see `HostnameMatch`).
     #[arg(long, value_enum, default_value_t = HostnameMatch::Prefix)]
     pub hostname_match: HostnameMatch,
@@ -255,6 +276,7 @@ impl Default for EmulatorConfig {
             redirect_first_token: false,
             invalid_utf8: InvalidUtf8::Replace,
             clients: Vec::new(),
+            misbehave: Vec::new(),
             hostname_match: HostnameMatch::Prefix,
             host_names: Vec::new(),
             script_time_scale: 1.0,
@@ -266,6 +288,11 @@ impl Default for EmulatorConfig {
 }
 
 impl EmulatorConfig {
+    /// Whether the emulator misbehaves this way.
+    pub fn misbehaves(&self, m: Misbehaviour) -> bool {
+        self.misbehave.contains(&m)
+    }
+
     pub fn world(&self) -> WorldConfig {
         WorldConfig {
             seed: self.seed,

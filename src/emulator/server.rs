@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
-use crate::emulator::config::RetryAfterUnit;
+use crate::emulator::config::{Misbehaviour, RetryAfterUnit};
 use crate::emulator::handlers::{
     auth, batch, commands, devices, files, introspect, library, sessions,
 };
@@ -241,7 +241,7 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
     let drop_conn = req.extensions().get::<DropConnection>().cloned();
     let now = Instant::now();
 
-    let (trace_id, fault, caller, rate) = {
+    let (trace_id, fault, caller, rate, forced_retry_after) = {
         let mut inner = emu.lock();
         let trace_id = inner.uuid();
         let fault = {
@@ -282,8 +282,34 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
             (Some(c), _) => (format!("cid:{}", c.cid), emu.config.rate_limit),
             (None, _) => (format!("ip:{peer}"), emu.config.unauthenticated_rate_limit),
         };
-        let rate = inner.rate.check(&key, limit, now);
-        (trace_id, fault, caller, rate)
+        let mut rate = inner.rate.check(&key, limit, now);
+        let mut forced_retry_after = None;
+        let throttle = [
+            Misbehaviour::RetryAfterSeconds,
+            Misbehaviour::RetryAfterCentury,
+        ]
+        .into_iter()
+        .find(|m| emu.config.misbehaves(*m));
+        if let Some(m) = throttle
+            && !is_oauth
+            && !inner.throttled_once
+        {
+            inner.throttled_once = true;
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            forced_retry_after = Some(match m {
+                Misbehaviour::RetryAfterSeconds => wall + 2,
+                // 2100-01-01T00:00:00Z
+                _ => 4_102_444_800,
+            });
+            rate = RateDecision::Limited {
+                limit,
+                retry_at: now,
+            };
+        }
+        (trace_id, fault, caller, rate, forced_retry_after)
     };
 
     let ctx = Ctx {
@@ -374,14 +400,45 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
                 RetryAfterUnit::Seconds => since.as_secs() + u64::from(since.subsec_nanos() > 0),
                 RetryAfterUnit::Millis => since.as_millis() as u64 + 1,
             };
-            h.insert("x-ratelimit-retryafter", value.into());
+            h.insert(
+                "x-ratelimit-retryafter",
+                forced_retry_after.unwrap_or(value).into(),
+            );
         }
         RateDecision::Unlimited => {}
     }
     emu.lock()
         .stats
         .record_request(&endpoint, resp.status().as_u16());
+    if emu.config.misbehaves(Misbehaviour::HostileErrors) && resp.status().as_u16() >= 400 {
+        return hostile_error(resp).await;
+    }
     resp
+}
+
+/// An error reply whose messages end in an OSC 52 clipboard write, a bidi override and a CR.
+async fn hostile_error(resp: Response) -> Response {
+    const EVIL: &str = "\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{202e}gnirts\r";
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    if let Some(errors) = v.get_mut("errors").and_then(|e| e.as_array_mut()) {
+        for e in errors {
+            if let Some(m) = e.get_mut("message") {
+                *m = format!("{}{EVIL}", m.as_str().unwrap_or_default()).into();
+            }
+        }
+    }
+    if let Some(m) = v.get_mut("message") {
+        *m = format!("{}{EVIL}", m.as_str().unwrap_or_default()).into();
+    }
+    let body = serde_json::to_vec(&v).unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 fn fault_reply(emu: &Emulator, status: StatusCode) -> Response {

@@ -245,6 +245,8 @@ impl RateLimiter {
 
 /// Everything mutable.
 pub struct Inner {
+    /// `--misbehave retry-after-*` answered its one 429.
+    pub throttled_once: bool,
     pub tokens: HashMap<String, TokenRec>,
     pub sessions: HashMap<String, SessionRec>,
     /// The live session of (owner client id, host), reused by init as the real API does.
@@ -275,6 +277,7 @@ impl Emulator {
         let mut rng = Rng::derive(config.seed, &[0xe4u64]);
         let library = seed_library(&mut rng);
         let inner = Inner {
+            throttled_once: false,
             tokens: HashMap::new(),
             sessions: HashMap::new(),
             session_of: HashMap::new(),

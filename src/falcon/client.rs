@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::falcon::error::{ApiErrorItem, FalconError};
-use crate::falcon::governor::Governor;
+use crate::falcon::governor::{Governor, RateWait, WaitNotice};
 
 /// Credentials of an API client.
 #[derive(Clone)]
@@ -215,6 +215,32 @@ pub fn check_base_url(url: &str) -> Result<String, FalconError> {
     Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
+/// The longest a token is trusted, whatever `expires_in` says (real tokens: 30 minutes).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The error for a 429 whose `X-RateLimit-RetryAfter` is further away than rtrsh waits.
+fn rate_limited_too_long(path: &str, wait: Duration) -> FalconError {
+    let how_long = if wait >= Duration::from_secs(100 * 365 * 86_400) {
+        "more than a century".to_string()
+    } else {
+        humantime::format_duration(Duration::from_secs(wait.as_secs())).to_string()
+    };
+    FalconError::Api {
+        status: 429,
+        errors: vec![ApiErrorItem {
+            code: 429,
+            message: format!(
+                "rate limited: the API asks to wait {how_long} (X-RateLimit-RetryAfter), more than \
+                 the {} rtrsh waits; try again later",
+                humantime::format_duration(crate::falcon::governor::MAX_RETRY_WAIT)
+            ),
+        }],
+        trace_id: None,
+        path: path.to_string(),
+        maybe_executed: false,
+    }
+}
+
 /// Follows redirects only for the token request (a region redirect, reference §2.4), only to
 /// https (or loopback http), and never more than three times.
 fn redirect_policy() -> reqwest::redirect::Policy {
@@ -284,6 +310,11 @@ impl FalconClient {
                 moved_from: std::sync::RwLock::new(None),
             }),
         })
+    }
+
+    /// Who to tell when every request waits out a 429 for a second or more.
+    pub fn on_rate_limit_wait(&self, notice: WaitNotice) {
+        self.inner.governor.on_wait(notice);
     }
 
     pub fn base_url(&self) -> String {
@@ -470,16 +501,22 @@ impl FalconClient {
                 .as_str()
                 .trim_end_matches("/oauth2/token")
                 .to_string();
-            if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
-                waits += 1;
-                if waits > self.inner.opts.max_rate_limit_waits {
-                    return Err(FalconError::Auth(
-                        "rate limited by the token endpoint".into(),
-                    ));
+            match self.inner.governor.observe(status.as_u16(), resp.headers()) {
+                Some(RateWait::Wait(wait)) => {
+                    waits += 1;
+                    if waits > self.inner.opts.max_rate_limit_waits {
+                        return Err(FalconError::Auth(
+                            "rate limited by the token endpoint".into(),
+                        ));
+                    }
+                    tokio::time::sleep(wait).await;
+                    attempt -= 1;
+                    continue;
                 }
-                tokio::time::sleep(wait).await;
-                attempt -= 1;
-                continue;
+                Some(RateWait::TooLong(wait)) => {
+                    return Err(rate_limited_too_long("/oauth2/token", wait));
+                }
+                None => {}
             }
             if status.is_server_error() && attempt < self.inner.opts.max_attempts {
                 tokio::time::sleep(backoff).await;
@@ -535,8 +572,14 @@ impl FalconClient {
                 .ok_or_else(|| {
                     FalconError::Auth("the token endpoint returned no access_token".into())
                 })?;
-            let lifetime =
-                Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(1799));
+            // Clamped: real tokens live 30 minutes; a server's absurd value (a negative, a
+            // float, 2^64) must neither overflow the clock nor keep a token forever.
+            let lifetime = Duration::from_secs(
+                v.get("expires_in")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1799)
+                    .clamp(1, MAX_TOKEN_LIFETIME.as_secs()),
+            );
             // Renew before expiry: 120 s early for real tokens (FalconPy's window), a tenth of
             // the lifetime for short ones.
             let margin =
@@ -639,14 +682,18 @@ impl FalconClient {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
-            if let Some(wait) = self.inner.governor.observe(status.as_u16(), &headers) {
-                rate_waits += 1;
-                if rate_waits <= opts.max_rate_limit_waits {
-                    tracing::debug!("{path}: rate limited, waiting {wait:?}");
-                    tokio::time::sleep(wait).await;
-                    attempt -= 1;
-                    continue;
+            match self.inner.governor.observe(status.as_u16(), &headers) {
+                Some(RateWait::Wait(wait)) => {
+                    rate_waits += 1;
+                    if rate_waits <= opts.max_rate_limit_waits {
+                        tracing::debug!("{path}: rate limited, waiting {wait:?}");
+                        tokio::time::sleep(wait).await;
+                        attempt -= 1;
+                        continue;
+                    }
                 }
+                Some(RateWait::TooLong(wait)) => return Err(rate_limited_too_long(path, wait)),
+                None => {}
             }
             let trace_id = headers
                 .get("x-cs-traceid")
@@ -760,13 +807,17 @@ impl FalconClient {
                 }
             };
             let status = resp.status();
-            if let Some(wait) = self.inner.governor.observe(status.as_u16(), resp.headers()) {
-                rate_waits += 1;
-                if rate_waits <= opts.max_rate_limit_waits {
-                    tokio::time::sleep(wait).await;
-                    attempt -= 1;
-                    continue;
+            match self.inner.governor.observe(status.as_u16(), resp.headers()) {
+                Some(RateWait::Wait(wait)) => {
+                    rate_waits += 1;
+                    if rate_waits <= opts.max_rate_limit_waits {
+                        tokio::time::sleep(wait).await;
+                        attempt -= 1;
+                        continue;
+                    }
                 }
+                Some(RateWait::TooLong(wait)) => return Err(rate_limited_too_long(path, wait)),
+                None => {}
             }
             if status.is_success() {
                 return Ok(resp);

@@ -61,7 +61,16 @@ pub struct SessionFile {
     pub deleted_at: String,
 }
 
+/// The largest file size taken at its word (RTR `get` moves files of a few GB at most); a
+/// larger claim, like 0, means "unknown".
+pub const MAX_CLAIMED_SIZE: u64 = 64 << 30;
+
 impl SessionFile {
+    /// The size the API claims, when it is a plausible one.
+    pub fn claimed_size(&self) -> Option<u64> {
+        (self.size > 0 && self.size <= MAX_CLAIMED_SIZE).then_some(self.size)
+    }
+
     /// Uploaded and downloadable: `complete` with a SHA-256 that looks like one.
     pub fn ready(&self) -> bool {
         self.complete && is_sha256(&self.sha256)

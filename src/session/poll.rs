@@ -127,6 +127,12 @@ impl Default for PollLimits {
     }
 }
 
+/// A non-final chunk smaller than this is followed by [`SMALL_CHUNK_GAP`] before the next
+/// fetch: at most 50 such requests a second, while real chunks (64 KiB and more) stream at full
+/// speed.
+const SMALL_CHUNK: usize = 1024;
+const SMALL_CHUNK_GAP: Duration = Duration::from_millis(20);
+
 /// Consecutive failed status reads (each already retried by the client) before giving up.
 const MAX_STATUS_FAILURES: u32 = 8;
 
@@ -191,6 +197,8 @@ pub async fn poll_from(
     };
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
     let mut wait = true;
+    // A pause before the next immediate fetch (after a chunk that carried almost nothing).
+    let mut pause: Option<Duration> = None;
     let mut failures = 0u32;
     loop {
         let status = match first.take() {
@@ -216,9 +224,27 @@ pub async fn poll_from(
                         }
                         _ = tokio::time::sleep_until(due.into()) => {}
                     }
-                } else if cancel.is_cancelled() {
-                    result.completion = Completion::Cancelled;
-                    return Ok(result);
+                } else {
+                    if cancel.is_cancelled() {
+                        result.completion = Completion::Cancelled;
+                        return Ok(result);
+                    }
+                    // Chunks come back to back, but never past the time limit, and never
+                    // faster than a sane rate when they carry almost nothing (a server that
+                    // says "more" forever must not be hammered).
+                    if start.elapsed() >= limits.timeout {
+                        result.completion = Completion::TimedOut;
+                        return Ok(result);
+                    }
+                    if let Some(gap) = pause.take() {
+                        tokio::select! {
+                            _ = cancel.cancelled() => {
+                                result.completion = Completion::Cancelled;
+                                return Ok(result);
+                            }
+                            _ = tokio::time::sleep(gap) => {}
+                        }
+                    }
                 }
                 let status = tokio::select! {
                     _ = cancel.cancelled() => {
@@ -275,6 +301,7 @@ pub async fn poll_from(
             result.completion = Completion::TimedOut;
             return Ok(result);
         }
+        let small = status.stdout.len() + status.stderr.len() < SMALL_CHUNK;
         if status.complete {
             seen_complete = true;
             result.first_output_after.get_or_insert(start.elapsed());
@@ -282,14 +309,16 @@ pub async fn poll_from(
                 // Splunk-style "more pieces follow" hint on a complete chunk.
                 next = rs;
                 wait = false;
+                pause = small.then_some(SMALL_CHUNK_GAP);
                 continue;
             }
             return Ok(result);
         }
         if got {
             // A non-final piece: works for both the "next" and the "echo" readings.
-            next = rs.max(next + 1);
+            next = rs.max(next.saturating_add(1));
             wait = false;
+            pause = small.then_some(SMALL_CHUNK_GAP);
             continue;
         }
         if seen_complete {

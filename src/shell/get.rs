@@ -189,11 +189,9 @@ pub async fn fetch(
     )
     .await?;
 
-    let cap = if file.size > 0 {
-        file.size.saturating_add(CAP_SLACK)
-    } else {
-        DEFAULT_CAP
-    };
+    let cap = file
+        .claimed_size()
+        .map_or(DEFAULT_CAP, |size| size + CAP_SLACK);
     let out_part = if opts.extract {
         Some(PartFile::create(dir.join(format!(".{stem}.part")))?)
     } else {
@@ -392,11 +390,11 @@ async fn download_attempts(
     part: &PartFile,
 ) -> Result<u64, GetError> {
     // An archive is never much larger than its content (stored data plus a small header).
-    let cap = if file.size > 0 {
-        file.size + file.size / 16 + CAP_SLACK
-    } else {
-        DEFAULT_CAP + DEFAULT_CAP / 16
-    };
+    let cap = file
+        .claimed_size()
+        .map_or(DEFAULT_CAP + DEFAULT_CAP / 16, |size| {
+            size + size / 16 + CAP_SLACK
+        });
     let bar = spinner("{spinner} downloading {bytes} ({binary_bytes_per_sec}) {msg}");
     let mut attempt = 0;
     let result = loop {

@@ -135,7 +135,7 @@ pub async fn run(
     outs.term.stdout(&listing.stdout);
     outs.term.finish();
     for e in &listing.errors {
-        eprintln!("rtrsh: {e}");
+        eprintln!("rtrsh: {}", crate::shell::one_line(&e.to_string()));
     }
     match listing.errors.first() {
         None => Ok(()),

@@ -193,9 +193,19 @@ impl From<FalconError> for CliError {
 
 /// Makes text safe for a one-line terminal message (no control characters, no newlines).
 pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
+    let flat: String = s
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    // Whatever else the text holds (escape sequences, bidi overrides, other controls: an API
+    // error may quote what a host chose, e.g. its hostname) is made inert.
+    sanitize_line(&flat)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -324,6 +334,12 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     let client = tokio::task::spawn_blocking(move || crate::config::resolve(&for_resolve))
         .await
         .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
+    client.on_rate_limit_wait(std::sync::Arc::new(|wait: Duration| {
+        eprintln!(
+            "rtrsh: rate limited by the API; waiting {} s",
+            wait.as_secs_f64().ceil()
+        );
+    }));
     if fleet::is_fleet(&args) {
         return fleet::run(client, &args, lines).await;
     }

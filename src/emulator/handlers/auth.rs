@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::emulator::config::Misbehaviour;
 use crate::emulator::handlers::Query;
 use crate::emulator::http::{ApiError, ErrorShape, PoweredBy, json_reply, meta};
 use crate::emulator::state::{Emulator, TokenRec};
@@ -121,7 +122,11 @@ pub async fn token(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: B
         &json!({
             "access_token": access_token,
             "token_type": "bearer",
-            "expires_in": lifetime.as_secs().saturating_sub(1).max(1),
+            "expires_in": if emu.config.misbehaves(Misbehaviour::AbsurdNumbers) {
+                u64::MAX
+            } else {
+                lifetime.as_secs().saturating_sub(1).max(1)
+            },
         }),
     )
 }

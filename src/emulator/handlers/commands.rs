@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::command::{Tier, catalog, lexer};
+use crate::emulator::config::Misbehaviour;
 use crate::emulator::config::{ChunkModel, InvalidUtf8};
 use crate::emulator::handlers::{Body, Kind, Query};
 use crate::emulator::http::{
@@ -223,7 +224,17 @@ fn status(
         Some(r) if r.tier == tier && owner_ok(&inner, r) && !r.deleted => r,
         _ => return Err(ApiError::not_found(format!("Could not find command {id}"))),
     };
-    let view = chunk_view(rec, seq, emu.config.chunk_model, emu.config.chunk_size, now);
+    let mut view = chunk_view(rec, seq, emu.config.chunk_model, emu.config.chunk_size, now);
+    if emu.config.misbehaves(Misbehaviour::EndlessOutput) {
+        view = ChunkView {
+            complete: false,
+            stdout: Bytes::from_static(b"still going\n"),
+            stderr: Bytes::new(),
+            sequence_id: Some(seq.saturating_add(1)),
+        };
+    } else if emu.config.misbehaves(Misbehaviour::AbsurdNumbers) {
+        view.sequence_id = Some(u64::MAX);
+    }
     let mut out = Vec::with_capacity(view.stdout.len() + 512);
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::emulator::config::HostnameMatch;
+use crate::emulator::config::{HostnameMatch, Misbehaviour};
 use crate::emulator::fql::{self, Record};
 use crate::emulator::handlers::{Body, Query};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, meta_paged};
@@ -289,6 +289,11 @@ pub async fn scroll(
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_nanos() as u64);
     let mut m = meta(PoweredBy::Devices);
+    let total = if emu.config.misbehaves(Misbehaviour::AbsurdNumbers) {
+        u64::MAX
+    } else {
+        total as u64
+    };
     m["pagination"] = json!({
         "offset": scroll_token(&emu, &caller, &q, next),
         "expires_at": expires_at,

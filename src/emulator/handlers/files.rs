@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::emulator::config::Misbehaviour;
 use crate::emulator::handlers::{Query, ZERO_TIME, rfc3339};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, ok};
 use crate::emulator::state::{Caller, Emulator, FileRec};
@@ -35,7 +36,7 @@ fn session_files(emu: &Emulator, caller: &Caller, sid: &str) -> Result<Vec<FileR
 
 /// One `domain.FileV2`. The hash shows as soon as it is known (the host has sent the file),
 /// unless `sha256_when_complete` hides it until the upload is complete (see the switch).
-fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool) -> Value {
+fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool, absurd: bool) -> Value {
     let done = now >= f.available_at && f.sha256.get().is_some();
     let progress = if done { 1.0 } else { f.progress(now).min(0.99) };
     let sha = if done || !sha256_when_complete {
@@ -49,7 +50,7 @@ fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool) -> Value {
         "session_id": f.session_id,
         "name": f.name,
         "sha256": sha,
-        "size": f.content.len(),
+        "size": if absurd { u64::MAX } else { f.content.len() as u64 },
         "complete": done,
         "progress": progress,
         "stage": if done { "COMPLETE" } else { "UPLOADING" },
@@ -75,7 +76,14 @@ pub async fn list_v2(
         PoweredBy::Rtr,
         files
             .iter()
-            .map(|f| file_v2(f, now, emu.config.sha256_when_complete))
+            .map(|f| {
+                file_v2(
+                    f,
+                    now,
+                    emu.config.sha256_when_complete,
+                    emu.config.misbehaves(Misbehaviour::AbsurdNumbers),
+                )
+            })
             .collect(),
     ))
 }

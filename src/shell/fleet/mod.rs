@@ -317,7 +317,7 @@ impl FleetShell<'_> {
                         .await;
                 print!("{}", listing.stdout);
                 for e in &listing.errors {
-                    eprintln!("rtrsh: {e}");
+                    eprintln!("rtrsh: {}", crate::shell::one_line(&e.to_string()));
                 }
                 if listing.errors.is_empty() {
                     LineEnd::ok()
