@@ -29,6 +29,9 @@ pub mod state;
 pub mod stats;
 pub mod world;
 
-pub use config::{ChunkModel, ClientCredential, EmulatorConfig, InvalidUtf8, RetryAfterUnit};
+pub use config::{
+    ChunkModel, ClientCredential, EmulatorConfig, InvalidUtf8, LogOrder, QueuedStatus,
+    RetryAfterUnit,
+};
 pub use config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use server::{EmulatorHandle, spawn, start};

@@ -201,9 +201,18 @@ pub struct SessionDetail {
     pub logs: Vec<SessionLog>,
 }
 
+/// A session's command log as one reply showed it.
+#[derive(Clone, Debug, Default)]
+pub struct SessionLogs {
+    pub entries: Vec<SessionLog>,
+    /// The reply's `Date` (the server's clock, truncated to the second).
+    pub date: Option<std::time::SystemTime>,
+}
+
 impl FalconClient {
-    /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`).
-    pub async fn session_logs(&self, session_id: &str) -> Result<Vec<SessionLog>, FalconError> {
+    /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`), in
+    /// the order the API lists it (undocumented: do not rely on it).
+    pub async fn session_logs(&self, session_id: &str) -> Result<SessionLogs, FalconError> {
         const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
         let body = json!({ "ids": [session_id] });
         let reply = self
@@ -217,11 +226,17 @@ impl FalconClient {
             )
             .await?;
         let env: Envelope<Vec<SessionDetail>> = reply.json()?;
-        Ok(env
+        let date = reply
+            .headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::falcon::client::parse_http_date);
+        let entries = env
             .resources
             .into_iter()
             .filter(|s| s.id == session_id)
             .flat_map(|s| s.logs)
-            .collect())
+            .collect();
+        Ok(SessionLogs { entries, date })
     }
 }

@@ -26,6 +26,7 @@ mod get_shell;
 mod library;
 mod offline;
 mod ratelimit;
+mod recovery;
 mod schema_selftest;
 mod sessions;
 mod shell_faults;
