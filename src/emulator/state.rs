@@ -508,10 +508,20 @@ impl Inner {
         if !online {
             return;
         }
+        // Commands of a queued session that expired never run. A deleted one's still do:
+        // whether deleting a queued session cancels its commands is undocumented, and clients
+        // (rtrsh too) close their session when they exit.
+        let live = |sid: &str| {
+            self.sessions.get(sid).is_some_and(|s| {
+                now.duration_since(s.last_active)
+                    < s.lifetime(emu.config.session_idle, self.queued_lifetime)
+            })
+        };
         let mut queued: Vec<(SystemTime, String)> = self
             .commands
             .values()
             .filter(|c| c.host == host && c.queued && c.ready_at.is_none() && !c.deleted)
+            .filter(|c| live(&c.session_id))
             .map(|c| (c.created_at, c.id.clone()))
             .collect();
         queued.sort();

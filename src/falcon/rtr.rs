@@ -240,3 +240,64 @@ impl FalconClient {
         Ok(SessionLogs { entries, date })
     }
 }
+
+/// `domain.QueuedSessionCommand`: one command of an offline-queued session.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QueuedCommandState {
+    #[serde(default, deserialize_with = "null_default")]
+    pub cloud_request_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub command_string: String,
+    /// `PENDING` while the host is away; `FINISHED` once it ran (other values undocumented).
+    #[serde(default, deserialize_with = "null_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub status_text: String,
+}
+
+/// `domain.QueuedSessionJob`: an offline-queued session and its commands.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QueuedSession {
+    #[serde(default, deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub status: String,
+    /// Capitalised in the spec and in real replies (reference §7.8).
+    #[serde(
+        default,
+        rename = "Commands",
+        alias = "commands",
+        deserialize_with = "null_default"
+    )]
+    pub commands: Vec<QueuedCommandState>,
+}
+
+impl FalconClient {
+    /// Offline-queued sessions and their commands
+    /// (`POST /real-time-response/entities/queued-sessions/GET/v1`). Sessions the API does not
+    /// know as queued are left out; none at all (its 404) is an empty list.
+    pub async fn queued_sessions(
+        &self,
+        session_ids: &[String],
+    ) -> Result<Vec<QueuedSession>, FalconError> {
+        const PATH: &str = "/real-time-response/entities/queued-sessions/GET/v1";
+        let body = json!({ "ids": session_ids });
+        let reply = match self
+            .send(
+                Method::POST,
+                PATH,
+                &[],
+                Some(&body),
+                Safety::Retry,
+                Duration::ZERO,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.status() == Some(404) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let env: Envelope<Vec<QueuedSession>> = reply.json()?;
+        Ok(env.resources)
+    }
+}

@@ -25,6 +25,7 @@ mod get_library;
 mod get_shell;
 mod library;
 mod offline;
+mod queued;
 mod ratelimit;
 mod recovery;
 mod schema_selftest;

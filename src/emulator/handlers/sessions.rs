@@ -591,6 +591,11 @@ pub async fn queued_sessions(
             .filter(|c| c.session_id == s.id && c.queued)
             .collect();
         cmds.sort_by_key(|c| c.created_at);
+        // A queued session that outlived its lifetime (7 days) takes its waiting commands with
+        // it: they never run (the status name is a guess; the API documents only PENDING and
+        // FINISHED).
+        let ended = now.duration_since(s.last_active)
+            >= s.lifetime(emu.config.session_idle, inner.queued_lifetime);
         let commands: Vec<Value> = cmds
             .iter()
             .map(|c| {
@@ -600,6 +605,8 @@ pub async fn queued_sessions(
                     "FINISHED"
                 } else if c.ready_at.is_some() {
                     "IN_PROGRESS"
+                } else if ended {
+                    "EXPIRED"
                 } else {
                     "PENDING"
                 };
@@ -615,7 +622,7 @@ pub async fn queued_sessions(
                 })
             })
             .collect();
-        let pending = cmds.iter().any(|c| !c.deleted && !c.finished(now));
+        let pending = !ended && cmds.iter().any(|c| !c.deleted && !c.finished(now));
         out.push(json!({
             "id": s.id,
             "aid": emu.world.hosts()[s.host].aid,
