@@ -81,6 +81,13 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l region -d 'Clou
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l invalid-utf8 -d 'How invalid UTF-8 in output is encoded in JSON' -r -f -a "replace\t'Replace each invalid sequence with U+FFFD, as Go\'s encoding/json does'
 raw\t'Put the raw bytes into the JSON string (the body is then not valid UTF-8): the worst case a client must survive'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l client -d 'API clients accepted, as ID:SECRET[:SCOPE,SCOPE...] (repeatable). Default: the emulator-client / emulator-secret pair with every scope, plus readonly-client / readonly-secret (devices:read, real-time-response:read) and responder-client / responder-secret (adds real-time-response:write)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l session-log-lag -d 'Session log entries stay invisible in sessions GET for this long after the command was sent (a log that lags behind the execute). Whether the real log lags is undocumented' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l session-log-order -d 'Order of a session\'s log entries in sessions GET (undocumented)' -r -f -a "oldest-first\t'In the order the commands were sent'
+newest-first\t'The latest command first'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l queued-session-lifetime -d 'Lifetime of an offline-queued session: this long after its last activity (creation or a command). PSFalcon\'s `Get-FalconQueue` help and FalconPy\'s `queued_execute.py` give 7 days, with adding commands extending it; live sessions use `--session-idle`' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l queued-status -d 'What check-status answers for a queued command that has not run yet (undocumented)' -r -f -a "pending\t'200 with `complete:false` and no output, like a command still running'
+not-found\t'404 "Could not find command": no result exists yet'
+sensor-offline\t'404 with code 40401 "Could not establish sensor comms", the code the API gives for an offline host elsewhere (psfalcon#79)'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l no-hostile-host -d 'Leave out the host whose outputs are hostile (HOSTILE-01)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l corrupt-downloads -d 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'

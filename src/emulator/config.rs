@@ -60,8 +60,10 @@ pub enum InvalidUtf8 {
 /// API documents none; FalconPy's replay sample sorts them "defensively" (reference §11.17).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogOrder {
+    /// In the order the commands were sent.
     #[default]
     OldestFirst,
+    /// The latest command first.
     NewestFirst,
 }
 
@@ -206,7 +208,7 @@ pub struct EmulatorConfig {
     /// sent (a log that lags behind the execute). Whether the real log lags is undocumented.
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     pub session_log_lag: Duration,
-    /// Order of a session's log entries in sessions GET (undocumented; see [`LogOrder`]).
+    /// Order of a session's log entries in sessions GET (undocumented).
     #[arg(long, value_enum, default_value_t = LogOrder::OldestFirst)]
     pub session_log_order: LogOrder,
     /// Lifetime of an offline-queued session: this long after its last activity (creation or a
@@ -214,8 +216,7 @@ pub struct EmulatorConfig {
     /// 7 days, with adding commands extending it; live sessions use `--session-idle`.
     #[arg(long, default_value = "7d", value_parser = parse_duration)]
     pub queued_session_lifetime: Duration,
-    /// What check-status answers for a queued command that has not run yet (see
-    /// [`QueuedStatus`]).
+    /// What check-status answers for a queued command that has not run yet (undocumented).
     #[arg(long, value_enum, default_value_t = QueuedStatus::Pending)]
     pub queued_status: QueuedStatus,
 }
