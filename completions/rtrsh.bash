@@ -384,7 +384,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --profile --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +470,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --misbehave)
+                    COMPREPLY=($(compgen -W "absurd-numbers endless-output hostile-errors retry-after-seconds retry-after-century" -- "${cur}"))
+                    return 0
+                    ;;
                 --hostname-match)
                     COMPREPLY=($(compgen -W "prefix exact" -- "${cur}"))
                     return 0
@@ -484,6 +488,22 @@ _rtrsh() {
                     ;;
                 --cloud-move-time)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-log-lag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-log-order)
+                    COMPREPLY=($(compgen -W "oldest-first newest-first" -- "${cur}"))
+                    return 0
+                    ;;
+                --queued-session-lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queued-status)
+                    COMPREPLY=($(compgen -W "pending not-found sensor-offline" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -88,6 +88,33 @@ pub enum HostnameMatch {
     Exact,
 }
 
+/// The order in which a session's command log (`logs` of sessions GET) lists its entries. The
+/// API documents none; FalconPy's replay sample sorts them "defensively" (reference §11.17).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogOrder {
+    /// In the order the commands were sent.
+    #[default]
+    OldestFirst,
+    /// The latest command first.
+    NewestFirst,
+}
+
+/// What check-status answers for a command queued for an offline host that has not run yet.
+/// Undocumented: both SDK samples ask the queued-sessions endpoint first and only check status
+/// once the command is no longer `PENDING` (reference §11.14), so what status says before that
+/// was never seen. Each plausible reading is playable; clients must treat each as "not yet".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum QueuedStatus {
+    /// 200 with `complete:false` and no output, like a command still running.
+    #[default]
+    Pending,
+    /// 404 "Could not find command": no result exists yet.
+    NotFound,
+    /// 404 with code 40401 "Could not establish sensor comms", the code the API gives for an
+    /// offline host elsewhere (psfalcon#79).
+    SensorOffline,
+}
+
 /// One API client the emulator accepts: `ID:SECRET[:SCOPE,SCOPE...]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCredential {
@@ -248,6 +275,23 @@ pub struct EmulatorConfig {
     /// "command is not valid" (CAST#15, maintainer: check that the policy enables runscript).
     #[arg(long)]
     pub runscript_disabled: bool,
+    // --- Fidelity switches for unconfirmed executes and queued commands (reference §11.14,
+    // §11.17). Kept together at the end.
+    /// Session log entries stay invisible in sessions GET for this long after the command was
+    /// sent (a log that lags behind the execute). Whether the real log lags is undocumented.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub session_log_lag: Duration,
+    /// Order of a session's log entries in sessions GET (undocumented).
+    #[arg(long, value_enum, default_value_t = LogOrder::OldestFirst)]
+    pub session_log_order: LogOrder,
+    /// Lifetime of an offline-queued session: this long after its last activity (creation or a
+    /// command). PSFalcon's `Get-FalconQueue` help and FalconPy's `queued_execute.py` give
+    /// 7 days, with adding commands extending it; live sessions use `--session-idle`.
+    #[arg(long, default_value = "7d", value_parser = parse_duration)]
+    pub queued_session_lifetime: Duration,
+    /// What check-status answers for a queued command that has not run yet (undocumented).
+    #[arg(long, value_enum, default_value_t = QueuedStatus::Pending)]
+    pub queued_status: QueuedStatus,
 }
 
 impl Default for EmulatorConfig {
@@ -283,6 +327,10 @@ impl Default for EmulatorConfig {
             sha256_when_complete: false,
             cloud_move_time: Duration::ZERO,
             runscript_disabled: false,
+            session_log_lag: Duration::ZERO,
+            session_log_order: LogOrder::OldestFirst,
+            queued_session_lifetime: Duration::from_secs(7 * 24 * 3600),
+            queued_status: QueuedStatus::Pending,
         }
     }
 }

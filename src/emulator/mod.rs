@@ -30,8 +30,8 @@ pub mod stats;
 pub mod world;
 
 pub use config::{
-    ChunkModel, ClientCredential, EmulatorConfig, HostnameMatch, InvalidUtf8, Misbehaviour,
-    RetryAfterUnit,
+    ChunkModel, ClientCredential, EmulatorConfig, HostnameMatch, InvalidUtf8, LogOrder,
+    Misbehaviour, QueuedStatus, RetryAfterUnit,
 };
 pub use config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 pub use server::{EmulatorHandle, spawn, start};

@@ -261,6 +261,21 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
                 Fault::None
             }
         };
+        // A fault armed for this endpoint wins (tests aim faults at one request).
+        let fault = match inner.faults_once.iter().position(|(e, _)| *e == endpoint) {
+            Some(i) => {
+                let (_, once) = inner.faults_once.remove(i);
+                match once.status {
+                    None => Fault::Drop { after: once.after },
+                    Some(code) => Fault::Error {
+                        status: StatusCode::from_u16(code)
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                        after: once.after,
+                    },
+                }
+            }
+            None => fault,
+        };
         let is_oauth = path.starts_with("/oauth2/");
         let caller = if is_oauth {
             None

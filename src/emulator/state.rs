@@ -99,6 +99,14 @@ pub struct CommandRec {
     pub deleted: bool,
 }
 
+impl SessionRec {
+    /// How long the session lives without activity: offline-queued sessions live `queued`
+    /// (days), live ones `idle` (minutes).
+    pub fn lifetime(&self, idle: Duration, queued: Duration) -> Duration {
+        if self.offline_queued { queued } else { idle }
+    }
+}
+
 impl CommandRec {
     pub fn finished(&self, now: Instant) -> bool {
         self.ready_at.is_some_and(|t| now >= t)
@@ -267,6 +275,20 @@ pub struct Inner {
     pub fault_drop: f64,
     /// Flip a byte of every served archive (`corrupt_downloads`).
     pub corrupt_downloads: bool,
+    /// Lifetime of offline-queued sessions (`queued_session_lifetime`).
+    pub queued_lifetime: Duration,
+    /// One-shot faults armed through `/_emulator/faults`: the next request to the endpoint
+    /// (`METHOD /path`) gets the fault, then the entry is gone.
+    pub faults_once: Vec<(String, OnceFault)>,
+}
+
+/// A fault armed for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnceFault {
+    /// `None`: the connection is dropped without a reply; otherwise this 5xx status.
+    pub status: Option<u16>,
+    /// After the request took effect (the handler ran) rather than before.
+    pub after: bool,
 }
 
 impl Emulator {
@@ -296,6 +318,8 @@ impl Emulator {
             fault_5xx: config.fault_5xx,
             fault_drop: config.fault_drop,
             corrupt_downloads: config.corrupt_downloads,
+            queued_lifetime: config.queued_session_lifetime,
+            faults_once: Vec::new(),
         };
         Ok(Arc::new(Emulator {
             archive_dir: tempfile::Builder::new()
@@ -344,11 +368,12 @@ impl Inner {
         idle: Duration,
         now: Instant,
     ) -> Result<&mut SessionRec, ApiError> {
+        let queued = self.queued_lifetime;
         match self.sessions.get_mut(id) {
             Some(s)
                 if s.owner == caller.client_id
                     && s.deleted_at.is_none()
-                    && now.duration_since(s.last_active) < idle =>
+                    && now.duration_since(s.last_active) < s.lifetime(idle, queued) =>
             {
                 Ok(s)
             }
@@ -510,10 +535,20 @@ impl Inner {
         if !online {
             return;
         }
+        // Commands of a queued session that expired never run. A deleted one's still do:
+        // whether deleting a queued session cancels its commands is undocumented, and clients
+        // (rtrsh too) close their session when they exit.
+        let live = |sid: &str| {
+            self.sessions.get(sid).is_some_and(|s| {
+                now.duration_since(s.last_active)
+                    < s.lifetime(emu.config.session_idle, self.queued_lifetime)
+            })
+        };
         let mut queued: Vec<(SystemTime, String)> = self
             .commands
             .values()
             .filter(|c| c.host == host && c.queued && c.ready_at.is_none() && !c.deleted)
+            .filter(|c| live(&c.session_id))
             .map(|c| (c.created_at, c.id.clone()))
             .collect();
         queued.sort();

@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -169,6 +169,8 @@ struct Inner {
     region: std::sync::RwLock<Option<String>>,
     /// Set once autodiscovery moved the client: the URL it started at.
     moved_from: std::sync::RwLock<Option<String>>,
+    /// The `Date` of the latest reply and when it arrived (see [`FalconClient::server_time_floor`]).
+    last_date: std::sync::Mutex<Option<(SystemTime, Instant)>>,
 }
 
 /// The Falcon API client. Clones share everything.
@@ -183,6 +185,29 @@ impl std::fmt::Debug for FalconClient {
             .field("base_url", &self.base_url())
             .finish_non_exhaustive()
     }
+}
+
+/// Parses an HTTP date (IMF-fixdate, RFC 9110: `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let mut w = s.split_whitespace();
+    let (_day, dd, mon, yyyy, hms, gmt) = (
+        w.next()?,
+        w.next()?,
+        w.next()?,
+        w.next()?,
+        w.next()?,
+        w.next()?,
+    );
+    if gmt != "GMT" || w.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == mon)? + 1;
+    let d: u32 = dd.parse().ok()?;
+    let y: u32 = yyyy.parse().ok()?;
+    humantime::parse_rfc3339(&format!("{y:04}-{m:02}-{d:02}T{hms}Z")).ok()
 }
 
 /// True for `localhost`, 127.0.0.0/8 and ::1.
@@ -308,6 +333,7 @@ impl FalconClient {
                 opts,
                 region: std::sync::RwLock::new(None),
                 moved_from: std::sync::RwLock::new(None),
+                last_date: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -682,6 +708,7 @@ impl FalconClient {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
+            self.observe_date(&headers);
             match self.inner.governor.observe(status.as_u16(), &headers) {
                 Some(RateWait::Wait(wait)) => {
                     rate_waits += 1;
@@ -744,6 +771,35 @@ impl FalconClient {
                 path: path.to_string(),
             });
         }
+    }
+
+    /// Notes the `Date` header of a reply (the server's clock, to the second).
+    fn observe_date(&self, headers: &HeaderMap) {
+        let date = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date);
+        if let Some(d) = date {
+            *self
+                .inner
+                .last_date
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some((d, Instant::now()));
+        }
+    }
+
+    /// A time the server's clock had certainly reached by local instant `at` (`at` no earlier
+    /// than the latest reply): that reply's `Date` plus the time since it arrived. The server
+    /// wrote its `Date` (truncated to the second, so never ahead) before we received the reply,
+    /// so this is a lower bound with no assumption about clock skew between us and the server,
+    /// only that both clocks run at the same rate. None before any dated reply.
+    pub fn server_time_floor(&self, at: Instant) -> Option<SystemTime> {
+        let (date, received) = (*self
+            .inner
+            .last_date
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()))?;
+        Some(date + at.saturating_duration_since(received))
     }
 
     /// GET, retried on failure.
@@ -933,6 +989,18 @@ mod tests {
         assert!(err.to_string().contains("https"), "{err}");
         assert!(check_base_url("ftp://x").is_err());
         assert!(check_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").expect("IMF-fixdate");
+        assert_eq!(
+            humantime::format_rfc3339_seconds(t).to_string(),
+            "1994-11-06T08:49:37Z"
+        );
+        assert!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").is_none());
+        assert!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET").is_none());
+        assert!(parse_http_date("").is_none());
     }
 
     #[test]

@@ -201,9 +201,18 @@ pub struct SessionDetail {
     pub logs: Vec<SessionLog>,
 }
 
+/// A session's command log as one reply showed it.
+#[derive(Clone, Debug, Default)]
+pub struct SessionLogs {
+    pub entries: Vec<SessionLog>,
+    /// The reply's `Date` (the server's clock, truncated to the second).
+    pub date: Option<std::time::SystemTime>,
+}
+
 impl FalconClient {
-    /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`).
-    pub async fn session_logs(&self, session_id: &str) -> Result<Vec<SessionLog>, FalconError> {
+    /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`), in
+    /// the order the API lists it (undocumented: do not rely on it).
+    pub async fn session_logs(&self, session_id: &str) -> Result<SessionLogs, FalconError> {
         const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
         let body = json!({ "ids": [session_id] });
         let reply = self
@@ -217,11 +226,78 @@ impl FalconClient {
             )
             .await?;
         let env: Envelope<Vec<SessionDetail>> = reply.json()?;
-        Ok(env
+        let date = reply
+            .headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::falcon::client::parse_http_date);
+        let entries = env
             .resources
             .into_iter()
             .filter(|s| s.id == session_id)
             .flat_map(|s| s.logs)
-            .collect())
+            .collect();
+        Ok(SessionLogs { entries, date })
+    }
+}
+
+/// `domain.QueuedSessionCommand`: one command of an offline-queued session.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QueuedCommandState {
+    #[serde(default, deserialize_with = "null_default")]
+    pub cloud_request_id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub command_string: String,
+    /// `PENDING` while the host is away; `FINISHED` once it ran (other values undocumented).
+    #[serde(default, deserialize_with = "null_default")]
+    pub status: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub status_text: String,
+}
+
+/// `domain.QueuedSessionJob`: an offline-queued session and its commands.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QueuedSession {
+    #[serde(default, deserialize_with = "null_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub status: String,
+    /// Capitalised in the spec and in real replies (reference §7.8).
+    #[serde(
+        default,
+        rename = "Commands",
+        alias = "commands",
+        deserialize_with = "null_default"
+    )]
+    pub commands: Vec<QueuedCommandState>,
+}
+
+impl FalconClient {
+    /// Offline-queued sessions and their commands
+    /// (`POST /real-time-response/entities/queued-sessions/GET/v1`). Sessions the API does not
+    /// know as queued are left out; none at all (its 404) is an empty list.
+    pub async fn queued_sessions(
+        &self,
+        session_ids: &[String],
+    ) -> Result<Vec<QueuedSession>, FalconError> {
+        const PATH: &str = "/real-time-response/entities/queued-sessions/GET/v1";
+        let body = json!({ "ids": session_ids });
+        let reply = match self
+            .send(
+                Method::POST,
+                PATH,
+                &[],
+                Some(&body),
+                Safety::Retry,
+                Duration::ZERO,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.status() == Some(404) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let env: Envelope<Vec<QueuedSession>> = reply.json()?;
+        Ok(env.resources)
     }
 }

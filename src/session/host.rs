@@ -1,6 +1,28 @@
 //! One RTR session on one host: open it, run command lines on it (routing each to its tier),
 //! keep the working directory the sensor reports, and re-open it transparently when it expired.
+//!
+//! An execute the API did not confirm (5xx or a lost reply after the request may have taken
+//! effect) is never re-sent. Instead the session's command log is searched for it, and only an
+//! entry that is certainly this execute is taken. Init hands back the caller's live session on
+//! the host, so the log can hold the same line from an earlier run (or a concurrent one) of the
+//! same API client, may lag behind the execute, and its order is undocumented (reference
+//! §11.17). The rule ([`pick_unconfirmed`]):
+//! - entries that existed before the execute are not it: the log as it was when the session was
+//!   opened, every command this session sent, and whatever earlier searches saw;
+//! - entries created before the execute was sent are not it. The server's clock at sending is
+//!   bounded from below by the `Date` of the latest reply plus the time since it arrived
+//!   ([`FalconClient::server_time_floor`]), with slack for second resolution and skew between
+//!   the API's machines; entries created after the first log reply after the failure are not
+//!   it either;
+//! - the log is read again for a bounded while ([`SessionOptions::recover_within`]) while it
+//!   shows nothing, in case it lags;
+//! - two or more candidates: the command may or may not have run; nothing is picked.
+//!
+//! What remains undecidable: another run of the same line on the same session within the
+//! slack of ours, while the log lags. Two candidates are then reported as unknown, but if
+//! only the other run's entry is visible yet it can be taken for ours.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier, catalog, lexer, script_timeout};
 use crate::falcon::devices::Device;
+use crate::falcon::rtr::SessionLog;
 use crate::falcon::{FalconClient, FalconError};
 use crate::session::names;
 use crate::session::poll::{Completion, OutputSink, PollLimits, Polled, Schedule, poll};
@@ -70,6 +93,9 @@ pub struct SessionOptions {
     pub init_timeout: Duration,
     pub schedule: Schedule,
     pub limits: PollLimits,
+    /// How long to keep reading the session log for an unconfirmed execute that does not show
+    /// there yet (the log may lag behind the execute).
+    pub recover_within: Duration,
 }
 
 impl Default for SessionOptions {
@@ -79,6 +105,7 @@ impl Default for SessionOptions {
             init_timeout: Duration::from_secs(30),
             schedule: Schedule::default(),
             limits: PollLimits::default(),
+            recover_within: Duration::from_secs(10),
         }
     }
 }
@@ -122,8 +149,10 @@ struct State {
     session_id: String,
     cwd: String,
     offline_queued: bool,
-    /// Every cloud_request_id this session has sent (to tell ours from older log entries).
-    known: std::collections::HashSet<String>,
+    /// Log entries (cloud_request_ids) known to predate the next execute: the session's log
+    /// when it was opened, every command this session sent, and every entry a search of the
+    /// log has seen.
+    before: HashSet<String>,
 }
 
 /// An open RTR session. Cheap to clone (the pulse task holds a clone).
@@ -166,6 +195,7 @@ impl HostSession {
         let s = client
             .init_session(&target.aid, opts.queue_offline, opts.init_timeout)
             .await?;
+        let before = log_snapshot(&client, &s.session_id).await;
         Ok(HostSession {
             client,
             target,
@@ -174,7 +204,7 @@ impl HostSession {
                 session_id: s.session_id,
                 cwd: s.pwd,
                 offline_queued: s.offline_queued,
-                known: Default::default(),
+                before,
             })),
         })
     }
@@ -226,6 +256,7 @@ impl HostSession {
                 self.opts.init_timeout,
             )
             .await?;
+        state.before = log_snapshot(&self.client, &s.session_id).await;
         state.session_id = s.session_id;
         state.cwd = s.pwd;
         state.offline_queued = s.offline_queued;
@@ -278,6 +309,7 @@ impl HostSession {
         let line = sent.as_str();
         let mut state = self.state.lock().await;
         let mut notices = Vec::new();
+        let floor = self.client.server_time_floor(Instant::now());
         let executed = match self
             .client
             .execute(tier, &state.session_id, &self.target.aid, &base, line)
@@ -293,21 +325,23 @@ impl HostSession {
                 self.execute_once(&mut state, tier, &base, line, &mut notices)
                     .await?
             }
-            Err(e) if e.maybe_executed() => match self.find_unconfirmed(&state, line).await {
-                Some(id) => {
-                    notices.push(Notice::Recovered);
-                    crate::falcon::rtr::Executed {
-                        cloud_request_id: id,
-                        session_id: state.session_id.clone(),
-                        queued_command_offline: false,
+            Err(e) if e.maybe_executed() => {
+                match self.find_unconfirmed(&mut state, line, floor).await {
+                    Some(id) => {
+                        notices.push(Notice::Recovered);
+                        crate::falcon::rtr::Executed {
+                            cloud_request_id: id,
+                            session_id: state.session_id.clone(),
+                            queued_command_offline: false,
+                        }
                     }
+                    // Not in the log, or not told apart: it may have run. Never re-send.
+                    None => return Err(e),
                 }
-                // Not in the log: it may still have run. Never re-send blindly.
-                None => return Err(e),
-            },
+            }
             Err(e) => return Err(e),
         };
-        state.known.insert(executed.cloud_request_id.clone());
+        state.before.insert(executed.cloud_request_id.clone());
         if executed.queued_command_offline {
             notices.push(Notice::Queued);
         }
@@ -361,12 +395,13 @@ impl HostSession {
         line: &str,
         notices: &mut Vec<Notice>,
     ) -> Result<crate::falcon::rtr::Executed, FalconError> {
+        let floor = self.client.server_time_floor(Instant::now());
         match self
             .client
             .execute(tier, &state.session_id, &self.target.aid, base, line)
             .await
         {
-            Err(e) if e.maybe_executed() => match self.find_unconfirmed(state, line).await {
+            Err(e) if e.maybe_executed() => match self.find_unconfirmed(state, line, floor).await {
                 Some(id) => {
                     notices.push(Notice::Recovered);
                     Ok(crate::falcon::rtr::Executed {
@@ -381,26 +416,54 @@ impl HostSession {
         }
     }
 
-    /// After an execute the API did not confirm: looks for the command in the session's log
-    /// (an entry with this exact command line that we have not seen before). Looks twice, half a
-    /// second apart, in case the log lags.
-    async fn find_unconfirmed(&self, state: &State, line: &str) -> Option<String> {
-        for attempt in 0..2 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500)).await;
+    /// After an execute the API did not confirm: looks for it in the session's log with the
+    /// rule of the module docs. `floor`: the server's clock had reached this when the execute
+    /// was sent. Reads the log until one entry qualifies, two or more do (ambiguous: None), or
+    /// [`SessionOptions::recover_within`] has passed.
+    async fn find_unconfirmed(
+        &self,
+        state: &mut State,
+        line: &str,
+        floor: Option<SystemTime>,
+    ) -> Option<String> {
+        let deadline = Instant::now() + self.opts.recover_within;
+        let mut pause = Duration::from_millis(100);
+        // The server's clock when we saw the failure was below the first log reply's Date + 1 s.
+        let mut until = None;
+        let mut seen = Vec::new();
+        let found = loop {
+            match self.client.session_logs(&state.session_id).await {
+                Ok(logs) => {
+                    if until.is_none() {
+                        until = logs.date.map(|d| d + Duration::from_secs(1));
+                    }
+                    let window = Window {
+                        after: floor,
+                        until,
+                    };
+                    match pick_unconfirmed(&logs.entries, line, &state.before, window) {
+                        Pick::One(id) => break Some(id),
+                        Pick::Many(n) => {
+                            tracing::debug!(
+                                "{n} log entries could be the unconfirmed {line:?}: not picking"
+                            );
+                            break None;
+                        }
+                        Pick::None => {}
+                    }
+                    seen.extend(logs.entries.into_iter().map(|l| l.cloud_request_id));
+                }
+                Err(e) => tracing::debug!("reading the session log: {e}"),
             }
-            let Ok(logs) = self.client.session_logs(&state.session_id).await else {
-                continue;
-            };
-            let mine = logs
-                .into_iter()
-                .rev()
-                .find(|l| l.command_string == line && !state.known.contains(&l.cloud_request_id));
-            if let Some(l) = mine {
-                return Some(l.cloud_request_id);
+            if Instant::now() + pause > deadline {
+                break None;
             }
-        }
-        None
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        };
+        // What the log showed predates any later execute.
+        state.before.extend(seen);
+        found
     }
 
     /// Closes the session on the server.
@@ -410,6 +473,78 @@ impl HostSession {
             Err(e) if is_session_gone(&e) => Ok(()),
             r => r,
         }
+    }
+}
+
+/// The session's log as it is now (cloud_request_ids), taken when the session is opened: those
+/// entries predate every execute of this run. A failure leaves it empty (the time window of
+/// [`pick_unconfirmed`] still applies).
+async fn log_snapshot(client: &FalconClient, session_id: &str) -> HashSet<String> {
+    match client.session_logs(session_id).await {
+        Ok(logs) => logs
+            .entries
+            .into_iter()
+            .map(|l| l.cloud_request_id)
+            .collect(),
+        Err(e) => {
+            tracing::debug!("reading the session log at open: {e}");
+            HashSet::new()
+        }
+    }
+}
+
+/// Slack for comparing a log entry's `created_at` with our bounds on the server's clock: its
+/// second resolution plus skew between the API machine that stamps `Date` and the one that
+/// stamps the log (assumed NTP-synchronised).
+const LOG_CLOCK_SLACK: Duration = Duration::from_secs(2);
+
+/// When an unconfirmed execute's log entry can have been created (server clock).
+#[derive(Clone, Copy, Debug, Default)]
+struct Window {
+    /// The server's clock had reached this when the execute was sent.
+    after: Option<SystemTime>,
+    /// The server's clock had not reached this when the failure was seen.
+    until: Option<SystemTime>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Pick {
+    One(String),
+    None,
+    Many(usize),
+}
+
+/// The log entries that can be an unconfirmed execute of `line`: same command line, not known
+/// to predate it (`before`), created inside `window` (give or take [`LOG_CLOCK_SLACK`]; an entry
+/// whose time does not parse is not excluded). Order-independent.
+fn pick_unconfirmed(
+    entries: &[SessionLog],
+    line: &str,
+    before: &HashSet<String>,
+    window: Window,
+) -> Pick {
+    let mut ids: Vec<&str> = entries
+        .iter()
+        .filter(|l| {
+            l.command_string == line
+                && !l.cloud_request_id.is_empty()
+                && !before.contains(&l.cloud_request_id)
+        })
+        .filter(|l| match humantime::parse_rfc3339_weak(&l.created_at) {
+            Ok(t) => {
+                window.after.is_none_or(|a| t + LOG_CLOCK_SLACK >= a)
+                    && window.until.is_none_or(|u| t <= u + LOG_CLOCK_SLACK)
+            }
+            Err(_) => true,
+        })
+        .map(|l| l.cloud_request_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => Pick::None,
+        [one] => Pick::One(one.to_string()),
+        many => Pick::Many(many.len()),
     }
 }
 
@@ -461,6 +596,82 @@ mod tests {
         assert_eq!(cd_result("C:\\Windows", "C:\\"), "C:\\Windows");
         assert_eq!(cd_result("C:\\Windows\r\n", "C:\\"), "C:\\Windows");
         assert_eq!(cd_result("", "/tmp"), "/tmp");
+    }
+
+    fn entry(id: &str, line: &str, at: &str) -> SessionLog {
+        SessionLog {
+            cloud_request_id: id.into(),
+            base_command: line.split(' ').next().unwrap_or_default().into(),
+            command_string: line.into(),
+            created_at: at.into(),
+        }
+    }
+
+    fn t(s: &str) -> Option<SystemTime> {
+        humantime::parse_rfc3339_weak(s).ok()
+    }
+
+    #[test]
+    fn unconfirmed_pick_rules() {
+        let none = HashSet::new();
+        let open = Window::default();
+        let log = [
+            entry("a", "history", "2026-01-01T10:00:00Z"),
+            entry("b", "pwd", "2026-01-01T10:00:05Z"),
+            entry("c", "history", "2026-01-01T10:00:10Z"),
+        ];
+        // Two entries of the line and nothing to tell them apart: ambiguous, in any order.
+        assert_eq!(
+            pick_unconfirmed(&log, "history", &none, open),
+            Pick::Many(2)
+        );
+        let mut rev = log.clone();
+        rev.reverse();
+        assert_eq!(
+            pick_unconfirmed(&rev, "history", &none, open),
+            Pick::Many(2)
+        );
+        // An entry that existed before is not it.
+        let before: HashSet<String> = ["a".to_string()].into();
+        assert_eq!(
+            pick_unconfirmed(&rev, "history", &before, open),
+            Pick::One("c".into())
+        );
+        // Created (well) before the execute was sent: not it.
+        let sent = Window {
+            after: t("2026-01-01T10:00:09Z"),
+            until: None,
+        };
+        assert_eq!(
+            pick_unconfirmed(&log, "history", &none, sent),
+            Pick::One("c".into())
+        );
+        // Within the slack of the send time: still a candidate.
+        let close = Window {
+            after: t("2026-01-01T10:00:02Z"),
+            until: None,
+        };
+        assert_eq!(
+            pick_unconfirmed(&log, "history", &none, close),
+            Pick::Many(2)
+        );
+        // Created well after the failure was seen: not it.
+        let seen = Window {
+            after: None,
+            until: t("2026-01-01T10:00:04Z"),
+        };
+        assert_eq!(
+            pick_unconfirmed(&log, "history", &none, seen),
+            Pick::One("a".into())
+        );
+        // Nothing of the line (yet): keep looking.
+        assert_eq!(pick_unconfirmed(&log, "ls", &none, open), Pick::None);
+        // A time that does not parse excludes nothing.
+        let odd = [entry("x", "history", "yesterday")];
+        assert_eq!(
+            pick_unconfirmed(&odd, "history", &none, sent),
+            Pick::One("x".into())
+        );
     }
 
     #[test]

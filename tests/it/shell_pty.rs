@@ -12,20 +12,11 @@ use rtrsh::emulator::EmulatorConfig;
 use rtrsh::emulator::world::HOSTILE_ESCAPES;
 use rtrsh::shell::repl::prompt_text;
 
-use crate::support::shell::{Pty, executed, executions, rtrsh, sessions_of};
+use crate::support::shell::{Pty, converse, executed, executions, rtrsh, sessions_of};
 use crate::support::{TestEnv, fast, violations};
 
 /// Generous: the machine is shared; a deadline only catches hangs.
 const T: Duration = Duration::from_secs(30);
-
-/// Runs the blocking terminal conversation off the runtime (the emulator serves on it),
-/// re-raising its panic with the original message.
-async fn converse<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prompt_follows_cd_and_ctrl_c_clears_the_line_and_ctrl_d_closes_the_session() {

@@ -10,8 +10,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::command::{Tier, catalog, lexer};
-use crate::emulator::config::Misbehaviour;
-use crate::emulator::config::{ChunkModel, InvalidUtf8};
+use crate::emulator::config::{ChunkModel, InvalidUtf8, Misbehaviour, QueuedStatus};
 use crate::emulator::handlers::{Body, Kind, Query};
 use crate::emulator::http::{
     ApiError, ApiResult, PoweredBy, meta, ok, raw_json_reply, write_json_bytes,
@@ -224,6 +223,18 @@ fn status(
         Some(r) if r.tier == tier && owner_ok(&inner, r) && !r.deleted => r,
         _ => return Err(ApiError::not_found(format!("Could not find command {id}"))),
     };
+    if rec.queued && rec.ready_at.is_none() {
+        // Queued for an offline host and not run yet: the configured reading.
+        match emu.config.queued_status {
+            QueuedStatus::Pending => {}
+            QueuedStatus::NotFound => {
+                return Err(ApiError::not_found(format!("Could not find command {id}")));
+            }
+            QueuedStatus::SensorOffline => {
+                return Err(ApiError::rtr(40401, "Could not establish sensor comms"));
+            }
+        }
+    }
     let mut view = chunk_view(rec, seq, emu.config.chunk_model, emu.config.chunk_size, now);
     if emu.config.misbehaves(Misbehaviour::EndlessOutput) {
         view = ChunkView {

@@ -8,7 +8,10 @@
 //!   commands run) or take it offline.
 //! - `GET  /_emulator/hosts/{aid}/file?path=...`: the raw bytes of a file on a host, streamed.
 //! - `POST /_emulator/faults`: `{"fault_5xx": 0.1, "fault_drop": 0.05}` changes fault shares;
-//!   `{"corrupt_downloads": true}` makes every served archive arrive with one byte flipped.
+//!   `{"corrupt_downloads": true}` makes every served archive arrive with one byte flipped;
+//!   `{"once": {"endpoint": "POST /real-time-response/entities/command/v1", "fault":
+//!   "drop-after"}}` arms one fault for the next request to that endpoint (`drop-before`,
+//!   `drop-after`, `5xx-before`, `5xx-after`): "after" means the request took effect first.
 //! - `POST /_emulator/sessions/expire`: every session becomes idle-expired (a laptop that slept).
 //! - `POST /_emulator/tokens/expire`: every token expires.
 
@@ -25,7 +28,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::emulator::handlers::Query;
-use crate::emulator::state::{Emulator, Inner};
+use crate::emulator::state::{Emulator, Inner, OnceFault};
 
 pub fn router() -> Router<Arc<Emulator>> {
     Router::new()
@@ -45,7 +48,9 @@ fn open_sessions(emu: &Emulator, inner: &Inner) -> u64 {
         .sessions
         .values()
         .filter(|s| {
-            s.deleted_at.is_none() && now.duration_since(s.last_active) < emu.config.session_idle
+            s.deleted_at.is_none()
+                && now.duration_since(s.last_active)
+                    < s.lifetime(emu.config.session_idle, inner.queued_lifetime)
         })
         .count() as u64
 }
@@ -160,6 +165,36 @@ async fn faults(State(emu): State<Arc<Emulator>>, body: Bytes) -> Response {
     }
     if let Some(b) = v.get("corrupt_downloads").and_then(Value::as_bool) {
         inner.corrupt_downloads = b;
+    }
+    if let Some(once) = v.get("once") {
+        let endpoint = once.get("endpoint").and_then(Value::as_str);
+        let fault = match once.get("fault").and_then(Value::as_str) {
+            Some("drop-before") => Some(OnceFault {
+                status: None,
+                after: false,
+            }),
+            Some("drop-after") => Some(OnceFault {
+                status: None,
+                after: true,
+            }),
+            Some("5xx-before") => Some(OnceFault {
+                status: Some(503),
+                after: false,
+            }),
+            Some("5xx-after") => Some(OnceFault {
+                status: Some(503),
+                after: true,
+            }),
+            _ => None,
+        };
+        let (Some(endpoint), Some(fault)) = (endpoint, fault) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "once: needs endpoint (\"METHOD /path\") and fault (drop-before, drop-after, 5xx-before, 5xx-after)",
+            )
+                .into_response();
+        };
+        inner.faults_once.push((endpoint.to_string(), fault));
     }
     StatusCode::NO_CONTENT.into_response()
 }

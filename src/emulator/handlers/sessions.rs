@@ -12,11 +12,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::command::{Tier, catalog};
+use crate::emulator::config::LogOrder;
 use crate::emulator::fql::{self, Record};
 use crate::emulator::handlers::devices::caller_owns;
 use crate::emulator::handlers::{Body, Query, ZERO_TIME, request_timeout, rfc3339, rfc3339_nanos};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, json_reply, meta_paged, ok};
-use crate::emulator::state::{Caller, CommandRec, Emulator, Inner, SessionRec};
+use crate::emulator::state::{Caller, CommandRec, Emulator, Inner, LogRec, SessionRec};
 
 const SESSIONS: &str = "/real-time-response/entities/sessions/v1";
 const REFRESH: &str = "/real-time-response/entities/refresh-session/v1";
@@ -144,7 +145,9 @@ fn live_sessions_on(inner: &Inner, host: usize, idle: Duration, now: Instant) ->
         .sessions
         .values()
         .filter(|s| {
-            s.host == host && s.deleted_at.is_none() && now.duration_since(s.last_active) < idle
+            s.host == host
+                && s.deleted_at.is_none()
+                && now.duration_since(s.last_active) < s.lifetime(idle, inner.queued_lifetime)
         })
         .count() as u64
 }
@@ -296,8 +299,10 @@ impl Record for SessionRecord<'_> {
     }
 }
 
-/// When a session ended: deleted, or expired through idleness.
-fn ended_at(s: &SessionRec, idle: Duration, now: Instant) -> Option<SystemTime> {
+/// When a session ended: deleted, or expired through idleness (offline-queued sessions: their
+/// own, much longer lifetime).
+fn ended_at(s: &SessionRec, idle: Duration, queued: Duration, now: Instant) -> Option<SystemTime> {
+    let idle = s.lifetime(idle, queued);
     s.deleted_at.or_else(|| {
         let idle_for = now.duration_since(s.last_active);
         (idle_for >= idle).then(|| SystemTime::now() - (idle_for - idle))
@@ -338,7 +343,7 @@ pub async fn query_sessions(
             queued: commands_queued(&inner, &s.id),
             created: rfc3339(s.created_at),
             updated: rfc3339(s.updated_at),
-            deleted: ended_at(s, emu.config.session_idle, now).map(rfc3339),
+            deleted: ended_at(s, emu.config.session_idle, inner.queued_lifetime, now).map(rfc3339),
         };
         if filter.matches(&rec) {
             rows.push((s, rec.created.clone()));
@@ -379,14 +384,25 @@ fn session_json(emu: &Emulator, inner: &Inner, s: &SessionRec, now: Instant) -> 
         crate::command::Platform::Mac => 1,
         crate::command::Platform::Linux => 3,
     };
-    let end = ended_at(s, emu.config.session_idle, now);
+    let end = ended_at(s, emu.config.session_idle, inner.queued_lifetime, now);
     let duration = end
         .unwrap_or_else(SystemTime::now)
         .duration_since(s.created_at)
         .unwrap_or_default()
         .as_secs_f64();
-    let logs: Vec<Value> = s
+    // The log as configured: entries younger than the lag are not visible yet, and the order
+    // is oldest or newest first (neither is documented; reference §11.17).
+    let wall = SystemTime::now();
+    let lag = emu.config.session_log_lag;
+    let mut visible: Vec<&LogRec> = s
         .logs
+        .iter()
+        .filter(|l| lag.is_zero() || l.created_at + lag <= wall)
+        .collect();
+    if emu.config.session_log_order == LogOrder::NewestFirst {
+        visible.reverse();
+    }
+    let logs: Vec<Value> = visible
         .iter()
         .map(|l| {
             json!({
@@ -415,7 +431,7 @@ fn session_json(emu: &Emulator, inner: &Inner, s: &SessionRec, now: Instant) -> 
         "duration": duration,
         "offline_queued": s.offline_queued,
         "commands_queued": commands_queued(inner, &s.id),
-        "cloud_request_ids": s.logs.iter().map(|l| l.cloud_request_id.clone()).collect::<Vec<_>>(),
+        "cloud_request_ids": visible.iter().map(|l| l.cloud_request_id.clone()).collect::<Vec<_>>(),
         "logs": logs,
         "pwd": s.cwd,
         "platform_id": platform_id,
@@ -518,7 +534,8 @@ pub async fn aggregate_sessions(
                 queued: commands_queued(&inner, &s.id),
                 created: rfc3339(s.created_at),
                 updated: rfc3339(s.updated_at),
-                deleted: ended_at(s, emu.config.session_idle, now).map(rfc3339),
+                deleted: ended_at(s, emu.config.session_idle, inner.queued_lifetime, now)
+                    .map(rfc3339),
             };
             if !filter.matches(&rec) {
                 continue;
@@ -574,6 +591,11 @@ pub async fn queued_sessions(
             .filter(|c| c.session_id == s.id && c.queued)
             .collect();
         cmds.sort_by_key(|c| c.created_at);
+        // A queued session that outlived its lifetime (7 days) takes its waiting commands with
+        // it: they never run (the status name is a guess; the API documents only PENDING and
+        // FINISHED).
+        let ended = now.duration_since(s.last_active)
+            >= s.lifetime(emu.config.session_idle, inner.queued_lifetime);
         let commands: Vec<Value> = cmds
             .iter()
             .map(|c| {
@@ -583,6 +605,8 @@ pub async fn queued_sessions(
                     "FINISHED"
                 } else if c.ready_at.is_some() {
                     "IN_PROGRESS"
+                } else if ended {
+                    "EXPIRED"
                 } else {
                     "PENDING"
                 };
@@ -598,7 +622,7 @@ pub async fn queued_sessions(
                 })
             })
             .collect();
-        let pending = cmds.iter().any(|c| !c.deleted && !c.finished(now));
+        let pending = !ended && cmds.iter().any(|c| !c.deleted && !c.finished(now));
         out.push(json!({
             "id": s.id,
             "aid": emu.world.hosts()[s.host].aid,

@@ -33,10 +33,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier, lexer, script_timeout};
 use crate::falcon::devices::Device;
+use crate::falcon::rtr::QueuedCommandState;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
 use crate::session::poll::{PollLimits, Schedule};
-use run::{CHUNK_CONCURRENCY, Grouper, Job, failed_unit, follow_chunks, run_batch};
+use run::{CHUNK_CONCURRENCY, Grouper, Job, follow_chunks, run_batch};
 
 /// A host's place in [`Fleet::hosts`].
 pub type HostIdx = u32;
@@ -142,6 +143,9 @@ pub struct QueuedCommand {
     pub queued_at: SystemTime,
     /// Set once the result arrived (and was handed to the caller).
     pub done: bool,
+    /// Why the last check found no result, when it was not simply "not run yet" (an error the
+    /// check will retry).
+    pub note: Option<String>,
 }
 
 /// What one host made of a command.
@@ -207,6 +211,93 @@ pub enum RefreshEvent {
     /// These hosts' sessions are gone (aids).
     Expired(Vec<String>),
     Failed(String),
+}
+
+/// Session ids per queued-sessions request.
+const QUEUED_SESSIONS_PER_REQUEST: usize = 500;
+
+/// What one check of a queued command found.
+enum Check {
+    Arrived(Unit),
+    /// No result yet; the reason when it is worth showing.
+    NotYet(Option<String>),
+}
+
+/// Where the queued-sessions endpoint says a queued command stands.
+#[derive(Debug, PartialEq, Eq)]
+enum QueueStage {
+    /// `PENDING`: the host has not picked it up.
+    Waiting,
+    /// Failed, cancelled, expired or deleted: it will not run.
+    Failed,
+    /// Anything else (`FINISHED`, or a state such as in progress): its status has the rest.
+    Ran,
+}
+
+impl QueueStage {
+    fn of(status: &str) -> QueueStage {
+        let s = status.to_ascii_uppercase();
+        if s == "PENDING" {
+            QueueStage::Waiting
+        } else if [
+            "FAIL",
+            "ERROR",
+            "CANCEL",
+            "EXPIRE",
+            "DELETE",
+            "TIMEOUT",
+            "TIMED_OUT",
+        ]
+        .iter()
+        .any(|w| s.contains(w))
+        {
+            QueueStage::Failed
+        } else {
+            QueueStage::Ran
+        }
+    }
+}
+
+/// A status check's answers that mean "the queued command has not run yet" (undocumented: a
+/// 404, or 40401 as for an offline host).
+fn not_run_yet(e: &FalconError) -> bool {
+    e.status() == Some(404) || e.code() == Some(40401)
+}
+
+/// A queued command that will not run, as a result.
+fn queue_failure(host: HostIdx, q: &QueuedCommand, s: &QueuedCommandState) -> Unit {
+    let status = if s.status.is_empty() {
+        "FAILED"
+    } else {
+        s.status.as_str()
+    };
+    let text = s.status_text.trim();
+    let message = if text.is_empty() {
+        format!("queued command {status}: it did not run")
+    } else {
+        format!("queued command {status}: {text}")
+    };
+    // A cancelled or expired command never ran; a failed one may have started.
+    let upper = status.to_ascii_uppercase();
+    let never_ran = ["CANCEL", "EXPIRE", "DELETE"]
+        .iter()
+        .any(|w| upper.contains(w));
+    Unit {
+        groups: Vec::new(),
+        runs: vec![HostRun {
+            host,
+            cloud_request_id: q.cloud_request_id.clone(),
+            result: RunResult::Failed {
+                code: None,
+                http_status: None,
+                message,
+                maybe_executed: !never_ran,
+            },
+            sequence_ids: Vec::new(),
+            trace_id: None,
+        }],
+        error: None,
+    }
 }
 
 /// Many hosts, in batch sessions.
@@ -528,6 +619,7 @@ impl Fleet {
                     line: line.to_string(),
                     queued_at: at,
                     done: false,
+                    note: None,
                 }),
                 _ => {}
             }
@@ -580,28 +672,71 @@ impl Fleet {
 
     /// Checks every queued command once; returns the results that have arrived (a `Unit` per
     /// command with its host). Each result is returned once.
+    ///
+    /// The order is the SDKs' (FalconPy `queued_execute.py`, PSFalcon `Get-FalconQueue`): ask
+    /// the queued-sessions endpoint first and check a command's status only once it is no longer
+    /// `PENDING` there. What a status check says for a queued command that has not run is
+    /// undocumented (`complete:false`, or a 404 / 40401): each is "not yet", and so is any other
+    /// failed check, so a command is never dropped while it may still run. A command the
+    /// queued-sessions endpoint reports as failed, cancelled or expired is a result: a failure
+    /// with that status and text.
     pub async fn check_queue(&mut self, cancel: &CancellationToken) -> Vec<(usize, Unit)> {
         let pending: Vec<usize> = (0..self.queue.len())
             .filter(|&i| !self.queue[i].done)
             .collect();
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let mut sessions: Vec<String> = pending
+            .iter()
+            .map(|&qi| self.hosts[self.queue[qi].host as usize].session_id.clone())
+            .filter(|s| !s.is_empty())
+            .collect();
+        sessions.sort();
+        sessions.dedup();
+        // What the queued-sessions endpoint says of each command (unknown when it failed).
+        let mut states: HashMap<String, QueuedCommandState> = HashMap::new();
+        let mut listing_failed = None;
+        for ids in sessions.chunks(QUEUED_SESSIONS_PER_REQUEST) {
+            match self.client.queued_sessions(ids).await {
+                Ok(list) => {
+                    for c in list.into_iter().flat_map(|s| s.commands) {
+                        states.insert(c.cloud_request_id.clone(), c);
+                    }
+                }
+                Err(e) => listing_failed = Some(e.to_string()),
+            }
+        }
         let client = self.client.clone();
         let schedule = self.opts.schedule.clone();
         let limits = self.opts.limits.clone();
         let mut checks = stream::iter(pending)
             .map(|qi| {
                 let q = self.queue[qi].clone();
+                let state = states.get(&q.cloud_request_id).cloned();
                 let client = client.clone();
                 let schedule = schedule.clone();
                 let limits = limits.clone();
                 let cancel = cancel.clone();
                 async move {
+                    match state.as_ref().map(|s| QueueStage::of(&s.status)) {
+                        Some(QueueStage::Waiting) => return (qi, Check::NotYet(None)),
+                        Some(QueueStage::Failed) => {
+                            let s = state.unwrap_or_default();
+                            return (qi, Check::Arrived(queue_failure(q.host, &q, &s)));
+                        }
+                        Some(QueueStage::Ran) | None => {}
+                    }
                     let first = match client.command_status(q.tier, &q.cloud_request_id, 0).await {
                         Ok(s) => s,
-                        Err(e) => return (qi, Some(failed_unit(q.host, &q.cloud_request_id, e))),
+                        Err(e) if not_run_yet(&e) => return (qi, Check::NotYet(None)),
+                        Err(e) => {
+                            return (qi, Check::NotYet(Some(format!("last check failed: {e}"))));
+                        }
                     };
                     let got = !first.stdout.is_empty() || !first.stderr.is_empty();
                     if !first.complete && !got {
-                        return (qi, None);
+                        return (qi, Check::NotYet(None));
                     }
                     let mut g = Grouper::default();
                     let run = follow_chunks(
@@ -618,7 +753,7 @@ impl Fleet {
                     .await;
                     (
                         qi,
-                        Some(Unit {
+                        Check::Arrived(Unit {
                             groups: g.groups,
                             runs: vec![run],
                             error: None,
@@ -628,12 +763,21 @@ impl Fleet {
             })
             .buffer_unordered(CHUNK_CONCURRENCY);
         let mut out = Vec::new();
-        while let Some((qi, unit)) = checks.next().await {
-            if let Some(u) = unit {
-                out.push((qi, u));
+        let mut notes = Vec::new();
+        while let Some((qi, check)) = checks.next().await {
+            match check {
+                Check::Arrived(u) => out.push((qi, u)),
+                Check::NotYet(note) => notes.push((qi, note)),
             }
         }
         drop(checks);
+        for (qi, note) in notes {
+            self.queue[qi].note = note.or_else(|| {
+                listing_failed
+                    .as_ref()
+                    .map(|e| format!("queued-sessions check failed: {e}"))
+            });
+        }
         for (qi, u) in &out {
             let done = u.runs.iter().all(|r| {
                 !matches!(
@@ -643,6 +787,7 @@ impl Fleet {
             });
             if done {
                 self.queue[*qi].done = true;
+                self.queue[*qi].note = None;
             }
         }
         out.sort_by_key(|(qi, _)| *qi);

@@ -73,20 +73,6 @@ pub(super) struct Job {
     pub(super) cancel: CancellationToken,
 }
 
-pub(super) fn failed_unit(host: HostIdx, crid: &str, e: FalconError) -> Unit {
-    Unit {
-        groups: Vec::new(),
-        runs: vec![HostRun {
-            host,
-            cloud_request_id: crid.to_string(),
-            result: failure(&e),
-            sequence_ids: Vec::new(),
-            trace_id: e.trace_id().map(str::to_string),
-        }],
-        error: None,
-    }
-}
-
 fn failure(e: &FalconError) -> RunResult {
     RunResult::Failed {
         code: e.code(),

@@ -184,7 +184,11 @@ pub fn queue_table(fleet: &Fleet) -> String {
             sanitize_line(&h.device.hostname),
             sanitize_line(&q.line),
             humantime::format_rfc3339_seconds(q.queued_at).to_string(),
-            if q.done { "arrived" } else { "waiting" }.to_string(),
+            match (&q.note, q.done) {
+                (_, true) => "arrived".to_string(),
+                (Some(n), false) => format!("waiting ({})", sanitize_line(n)),
+                (None, false) => "waiting".to_string(),
+            },
         ]);
     }
     t.to_string()

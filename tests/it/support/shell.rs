@@ -315,6 +315,15 @@ impl Drop for Running {
     }
 }
 
+/// Runs a blocking terminal conversation off the runtime (the emulator serves on it),
+/// re-raising its panic with the original message.
+pub async fn converse<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 // --- the emulator's side ---------------------------------------------------------------------
 
 /// The command strings the emulator executed on `aid`, in order.
