@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the loopback Falcon API emulator (for tests, benchmarks and demos).
-    Emulator(EmulatorConfig),
+    Emulator(Box<EmulatorConfig>),
     /// Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host.
     Demo(DemoArgs),
     /// Manage stored credentials (profiles).
@@ -66,7 +66,7 @@ pub struct DemoArgs {
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Some(Command::Emulator(cfg)) => run_emulator(cfg),
+        Some(Command::Emulator(cfg)) => run_emulator(*cfg),
         Some(Command::Demo(args)) => run_demo(args),
         Some(Command::Auth { command }) => crate::config::run_auth(command, cli.shell.profile),
         Some(Command::Completions { shell }) => crate::shell::complete::print_completions(shell),

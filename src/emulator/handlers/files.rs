@@ -50,7 +50,7 @@ fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool, absurd: bool) 
         "session_id": f.session_id,
         "name": f.name,
         "sha256": sha,
-        "size": if absurd { u64::MAX } else { f.content.len() as u64 },
+        "size": if absurd { u64::MAX } else { f.content.len() },
         "complete": done,
         "progress": progress,
         "stage": if done { "COMPLETE" } else { "UPLOADING" },
