@@ -68,6 +68,8 @@ pub enum Misbehaviour {
     EndlessOutput,
     /// Every error message carries an OSC 52 clipboard write, a bidi override and a CR.
     HostileErrors,
+    /// A retrieved file's `sha256` in the file list is not a SHA-256 (and holds an escape).
+    BadHashes,
     /// The first API request (other than OAuth2) is answered 429 with a `RetryAfter` 2 s away.
     RetryAfterSeconds,
     /// The first API request (other than OAuth2) is answered 429 with a `RetryAfter` in 2100.

@@ -218,6 +218,15 @@ impl Transcript {
         })
     }
 
+    /// Checks that a transcript can be written at `path` (opening it as [`Transcript::open`]
+    /// would, which creates it if missing), so a bad `--transcript` is refused before anything
+    /// is sent.
+    pub fn check_path(path: &std::path::Path) -> io::Result<()> {
+        open_private_append(path)
+            .map(drop)
+            .map_err(|e| io::Error::new(e.kind(), format!("transcript {}: {e}", path.display())))
+    }
+
     /// A transcript that records nothing (`--no-transcript`).
     pub fn disabled() -> Transcript {
         Transcript { sink: None }

@@ -305,6 +305,14 @@ async fn wait_uploaded(
             if is_sha256(&f.sha256) {
                 break Ok(f);
             }
+            // A hash that is there but is not one (not 64 hex digits) will not become one:
+            // waiting would only show "uploaded 100%" until the time limit.
+            if !f.sha256.is_empty() {
+                break Err(GetError::Upload(format!(
+                    "the API gave {} as the file's SHA-256, which is not one (64 hex digits)",
+                    crate::shell::shown(&f.sha256)
+                )));
+            }
             let status = f.status.to_ascii_uppercase();
             if status.contains("FAIL") || status.contains("ERROR") {
                 let why = if f.error_message.is_empty() {

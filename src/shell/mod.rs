@@ -222,7 +222,8 @@ pub async fn pick_target(
         let aid = aid.trim().to_ascii_lowercase();
         if aid.len() != 32 || !aid.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(CliError::usage(format!(
-                "--aid {aid:?} is not a host id (32 hex characters)"
+                "--aid {} is not a host id (32 hex characters)",
+                shown(&aid)
             )));
         }
         return resolve_aid(client, &aid)
@@ -237,6 +238,7 @@ pub async fn pick_target(
     else {
         return Err(CliError::usage("no host given").with_hint("pass --host HOSTNAME or --aid AID"));
     };
+    check_names(std::iter::once(name))?;
     match resolve_host(client, name).await? {
         Resolve::One(t) => Ok(t),
         Resolve::None { suggestions } => {
@@ -278,6 +280,47 @@ pub async fn pick_target(
             })
         }
     }
+}
+
+/// The longest host name there is (a DNS name); longer ones are refused before any request.
+pub const MAX_HOST_NAME: usize = 255;
+/// The longest `--filter` sent (it travels in the URL of every selection request).
+pub const MAX_FILTER: usize = 16 * 1024;
+
+/// Text from the command line or a server, inert and cut to a length fit for a message.
+pub fn shown(s: &str) -> String {
+    let line = one_line(s);
+    let cut = crate::output::sanitize::truncate_for_display(&line, 60).into_owned();
+    if cut.len() < line.len() {
+        format!("\"{cut}\" ({} characters)", s.chars().count())
+    } else {
+        format!("\"{cut}\"")
+    }
+}
+
+/// Refuses host names no host can have (too long) before anything is sent.
+pub fn check_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), CliError> {
+    for n in names {
+        if n.chars().count() > MAX_HOST_NAME {
+            return Err(CliError::usage(format!(
+                "the host name {} is too long: host names have at most {MAX_HOST_NAME} characters",
+                shown(n)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a `--filter` too long to send.
+pub fn check_filter(filter: &str) -> Result<(), CliError> {
+    if filter.len() > MAX_FILTER {
+        return Err(CliError::usage(format!(
+            "--filter is too long ({} bytes; at most {MAX_FILTER})",
+            filter.len()
+        ))
+        .with_hint("narrow it, or list the hosts in a file for --hosts-file"));
+    }
+    Ok(())
 }
 
 /// A typed host name in quotes, made inert for the terminal.
@@ -329,6 +372,13 @@ pub fn run(args: ShellArgs) -> ExitCode {
 async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     let stdin_tty = std::io::stdin().is_terminal();
     let lines = script::source(&args, stdin_tty)?;
+    // Local things first: a transcript that cannot be written stops us before any request.
+    if let Some(path) = args.transcript.as_deref().filter(|_| !args.no_transcript) {
+        crate::output::transcript::Transcript::check_path(path).map_err(|e| {
+            CliError::usage(format!("cannot open the audit transcript: {e}"))
+                .with_hint("pass --transcript PATH to write it elsewhere, or --no-transcript")
+        })?;
+    }
     // Opening the OS keyring is a blocking (D-Bus) call: keep it off the runtime's threads.
     let for_resolve = args.clone();
     let client = tokio::task::spawn_blocking(move || crate::config::resolve(&for_resolve))

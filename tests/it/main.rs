@@ -24,6 +24,7 @@ mod fleet_scale;
 mod fleet_script;
 mod get_library;
 mod get_shell;
+mod hardening;
 mod host_names;
 mod library;
 mod offline;

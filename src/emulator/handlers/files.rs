@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::emulator::config::Misbehaviour;
+use crate::emulator::config::{EmulatorConfig, Misbehaviour};
 use crate::emulator::handlers::{Query, ZERO_TIME, rfc3339};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, ok};
 use crate::emulator::state::{Caller, Emulator, FileRec};
@@ -36,10 +36,14 @@ fn session_files(emu: &Emulator, caller: &Caller, sid: &str) -> Result<Vec<FileR
 
 /// One `domain.FileV2`. The hash shows as soon as it is known (the host has sent the file),
 /// unless `sha256_when_complete` hides it until the upload is complete (see the switch).
-fn file_v2(f: &FileRec, now: Instant, sha256_when_complete: bool, absurd: bool) -> Value {
+fn file_v2(f: &FileRec, now: Instant, cfg: &EmulatorConfig) -> Value {
+    let absurd = cfg.misbehaves(Misbehaviour::AbsurdNumbers);
+    let sha256_when_complete = cfg.sha256_when_complete;
     let done = now >= f.available_at && f.sha256.get().is_some();
     let progress = if done { 1.0 } else { f.progress(now).min(0.99) };
-    let sha = if done || !sha256_when_complete {
+    let sha = if cfg.misbehaves(Misbehaviour::BadHashes) {
+        "not-a-hash\u{1b}[2J".to_string()
+    } else if done || !sha256_when_complete {
         f.sha256.get().cloned().unwrap_or_default()
     } else {
         String::new()
@@ -74,17 +78,7 @@ pub async fn list_v2(
     Ok(ok(
         StatusCode::OK,
         PoweredBy::Rtr,
-        files
-            .iter()
-            .map(|f| {
-                file_v2(
-                    f,
-                    now,
-                    emu.config.sha256_when_complete,
-                    emu.config.misbehaves(Misbehaviour::AbsurdNumbers),
-                )
-            })
-            .collect(),
+        files.iter().map(|f| file_v2(f, now, &emu.config)).collect(),
     ))
 }
 

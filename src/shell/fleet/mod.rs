@@ -51,8 +51,8 @@ fn selection(args: &ShellArgs) -> Result<Selection, CliError> {
         let a = aid.trim();
         if a.len() != 32 || !a.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(CliError::usage(format!(
-                "--aid {:?} is not a host id (32 hex characters)",
-                one_line(a)
+                "--aid {} is not a host id (32 hex characters)",
+                crate::shell::shown(a)
             )));
         }
     }
@@ -69,6 +69,10 @@ fn selection(args: &ShellArgs) -> Result<Selection, CliError> {
         );
     }
     let filter = args.filter.clone().filter(|f| !f.trim().is_empty());
+    if let Some(f) = &filter {
+        crate::shell::check_filter(f)?;
+    }
+    crate::shell::check_names(names.iter().map(String::as_str))?;
     if names.is_empty() && filter.is_none() {
         return Err(CliError::usage("no hosts given")
             .with_hint("pass --host (repeatable), --aid, --hosts-file FILE or --filter FQL"));
@@ -506,11 +510,20 @@ pub async fn run(
     let mut worst = Exit::Ok;
     eprintln!("rtrsh: {} matched", plural(resolved.devices.len(), "host"));
     if !resolved.unmatched.is_empty() {
-        let names: Vec<String> = resolved
+        const LISTED: usize = 10;
+        let mut names: Vec<String> = resolved
             .unmatched
             .iter()
+            .take(LISTED)
             .map(|n| sanitize_line(n))
             .collect();
+        if resolved.unmatched.len() > LISTED {
+            names.push(format!(
+                "and {} more ({} in all)",
+                resolved.unmatched.len() - LISTED,
+                resolved.unmatched.len()
+            ));
+        }
         eprintln!("rtrsh: no host named: {}", names.join(", "));
         for (name, near) in &resolved.suggestions {
             let near: Vec<String> = near.iter().map(|n| sanitize_line(n)).collect();
