@@ -504,7 +504,7 @@ impl FalconClient {
                 .await
             {
                 Ok(r) => r,
-                Err(e) if attempt < self.inner.opts.max_attempts => {
+                Err(e) if attempt < self.inner.opts.max_attempts && !is_permanent(&e) => {
                     tracing::debug!(
                         "/oauth2/token: {} (attempt {attempt}), retrying",
                         describe(&e)
@@ -693,7 +693,10 @@ impl FalconClient {
                 Err(e) => {
                     // Not even connected: nothing can have run, any request may be re-sent.
                     let unsent = e.is_connect();
-                    if (unsent || safety == Safety::Retry) && attempt < opts.max_attempts {
+                    if (unsent || safety == Safety::Retry)
+                        && attempt < opts.max_attempts
+                        && !is_permanent(&e)
+                    {
                         tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -848,7 +851,7 @@ impl FalconClient {
             }
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) if attempt < opts.max_attempts => {
+                Err(e) if attempt < opts.max_attempts && !is_permanent(&e) => {
                     tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -940,6 +943,9 @@ pub(crate) fn envelope_errors(body: &[u8]) -> Vec<ApiErrorItem> {
 /// A reqwest error in a few words, without the URL (which may carry ids but never secrets; kept
 /// short for one-line errors).
 fn describe(e: &reqwest::Error) -> String {
+    if let Some(problem) = certificate_problem(e) {
+        return problem;
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -962,6 +968,47 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         format!("{kind} ({detail})")
     }
+}
+
+/// A failure that sending again cannot mend (the server's certificate is not to be trusted).
+fn is_permanent(e: &reqwest::Error) -> bool {
+    certificate_problem(e).is_some()
+}
+
+/// What is wrong with the server's TLS certificate, in plain words, if that is why `e` failed.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    use rustls::CertificateError as C;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(rustls::Error::InvalidCertificate(c)) = err.downcast_ref::<rustls::Error>() {
+            let what = match c {
+                C::UnknownIssuer => {
+                    "is not issued by an authority this machine trusts (self-signed, or a private \
+                     CA: a TLS-inspecting proxy's CA can be added with SSL_CERT_FILE)"
+                        .to_string()
+                }
+                C::Expired | C::ExpiredContext { .. } => "has expired".into(),
+                C::NotValidYet | C::NotValidYetContext { .. } => {
+                    "is not valid yet (check this machine's clock)".into()
+                }
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    "is for another name than the host rtrsh connected to".into()
+                }
+                C::Revoked => "has been revoked".into(),
+                other => format!("is not valid ({other:?})"),
+            };
+            return Some(format!("the server's TLS certificate {what}"));
+        }
+        // An io::Error hides the error it wraps from `source()` (and may wrap another).
+        source = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// rustls needs one process-wide crypto provider; we use ring (see crates.md: smaller build).

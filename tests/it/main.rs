@@ -39,3 +39,4 @@ mod shell_output;
 mod shell_pty;
 mod shell_script;
 mod shell_sessions;
+mod tls;
