@@ -258,3 +258,32 @@ async fn bad_local_input_is_refused_before_any_request() {
     let stats = env.stats().await;
     assert_eq!(stats["tokens_issued"], 0, "nothing was asked of the API");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_unknown_names_are_counted_not_listed() {
+    let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("hosts.txt");
+    let mut names: Vec<String> = (0..20_000).map(|i| format!("NO-SUCH-{i:05}")).collect();
+    names.push("DESKTOP-01".into());
+    std::fs::write(&file, names.join("\n")).expect("writing the hosts file");
+    let out = rtrsh(&env)
+        .args(["--hosts-file", file.to_str().expect("UTF-8"), "--dry-run"])
+        .commands(["pwd"])
+        .run()
+        .await;
+    assert!(
+        out.stderr.contains("rtrsh: 1 host matched"),
+        "{}",
+        out.stderr
+    );
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("rtrsh: no host named:"))
+        .expect("the unmatched names");
+    assert!(
+        line.ends_with("and 19990 more (20000 in all)") && line.len() < 300,
+        "{line}"
+    );
+}

@@ -78,10 +78,13 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
     let mut ambiguous = Vec::new();
     let mut suggestions = Vec::new();
     let mut from_names: Vec<Device> = Vec::new();
+    let mut asked = 0;
     for m in &mut by_name {
         match m.hosts.len() {
             0 => {
-                if suggestions.len() < SUGGESTED_NAMES {
+                // Each look-up may cost requests: only for the first few unmatched names.
+                if asked < SUGGESTED_NAMES {
+                    asked += 1;
                     let near = names::suggestions(client, m).await?;
                     if !near.is_empty() {
                         suggestions.push((m.name.clone(), near));
