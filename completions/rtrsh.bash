@@ -471,7 +471,7 @@ _rtrsh() {
                     return 0
                     ;;
                 --misbehave)
-                    COMPREPLY=($(compgen -W "absurd-numbers endless-output hostile-errors retry-after-seconds retry-after-century" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "absurd-numbers endless-output hostile-errors bad-hashes retry-after-seconds retry-after-century" -- "${cur}"))
                     return 0
                     ;;
                 --hostname-match)

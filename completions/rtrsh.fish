@@ -84,6 +84,7 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l client -d 'API 
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l misbehave -d 'Misbehave in these ways (repeatable; see `Misbehaviour`)' -r -f -a "absurd-numbers\t'Absurd numbers in every numeric field a client reads: `expires_in`, `sequence_id`, file `size` and pagination `total` are 2^64 - 1'
 endless-output\t'A command never completes: every status check answers `complete: false` with a line of output and the next `sequence_id`'
 hostile-errors\t'Every error message carries an OSC 52 clipboard write, a bidi override and a CR'
+bad-hashes\t'A retrieved file\'s `sha256` in the file list is not a SHA-256 (and holds an escape)'
 retry-after-seconds\t'The first API request (other than OAuth2) is answered 429 with a `RetryAfter` 2 s away'
 retry-after-century\t'The first API request (other than OAuth2) is answered 429 with a `RetryAfter` in 2100'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l hostname-match -d 'How `hostname` is matched in device filters (see `HostnameMatch`)' -r -f -a "prefix\t'What real tenants do: `hostname:\'X\'` is a case-insensitive prefix match (the API appends the `*`; a leading `*` finds nothing) and `hostname:[\'X\']` an exact, case-sensitive one (CrowdStrike maintainers in psfalcon#509 and #428 and Falcon-Toolkit#192; users in psfalcon#425 and falconpy#935)'
