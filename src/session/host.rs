@@ -180,7 +180,7 @@ pub fn classify(line: &str, platform: Option<Platform>) -> Result<(Vec<String>, 
     Ok((words, tier))
 }
 
-fn is_session_gone(e: &FalconError) -> bool {
+pub(crate) fn is_session_gone(e: &FalconError) -> bool {
     // 40002 "Could not find existing session"; 50007 "could not get session".
     matches!(e.code(), Some(40002 | 50007)) || (e.status() == Some(404) && e.code() == Some(404))
 }

@@ -19,6 +19,7 @@ mod demo_pty;
 mod devices;
 mod faults;
 mod files;
+mod fleet_exit;
 mod fleet_harness;
 mod fleet_scale;
 mod fleet_script;

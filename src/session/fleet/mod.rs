@@ -311,6 +311,22 @@ pub struct Fleet {
     refresh: Arc<Mutex<Vec<RefreshTarget>>>,
 }
 
+/// How closing the fleet went.
+#[derive(Debug, Default)]
+pub struct CloseReport {
+    /// Sessions deleted (or already gone).
+    pub closed: usize,
+    /// Sessions left open because commands are queued in them (they run when the host comes
+    /// back; `queue` follows them).
+    pub kept_queued: usize,
+    /// Sessions not deleted: cancelled before their turn, or the API refused (with why).
+    pub left: usize,
+    pub errors: Vec<String>,
+}
+
+/// Session deletions in flight at once when a fleet closes.
+const CLOSE_CONCURRENCY: usize = 16;
+
 /// How connecting went, for the user.
 #[derive(Debug, Default)]
 pub struct ConnectReport {
@@ -624,6 +640,78 @@ impl Fleet {
                 _ => {}
             }
         }
+    }
+
+    /// Deletes every session this fleet opened, [`CLOSE_CONCURRENCY`] at a time, except those
+    /// holding queued commands. `progress` gets the number done; `cancel` stops early (the rest
+    /// expire on the server after their idle time). Stops the background refresh of them.
+    pub async fn close(
+        &mut self,
+        cancel: &CancellationToken,
+        progress: &mut dyn FnMut(usize),
+    ) -> CloseReport {
+        let queued: HashSet<HostIdx> = self
+            .queue
+            .iter()
+            .filter(|q| !q.done)
+            .map(|q| q.host)
+            .collect();
+        let mut report = CloseReport::default();
+        let mut targets: Vec<(HostIdx, String)> = Vec::new();
+        for (i, h) in self.hosts.iter().enumerate() {
+            if h.session_id.is_empty() {
+                continue;
+            }
+            if queued.contains(&(i as HostIdx)) {
+                report.kept_queued += 1;
+            } else {
+                targets.push((i as HostIdx, h.session_id.clone()));
+            }
+        }
+        self.refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let client = self.client.clone();
+        let mut deletions = stream::iter(targets)
+            .map(|(i, sid)| {
+                let client = client.clone();
+                let cancel = cancel.clone();
+                async move {
+                    if cancel.is_cancelled() {
+                        return (i, None);
+                    }
+                    let r = tokio::select! {
+                        _ = cancel.cancelled() => None,
+                        r = client.delete_session(&sid) => Some(r),
+                    };
+                    (i, r)
+                }
+            })
+            .buffer_unordered(CLOSE_CONCURRENCY);
+        let mut done = 0;
+        let mut gone: Vec<HostIdx> = Vec::new();
+        while let Some((i, r)) = deletions.next().await {
+            match r {
+                Some(Ok(())) => gone.push(i),
+                Some(Err(e)) if crate::session::host::is_session_gone(&e) => gone.push(i),
+                Some(Err(e)) => {
+                    report.left += 1;
+                    if report.errors.len() < 3 {
+                        report.errors.push(e.to_string());
+                    }
+                }
+                None => report.left += 1,
+            }
+            done += 1;
+            progress(done);
+        }
+        drop(deletions);
+        report.closed = gone.len();
+        for i in gone {
+            self.hosts[i as usize].session_id.clear();
+        }
+        report
     }
 
     /// Removes hosts from the fleet; the server stops keeping their sessions alive.

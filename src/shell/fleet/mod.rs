@@ -577,7 +577,13 @@ pub async fn run(
         );
         worst = Exit::CommandFailed;
     }
-    let report = connect(&mut fleet).await?;
+    let report = match connect(&mut fleet).await {
+        Ok(r) => r,
+        Err(e) => {
+            close(&mut fleet).await;
+            return Err(e);
+        }
+    };
     let mut by_reason: Vec<(String, Vec<HostIdx>)> = Vec::new();
     for (i, why) in &report.failed {
         match by_reason.iter_mut().find(|(w, _)| w == why) {
@@ -604,6 +610,7 @@ pub async fn run(
     }
     eprintln!("rtrsh: {summary}");
     if active == 0 {
+        close(&mut fleet).await;
         return Err(CliError::new(
             Exit::CommandFailed,
             "no host could be connected",
@@ -615,7 +622,13 @@ pub async fn run(
         session_id: report.batches.first().map(|(id, _)| id.clone()),
         trace_ids: Vec::new(),
     };
-    let mut transcript = crate::shell::open_transcript(args, &info, &client)?;
+    let mut transcript = match crate::shell::open_transcript(args, &info, &client) {
+        Ok(t) => t,
+        Err(e) => {
+            close(&mut fleet).await;
+            return Err(e);
+        }
+    };
     for (id, trace) in &report.batches {
         let members: Vec<String> = fleet
             .hosts
@@ -668,9 +681,75 @@ pub async fn run(
     };
     stop.cancel();
     let _ = refresh.await;
+    close(&mut shell.fleet).await;
     let _ = shell.printer.transcript.session_close(&info);
     let _ = client.revoke().await;
     Ok(worst.max(result))
+}
+
+/// Deletes the fleet's sessions (a progress bar on a terminal when there are many; Ctrl-C
+/// leaves the rest to expire on the server) and says what was left open.
+async fn close(fleet: &mut Fleet) {
+    let open = fleet
+        .hosts
+        .iter()
+        .filter(|h| !h.session_id.is_empty())
+        .count();
+    if open == 0 {
+        return;
+    }
+    let bar = (std::io::stderr().is_terminal() && open > 100).then(|| {
+        let pb = indicatif::ProgressBar::new(open as u64);
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} closing sessions [{bar:30}] {pos}/{len} (Ctrl-C leaves the rest to expire)",
+        ) {
+            pb.set_style(style.progress_chars("=> "));
+        }
+        pb.enable_steady_tick(Duration::from_millis(120));
+        pb
+    });
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let interrupted = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    {
+        Ok(mut sig) => Some(tokio::spawn(async move {
+            if sig.recv().await.is_some() {
+                c.cancel();
+            }
+        })),
+        Err(_) => None,
+    };
+    let report = fleet
+        .close(&cancel, &mut |done| {
+            if let Some(pb) = &bar {
+                pb.set_position(done as u64);
+            }
+        })
+        .await;
+    if let Some(t) = interrupted {
+        t.abort();
+    }
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
+    if report.kept_queued > 0 {
+        eprintln!(
+            "rtrsh: kept {} open: commands are queued in them and run when the hosts come back",
+            plural(report.kept_queued, "session")
+        );
+    }
+    if report.left > 0 {
+        let why = report
+            .errors
+            .first()
+            .map(|e| format!(" ({})", one_line(e)))
+            .unwrap_or_default();
+        eprintln!(
+            "rtrsh: warning: {} not closed{why}; they expire on the server after their idle time",
+            plural(report.left, "session")
+        );
+    }
 }
 
 /// Opens the batch sessions, with a progress bar on a terminal.
