@@ -198,6 +198,30 @@ pub fn spinner(label: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
+/// The token of the command running now, if any: what Ctrl-C cancels.
+pub type Running = Arc<Mutex<Option<CancellationToken>>>;
+
+/// Takes Ctrl-C for the prompt (one host or many): while a command runs (the terminal is in
+/// cooked mode then) it cancels that command's wait; at the prompt rustyline sees the key
+/// itself and clears the line. Call it BEFORE the editor's first read: rustyline saves the
+/// SIGINT disposition it finds and restores it after each read, so if it found the default it
+/// would put the default back and Ctrl-C during a command would kill rtrsh. `signal()` installs
+/// the handler at once (`ctrl_c()` only when first polled, which is too late).
+pub fn interrupt_canceller() -> Result<(Running, tokio::task::JoinHandle<()>), String> {
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let running: Running = Arc::new(Mutex::new(None));
+    let r = running.clone();
+    let task = tokio::spawn(async move {
+        while interrupts.recv().await.is_some() {
+            if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                c.cancel();
+            }
+        }
+    });
+    Ok((running, task))
+}
+
 /// Runs the prompt until `exit`, Ctrl-D or a fatal error.
 pub async fn run(
     session: &HostSession,
@@ -205,18 +229,13 @@ pub async fn run(
     mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
     profile: Option<&str>,
 ) -> Exit {
-    // Our SIGINT handler must be in place before the editor's first read: rustyline saves the
-    // disposition it finds and restores it after each read, so if it found the default it would
-    // put the default back and Ctrl-C during a command would kill rtrsh. `signal()` installs the
-    // handler now (`ctrl_c()` only when first polled).
-    let mut interrupts =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("rtrsh: error: cannot handle Ctrl-C: {e}");
-                return Exit::Usage;
-            }
-        };
+    let (running, sigint) = match interrupt_canceller() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rtrsh: error: {e}");
+            return Exit::Usage;
+        }
+    };
     let helper = ShellHelper::new(
         Some(session.clone()),
         Some(tokio::runtime::Handle::current()),
@@ -233,16 +252,6 @@ pub async fn run(
     let n = notifier.clone();
     outs.notify = Box::new(move |m| n.notify(&m));
 
-    // Ctrl-C while a command runs (the terminal is in cooked mode then) cancels the wait.
-    let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
-    let r = running.clone();
-    let sigint = tokio::spawn(async move {
-        while interrupts.recv().await.is_some() {
-            if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                c.cancel();
-            }
-        }
-    });
     let pn = notifier.clone();
     let pulses = tokio::spawn(async move {
         while let Some(ev) = pulse_events.recv().await {

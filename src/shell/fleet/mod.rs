@@ -17,7 +17,7 @@ mod print;
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -834,6 +834,14 @@ async fn prompt(
     shell: &mut FleetShell<'_>,
     mut events: mpsc::UnboundedReceiver<RefreshEvent>,
 ) -> Exit {
+    // Before the editor starts: see `repl::interrupt_canceller`.
+    let (running, sigint) = match repl::interrupt_canceller() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rtrsh: error: {e}");
+            return Exit::Usage;
+        }
+    };
     let helper =
         crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()));
     let (requests, notifier) =
@@ -844,15 +852,6 @@ async fn prompt(
                 return Exit::Usage;
             }
         };
-    let running: Arc<Mutex<Option<CancellationToken>>> = Arc::new(Mutex::new(None));
-    let r = running.clone();
-    let sigint = tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if let Some(c) = r.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                c.cancel();
-            }
-        }
-    });
     let n = notifier.clone();
     let notices = tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
