@@ -1,6 +1,12 @@
 //! Non-interactive runs: `-c LINE`, `--script FILE`, or lines piped to stdin. Lines run in
 //! order; blank lines and `#` comments are skipped; no prompt is printed. The exit status is the
 //! worst of: 1 a command failed, 2 a line was invalid, 3 authentication or connection failed.
+//!
+//! Every line is checked before credentials are looked up or the API is asked anything
+//! ([`source`]): a script with a typo must not half-run, and a refused script must leave no
+//! session behind. The same checks serve the fleet (its local commands differ, see
+//! [`crate::shell::fleet::check_line`]) and the prompts ([`typed_lines`]). What needs the host's
+//! platform is checked again when the line runs.
 
 use std::fmt;
 use std::io::Read;

@@ -314,3 +314,27 @@ async fn json_dry_run_is_json_too() {
     assert_eq!(rm["tier"], "active-responder");
     assert_eq!(rm["hosts"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_queue_lists_each_queued_command_as_an_object() {
+    let env = TestEnv::start(fast()).await;
+    let aids = env.online_aids(3).await;
+    let off = env.offline_aid().await;
+    let out = fleet_harness::rtrsh(&env)
+        .aids(&aids)
+        .args(["--no-transcript", "--queue-offline", "--json"])
+        .stdin("pwd\nqueue\n")
+        .run()
+        .await;
+    out.expect_code(0);
+    let objects = out.records();
+    let queued: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o.get("queued_at").is_some())
+        .collect();
+    assert_eq!(queued.len(), 1, "{}", out.stdout);
+    assert_eq!(queued[0]["aid"], off.as_str());
+    assert_eq!(queued[0]["command"], "pwd");
+    assert_eq!(queued[0]["result"], "waiting");
+    assert!(queued[0]["cloud_request_id"].is_string());
+}
