@@ -16,14 +16,14 @@
 //! host splits words on a tab is not documented, so the local tier check (which would split on
 //! it) could disagree with what the host runs.
 //!
-//! Invisible and direction-changing characters (bidi overrides, zero-width spaces; see
-//! [`is_hidden`]) are refused for the same reason as control characters: the line would read
-//! differently from what is sent.
+//! Invisible and direction-changing characters (bidi overrides, zero-width spaces) are allowed:
+//! they are not control characters, and a hostile host's files are named with them
+//! (`evil<RLO>txt.exe`), so the analyst must be able to `cd` to and `cat` them. The prompt and
+//! every message show them inert.
 
 use std::fmt;
 
 use super::lexer::{self, Operator};
-use crate::output::sanitize::is_hidden;
 
 /// Why a line cannot be a command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +34,6 @@ pub enum Fault {
     Control(char),
     /// A tab that is not indentation.
     Tab,
-    /// An invisible or direction-changing character.
-    Hidden(char),
     /// A shell operator outside quotes; `before` is the command before it (for the hint).
     Operator { op: Operator, before: String },
 }
@@ -65,11 +63,6 @@ impl fmt::Display for InputError {
             Fault::Tab => f.write_str(
                 "tab between words; separate words with spaces (the line is sent as typed)",
             ),
-            Fault::Hidden(c) => write!(
-                f,
-                "invisible character U+{:04X} in the line; remove it (the line would read differently from what is sent)",
-                u32::from(*c)
-            ),
             Fault::Operator { op, before } => {
                 let before = if before.is_empty() { "the command" } else { before };
                 match op {
@@ -94,16 +87,14 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// The one check of a command line's characters, for every source: no control character (tab
-/// included: callers trim indentation first, see [`command_text`]), no invisible character, no
-/// shell operator outside quotes. A line that does not lex is left to the lexer's own error.
+/// included: callers trim indentation first, see [`command_text`]), no shell operator outside
+/// quotes. A line that does not lex is left to the lexer's own error.
 pub fn check_line(line: &str) -> Result<(), InputError> {
     for (i, c) in line.char_indices() {
         let fault = if c == '\t' {
             Fault::Tab
         } else if c.is_control() {
             Fault::Control(c)
-        } else if is_hidden(c) {
-            Fault::Hidden(c)
         } else {
             continue;
         };
@@ -210,11 +201,8 @@ mod tests {
     }
 
     #[test]
-    fn hidden_characters_are_refused() {
-        assert_eq!(
-            fault("cat a\u{202e}txt.exe"),
-            (6, Fault::Hidden('\u{202e}'))
-        );
+    fn hidden_characters_name_hostile_files_and_are_allowed() {
+        assert_eq!(check_line("cat a\u{202e}txt.exe"), Ok(()));
         assert_eq!(check_line("ls /tmp/ünï 日本"), Ok(()));
     }
 
