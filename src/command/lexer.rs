@@ -58,6 +58,54 @@ const FENCE: &str = "```";
 
 /// Splits a command line into words.
 pub fn tokenize(line: &str) -> Result<Vec<Token>, LexError> {
+    scan(line, &mut |_, _| {})
+}
+
+/// A character that a shell would read as syntax, outside quotes and fences. RTR has no such
+/// syntax: the host would get it as part of an argument, while the user meant a pipe, a second
+/// command or a redirection. Inside quotes or a fence it is a literal character and allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operator {
+    /// `|` (and `||`).
+    Pipe,
+    /// `;`, `&&`, or a lone `&` word: a second command.
+    Sequence(&'static str),
+    /// `<` or `>` (and `>>`, `2>`...).
+    Redirect(char),
+}
+
+/// The first shell operator outside quotes and fences, with its byte offset; `Ok(None)` when
+/// there is none. Errors as [`tokenize`].
+pub fn find_operator(line: &str) -> Result<Option<(usize, Operator)>, LexError> {
+    let mut found: Option<(usize, Operator)> = None;
+    let mut last_amp: Option<usize> = None;
+    let tokens = scan(line, &mut |at, c| {
+        if found.is_some() {
+            return;
+        }
+        found = match c {
+            '|' => Some((at, Operator::Pipe)),
+            ';' => Some((at, Operator::Sequence(";"))),
+            '<' | '>' => Some((at, Operator::Redirect(c))),
+            '&' if last_amp.is_some_and(|a| a + 1 == at) => {
+                Some((at - 1, Operator::Sequence("&&")))
+            }
+            _ => None,
+        };
+        last_amp = (c == '&').then_some(at);
+    })?;
+    let lone_amp = tokens
+        .iter()
+        .find(|t| !t.quoted && t.text == "&")
+        .map(|t| (t.start, Operator::Sequence("&")));
+    Ok(match (found, lone_amp) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    })
+}
+
+/// [`tokenize`], calling `bare(offset, char)` for each character outside quotes and fences.
+fn scan(line: &str, bare: &mut dyn FnMut(usize, char)) -> Result<Vec<Token>, LexError> {
     let mut tokens = Vec::new();
     let bytes = line.as_bytes();
     let mut i = 0;
@@ -87,6 +135,7 @@ pub fn tokenize(line: &str) -> Result<Vec<Token>, LexError> {
                 quoted = true;
             } else {
                 let ch = line[i..].chars().next().unwrap_or(' ');
+                bare(i, ch);
                 text.push(ch);
                 i += ch.len_utf8();
             }
@@ -172,6 +221,25 @@ mod tests {
         assert_eq!(t[1].text, "/tmp/ünï");
         assert_eq!(&"  ls  /tmp/ünï  "[t[1].start..t[1].end], "/tmp/ünï");
         assert!(words("   ").expect("lexes").is_empty());
+    }
+
+    #[test]
+    fn operators_outside_quotes_only() {
+        let op = |l: &str| find_operator(l).expect("lexes");
+        assert_eq!(op("ps | findstr x"), Some((3, Operator::Pipe)));
+        assert_eq!(op("ps|findstr"), Some((2, Operator::Pipe)));
+        assert_eq!(op("pwd; rm x"), Some((3, Operator::Sequence(";"))));
+        assert_eq!(op("pwd && rm x"), Some((4, Operator::Sequence("&&"))));
+        assert_eq!(op("pwd & rm x"), Some((4, Operator::Sequence("&"))));
+        assert_eq!(op("ps > out.txt"), Some((3, Operator::Redirect('>'))));
+        assert_eq!(op(r"cat C:\AT&T.txt"), None);
+        assert_eq!(op(r#"reg set HKLM\x v -Value="a|b;c>d && e""#), None);
+        assert_eq!(
+            op("runscript -Raw=```Get-Process | Select -First 5; ls > x```"),
+            None
+        );
+        assert_eq!(op("ls \"a b\"|x"), Some((8, Operator::Pipe)));
+        assert!(find_operator("cat \"x|").is_err());
     }
 
     #[test]

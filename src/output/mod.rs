@@ -7,8 +7,9 @@
 //! - [`record`]: [`CommandRecord`], one JSON line per command for `--json` (exact bytes kept).
 //! - [`transcript`]: [`Transcript`], the append-only JSONL audit log of a session (hashes, not
 //!   output bodies; never a secret).
+//! - `json`: terminal-safe JSON lines, for the records and for the shell's other `--json` lines.
 
-mod json;
+pub(crate) mod json;
 pub mod record;
 pub mod sanitize;
 pub mod transcript;

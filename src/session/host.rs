@@ -29,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Platform, Tier, catalog, lexer, script_timeout};
+use crate::command::{Platform, Tier, script_timeout};
 use crate::falcon::devices::Device;
 use crate::falcon::rtr::SessionLog;
 use crate::falcon::{FalconClient, FalconError};
@@ -164,21 +164,7 @@ pub struct HostSession {
     state: Arc<Mutex<State>>,
 }
 
-/// A command line that failed before reaching the API.
-#[derive(Debug, thiserror::Error)]
-pub enum LineError {
-    #[error("{0}")]
-    Lex(#[from] lexer::LexError),
-    #[error("{0}")]
-    Catalog(#[from] catalog::CatalogError),
-}
-
-/// Checks a line locally and returns its words, base command and tier. No API call.
-pub fn classify(line: &str, platform: Option<Platform>) -> Result<(Vec<String>, Tier), LineError> {
-    let words = lexer::words(line)?;
-    let tier = catalog::validate(&words, platform)?;
-    Ok((words, tier))
-}
+pub use crate::command::{LineError, classify};
 
 pub(crate) fn is_session_gone(e: &FalconError) -> bool {
     // 40002 "Could not find existing session"; 50007 "could not get session".

@@ -7,6 +7,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 
 use crate::command::{Platform, catalog};
 use crate::falcon::devices::Device;
+use crate::output::sanitize::sanitize_line;
 use crate::shell::{CliError, one_line};
 
 /// A local command, answered without the API.
@@ -61,6 +62,25 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
             Ok(out)
         }
     }
+}
+
+/// Prints `help` text: on stdout, or on stderr with `--json` (stdout then holds JSON lines only).
+pub fn print_help(text: &str, json: bool) {
+    if json {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+/// Prints `history` (made inert for the terminal): on stdout, or stderr with `--json`.
+pub fn print_history(history: &[String], json: bool) {
+    let text: String = history
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("{:5}  {}\n", i + 1, sanitize_line(h)))
+        .collect();
+    print_help(&text, json);
 }
 
 /// A table of hosts (hostname, aid, platform, last seen, status).

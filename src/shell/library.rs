@@ -92,8 +92,12 @@ pub async fn list(client: &FalconClient, which: &[Library], json_lines: bool) ->
             Ok(names) => {
                 if json_lines {
                     for n in &names {
-                        out.stdout
-                            .push_str(&format!("{}\n", json!({"library": lib.name(), "name": n})));
+                        // Terminal-safe: bidi and invisible characters are escaped too.
+                        let line = crate::output::json::to_line(
+                            &json!({"library": lib.name(), "name": n}),
+                        )
+                        .unwrap_or_default();
+                        out.stdout.push_str(&String::from_utf8_lossy(&line));
                     }
                 } else {
                     out.stdout.push_str(&format!(
@@ -132,8 +136,21 @@ pub async fn run(
     use crate::shell::{CliError, Exit};
     let which = parse_args(line).map_err(CliError::usage)?;
     let listing = list(client, &which, outs.json).await;
-    outs.term.stdout(&listing.stdout);
-    outs.term.finish();
+    if outs.json {
+        // Already inert JSON lines: the terminal sanitiser would rewrite their escapes.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out
+            .write_all(listing.stdout.as_bytes())
+            .and_then(|_| out.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            outs.term.broken_pipe = true;
+        }
+    } else {
+        outs.term.stdout(&listing.stdout);
+        outs.term.finish();
+    }
     for e in &listing.errors {
         eprintln!("rtrsh: {}", crate::shell::one_line(&e.to_string()));
     }

@@ -283,11 +283,14 @@ pub async fn run(
             }
         };
         // A paste of several lines arrives as one string: run each line on its own.
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in crate::shell::script::typed_lines(&text) {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("rtrsh: {e}");
+                    continue;
+                }
+            };
             match builtins::parse(line) {
                 Some(Builtin::Exit) => break 'prompt,
                 Some(Builtin::Files) => {
@@ -303,14 +306,12 @@ pub async fn run(
                     continue;
                 }
                 Some(Builtin::History) => {
-                    for (i, h) in history.iter().enumerate() {
-                        println!("{:5}  {}", i + 1, sanitize_line(h));
-                    }
+                    builtins::print_history(&history, outs.json);
                     continue;
                 }
                 Some(Builtin::Help(topic)) => {
                     match builtins::help(topic.as_deref(), platform) {
-                        Ok(t) => print!("{t}"),
+                        Ok(t) => builtins::print_help(&t, outs.json),
                         Err(e) => eprintln!("rtrsh: {}", one_line(&e)),
                     }
                     continue;

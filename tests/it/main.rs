@@ -36,6 +36,7 @@ mod recovery;
 mod schema_selftest;
 mod sessions;
 mod shell_faults;
+mod shell_input;
 mod shell_output;
 mod shell_pty;
 mod shell_script;

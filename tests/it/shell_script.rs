@@ -123,28 +123,32 @@ async fn invalid_lines_exit_2_with_one_line_each_and_never_reach_the_api() {
         .await;
     out.expect_code(2);
     let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(lines.len(), 2, "one line per invalid line: {lines:#?}");
+    assert_eq!(
+        lines.len(),
+        4,
+        "one line per invalid line, the summary and its hint: {lines:#?}"
+    );
     assert!(
-        lines[0].contains("line 1") && lines[0].contains("lss"),
+        lines[0].starts_with("rtrsh: stdin:1:1: ") && lines[0].contains("lss"),
         "{}",
         lines[0]
     );
-    assert!(lines[1].contains("line 2"), "{}", lines[1]);
-    assert_eq!(out.stdout(), r"C:\", "the valid line still ran");
-    assert_eq!(
-        executed(&env.stats().await, &aid),
-        ["pwd"],
+    assert!(lines[1].starts_with("rtrsh: stdin:2:5: "), "{}", lines[1]);
+    assert_eq!(out.stdout(), "", "the lines are checked before any runs");
+    assert!(
+        executed(&env.stats().await, &aid).is_empty(),
         "invalid lines are caught locally"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_fast_also_stops_at_an_invalid_line() {
+    // `reg` is valid RTR, but not on Linux: known only once the host is.
     let env = TestEnv::start(fast()).await;
-    let aid = env.aid("DESKTOP-01").await;
+    let aid = env.aid("SRV-LNX-01").await;
     let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01", "--fail-fast"])
-        .stdin("pwd\nlss\npwd\n")
+        .args(["--host", "SRV-LNX-01", "--fail-fast"])
+        .stdin("pwd\nreg query HKLM\\Software\npwd\n")
         .run()
         .await;
     out.expect_code(2);

@@ -1,10 +1,12 @@
 //! The fleet's local commands, answered without running anything on hosts: `hosts`,
 //! `drop HOST[,HOST...]`, `queue [wait [DURATION]]`, the `only HOST[,HOST...] <command>`
-//! prefix, and the single-host `help`, `history`, `exit`. Parsing and tables only.
+//! prefix, and the single-host `help`, `history`, `exit`. Parsing, and the tables with their
+//! `--json` forms (one object per row, named as in the command records: `host`, `aid`, ...).
 
 use std::time::Duration;
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use serde_json::{Value, json};
 
 use crate::output::sanitize::sanitize_line;
 use crate::session::fleet::{Fleet, HostIdx, HostState};
@@ -173,6 +175,90 @@ pub fn hosts_table(fleet: &Fleet) -> String {
         ]);
     }
     t.to_string()
+}
+
+/// A host's state for `--json`: one word.
+fn state_name(state: &HostState) -> &'static str {
+    match state {
+        HostState::Pending => "pending",
+        HostState::Connected => "connected",
+        HostState::Queued => "queueing",
+        HostState::Offline => "offline",
+        HostState::Failed(_) => "failed",
+        HostState::Dropped => "dropped",
+    }
+}
+
+/// `hosts` with `--json`: one object per host.
+pub fn hosts_json(fleet: &Fleet) -> Vec<Value> {
+    fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            let mut v = json!({
+                "host": h.device.hostname,
+                "aid": h.device.device_id,
+                "platform": h.device.platform_name,
+                "state": state_name(&h.state),
+                "cwd": h.cwd,
+            });
+            if !h.session_id.is_empty() {
+                v["session_id"] = json!(h.session_id);
+            }
+            if let HostState::Failed(why) = &h.state {
+                v["error"] = json!(why);
+            }
+            v
+        })
+        .collect()
+}
+
+/// `--dry-run` with `--json`: one object per resolved host.
+pub fn resolved_json(fleet: &Fleet) -> Vec<Value> {
+    fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            json!({
+                "host": h.device.hostname,
+                "aid": h.device.device_id,
+                "platform": h.device.platform_name,
+                "last_seen": h.device.last_seen,
+                "online": h.online,
+                "status": h.device.status,
+            })
+        })
+        .collect()
+}
+
+/// `queue` with `--json`: one object per queued command.
+pub fn queue_json(fleet: &Fleet) -> Vec<Value> {
+    fleet
+        .queue
+        .iter()
+        .map(|q| {
+            let h = &fleet.hosts[q.host as usize];
+            json!({
+                "host": h.device.hostname,
+                "aid": h.device.device_id,
+                "command": q.line,
+                "tier": q.tier,
+                "cloud_request_id": q.cloud_request_id,
+                "queued_at": humantime::format_rfc3339_millis(q.queued_at).to_string(),
+                "result": if q.done { "arrived" } else { "waiting" },
+            })
+        })
+        .collect()
+}
+
+/// Writes JSON lines to stdout (terminal-safe); `Err` when stdout is gone.
+pub fn print_json(values: &[Value]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for v in values {
+        out.write_all(&crate::output::json::to_line(v)?)?;
+    }
+    out.flush()
 }
 
 /// What `queue` shows: each queued command and whether its result arrived.

@@ -31,10 +31,13 @@ use crate::session::classify;
 use crate::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
 };
+use crate::shell::builtins::Builtin;
+use crate::shell::script::{LineProblem, Place, ScriptLine, check_command, typed_lines};
 use crate::shell::{CliError, Exit, ShellArgs, one_line, repl};
 
 use local::Local;
-use print::{Printer, host_list, plural};
+pub(crate) use print::plural;
+use print::{Printer, host_list};
 
 /// Whether the arguments select a fleet rather than one host.
 pub fn is_fleet(args: &ShellArgs) -> bool {
@@ -78,6 +81,30 @@ fn selection(args: &ShellArgs) -> Result<Selection, CliError> {
             .with_hint("pass --host (repeatable), --aid, --hosts-file FILE or --filter FQL"));
     }
     Ok(Selection { names, filter })
+}
+
+/// A line of the fleet shell, checked without hosts (before any is resolved): its characters,
+/// the fleet's local commands (the `only` prefix's command included) and the catalog on any
+/// platform. Which hosts exist and what their platforms run is checked when the line runs.
+pub fn check_line(text: &str) -> Result<(), LineProblem> {
+    crate::command::input::check_line(text).map_err(|e| (e.column, e.to_string()))?;
+    match local::parse(text) {
+        Err(e) => Err((1, e)),
+        Ok(Some(Local::Only { line, .. })) => {
+            let offset = text.len() - line.len();
+            check_command(&line, None)
+                .map_err(|(col, why)| (text[..offset].chars().count() + col, why))
+        }
+        Ok(Some(Local::Help(topic))) => check_command(text, Some(Builtin::Help(topic))),
+        Ok(Some(Local::Library(line))) => check_command(text, Some(Builtin::Library(line))),
+        Ok(Some(Local::Unsupported(what))) => Err((1, unsupported(what))),
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => check_command(text, None),
+    }
+}
+
+fn unsupported(what: &str) -> String {
+    format!("{what} is not available for a fleet")
 }
 
 /// A checked line and the hosts it goes to.
@@ -187,16 +214,16 @@ struct FleetShell<'a> {
 }
 
 impl FleetShell<'_> {
-    fn usage_error(&mut self, n: Option<usize>, msg: &str) -> LineEnd {
+    fn usage_error(&mut self, n: Option<&Place>, msg: &str) -> LineEnd {
         match n {
-            Some(n) => eprintln!("rtrsh: line {n}: {}", one_line(msg)),
+            Some(at) => eprintln!("rtrsh: {at}: {}", one_line(msg)),
             None => eprintln!("rtrsh: {}", one_line(msg)),
         }
         LineEnd::usage()
     }
 
-    /// Runs one line (`n`: its number in a script).
-    async fn line(&mut self, line: &str, n: Option<usize>, cancel: &CancellationToken) -> LineEnd {
+    /// Runs one line (`n`: where it is in a script).
+    async fn line(&mut self, line: &str, n: Option<&Place>, cancel: &CancellationToken) -> LineEnd {
         let local = match local::parse(line) {
             Ok(l) => l,
             Err(e) => return self.usage_error(n, &e),
@@ -286,26 +313,29 @@ impl FleetShell<'_> {
     }
 
     /// The fleet's local commands.
-    async fn local(&mut self, cmd: Local, n: Option<usize>, cancel: &CancellationToken) -> LineEnd {
+    async fn local(
+        &mut self,
+        cmd: Local,
+        n: Option<&Place>,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
         match cmd {
             Local::Exit => LineEnd {
                 exit: Exit::Ok,
                 stop: true,
             },
             Local::History => {
-                for (i, h) in self.history.iter().enumerate() {
-                    println!("{:5}  {}", i + 1, sanitize_line(h));
-                }
+                crate::shell::builtins::print_history(&self.history, self.printer.json());
                 LineEnd::ok()
             }
             Local::Help(topic) => {
                 let platform = common_platform(&self.fleet);
                 match crate::shell::builtins::help(topic.as_deref(), platform) {
-                    Ok(t) => {
-                        print!("{t}");
+                    Ok(mut t) => {
                         if topic.is_none() {
-                            print!("{}", local::HELP);
+                            t.push_str(local::HELP);
                         }
+                        crate::shell::builtins::print_help(&t, self.printer.json());
                         LineEnd::ok()
                     }
                     Err(e) => self.usage_error(n, &e),
@@ -332,11 +362,13 @@ impl FleetShell<'_> {
                     }
                 }
             }
-            Local::Unsupported(what) => {
-                self.usage_error(n, &format!("{what} is not available for a fleet"))
-            }
+            Local::Unsupported(what) => self.usage_error(n, &unsupported(what)),
             Local::Hosts => {
-                println!("{}", local::hosts_table(&self.fleet));
+                if self.printer.json() {
+                    self.json(&local::hosts_json(&self.fleet));
+                } else {
+                    println!("{}", local::hosts_table(&self.fleet));
+                }
                 LineEnd::ok()
             }
             Local::Drop(names) => match local::find_hosts(&self.fleet, &names) {
@@ -357,6 +389,13 @@ impl FleetShell<'_> {
             },
             Local::Queue { wait } => self.queue(wait, cancel).await,
             Local::Only { .. } => LineEnd::ok(),
+        }
+    }
+
+    /// JSON lines on stdout (`--json`).
+    fn json(&mut self, values: &[serde_json::Value]) {
+        if local::print_json(values).is_err() {
+            self.printer.broken_pipe = true;
         }
     }
 
@@ -386,9 +425,17 @@ impl FleetShell<'_> {
             pause = (pause * 3 / 2).min(Duration::from_secs(5));
         }
         if self.fleet.queue.is_empty() {
-            println!("no queued commands");
+            if self.printer.json() {
+                self.printer.notice("no queued commands");
+            } else {
+                println!("no queued commands");
+            }
         } else {
-            println!("{}", local::queue_table(&self.fleet));
+            if self.printer.json() {
+                self.json(&local::queue_json(&self.fleet));
+            } else {
+                println!("{}", local::queue_table(&self.fleet));
+            }
             let waiting = self.fleet.queue.iter().filter(|q| !q.done).count();
             if wait.is_some() && waiting > 0 {
                 self.printer.notice(&format!(
@@ -434,70 +481,97 @@ fn common_platform(fleet: &Fleet) -> Option<Platform> {
     it.all(|p| p == Some(first)).then_some(first)
 }
 
-/// `--dry-run`: the host table and each line's tier, nothing sent to hosts.
-fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[String]>, mut worst: Exit) -> Exit {
-    println!("{}", local::resolved_table(fleet));
+/// `--dry-run`: the host table and each line's tier, nothing sent to hosts. With `--json`, one
+/// object per host, then one per line (`command`, `tier`, `hosts`, `skipped`, or `local`).
+fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut worst: Exit) -> Exit {
+    let mut json: Vec<serde_json::Value> = Vec::new();
+    if args.json {
+        json.extend(local::resolved_json(fleet));
+    } else {
+        println!("{}", local::resolved_table(fleet));
+    }
     let all: Vec<HostIdx> = (0..fleet.hosts.len() as HostIdx)
         .filter(|&i| args.queue_offline || fleet.hosts[i as usize].online != Some(false))
         .collect();
-    for (n, raw) in lines.unwrap_or_default().iter().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match local::parse(line) {
-            Ok(Some(Local::Only { hosts, line })) => match local::find_hosts(fleet, &hosts) {
-                Ok(h) => worst = worst.max(dry_line(fleet, args, &line, &h)),
-                Err(e) => {
-                    eprintln!("rtrsh: line {}: {}", n + 1, one_line(&e));
-                    worst = worst.max(Exit::Usage);
-                }
-            },
-            Ok(Some(_)) => println!("{}  (local)", sanitize_line(line)),
-            Ok(None) => worst = worst.max(dry_line(fleet, args, line, &all)),
+    for sl in lines.unwrap_or_default() {
+        let line = sl.text.as_str();
+        let shown = match local::parse(line) {
+            Ok(Some(Local::Only { hosts, line })) => {
+                local::find_hosts(fleet, &hosts).and_then(|h| dry_line(fleet, args, &line, &h))
+            }
+            Ok(Some(_)) if args.json => Ok(serde_json::json!({"command": line, "local": true})),
+            Ok(Some(_)) => {
+                println!("{}  (local)", sanitize_line(line));
+                continue;
+            }
+            Ok(None) => dry_line(fleet, args, line, &all),
+            Err(e) => Err(e),
+        };
+        match shown {
+            Ok(v) => json.push(v),
             Err(e) => {
-                eprintln!("rtrsh: line {}: {}", n + 1, one_line(&e));
+                eprintln!("rtrsh: {}: {}", sl.place, one_line(&e));
                 worst = worst.max(Exit::Usage);
             }
         }
     }
+    if args.json {
+        let _ = local::print_json(&json);
+    }
     worst
 }
 
-fn dry_line(fleet: &Fleet, args: &ShellArgs, line: &str, hosts: &[HostIdx]) -> Exit {
-    match plan(fleet, line, hosts) {
-        Ok(p) => {
-            let mut note = String::new();
-            if p.tier >= Tier::ActiveResponder && p.targets.len() > args.confirm_threshold {
-                note = if args.yes {
-                    " (confirmed by --yes)".into()
-                } else {
-                    " (asks for confirmation; refused in scripts without --yes)".into()
-                };
-            }
-            println!(
-                "{}  → {} on {}{note}",
-                sanitize_line(line),
-                p.tier,
-                plural(p.targets.len(), "host")
-            );
-            for (why, hs) in &p.skipped {
-                println!("    not on {}: {}", plural(hs.len(), "host"), one_line(why));
-            }
-            Exit::Ok
-        }
-        Err(e) => {
-            eprintln!("rtrsh: {}: {}", sanitize_line(line), one_line(&e));
-            Exit::Usage
-        }
+/// One line of `--dry-run`: printed, or its JSON object returned (`--json`).
+fn dry_line(
+    fleet: &Fleet,
+    args: &ShellArgs,
+    line: &str,
+    hosts: &[HostIdx],
+) -> Result<serde_json::Value, String> {
+    let p = plan(fleet, line, hosts)?;
+    let confirm = p.tier >= Tier::ActiveResponder && p.targets.len() > args.confirm_threshold;
+    if args.json {
+        let skipped: Vec<serde_json::Value> = p
+            .skipped
+            .iter()
+            .map(|(why, hs)| {
+                let aids: Vec<&str> = hs
+                    .iter()
+                    .map(|&i| fleet.hosts[i as usize].device.device_id.as_str())
+                    .collect();
+                serde_json::json!({"reason": why, "aids": aids})
+            })
+            .collect();
+        return Ok(serde_json::json!({
+            "command": line,
+            "tier": p.tier,
+            "hosts": p.targets.len(),
+            "needs_yes": confirm && !args.yes,
+            "skipped": skipped,
+        }));
     }
+    let note = match (confirm, args.yes) {
+        (false, _) => "",
+        (true, true) => " (confirmed by --yes)",
+        (true, false) => " (asks for confirmation; refused in scripts without --yes)",
+    };
+    println!(
+        "{}  → {} on {}{note}",
+        sanitize_line(line),
+        p.tier,
+        plural(p.targets.len(), "host")
+    );
+    for (why, hs) in &p.skipped {
+        println!("    not on {}: {}", plural(hs.len(), "host"), one_line(why));
+    }
+    Ok(serde_json::Value::Null)
 }
 
 /// Runs the fleet shell (or a fleet script).
 pub async fn run(
     client: FalconClient,
     args: &ShellArgs,
-    lines: Option<Vec<String>>,
+    lines: Option<Vec<ScriptLine>>,
 ) -> Result<Exit, CliError> {
     let interactive = lines.is_none();
     if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&args.batch_timeout) {
@@ -786,7 +860,7 @@ async fn connect(fleet: &mut Fleet) -> Result<engine::ConnectReport, CliError> {
 /// Lines from `-c`, `--script` or stdin, in order.
 async fn script(
     shell: &mut FleetShell<'_>,
-    lines: Vec<String>,
+    lines: Vec<ScriptLine>,
     mut events: mpsc::UnboundedReceiver<RefreshEvent>,
 ) -> Exit {
     let cancel = CancellationToken::new();
@@ -797,18 +871,14 @@ async fn script(
         }
     });
     let mut worst = Exit::Ok;
-    for (n, raw) in lines.iter().enumerate() {
+    for sl in &lines {
         while let Ok(ev) = events.try_recv() {
             refresh_notice(&mut shell.printer, &ev);
-        }
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
         }
         if cancel.is_cancelled() || shell.printer.broken_pipe {
             break;
         }
-        let end = shell.line(line, Some(n + 1), &cancel).await;
+        let end = shell.line(&sl.text, Some(&sl.place), &cancel).await;
         worst = worst.max(end.exit);
         if end.stop || (shell.args.fail_fast && end.exit != Exit::Ok) {
             break;
@@ -887,11 +957,14 @@ async fn prompt(
                 break;
             }
         };
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in typed_lines(&text) {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("rtrsh: {e}");
+                    continue;
+                }
+            };
             let cancel = CancellationToken::new();
             *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
             let end = shell.line(line, None, &cancel).await;
