@@ -258,3 +258,43 @@ async fn no_hints_without_colours_and_a_dumb_terminal_still_works() {
     let stats = env.stats().await;
     assert_eq!(executed(&stats, &aid), ["reg query", "reg query"]);
 }
+
+/// The fleet prompt takes Ctrl-C like the single-host one: during a command (it stops the
+/// wait), at an idle prompt and twice in a row; rtrsh keeps running, Ctrl-D exits 0 and closes
+/// every session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_a_fleet_prompt_never_kills_the_shell() {
+    // Every command takes 3 s on the hosts: Ctrl-C comes while the batch command is out.
+    let env = TestEnv::start(EmulatorConfig {
+        latency: Duration::from_secs(3),
+        ..fast()
+    })
+    .await;
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01", "--host", "SRV-LNX-01"]);
+    let code = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect("[2 hosts] ", T);
+        t.expect("> ", T);
+        // During a command.
+        t.line("ps");
+        t.expect("ps", T);
+        std::thread::sleep(Duration::from_millis(300));
+        t.ctrl_c();
+        t.expect("cancelled", T);
+        t.expect("[2 hosts] ", T);
+        // At the idle prompt, twice.
+        t.ctrl_c();
+        t.expect("[2 hosts] ", T);
+        t.ctrl_c();
+        t.expect("[2 hosts] ", T);
+        t.line("pwd");
+        t.expect("2 succeeded", T);
+        t.expect("[2 hosts] ", T);
+        t.ctrl_d();
+        t.wait_exit(T)
+    })
+    .await;
+    assert_eq!(code, 0, "Ctrl-D exits 0");
+    let stats = env.stats().await;
+    assert_eq!(stats["open_sessions"], 0, "every session closed");
+}
