@@ -23,6 +23,7 @@ mod fleet_exit;
 mod fleet_harness;
 mod fleet_scale;
 mod fleet_script;
+mod fleet_summary;
 mod get_library;
 mod get_shell;
 mod hardening;

@@ -252,6 +252,7 @@ impl FleetShell<'_> {
             Some(other) => return self.local(other, n, cancel).await,
         };
         self.history.push(line.clone());
+        let only = subset.is_some();
         let hosts: Vec<HostIdx> = match subset {
             Some(s) => s,
             None => self.fleet.active().collect(),
@@ -293,6 +294,20 @@ impl FleetShell<'_> {
         }
         let base = plan.words.first().cloned().unwrap_or_default();
         let mut tally = self.printer.begin(&line, count);
+        // Every host the line was meant for is in the summary: those it could not reach too.
+        if !only {
+            for h in &self.fleet.hosts {
+                let why = match h.state {
+                    engine::HostState::Offline => "offline",
+                    engine::HostState::Failed(_) | engine::HostState::Pending => "not connected",
+                    _ => continue,
+                };
+                tally.not_run(why, 1);
+            }
+        }
+        for (why, hs) in &plan.skipped {
+            tally.not_run(why, hs.len());
+        }
         let printer = &mut self.printer;
         let tier = plan.tier;
         self.fleet

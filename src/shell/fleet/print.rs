@@ -36,6 +36,8 @@ pub struct Tally {
     pub timed_out: usize,
     pub queued: usize,
     pub cancelled: usize,
+    /// Hosts of the fleet the line did not reach, by reason (offline, not connected, platform).
+    pub not_run: Vec<(String, usize)>,
     pub distinct: usize,
     pub worst: Exit,
     started: SystemTime,
@@ -51,6 +53,7 @@ impl Tally {
             timed_out: 0,
             queued: 0,
             cancelled: 0,
+            not_run: Vec::new(),
             distinct: 0,
             worst: Exit::Ok,
             started: SystemTime::now(),
@@ -58,7 +61,22 @@ impl Tally {
         }
     }
 
-    /// The one-line summary: `412 hosts: 400 succeeded, 3 failed, 2 timed out, 7 queued`.
+    /// Counts hosts the line did not reach; the line then did not succeed everywhere.
+    pub fn not_run(&mut self, why: &str, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.hosts += n;
+        self.worst = self.worst.max(Exit::CommandFailed);
+        match self.not_run.iter_mut().find(|(w, _)| w == why) {
+            Some((_, k)) => *k += n,
+            None => self.not_run.push((why.to_string(), n)),
+        }
+    }
+
+    /// The one-line summary: `412 hosts: 400 succeeded, 3 failed, 2 timed out, 7 queued,
+    /// 2 not run (offline)`. Every host the line was meant for is in it, and the exit code
+    /// agrees with it.
     pub fn summary(&self) -> String {
         let mut parts = vec![format!("{} succeeded", self.ok)];
         if self.failed > 0 {
@@ -72,6 +90,9 @@ impl Tally {
         }
         if self.cancelled > 0 {
             parts.push(format!("{} cancelled", self.cancelled));
+        }
+        for (why, n) in &self.not_run {
+            parts.push(format!("{n} not run ({why})"));
         }
         let hosts = plural(self.hosts, "host");
         let distinct = plural(self.distinct, "distinct output");
