@@ -38,3 +38,42 @@ async fn offline_hosts_are_in_every_summary_and_the_exit_code_agrees() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_online_state_page_does_not_stop_the_run() {
+    let env = TestEnv::start(EmulatorConfig {
+        hosts: 10,
+        ..fast()
+    })
+    .await;
+    // More 5xx than the client retries: the one page of online states fails for good.
+    for _ in 0..12 {
+        let code = env
+            .control_post(
+                "/_emulator/faults",
+                serde_json::json!({"once": {
+                    "endpoint": "GET /devices/entities/online-state/v1",
+                    "fault": "5xx-before"
+                }}),
+            )
+            .await;
+        assert!(code == 200 || code == 204, "{code}");
+    }
+    let out = rtrsh(&env)
+        .args([
+            "--filter",
+            "platform_name:['Windows','Linux','Mac']",
+            "--no-transcript",
+        ])
+        .commands(["pwd"])
+        .run()
+        .await;
+    assert!(
+        out.stderr
+            .contains("could not learn whether 10 hosts are online")
+            && out.stderr.contains("succeeded"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout().contains(r"C:\"), "{}", out.stdout());
+}

@@ -311,6 +311,16 @@ pub struct Fleet {
     refresh: Arc<Mutex<Vec<RefreshTarget>>>,
 }
 
+/// What the online-state check found.
+#[derive(Debug, Default)]
+pub struct OnlineCheck {
+    pub offline: usize,
+    /// Hosts whose state is unknown (the API did not say, or its page failed).
+    pub unknown: usize,
+    /// The first failed page, if any.
+    pub failure: Option<FalconError>,
+}
+
 /// How closing the fleet went.
 #[derive(Debug, Default)]
 pub struct CloseReport {
@@ -406,25 +416,33 @@ impl Fleet {
     }
 
     /// Asks the devices API which hosts are online; offline ones are marked
-    /// [`HostState::Offline`] unless commands are queued for them.
-    pub async fn check_online(&mut self) -> Result<usize, FalconError> {
+    /// [`HostState::Offline`] unless commands are queued for them. Hosts whose state could not
+    /// be learned stay pending (connecting tells); how many, with the first error.
+    pub async fn check_online(&mut self) -> Result<OnlineCheck, FalconError> {
         let aids: Vec<String> = self
             .hosts
             .iter()
             .map(|h| h.device.device_id.clone())
             .collect();
-        let states = online_states(&self.client, &aids).await?;
-        let mut offline = 0;
+        let (states, failure) = online_states(&self.client, &aids).await?;
+        let mut check = OnlineCheck {
+            failure,
+            ..Default::default()
+        };
         for h in &mut self.hosts {
             h.online = states.get(&h.device.device_id).copied();
-            if h.online == Some(false) {
-                offline += 1;
-                if !self.opts.queue_offline {
-                    h.state = HostState::Offline;
+            match h.online {
+                Some(false) => {
+                    check.offline += 1;
+                    if !self.opts.queue_offline {
+                        h.state = HostState::Offline;
+                    }
                 }
+                Some(true) => {}
+                None => check.unknown += 1,
             }
         }
-        Ok(offline)
+        Ok(check)
     }
 
     /// Opens batch sessions on every pending host, a few batches at a time; `progress` gets

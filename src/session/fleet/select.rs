@@ -127,12 +127,16 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
 }
 
 /// Online state of each aid (`true` online), 100 ids per request, a few requests at a time.
-/// Aids the API does not mention are left out.
+/// Aids the API does not mention are left out, and so are those of a page that failed (after
+/// the client's own retries): an unknown state is no reason to give up on the whole fleet (the
+/// batch init then says which hosts are offline). Authentication and connection failures stop
+/// it. The second value: the first failure, when some pages failed.
 pub async fn online_states(
     client: &FalconClient,
     aids: &[String],
-) -> Result<HashMap<String, bool>, FalconError> {
+) -> Result<(HashMap<String, bool>, Option<FalconError>), FalconError> {
     let mut out = HashMap::with_capacity(aids.len());
+    let mut failure = None;
     let mut replies = stream::iter(aids.chunks(100))
         .map(|chunk| {
             let client = client.clone();
@@ -140,11 +144,19 @@ pub async fn online_states(
         })
         .buffer_unordered(ONLINE_CONCURRENCY);
     while let Some(states) = replies.next().await {
-        for s in states? {
-            out.insert(s.id, s.state.eq_ignore_ascii_case("online"));
+        match states {
+            Ok(states) => {
+                for s in states {
+                    out.insert(s.id, s.state.eq_ignore_ascii_case("online"));
+                }
+            }
+            Err(e) if e.is_auth_or_connection() => return Err(e),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
         }
     }
-    Ok(out)
+    Ok((out, failure))
 }
 
 #[cfg(test)]

@@ -651,7 +651,18 @@ pub async fn run(
         ..Default::default()
     };
     let mut fleet = Fleet::new(client.clone(), resolved.devices, opts);
-    fleet.check_online().await?;
+    let online = fleet.check_online().await?;
+    if let Some(e) = &online.failure {
+        eprintln!(
+            "rtrsh: warning: could not learn whether {} online ({}); trying them anyway",
+            if online.unknown == 1 {
+                "1 host is".to_string()
+            } else {
+                format!("{} hosts are", online.unknown)
+            },
+            one_line(&e.to_string())
+        );
+    }
     if args.dry_run {
         return Ok(dry_run(&fleet, args, lines.as_deref(), worst));
     }
