@@ -89,6 +89,8 @@ pub struct FleetHost {
     pub cwd: String,
     /// Index into the fleet's batches once connected.
     pub batch: Option<usize>,
+    /// Its session is known to have expired: the next command re-opens it first.
+    pub expired: bool,
 }
 
 /// Settings of a fleet.
@@ -311,6 +313,26 @@ pub struct Fleet {
     refresh: Arc<Mutex<Vec<RefreshTarget>>>,
 }
 
+/// What running a line did besides its results.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// Sessions re-opened because they had expired.
+    pub reopened: usize,
+    /// Hosts whose expired session could not be re-opened, with why.
+    pub reopen_failed: Vec<(HostIdx, String)>,
+}
+
+/// Whether a host's answer says its session is gone (the command never reached it).
+fn session_gone(r: &RunResult) -> bool {
+    matches!(
+        r,
+        RunResult::Failed {
+            code: Some(50007 | 40002),
+            ..
+        }
+    )
+}
+
 /// What the online-state check found.
 #[derive(Debug, Default)]
 pub struct OnlineCheck {
@@ -375,6 +397,7 @@ impl Fleet {
                 session_id: String::new(),
                 cwd: String::new(),
                 batch: None,
+                expired: false,
             })
             .collect();
         let index = hosts
@@ -502,67 +525,84 @@ impl Fleet {
                     continue;
                 }
             };
-            let batch_no = self.batches.len();
-            let mut members = Vec::new();
-            let mut init = init;
-            for &i in &idxs {
-                let h = &mut self.hosts[i as usize];
-                match init.hosts.remove(&h.device.device_id) {
-                    Some(r) if !r.session_id.is_empty() => {
-                        h.session_id = r.session_id.into_owned();
-                        h.batch = Some(batch_no);
-                        if r.complete {
-                            h.cwd = r.stdout.trim_end_matches(['\r', '\n']).to_string();
-                        }
-                        if r.offline_queued {
-                            h.state = HostState::Queued;
-                            report.queued += 1;
-                        } else {
-                            h.state = HostState::Connected;
-                            report.connected += 1;
-                        }
-                        members.push(i);
-                    }
-                    Some(r) => {
-                        let reason = if r.errors.is_empty() {
-                            "no session".to_string()
-                        } else {
-                            error_text(&r.errors)
-                        };
-                        h.state = HostState::Failed(reason.clone());
-                        report.failed.push((i, reason));
-                    }
-                    None => {
-                        let reason = "not in the batch reply".to_string();
-                        h.state = HostState::Failed(reason.clone());
-                        report.failed.push((i, reason));
-                    }
-                }
-            }
-            if !members.is_empty() {
-                report
-                    .batches
-                    .push((init.batch_id.clone(), init.trace_id.clone()));
-                self.refresh
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(RefreshTarget {
-                        batch_id: init.batch_id.clone(),
-                        remove: Vec::new(),
-                    });
-                self.batches.push(Batch {
-                    id: init.batch_id,
-                    members,
-                });
-            }
+            self.adopt(&idxs, init, &mut report);
             progress(done);
         }
         Ok(report)
     }
 
+    /// Takes a batch init reply for hosts `idxs`: their sessions, batch, starting directory
+    /// and state (the reason for those without a session). Used when connecting and when
+    /// re-opening expired sessions.
+    fn adopt(
+        &mut self,
+        idxs: &[HostIdx],
+        init: crate::falcon::batch::BatchInit,
+        report: &mut ConnectReport,
+    ) {
+        let batch_no = self.batches.len();
+        let mut members = Vec::new();
+        let mut init = init;
+        for &i in idxs {
+            let h = &mut self.hosts[i as usize];
+            match init.hosts.remove(&h.device.device_id) {
+                Some(r) if !r.session_id.is_empty() => {
+                    h.session_id = r.session_id.into_owned();
+                    h.batch = Some(batch_no);
+                    if r.complete {
+                        h.cwd = r.stdout.trim_end_matches(['\r', '\n']).to_string();
+                    }
+                    if r.offline_queued {
+                        h.state = HostState::Queued;
+                        report.queued += 1;
+                    } else {
+                        h.state = HostState::Connected;
+                        report.connected += 1;
+                    }
+                    members.push(i);
+                }
+                Some(r) => {
+                    let reason = if r.errors.is_empty() {
+                        "no session".to_string()
+                    } else {
+                        error_text(&r.errors)
+                    };
+                    h.state = HostState::Failed(reason.clone());
+                    report.failed.push((i, reason));
+                }
+                None => {
+                    let reason = "not in the batch reply".to_string();
+                    h.state = HostState::Failed(reason.clone());
+                    report.failed.push((i, reason));
+                }
+            }
+        }
+        if !members.is_empty() {
+            report
+                .batches
+                .push((init.batch_id.clone(), init.trace_id.clone()));
+            self.refresh
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(RefreshTarget {
+                    batch_id: init.batch_id.clone(),
+                    remove: Vec::new(),
+                });
+            self.batches.push(Batch {
+                id: init.batch_id,
+                members,
+            });
+        }
+    }
+
     /// Runs `line` on `targets` (active hosts; others are ignored). Batches go out in
     /// parallel; `on_unit` gets each batch's results as they arrive, after the fleet has taken
     /// note of them (working directories, queued commands).
+    ///
+    /// Sessions that expired are re-opened, as on one host: hosts known to have expired are
+    /// re-opened first; hosts the API answers with "no such session" (50007, 40002: the
+    /// command never reached them) are re-opened, returned to their directory, and sent the line
+    /// once more. Their first answer is never shown.
     pub async fn run(
         &mut self,
         line: &str,
@@ -571,28 +611,70 @@ impl Fleet {
         targets: &[HostIdx],
         cancel: &CancellationToken,
         on_unit: &mut dyn FnMut(&Fleet, Unit),
-    ) {
+    ) -> RunReport {
+        let mut report = RunReport::default();
         let wanted: HashSet<HostIdx> = targets
             .iter()
             .copied()
             .filter(|&i| self.hosts[i as usize].state.active())
             .collect();
+        let stale: Vec<HostIdx> = wanted
+            .iter()
+            .copied()
+            .filter(|&i| self.hosts[i as usize].expired)
+            .collect();
+        if !stale.is_empty() {
+            self.reopen(&stale, &mut report).await;
+        }
         // A script may run as long as the batch request waits for it, and ends (saying so)
         // just before: PSFalcon's rule, see `command::script_timeout`.
         let words = lexer::words(line).unwrap_or_default();
         let seconds = script_timeout::fleet_seconds(self.opts.batch_timeout);
         let sent = script_timeout::with_timeout(line, &words, seconds);
-        let job = Job {
+        let job = self.job(tier, base, &sent, cancel);
+        let queued_at = SystemTime::now();
+        let gone = self
+            .round(&job, &wanted, true, line, base, queued_at, on_unit)
+            .await;
+        if !gone.is_empty() && !cancel.is_cancelled() {
+            self.reopen(&gone, &mut report).await;
+            let again: HashSet<HostIdx> = gone
+                .into_iter()
+                .filter(|&i| self.hosts[i as usize].state.active())
+                .collect();
+            self.round(&job, &again, false, line, base, queued_at, on_unit)
+                .await;
+        }
+        report
+    }
+
+    fn job(&self, tier: Tier, base: &str, line: &str, cancel: &CancellationToken) -> Job {
+        Job {
             client: self.client.clone(),
             index: self.index.clone(),
             tier,
             base: Arc::from(base),
-            line: Arc::from(sent.as_str()),
+            line: Arc::from(line),
             timeout: self.opts.batch_timeout,
             schedule: self.opts.schedule.clone(),
             limits: self.opts.limits.clone(),
             cancel: cancel.clone(),
-        };
+        }
+    }
+
+    /// Sends `job` to the hosts in `wanted`, batch by batch. With `hold_gone`, hosts whose
+    /// session is gone are left out of the units and returned.
+    #[allow(clippy::too_many_arguments)]
+    async fn round(
+        &mut self,
+        job: &Job,
+        wanted: &HashSet<HostIdx>,
+        hold_gone: bool,
+        line: &str,
+        base: &str,
+        queued_at: SystemTime,
+        on_unit: &mut dyn FnMut(&Fleet, Unit),
+    ) -> Vec<HostIdx> {
         let mut work = Vec::new();
         for b in &self.batches {
             let part: Vec<HostIdx> = b
@@ -613,16 +695,103 @@ impl Fleet {
                 .collect();
             work.push((b.id.clone(), part, optional));
         }
-        let queued_at = SystemTime::now();
         let mut units = stream::iter(work)
             .map(|(batch_id, part, optional)| {
                 let job = job.clone();
                 async move { run_batch(job, batch_id, part, optional).await }
             })
             .buffer_unordered(self.opts.concurrency.max(1));
-        while let Some(unit) = units.next().await {
-            self.note(&unit, line, base, tier, queued_at);
+        let mut gone = Vec::new();
+        while let Some(mut unit) = units.next().await {
+            if hold_gone {
+                unit.runs.retain(|r| {
+                    let lost = session_gone(&r.result);
+                    if lost {
+                        gone.push(r.host);
+                    }
+                    !lost
+                });
+                if unit.runs.is_empty() {
+                    continue;
+                }
+            }
+            self.note(&unit, line, base, job.tier, queued_at);
             on_unit(self, unit);
+        }
+        gone
+    }
+
+    /// Marks the hosts of these aids as expired (the background refresh found their sessions
+    /// gone): the next command re-opens them first.
+    pub fn mark_expired(&mut self, aids: &[String]) {
+        for a in aids {
+            if let Some(i) = self.host_by_aid(a) {
+                self.hosts[i as usize].expired = true;
+            }
+        }
+    }
+
+    /// Opens new sessions (one new batch) on hosts whose sessions expired and returns each to
+    /// the directory it was in.
+    async fn reopen(&mut self, hosts: &[HostIdx], report: &mut RunReport) {
+        let aids: Vec<String> = hosts
+            .iter()
+            .map(|&i| self.hosts[i as usize].device.device_id.clone())
+            .collect();
+        let before: Vec<String> = hosts
+            .iter()
+            .map(|&i| self.hosts[i as usize].cwd.clone())
+            .collect();
+        let init = match self
+            .client
+            .batch_init(
+                &aids,
+                self.opts.queue_offline,
+                self.opts.batch_timeout,
+                None,
+            )
+            .await
+        {
+            Ok(init) => init,
+            Err(e) => {
+                let why = format!("could not re-open the session: {e}");
+                for &i in hosts {
+                    self.hosts[i as usize].state = HostState::Failed(why.clone());
+                    report.reopen_failed.push((i, why.clone()));
+                }
+                return;
+            }
+        };
+        let moved: HashSet<HostIdx> = hosts.iter().copied().collect();
+        for b in &mut self.batches {
+            b.members.retain(|i| !moved.contains(i));
+        }
+        let mut connect = ConnectReport::default();
+        self.adopt(hosts, init, &mut connect);
+        for (i, why) in connect.failed {
+            report
+                .reopen_failed
+                .push((i, format!("could not re-open the session: {why}")));
+        }
+        // Back to where each host was: one `cd` per directory, on the hosts that were there.
+        let mut by_dir: HashMap<String, HashSet<HostIdx>> = HashMap::new();
+        for (&i, old) in hosts.iter().zip(before) {
+            let h = &mut self.hosts[i as usize];
+            if !h.state.active() {
+                continue;
+            }
+            h.expired = false;
+            report.reopened += 1;
+            if !old.is_empty() && old != h.cwd {
+                by_dir.entry(old).or_default().insert(i);
+            }
+        }
+        for (dir, hs) in by_dir {
+            let line = format!("cd {}", crate::session::host::quote_path(&dir));
+            let job = self.job(Tier::ReadOnly, "cd", &line, &CancellationToken::new());
+            let stamp = SystemTime::now();
+            self.round(&job, &hs, false, &line, "cd", stamp, &mut |_, _| {})
+                .await;
         }
     }
 

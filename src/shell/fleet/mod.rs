@@ -310,7 +310,8 @@ impl FleetShell<'_> {
         }
         let printer = &mut self.printer;
         let tier = plan.tier;
-        self.fleet
+        let report = self
+            .fleet
             .run(
                 &line,
                 &base,
@@ -320,6 +321,15 @@ impl FleetShell<'_> {
                 &mut |fleet, unit| printer.unit(fleet, &unit, &line, tier, &mut tally),
             )
             .await;
+        if report.reopened > 0 {
+            self.printer.notice(&format!(
+                "re-opened {} (they had expired) and returned to their directories",
+                plural(report.reopened, "session")
+            ));
+        }
+        for (_, why) in &report.reopen_failed {
+            tally.not_run(&one_line(why), 1);
+        }
         self.printer.end(&line, &tally);
         LineEnd {
             exit: tally.worst,
@@ -900,6 +910,9 @@ async fn script(
     for sl in &lines {
         while let Ok(ev) = events.try_recv() {
             refresh_notice(&mut shell.printer, &ev);
+            if let RefreshEvent::Expired(aids) = &ev {
+                shell.fleet.mark_expired(aids);
+            }
         }
         if cancel.is_cancelled() || shell.printer.broken_pipe {
             break;
@@ -918,7 +931,7 @@ fn refresh_notice(printer: &mut Printer, ev: &RefreshEvent) {
     match ev {
         RefreshEvent::Ok { .. } => {}
         RefreshEvent::Expired(aids) => printer.notice(&format!(
-            "the sessions of {} expired",
+            "the sessions of {} expired; the next command re-opens them",
             plural(aids.len(), "host")
         )),
         RefreshEvent::Failed(e) => printer.notice(&format!("could not refresh the sessions: {e}")),
@@ -949,14 +962,19 @@ async fn prompt(
             }
         };
     let n = notifier.clone();
+    // Expired hosts reach the prompt loop, which marks them before the next line.
+    let (expired_tx, mut expired_rx) = mpsc::unbounded_channel::<Vec<String>>();
     let notices = tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             match ev {
                 RefreshEvent::Ok { .. } => {}
-                RefreshEvent::Expired(aids) => n.notify(&format!(
-                    "the sessions of {} expired",
-                    plural(aids.len(), "host")
-                )),
+                RefreshEvent::Expired(aids) => {
+                    n.notify(&format!(
+                        "the sessions of {} expired; the next command re-opens them",
+                        plural(aids.len(), "host")
+                    ));
+                    let _ = expired_tx.send(aids);
+                }
                 RefreshEvent::Failed(e) => {
                     n.notify(&format!("could not refresh the sessions: {e}"))
                 }
@@ -991,6 +1009,9 @@ async fn prompt(
                     continue;
                 }
             };
+            while let Ok(aids) = expired_rx.try_recv() {
+                shell.fleet.mark_expired(&aids);
+            }
             let cancel = CancellationToken::new();
             *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
             let end = shell.line(line, None, &cancel).await;
