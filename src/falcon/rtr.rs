@@ -213,31 +213,53 @@ impl FalconClient {
     /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`), in
     /// the order the API lists it (undocumented: do not rely on it).
     pub async fn session_logs(&self, session_id: &str) -> Result<SessionLogs, FalconError> {
-        const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
-        let body = json!({ "ids": [session_id] });
-        let reply = self
-            .send(
-                Method::POST,
-                PATH,
-                &[],
-                Some(&body),
-                Safety::Retry,
-                Duration::ZERO,
-            )
-            .await?;
-        let env: Envelope<Vec<SessionDetail>> = reply.json()?;
-        let date = reply
-            .headers
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::falcon::client::parse_http_date);
-        let entries = env
-            .resources
-            .into_iter()
-            .filter(|s| s.id == session_id)
-            .flat_map(|s| s.logs)
-            .collect();
+        let (mut by_session, date) = self.sessions_logs(&[session_id.to_string()]).await?;
+        let entries = by_session.remove(session_id).unwrap_or_default();
         Ok(SessionLogs { entries, date })
+    }
+
+    /// The command logs of many sessions, 100 per request, by session id; and the `Date` of
+    /// the first reply (the server's clock, truncated to the second).
+    pub async fn sessions_logs(
+        &self,
+        session_ids: &[String],
+    ) -> Result<
+        (
+            std::collections::HashMap<String, Vec<SessionLog>>,
+            Option<std::time::SystemTime>,
+        ),
+        FalconError,
+    > {
+        const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
+        let mut out = std::collections::HashMap::with_capacity(session_ids.len());
+        let mut date = None;
+        for chunk in session_ids.chunks(100) {
+            let body = json!({ "ids": chunk });
+            let reply = self
+                .send(
+                    Method::POST,
+                    PATH,
+                    &[],
+                    Some(&body),
+                    Safety::Retry,
+                    Duration::ZERO,
+                )
+                .await?;
+            let env: Envelope<Vec<SessionDetail>> = reply.json()?;
+            if date.is_none() {
+                date = reply
+                    .headers
+                    .get(reqwest::header::DATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(crate::falcon::client::parse_http_date);
+            }
+            for s in env.resources {
+                if chunk.contains(&s.id) {
+                    out.entry(s.id).or_insert_with(Vec::new).extend(s.logs);
+                }
+            }
+        }
+        Ok((out, date))
     }
 }
 

@@ -482,19 +482,19 @@ async fn log_snapshot(client: &FalconClient, session_id: &str) -> HashSet<String
 /// Slack for comparing a log entry's `created_at` with our bounds on the server's clock: its
 /// second resolution plus skew between the API machine that stamps `Date` and the one that
 /// stamps the log (assumed NTP-synchronised).
-const LOG_CLOCK_SLACK: Duration = Duration::from_secs(2);
+pub(crate) const LOG_CLOCK_SLACK: Duration = Duration::from_secs(2);
 
 /// When an unconfirmed execute's log entry can have been created (server clock).
 #[derive(Clone, Copy, Debug, Default)]
-struct Window {
+pub(crate) struct Window {
     /// The server's clock had reached this when the execute was sent.
-    after: Option<SystemTime>,
+    pub(crate) after: Option<SystemTime>,
     /// The server's clock had not reached this when the failure was seen.
-    until: Option<SystemTime>,
+    pub(crate) until: Option<SystemTime>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum Pick {
+pub(crate) enum Pick {
     One(String),
     None,
     Many(usize),
@@ -503,7 +503,7 @@ enum Pick {
 /// The log entries that can be an unconfirmed execute of `line`: same command line, not known
 /// to predate it (`before`), created inside `window` (give or take [`LOG_CLOCK_SLACK`]; an entry
 /// whose time does not parse is not excluded). Order-independent.
-fn pick_unconfirmed(
+pub(crate) fn pick_unconfirmed(
     entries: &[SessionLog],
     line: &str,
     before: &HashSet<String>,

@@ -21,6 +21,7 @@ mod faults;
 mod files;
 mod fleet_exit;
 mod fleet_harness;
+mod fleet_recovery;
 mod fleet_reopen;
 mod fleet_scale;
 mod fleet_script;

@@ -201,6 +201,8 @@ pub struct Unit {
     pub runs: Vec<HostRun>,
     /// A failure of the whole request (every host of the unit is `Failed` with it).
     pub error: Option<Arc<FalconError>>,
+    /// Hosts whose results were found through their session logs after the reply was lost.
+    pub recovered: usize,
 }
 
 /// What the background refresh reports.
@@ -299,6 +301,7 @@ fn queue_failure(host: HostIdx, q: &QueuedCommand, s: &QueuedCommandState) -> Un
             trace_id: None,
         }],
         error: None,
+        recovered: 0,
     }
 }
 
@@ -649,7 +652,15 @@ impl Fleet {
     }
 
     fn job(&self, tier: Tier, base: &str, line: &str, cancel: &CancellationToken) -> Job {
+        let sessions = self
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.session_id.is_empty())
+            .map(|(i, h)| (i as HostIdx, h.session_id.clone()))
+            .collect();
         Job {
+            sessions: Arc::new(sessions),
             client: self.client.clone(),
             index: self.index.clone(),
             tier,
@@ -1019,7 +1030,7 @@ impl Fleet {
                         q.tier,
                         q.host,
                         &q.cloud_request_id,
-                        first,
+                        Some(first),
                         &schedule,
                         &limits,
                         &cancel,
@@ -1032,6 +1043,7 @@ impl Fleet {
                             groups: g.groups,
                             runs: vec![run],
                             error: None,
+                            recovered: 0,
                         }),
                     )
                 }

@@ -17,6 +17,7 @@ use crate::falcon::batch::HostReply;
 use crate::falcon::rtr::Status;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
+use crate::session::host::{Pick, Window, pick_unconfirmed};
 use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from};
 
 /// Concurrent chunk loops for hosts with output larger than one chunk.
@@ -71,6 +72,69 @@ pub(super) struct Job {
     pub(super) schedule: Schedule,
     pub(super) limits: PollLimits,
     pub(super) cancel: CancellationToken,
+    /// Each host's session id (to look an unconfirmed command up in its log).
+    pub(super) sessions: Arc<HashMap<HostIdx, String>>,
+}
+
+/// How long a lost batch reply's hosts are looked up in their session logs (the logs may lag).
+const RECOVER_WITHIN: Duration = Duration::from_secs(10);
+
+/// After a batch command the API did not confirm: finds, in each host's session log, the entry
+/// this command made, with the single-host rule ([`pick_unconfirmed`]: same command line,
+/// created after it was sent). Reads the logs until every host is decided or
+/// [`RECOVER_WITHIN`] has passed. `Ok(cloud_request_id)` for a host where it ran; `Err(why)`
+/// where that cannot be told; hosts left out were not found.
+async fn recover(
+    job: &Job,
+    hosts: &[HostIdx],
+    floor: Option<std::time::SystemTime>,
+) -> HashMap<HostIdx, Result<String, String>> {
+    let mut decided = HashMap::new();
+    let mut pending: Vec<(HostIdx, String)> = hosts
+        .iter()
+        .filter_map(|h| job.sessions.get(h).map(|s| (*h, s.clone())))
+        .collect();
+    let deadline = std::time::Instant::now() + RECOVER_WITHIN;
+    let mut pause = Duration::from_millis(100);
+    let mut until = None;
+    let none = std::collections::HashSet::new();
+    loop {
+        let ids: Vec<String> = pending.iter().map(|(_, s)| s.clone()).collect();
+        match job.client.sessions_logs(&ids).await {
+            Ok((logs, date)) => {
+                if until.is_none() {
+                    until = date.map(|d| d + Duration::from_secs(1));
+                }
+                let window = Window {
+                    after: floor,
+                    until,
+                };
+                pending.retain(|(h, sid)| {
+                    let entries = logs.get(sid).map(Vec::as_slice).unwrap_or_default();
+                    match pick_unconfirmed(entries, &job.line, &none, window) {
+                        Pick::One(id) => {
+                            decided.insert(*h, Ok(id));
+                            false
+                        }
+                        Pick::Many(n) => {
+                            decided.insert(*h, Err(format!("{n} entries of its log could be it")));
+                            false
+                        }
+                        Pick::None => true,
+                    }
+                });
+            }
+            Err(e) => tracing::debug!("reading session logs: {e}"),
+        }
+        if pending.is_empty()
+            || job.cancel.is_cancelled()
+            || std::time::Instant::now() + pause > deadline
+        {
+            return decided;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
 }
 
 fn failure(e: &FalconError) -> RunResult {
@@ -90,7 +154,7 @@ pub(super) async fn follow_chunks(
     tier: Tier,
     host: HostIdx,
     crid: &str,
-    first: Status,
+    first: Option<Status>,
     schedule: &Schedule,
     limits: &PollLimits,
     cancel: &CancellationToken,
@@ -98,14 +162,7 @@ pub(super) async fn follow_chunks(
 ) -> HostRun {
     let mut out = Collect::default();
     let polled = poll_from(
-        client,
-        tier,
-        crid,
-        Some(first),
-        &mut out,
-        schedule,
-        limits,
-        cancel,
+        client, tier, crid, first, &mut out, schedule, limits, cancel,
     )
     .await;
     let (result, seqs) = match polled {
@@ -141,7 +198,7 @@ pub(super) async fn run_batch(
 ) -> Unit {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
-    let mut more: Vec<(HostIdx, String, Status)> = Vec::new();
+    let mut more: Vec<(HostIdx, String, Option<Status>)> = Vec::new();
     let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
     let index = job.index.clone();
     let mut on_host = |r: HostReply<'_>| {
@@ -169,7 +226,7 @@ pub(super) async fn run_batch(
         } else if !r.complete && !got {
             RunResult::TimedOut
         } else if r.has_more_chunks() {
-            more.push((host, crid, r.to_status()));
+            more.push((host, crid, Some(r.to_status())));
             return;
         } else {
             RunResult::Output {
@@ -185,6 +242,8 @@ pub(super) async fn run_batch(
             trace_id: None,
         });
     };
+    // The server's clock had reached this when the command was sent (see `recover`).
+    let floor = job.client.server_time_floor(std::time::Instant::now());
     let sent = tokio::select! {
         r = job.client.batch_command(
             job.tier,
@@ -198,8 +257,16 @@ pub(super) async fn run_batch(
         _ = job.cancel.cancelled() => None,
     };
     let mut error = None;
+    // Hosts whose command may have run without our hearing of it, and why.
+    let mut unconfirmed: Vec<HostIdx> = Vec::new();
+    let mut lost = String::new();
     let trace = match sent {
         Some(Ok(info)) => info.trace_id,
+        Some(Err(e)) if e.maybe_executed() => {
+            unconfirmed.extend(part.iter().copied().filter(|h| !answered.contains(h)));
+            lost = format!("the reply was lost ({e})");
+            e.trace_id().map(str::to_string)
+        }
         Some(Err(e)) => {
             let r = failure(&e);
             for &h in &part {
@@ -231,23 +298,38 @@ pub(super) async fn run_batch(
             None
         }
     };
-    if error.is_none() && !job.cancel.is_cancelled() {
-        // Hosts the reply left out: nothing is known of them.
-        for &h in &part {
-            if !answered.contains(&h) {
-                runs.push(HostRun {
-                    host: h,
-                    cloud_request_id: String::new(),
-                    result: RunResult::Failed {
-                        code: None,
-                        http_status: None,
-                        message: "missing from the batch reply".into(),
-                        maybe_executed: true,
-                    },
-                    sequence_ids: Vec::new(),
-                    trace_id: None,
-                });
-            }
+    if error.is_none() && unconfirmed.is_empty() && !job.cancel.is_cancelled() {
+        // Hosts the reply left out: nothing is known of them yet.
+        unconfirmed.extend(part.iter().copied().filter(|h| !answered.contains(h)));
+        lost = "missing from the batch reply".into();
+    }
+    // As on one host: look the command up in each such host's session log; where it ran, its
+    // output is fetched; where that cannot be told, it may or may not have run. Never re-sent.
+    let mut recovered = 0;
+    if !unconfirmed.is_empty() {
+        let found = recover(&job, &unconfirmed, floor).await;
+        for h in unconfirmed {
+            let why = match found.get(&h) {
+                Some(Ok(crid)) => {
+                    more.push((h, crid.clone(), None));
+                    recovered += 1;
+                    continue;
+                }
+                Some(Err(w)) => w.clone(),
+                None => "not found in its session's log".into(),
+            };
+            runs.push(HostRun {
+                host: h,
+                cloud_request_id: String::new(),
+                result: RunResult::Failed {
+                    code: None,
+                    http_status: None,
+                    message: format!("{lost}; it may or may not have run: {why}"),
+                    maybe_executed: true,
+                },
+                sequence_ids: Vec::new(),
+                trace_id: None,
+            });
         }
     }
     for r in &mut runs {
@@ -285,6 +367,7 @@ pub(super) async fn run_batch(
         groups: g.groups,
         runs,
         error,
+        recovered,
     }
 }
 

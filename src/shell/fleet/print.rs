@@ -226,6 +226,12 @@ impl Printer {
 
     /// Takes in one unit of results: records, transcript entries, then the sections.
     pub fn unit(&mut self, fleet: &Fleet, unit: &Unit, line: &str, tier: Tier, tally: &mut Tally) {
+        if unit.recovered > 0 {
+            self.notice(&format!(
+                "a reply was lost; the results of {} were found through their session logs (nothing was sent twice)",
+                plural(unit.recovered, "host")
+            ));
+        }
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
         let mut out = self.json.then(|| BufWriter::new(std::io::stdout().lock()));
