@@ -171,8 +171,9 @@ fn timeout_secs(timeout: Duration) -> u64 {
 
 impl FalconClient {
     /// Opens sessions on up to 10,000 hosts as one batch (or adds them to `existing_batch_id`).
-    /// Each host also runs `pwd` (its `stdout`). Safe to re-send: it runs nothing that changes a
-    /// host.
+    /// Each host also runs `pwd` (its `stdout`). Sent once: it changes no host, but a request
+    /// that took effect opened sessions, and sending it again opens more; the caller decides
+    /// (see `Fleet::connect`, which cleans up after a lost reply).
     pub async fn batch_init(
         &self,
         host_ids: &[String],
@@ -192,7 +193,7 @@ impl FalconClient {
                 INIT,
                 &[("timeout", secs.to_string())],
                 Some(&body),
-                Safety::Retry,
+                Safety::Once,
                 Duration::from_secs(secs),
             )
             .await?;

@@ -198,6 +198,8 @@ pub struct SessionDetail {
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
+    pub device_id: String,
+    #[serde(default, deserialize_with = "null_default")]
     pub logs: Vec<SessionLog>,
 }
 
@@ -218,8 +220,8 @@ impl FalconClient {
         Ok(SessionLogs { entries, date })
     }
 
-    /// The command logs of many sessions, 100 per request, by session id; and the `Date` of
-    /// the first reply (the server's clock, truncated to the second).
+    /// The command logs of many sessions, by session id; and the `Date` of the first reply
+    /// (the server's clock, truncated to the second).
     pub async fn sessions_logs(
         &self,
         session_ids: &[String],
@@ -230,8 +232,22 @@ impl FalconClient {
         ),
         FalconError,
     > {
+        let (details, date) = self.sessions_details(session_ids).await?;
+        let mut out = std::collections::HashMap::with_capacity(details.len());
+        for s in details {
+            out.entry(s.id).or_insert_with(Vec::new).extend(s.logs);
+        }
+        Ok((out, date))
+    }
+
+    /// Sessions by id (`POST …/entities/sessions/GET/v1`, 100 per request): only those asked
+    /// for, with the `Date` of the first reply.
+    pub async fn sessions_details(
+        &self,
+        session_ids: &[String],
+    ) -> Result<(Vec<SessionDetail>, Option<std::time::SystemTime>), FalconError> {
         const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
-        let mut out = std::collections::HashMap::with_capacity(session_ids.len());
+        let mut out = Vec::with_capacity(session_ids.len());
         let mut date = None;
         for chunk in session_ids.chunks(100) {
             let body = json!({ "ids": chunk });
@@ -253,13 +269,50 @@ impl FalconClient {
                     .and_then(|v| v.to_str().ok())
                     .and_then(crate::falcon::client::parse_http_date);
             }
-            for s in env.resources {
-                if chunk.contains(&s.id) {
-                    out.entry(s.id).or_insert_with(Vec::new).extend(s.logs);
-                }
-            }
+            out.extend(env.resources.into_iter().filter(|s| chunk.contains(&s.id)));
         }
         Ok((out, date))
+    }
+
+    /// Ids of this API client's live sessions created at or after `since` (server clock),
+    /// through `GET /real-time-response/queries/sessions/v1` (paged by its string offset).
+    pub async fn my_sessions_since(
+        &self,
+        since: std::time::SystemTime,
+    ) -> Result<Vec<String>, FalconError> {
+        const PATH: &str = "/real-time-response/queries/sessions/v1";
+        let filter = format!(
+            "user_id:'@me'+deleted_at:null+created_at:>='{}'",
+            humantime::format_rfc3339_seconds(since)
+        );
+        let mut ids: Vec<String> = Vec::new();
+        let mut offset = String::new();
+        loop {
+            let mut q = vec![("filter", filter.clone()), ("limit", "100".to_string())];
+            if !offset.is_empty() {
+                q.push(("offset", offset.clone()));
+            }
+            let reply = self.get(PATH, &q).await?;
+            let env: Envelope<Vec<String>> = reply.json()?;
+            let got = env.resources.len();
+            let before = ids.len();
+            for id in env.resources {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let total = env.meta.pagination.as_ref().map(|p| p.total);
+            let next = env.meta.pagination.map(|p| p.offset).unwrap_or_default();
+            let done = got == 0
+                || ids.len() == before
+                || total.is_some_and(|t| ids.len() as u64 >= t)
+                || next.is_empty()
+                || next == offset;
+            if done {
+                return Ok(ids);
+            }
+            offset = next;
+        }
     }
 }
 

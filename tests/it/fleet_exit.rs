@@ -85,3 +85,45 @@ async fn sessions_with_queued_commands_stay_open_and_the_rest_close() {
         Some(offline as u64)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_batch_init_reply_leaves_no_second_set_of_sessions() {
+    for fault in ["5xx-after", "drop-after"] {
+        let env = TestEnv::start(EmulatorConfig {
+            hosts: 8,
+            offline_share: 0.0,
+            ..fast()
+        })
+        .await;
+        let code = env
+            .control_post(
+                "/_emulator/faults",
+                serde_json::json!({"once": {
+                    "endpoint": "POST /real-time-response/combined/batch-init-session/v1",
+                    "fault": fault
+                }}),
+            )
+            .await;
+        assert!(code == 200 || code == 204, "{code}");
+        let out = rtrsh(&env)
+            .args(["--filter", ALL, "--no-transcript", "--json"])
+            .commands(["pwd"])
+            .run()
+            .await;
+        let online = env
+            .hosts()
+            .await
+            .iter()
+            .filter(|h| h["online"] == true)
+            .count();
+        assert_eq!(out.json_lines().len(), online, "{fault}: {}", out.stderr);
+        let stats = env.stats().await;
+        // A dropped request is counted among the faults, not the endpoint's replies.
+        let inits = endpoint_count(
+            &stats,
+            "POST /real-time-response/combined/batch-init-session/v1",
+        ) + stats["faults"]["dropped"].as_u64().unwrap_or(0);
+        assert_eq!(inits, 2, "{fault}: the init was sent again once");
+        assert_eq!(stats["open_sessions"], 0, "{fault}: {}", out.stderr);
+    }
+}

@@ -502,19 +502,32 @@ impl Fleet {
         let client = self.client.clone();
         let queue = self.opts.queue_offline;
         let timeout = self.opts.batch_timeout;
+        // The server's clock had reached this before any init was sent (see `clean_orphans`).
+        let floor = client.server_time_floor(std::time::Instant::now());
         let mut replies = stream::iter(jobs)
             .map(|(idxs, aids)| {
                 let client = client.clone();
                 async move {
-                    let r = client.batch_init(&aids, queue, timeout, None).await;
-                    (idxs, r)
+                    let mut lost = false;
+                    let mut r = client.batch_init(&aids, queue, timeout, None).await;
+                    // A reply lost after the init took effect: try once more (init changes no
+                    // host); the sessions the lost one opened are deleted afterwards.
+                    if let Err(e) = &r
+                        && e.maybe_executed()
+                    {
+                        lost = true;
+                        r = client.batch_init(&aids, queue, timeout, None).await;
+                    }
+                    (idxs, r, lost.then_some(aids))
                 }
             })
             .buffer_unordered(self.opts.concurrency.max(1));
+        let mut orphaned: HashSet<String> = HashSet::new();
         let mut report = ConnectReport::default();
         let mut done = 0;
-        while let Some((idxs, reply)) = replies.next().await {
+        while let Some((idxs, reply, lost)) = replies.next().await {
             done += idxs.len();
+            orphaned.extend(lost.into_iter().flatten());
             let init = match reply {
                 Ok(init) => init,
                 Err(e) if e.is_auth_or_connection() => return Err(e),
@@ -531,7 +544,56 @@ impl Fleet {
             self.adopt(&idxs, init, &mut report);
             progress(done);
         }
+        drop(replies);
+        if !orphaned.is_empty() {
+            self.clean_orphans(&orphaned, floor).await;
+        }
         Ok(report)
+    }
+
+    /// Deletes sessions a lost batch init opened on `aids`: this client's live sessions on
+    /// those hosts created since `floor` (server clock, with slack) that the fleet does not
+    /// hold. Best effort: a failure leaves them to expire on the server.
+    async fn clean_orphans(&self, aids: &HashSet<String>, floor: Option<SystemTime>) {
+        let since = floor
+            .map(|f| f - crate::session::host::LOG_CLOCK_SLACK)
+            .unwrap_or_else(|| SystemTime::now() - Duration::from_secs(120));
+        let held: HashSet<&str> = self
+            .hosts
+            .iter()
+            .map(|h| h.session_id.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let ids = match self.client.my_sessions_since(since).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::debug!("looking for sessions a lost init opened: {e}");
+                return;
+            }
+        };
+        let candidates: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !held.contains(id.as_str()))
+            .collect();
+        let Ok((details, _)) = self.client.sessions_details(&candidates).await else {
+            return;
+        };
+        let orphans = details
+            .into_iter()
+            .filter(|s| aids.contains(&s.device_id.to_ascii_lowercase()))
+            .map(|s| s.id);
+        let client = self.client.clone();
+        let mut deletions = stream::iter(orphans)
+            .map(|sid| {
+                let client = client.clone();
+                async move { client.delete_session(&sid).await }
+            })
+            .buffer_unordered(CLOSE_CONCURRENCY);
+        while let Some(r) = deletions.next().await {
+            if let Err(e) = r {
+                tracing::debug!("deleting a session a lost init opened: {e}");
+            }
+        }
     }
 
     /// Takes a batch init reply for hosts `idxs`: their sessions, batch, starting directory
