@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('emulator', 'emulator', [CompletionResultType]::ParameterValue, 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Manage stored credentials (profiles)')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'List the commands this API client queued for offline hosts (any run, last 7 days) and print the output of those that ran')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -163,6 +164,14 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;auth;help;help' {
             break
         }
+        'rtrsh;queue' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (default: `default`, or RTRSH_PROFILE)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per queued command (with its output once it ran)')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rtrsh;completions' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -179,6 +188,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('emulator', 'emulator', [CompletionResultType]::ParameterValue, 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Manage stored credentials (profiles)')
+            [CompletionResult]::new('queue', 'queue', [CompletionResultType]::ParameterValue, 'List the commands this API client queued for offline hosts (any run, last 7 days) and print the output of those that ran')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions for bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -203,6 +213,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             break
         }
         'rtrsh;help;auth;logout' {
+            break
+        }
+        'rtrsh;help;queue' {
             break
         }
         'rtrsh;help;completions' {

@@ -34,6 +34,9 @@ _rtrsh() {
             rtrsh,man)
                 cmd="rtrsh__subcmd__man"
                 ;;
+            rtrsh,queue)
+                cmd="rtrsh__subcmd__queue"
+                ;;
             rtrsh__subcmd__auth,help)
                 cmd="rtrsh__subcmd__auth__subcmd__help"
                 ;;
@@ -76,6 +79,9 @@ _rtrsh() {
             rtrsh__subcmd__help,man)
                 cmd="rtrsh__subcmd__help__subcmd__man"
                 ;;
+            rtrsh__subcmd__help,queue)
+                cmd="rtrsh__subcmd__help__subcmd__queue"
+                ;;
             rtrsh__subcmd__help__subcmd__auth,login)
                 cmd="rtrsh__subcmd__help__subcmd__auth__subcmd__login"
                 ;;
@@ -92,7 +98,7 @@ _rtrsh() {
 
     case "${cmd}" in
         rtrsh)
-            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --evidence-dir --no-extract --help --version emulator demo auth completions man help"
+            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --evidence-dir --no-extract --help --version emulator demo auth queue completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,7 +524,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__help)
-            opts="emulator demo auth completions man help"
+            opts="emulator demo auth queue completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -657,8 +663,40 @@ _rtrsh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtrsh__subcmd__help__subcmd__queue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtrsh__subcmd__man)
             opts="-h --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtrsh__subcmd__queue)
+            opts="-h --profile --json --raw --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -51,6 +51,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
             cand demo 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
             cand auth 'Manage stored credentials (profiles)'
+            cand queue 'List the commands this API client queued for offline hosts (any run, last 7 days) and print the output of those that ran'
             cand completions 'Print shell completions for bash, zsh, fish, powershell or elvish'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -148,6 +149,13 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         }
         &'rtrsh;auth;help;help'= {
         }
+        &'rtrsh;queue'= {
+            cand --profile 'Credentials profile (default: `default`, or RTRSH_PROFILE)'
+            cand --json 'One JSON object per queued command (with its output once it ran)'
+            cand --raw 'Do not neutralise control characters in host output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rtrsh;completions'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand -h 'Print help'
@@ -162,6 +170,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
             cand demo 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
             cand auth 'Manage stored credentials (profiles)'
+            cand queue 'List the commands this API client queued for offline hosts (any run, last 7 days) and print the output of those that ran'
             cand completions 'Print shell completions for bash, zsh, fish, powershell or elvish'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -180,6 +189,8 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         &'rtrsh;help;auth;status'= {
         }
         &'rtrsh;help;auth;logout'= {
+        }
+        &'rtrsh;help;queue'= {
         }
         &'rtrsh;help;completions'= {
         }

@@ -31,6 +31,9 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::config::AuthCommand,
     },
+    /// List the commands this API client queued for offline hosts (any run, last 7 days) and
+    /// print the output of those that ran.
+    Queue(crate::shell::queue::QueueArgs),
     /// Print shell completions for bash, zsh, fish, powershell or elvish.
     Completions {
         #[arg(value_enum)]
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Emulator(cfg)) => run_emulator(*cfg),
         Some(Command::Demo(args)) => run_demo(args),
         Some(Command::Auth { command }) => crate::config::run_auth(command, cli.shell.profile),
+        Some(Command::Queue(args)) => crate::shell::queue::run(args),
         Some(Command::Completions { shell }) => crate::shell::complete::print_completions(shell),
         Some(Command::Man) => crate::shell::complete::print_man(),
         None => crate::shell::run(cli.shell),

@@ -556,10 +556,13 @@ impl Inner {
             let Some(mut rec) = self.commands.remove(&id) else {
                 continue;
             };
+            // A session opened while the host was away has no directory yet: the host's
+            // starting one.
             let mut cwd = self
                 .sessions
                 .get(&rec.session_id)
                 .map(|s| s.cwd.clone())
+                .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| emu.world.initial_cwd(host));
             if let Err(e) = self.run_now(emu, &mut rec, &mut cwd, now, false) {
                 rec.ready_at = Some(now);

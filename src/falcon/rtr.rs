@@ -280,11 +280,24 @@ impl FalconClient {
         &self,
         since: std::time::SystemTime,
     ) -> Result<Vec<String>, FalconError> {
-        const PATH: &str = "/real-time-response/queries/sessions/v1";
-        let filter = format!(
+        self.query_sessions(&format!(
             "user_id:'@me'+deleted_at:null+created_at:>='{}'",
             humantime::format_rfc3339_seconds(since)
-        );
+        ))
+        .await
+    }
+
+    /// Ids of this API client's sessions holding commands queued for an offline host in the
+    /// last 7 days (queued sessions live that long), PSFalcon's `Get-FalconQueue` filter.
+    pub async fn my_queued_sessions(&self) -> Result<Vec<String>, FalconError> {
+        self.query_sessions("user_id:'@me'+commands_queued:true+created_at:>'now-7d'")
+            .await
+    }
+
+    /// Session ids matching an FQL filter (`GET …/queries/sessions/v1`, string offsets).
+    pub async fn query_sessions(&self, filter: &str) -> Result<Vec<String>, FalconError> {
+        const PATH: &str = "/real-time-response/queries/sessions/v1";
+        let filter = filter.to_string();
         let mut ids: Vec<String> = Vec::new();
         let mut offset = String::new();
         loop {
@@ -322,6 +335,8 @@ pub struct QueuedCommandState {
     #[serde(default, deserialize_with = "null_default")]
     pub cloud_request_id: String,
     #[serde(default, deserialize_with = "null_default")]
+    pub created_at: String,
+    #[serde(default, deserialize_with = "null_default")]
     pub command_string: String,
     /// `PENDING` while the host is away; `FINISHED` once it ran (other values undocumented).
     #[serde(default, deserialize_with = "null_default")]
@@ -335,6 +350,8 @@ pub struct QueuedCommandState {
 pub struct QueuedSession {
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub aid: String,
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
     /// Capitalised in the spec and in real replies (reference §7.8).

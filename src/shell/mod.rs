@@ -10,6 +10,7 @@ pub mod exec;
 pub mod fleet;
 pub mod get;
 pub mod library;
+pub mod queue;
 pub mod repl;
 pub mod script;
 

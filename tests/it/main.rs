@@ -33,6 +33,7 @@ mod host_names;
 mod library;
 mod offline;
 mod proxy;
+mod queue_cli;
 mod queued;
 mod ratelimit;
 mod recovery;

@@ -229,7 +229,7 @@ enum Check {
 
 /// Where the queued-sessions endpoint says a queued command stands.
 #[derive(Debug, PartialEq, Eq)]
-enum QueueStage {
+pub(crate) enum QueueStage {
     /// `PENDING`: the host has not picked it up.
     Waiting,
     /// Failed, cancelled, expired or deleted: it will not run.
@@ -239,7 +239,7 @@ enum QueueStage {
 }
 
 impl QueueStage {
-    fn of(status: &str) -> QueueStage {
+    pub(crate) fn of(status: &str) -> QueueStage {
         let s = status.to_ascii_uppercase();
         if s == "PENDING" {
             QueueStage::Waiting
@@ -264,7 +264,7 @@ impl QueueStage {
 
 /// A status check's answers that mean "the queued command has not run yet" (undocumented: a
 /// 404, or 40401 as for an offline host).
-fn not_run_yet(e: &FalconError) -> bool {
+pub(crate) fn not_run_yet(e: &FalconError) -> bool {
     e.status() == Some(404) || e.code() == Some(40401)
 }
 
