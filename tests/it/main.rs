@@ -12,6 +12,7 @@ mod auth_profiles;
 mod bad_input;
 mod batch;
 mod cmd_fidelity;
+mod cmd_verdicts;
 mod commands;
 mod complete_files;
 mod complete_remote;
