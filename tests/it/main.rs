@@ -11,6 +11,7 @@ mod auth;
 mod auth_profiles;
 mod bad_input;
 mod batch;
+mod builtins_local;
 mod cmd_fidelity;
 mod cmd_verdicts;
 mod commands;

@@ -1490,6 +1490,13 @@ fn simulate_script(ctx: &Ctx<'_>, state: &HostState, script: &str, timeout: Dura
             if stmt.is_empty() || stmt.starts_with('#') {
                 continue;
             }
+            // `printf 'x' >&2`: the statement's output goes to stderr (a host's stderr need not
+            // end with a newline).
+            let (stmt, to_err) = match stmt.strip_suffix(">&2") {
+                Some(s) => (s.trim_end().trim_end_matches('1').trim_end(), true),
+                None => (stmt, false),
+            };
+            let before = so.len();
             let (head, rest) = match stmt.split_once(char::is_whitespace) {
                 Some((h, r)) => (h, r.trim()),
                 None => (stmt, ""),
@@ -1545,6 +1552,10 @@ fn simulate_script(ctx: &Ctx<'_>, state: &HostState, script: &str, timeout: Dura
                 }
                 "exit" => break 'lines,
                 _ => {}
+            }
+            if to_err {
+                let moved = so.split_off(before);
+                se.push_str(&moved);
             }
         }
     }
