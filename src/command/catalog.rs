@@ -14,13 +14,19 @@
 //! documented, the command is listed on every platform: a local rejection of a valid command is
 //! worse than letting the API answer.
 //!
-//! Validation is deliberately permissive where RTR is: extra positional arguments are accepted
-//! (the host answers `40012 Max args is N`), and flag values are only checked where RTR
-//! publishes a closed set (`-ValueType`) or a number (`-Timeout`).
+//! Validation refuses locally what the API refuses (so an invalid line costs no API call): an
+//! unknown command or one of another platform (40007 "Command not found"), more positional
+//! arguments than the command takes (40012 "Max args is N. M were provided"; the message then
+//! shows the quoted form, since an unquoted path with spaces is the usual cause), a process id
+//! that is not a number, and flag values outside their type (`-ValueType` is a closed set,
+//! `-Timeout` a number of seconds within [`TIMEOUT_SECONDS`]). The emulator answers with the same
+//! verdicts from this same table ([`api_rejection`]). Beyond that it stays permissive: where a
+//! bound is not documented, nothing is refused.
 
 use std::fmt;
 
 use super::lexer::split_flag;
+use super::script_timeout;
 use super::{Platform, Tier};
 
 /// One RTR command, or one subcommand of a parent such as `reg`.
@@ -59,6 +65,8 @@ pub struct ArgSpec {
     pub default: &'static str,
     /// Documented values (`complete`, `kerneldbg`), for help and completion; not enforced.
     pub options: &'static [&'static str],
+    /// A whole number is required (`kill <PID>`).
+    pub number: bool,
 }
 
 /// A flag such as `-Force` or `-CloudFile=<name>`.
@@ -83,8 +91,8 @@ pub enum FlagValue {
     None,
     /// Any non-empty text: `-CloudFile="name"`, `-Raw=```...```.
     Text,
-    /// A whole number: `-Timeout=30`.
-    Number,
+    /// A whole number within `min..=max`: `-Timeout=30`.
+    Number { min: u64, max: u64 },
     /// One of these, exactly as written: `-ValueType=REG_SZ`.
     OneOf(&'static [&'static str]),
 }
@@ -141,6 +149,25 @@ pub enum CatalogError {
         command: String,
         /// `Path`, `-Confirm`, or `one of -CloudFile, -HostPath, -Raw`.
         missing: String,
+        usage: &'static str,
+    },
+    /// More positional arguments than the command takes (the API's 40012 "Max args is N").
+    TooManyArguments {
+        command: String,
+        max: usize,
+        given: usize,
+        /// The first word past the limit.
+        extra: String,
+        /// The line with the trailing arguments joined in quotes (`cd "C:\Program Files"`),
+        /// when that is a plausible reading.
+        quoted: Option<String>,
+        usage: &'static str,
+    },
+    /// A positional argument of the wrong type (`kill abc`).
+    BadArgument {
+        command: String,
+        name: &'static str,
+        value: String,
         usage: &'static str,
     },
 }
@@ -220,7 +247,12 @@ impl fmt::Display for CatalogError {
                 value,
                 allowed,
             } => {
-                if allowed.is_empty() {
+                if let [range] = allowed.as_slice() {
+                    write!(
+                        f,
+                        "bad value `{value}` for `{flag}` of `{command}`: expected a whole number {range}"
+                    )
+                } else if allowed.is_empty() {
                     write!(
                         f,
                         "bad value `{value}` for `{flag}` of `{command}`: expected a whole number"
@@ -238,6 +270,69 @@ impl fmt::Display for CatalogError {
                 missing,
                 usage,
             } => write!(f, "`{command}` is missing {missing} (usage: {usage})"),
+            CatalogError::TooManyArguments {
+                command,
+                max,
+                given,
+                extra,
+                quoted,
+                usage,
+            } => {
+                match max {
+                    0 => write!(f, "`{command}` takes no arguments (`{extra}` given)")?,
+                    1 => write!(f, "`{command}` takes 1 argument, {given} given")?,
+                    n => write!(f, "`{command}` takes at most {n} arguments, {given} given")?,
+                }
+                match quoted {
+                    Some(q) => write!(f, ": quote a path with spaces: {q}"),
+                    None if *max == 0 => write!(f, ": write just `{command}`"),
+                    None => write!(f, " (usage: {usage})"),
+                }
+            }
+            CatalogError::BadArgument {
+                command,
+                name,
+                value,
+                usage,
+            } => write!(
+                f,
+                "bad <{name}> `{value}` for `{command}`: expected a whole number (usage: {usage})"
+            ),
+        }
+    }
+}
+
+impl CatalogError {
+    /// Whether the API itself refuses such a line (the emulator's model): an unknown command,
+    /// too many arguments, a process id or flag value of the wrong type. rtrsh refuses the other
+    /// errors locally too (a missing `-Confirm`, a misspelt flag), but what the API answers to
+    /// them is undocumented: the emulator lets the host answer.
+    pub fn refused_by_api(&self) -> bool {
+        matches!(
+            self,
+            CatalogError::Empty
+                | CatalogError::UnknownCommand { .. }
+                | CatalogError::NotOnPlatform { .. }
+                | CatalogError::TooManyArguments { .. }
+                | CatalogError::BadArgument { .. }
+                | CatalogError::BadFlagValue { .. }
+        )
+    }
+
+    /// What the API answers for a line this catalog refuses: 40007 "Command not found" for a
+    /// command it does not know (or not on that platform), 40012 with "Max args is N. M were
+    /// provided" for too many arguments (the real wording, reference §7.5), and 40012 with this
+    /// error's own text for every other malformed argument or flag (the real API's wording for
+    /// those is not documented).
+    pub fn api_rejection(&self) -> (u32, String) {
+        match self {
+            CatalogError::Empty
+            | CatalogError::UnknownCommand { .. }
+            | CatalogError::NotOnPlatform { .. } => (40007, "Command not found".into()),
+            CatalogError::TooManyArguments { max, given, .. } => {
+                (40012, format!("Max args is {max}. {given} were provided"))
+            }
+            other => (40012, other.to_string()),
         }
     }
 }
@@ -313,6 +408,7 @@ const fn req(name: &'static str, description: &'static str) -> ArgSpec {
         description,
         default: "",
         options: &[],
+        number: false,
     }
 }
 
@@ -331,6 +427,10 @@ impl ArgSpec {
     }
     const fn options(mut self, options: &'static [&'static str]) -> Self {
         self.options = options;
+        self
+    }
+    const fn number(mut self) -> Self {
+        self.number = true;
         self
     }
 }
@@ -356,8 +456,8 @@ const fn valued(name: &'static str, description: &'static str) -> FlagSpec {
 }
 
 impl FlagSpec {
-    const fn number(mut self) -> Self {
-        self.value = FlagValue::Number;
+    const fn number(mut self, min: u64, max: u64) -> Self {
+        self.value = FlagValue::Number { min, max };
         self
     }
     const fn one_of(mut self, values: &'static [&'static str]) -> Self {
@@ -391,6 +491,19 @@ const TROUBLESHOOTING: FlagSpec = switch(
     "-Troubleshooting",
     "Show detailed errors when the operation fails",
 );
+
+/// The `runscript -Timeout` rtrsh accepts, in seconds: 1 to [`script_timeout::MAX_SECONDS`]
+/// (see there for the evidence). 0 would stop the script before it starts.
+pub const TIMEOUT_SECONDS: (u64, u64) = (1, script_timeout::MAX_SECONDS);
+
+/// `from 1 to 3600`: the range of a number flag, as shown in errors.
+fn range_text(min: u64, max: u64) -> &'static str {
+    if (min, max) == TIMEOUT_SECONDS {
+        "from 1 to 3600 (seconds)"
+    } else {
+        "in range"
+    }
+}
 
 /// Registry value types accepted by `reg set -ValueType=`.
 pub const REG_VALUE_TYPES: &[&str] = &[
@@ -443,11 +556,10 @@ static COMMANDS: &[CommandSpec] = &[
     cmd("filehash", RO, ALL, "Compute the MD5, SHA1 and SHA256 hashes of a file", "filehash <path>")
         .args(&[req("Path", "File to hash")])
         .examples(&[r"filehash C:\Windows\System32\cmd.exe", "filehash /bin/ls"]),
-    cmd("getsid", RO, WIN, "List local users and their security identifiers (SID)", "getsid [UserName]")
-        .args(&[opt("UserName", "Partial or full user name to filter on")])
-        .examples(&["getsid", "getsid Administrator"]),
-    cmd("help", RO, ALL, "Show the commands, or the help of one command", "help [command]")
-        .args(&[opt("Command", "Command to describe")])
+    cmd("getsid", RO, WIN, "List local users and their security identifiers (SID)", "getsid")
+        .examples(&["getsid"]),
+    cmd("help", RO, ALL, "Show the commands, or the help of one command", "help [command] [subcommand]")
+        .args(&[opt("Command", "Command to describe"), opt("Subcommand", "Subcommand to describe")])
         .examples(&["help", "help reg"]),
     cmd("history", RO, ALL, "Show the commands run in this session", "history"),
     cmd("ipconfig", RO, WIN, "Show the network configuration", "ipconfig"),
@@ -500,7 +612,10 @@ static COMMANDS: &[CommandSpec] = &[
         .args(&[opt("UserName", "Partial or full user name to filter on")])
         .examples(&["users", "users Administrator"]),
     cmd("pwd", RO, ALL, "Show the current working directory", "pwd").internal(),
-    cmd("csrutil", RO, MAC, "Show the System Integrity Protection status", "csrutil"),
+    // The reference lists `csrutil` without arguments, but `csrutil status` is how macOS spells
+    // it and nothing says RTR refuses it: one optional word is let through.
+    cmd("csrutil", RO, MAC, "Show the System Integrity Protection status", "csrutil [status]")
+        .args(&[opt("Subcommand", "status (the default)").options(&["status"])]),
     // ----- active-responder ------------------------------------------------------------------
     cmd("cp", AR, ALL, "Copy a file or directory", "cp <source> <destination>")
         .args(&[req("Source", "File or directory to copy"), req("Destination", "Where to copy it")])
@@ -512,7 +627,7 @@ static COMMANDS: &[CommandSpec] = &[
         .args(&[req("Path", "File to retrieve")])
         .examples(&[r"get C:\Windows\Temp\evil.exe", "get /var/log/auth.log"]),
     cmd("kill", AR, ALL, "Kill a process", "kill <pid>")
-        .args(&[req("PID", "Process id")])
+        .args(&[req("PID", "Process id").number()])
         .examples(&["kill 4242"]),
     cmd("map", AR, WIN, "Map an SMB share to a drive letter", r"map <drive> <\\server\share> <user> <password>")
         .args(&[
@@ -523,7 +638,7 @@ static COMMANDS: &[CommandSpec] = &[
         ])
         .examples(&[r"map X: \\fileserver\ir svc_ir hunter2"]),
     cmd("memdump", AR, WIN, "Dump the memory of a process", "memdump <pid> [filename]")
-        .args(&[req("PID", "Process id"), opt("Filename", "Dump file on the host")])
+        .args(&[req("PID", "Process id").number(), opt("Filename", "Dump file on the host")])
         .examples(&[r"memdump 4242 C:\Windows\Temp\4242.dmp"]),
     cmd("mkdir", AR, ALL, "Create a directory", "mkdir <path>")
         .args(&[req("Path", "Directory to create")])
@@ -544,7 +659,8 @@ static COMMANDS: &[CommandSpec] = &[
             valued("-HostPath", "Path of a script on the host").tier(ADMIN),
             valued("-Raw", "Script text, in ``` fences").tier(ADMIN),
             COMMAND_LINE,
-            valued("-Timeout", "Seconds to wait for the script (default 30, max 600)").number(),
+            valued("-Timeout", "Seconds the host lets the script run (sensor default 30; 1 to 3600; rtrsh adds one when none is given)")
+                .number(TIMEOUT_SECONDS.0, TIMEOUT_SECONDS.1),
         ])
         .one_of(&["-CloudFile", "-HostPath", "-Raw"])
         .examples(&[
@@ -717,7 +833,7 @@ impl CommandSpec {
                 let value = match f.value {
                     FlagValue::None => String::new(),
                     FlagValue::Text => "=<text>".to_string(),
-                    FlagValue::Number => "=<number>".to_string(),
+                    FlagValue::Number { min, max } => format!("=<{min}..{max}>"),
                     FlagValue::OneOf(v) => format!("={}", v.join("|")),
                 };
                 let tier = if f.tier > self.tier {
@@ -897,6 +1013,20 @@ pub fn validate(words: &[String], platform: Option<Platform>) -> Result<Tier, Ca
         seen.push(flag.name);
     }
 
+    let args: Vec<&String> = rest.iter().filter(|w| !is_flag_word(w)).collect();
+    if args.len() > leaf.args.len() {
+        return Err(too_many(&display, leaf, rest));
+    }
+    for (spec, value) in leaf.args.iter().zip(&args) {
+        if spec.number && (value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(CatalogError::BadArgument {
+                command: display,
+                name: spec.name,
+                value: value.to_string(),
+                usage: leaf.usage,
+            });
+        }
+    }
     if let Some(missing) = leaf.args.iter().filter(|a| a.required).nth(positional) {
         return Err(CatalogError::MissingArgument {
             command: display,
@@ -922,6 +1052,38 @@ pub fn validate(words: &[String], platform: Option<Platform>) -> Result<Tier, Ca
         });
     }
     Ok(tier)
+}
+
+/// The error for a line with more positional arguments than `leaf` takes. `rest` are the words
+/// after the command (and subcommand). When the command takes arguments and
+/// none of the words holds a quote, the extra words are offered joined to the last argument in
+/// quotes: the usual cause is an unquoted path with spaces.
+fn too_many(display: &str, leaf: &CommandSpec, rest: &[String]) -> CatalogError {
+    let max = leaf.args.len();
+    let positions: Vec<usize> = (0..rest.len())
+        .filter(|&i| !is_flag_word(&rest[i]))
+        .collect();
+    let extra = positions
+        .get(max)
+        .map(|&i| rest[i].clone())
+        .unwrap_or_default();
+    let quoted = (max > 0 && !rest.iter().any(|w| w.contains('"') || w.is_empty())).then(|| {
+        let first = positions[max - 1];
+        let last = positions[positions.len() - 1];
+        let mut out: Vec<String> = vec![display.to_string()];
+        out.extend(rest[..first].iter().cloned());
+        out.push(format!("\"{}\"", rest[first..=last].join(" ")));
+        out.extend(rest[last + 1..].iter().cloned());
+        out.join(" ")
+    });
+    CatalogError::TooManyArguments {
+        command: display.to_string(),
+        max,
+        given: positions.len(),
+        extra,
+        quoted,
+        usage: leaf.usage,
+    }
 }
 
 /// A word is a flag when it starts with `-` followed by a letter (so `-5` is a positional).
@@ -971,15 +1133,17 @@ fn check_value(
             usage: leaf.usage,
         }),
         (FlagValue::Text, Some(_)) => Ok(()),
-        (FlagValue::Number, Some(v)) => {
-            if v.bytes().all(|b| b.is_ascii_digit()) {
+        (FlagValue::Number { min, max }, Some(v)) => {
+            let in_range = v.bytes().all(|b| b.is_ascii_digit())
+                && v.parse::<u64>().is_ok_and(|n| (min..=max).contains(&n));
+            if in_range {
                 Ok(())
             } else {
                 Err(CatalogError::BadFlagValue {
                     command: command.to_string(),
                     flag: flag.name,
                     value: v.to_string(),
-                    allowed: Vec::new(),
+                    allowed: vec![range_text(min, max)],
                 })
             }
         }
@@ -1433,13 +1597,53 @@ mod tests {
     }
 
     #[test]
-    fn permissive_where_rtr_is() {
-        // Extra positional arguments are left for the API (40012).
-        assert_eq!(check(r"cd C:\Program Files", None), Ok(RO));
-        assert_eq!(check("ps extra words", None), Ok(RO));
+    fn what_the_api_refuses_is_refused_here() {
+        let e = check(r"cd C:\Program Files", None).expect_err("two args");
+        assert_eq!(
+            e.to_string(),
+            r#"`cd` takes 1 argument, 2 given: quote a path with spaces: cd "C:\Program Files""#
+        );
+        assert_eq!(
+            e.api_rejection(),
+            (40012, "Max args is 1. 2 were provided".into())
+        );
+        let e = check("ps aux", Some(Platform::Linux)).expect_err("no args");
+        assert_eq!(
+            e.to_string(),
+            "`ps` takes no arguments (`aux` given): write just `ps`"
+        );
+        let e = check(r"update install KB1 KB2", None).expect_err("quoted");
+        assert!(
+            e.to_string().ends_with(r#"update install "KB1 KB2""#),
+            "{e}"
+        );
+        let e = check(r"rm C:\a b -Force", None).expect_err("quoted");
+        assert!(e.to_string().ends_with(r#"rm "C:\a b" -Force"#), "{e}");
+        let e = check("kill abc", None).expect_err("pid");
+        assert_eq!(
+            e.to_string(),
+            "bad <PID> `abc` for `kill`: expected a whole number (usage: kill <pid>)"
+        );
+        assert!(e.refused_by_api());
+        for bad in ["0", "3601", "9999", "99999999999999999999999"] {
+            let line = format!("runscript -CloudFile=x -Timeout={bad}");
+            let e = check(&line, None).expect_err(&line);
+            assert!(e.to_string().contains("from 1 to 3600"), "{e}");
+        }
+        for good in ["1", "30", "600", "3595", "3600"] {
+            let line = format!("runscript -CloudFile=x -Timeout={good}");
+            assert_eq!(check(&line, None), Ok(AR), "{line}");
+        }
+        // Missing pieces are refused locally but left to the host by the emulator.
+        assert!(
+            !check("restart", None)
+                .expect_err("confirm")
+                .refused_by_api()
+        );
         // A dash followed by a digit is an argument, not a flag.
         assert_eq!(check("eventlog view System -5", None), Ok(RO));
-        assert_eq!(check(r"get C:\x -- y", None), Ok(AR));
+        assert!(check(r"get C:\x -- y", None).is_err());
+        assert_eq!(check("help reg set", None), Ok(RO));
     }
 
     #[test]

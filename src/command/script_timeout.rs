@@ -10,7 +10,20 @@
 //! - a fleet: the batch timeout minus 2 s, so the script ends (and says so) before the batch
 //!   request gives up on the host.
 //!
-//! A `-Timeout` the user gave (in any letter case) is left alone. What a stopped script returns
+//! The largest `-Timeout` accepted is [`MAX_SECONDS`], one hour. No source documents a maximum:
+//! PSFalcon's 3595 s is its "just under the limit" value, as its batch value (request timeout
+//! minus 2 s) is just under the request's limit, which puts the limit at 3600 s. The old help
+//! text's "max 600" had no source (600 s is the batch *request* timeout PSFalcon validates, a
+//! different thing). rtrsh refuses more than an hour, and 0, locally (`help runscript` says so);
+//! every value it appends itself is within that.
+//!
+//! Only the spelling `-Timeout` is accepted (the catalog refuses `-timeout` and suggests
+//! `-Timeout`): flags are case-sensitive as written (reference §9.2) and every client that sends
+//! one (PSFalcon, Falcon-Toolkit) writes `-Timeout`. Sending `-timeout` would also risk the worst
+//! case: a host that ignores it stops the script at its 30 s default while rtrsh, seeing a
+//! timeout given, appends none.
+//!
+//! A `-Timeout` the user gave is left alone. What a stopped script returns
 //! is undocumented, so [`looks_cut_off`] recognises it tolerantly.
 
 use std::time::Duration;
@@ -20,6 +33,9 @@ use crate::command::lexer;
 /// The largest `-Timeout` rtrsh appends for one host (PSFalcon's single-host value).
 pub const MAX_SINGLE_HOST: u64 = 3595;
 
+/// The largest `-Timeout` accepted at all (see the module documentation).
+pub const MAX_SECONDS: u64 = 3600;
+
 /// The `-Timeout` rtrsh appends for one host that it waits for `wait`.
 pub fn single_host_seconds(wait: Duration) -> u64 {
     wait.as_secs().clamp(1, MAX_SINGLE_HOST)
@@ -27,7 +43,10 @@ pub fn single_host_seconds(wait: Duration) -> u64 {
 
 /// The `-Timeout` rtrsh appends on a fleet whose batch requests wait `batch_timeout`.
 pub fn fleet_seconds(batch_timeout: Duration) -> u64 {
-    batch_timeout.as_secs().saturating_sub(2).max(1)
+    batch_timeout
+        .as_secs()
+        .saturating_sub(2)
+        .clamp(1, MAX_SECONDS)
 }
 
 fn is_runscript(words: &[String]) -> bool {

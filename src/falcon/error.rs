@@ -156,7 +156,7 @@ pub fn hint(err: &FalconError) -> Option<String> {
             "the host is offline or unreachable; --queue-offline queues commands until it returns".into(),
         ),
         FalconError::Api { errors, .. } if errors.iter().any(|e| e.code == 40012) => Some(
-            "quote paths with spaces: cd \"C:\\Program Files\"".into(),
+            "the API refused the arguments: check them with `help COMMAND` (a path with spaces goes in quotes)".into(),
         ),
         FalconError::Api { status: 401, .. } => {
             Some("the token was refused: check FALCON_CLIENT_ID / FALCON_CLIENT_SECRET and the cloud".into())

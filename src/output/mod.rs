@@ -7,9 +7,11 @@
 //! - [`record`]: [`CommandRecord`], one JSON line per command for `--json` (exact bytes kept).
 //! - [`transcript`]: [`Transcript`], the append-only JSONL audit log of a session (hashes, not
 //!   output bodies; never a secret).
+//! - [`layout`]: tables fitted to the terminal, sizes in binary units.
 //! - `json`: terminal-safe JSON lines, for the records and for the shell's other `--json` lines.
 
 pub(crate) mod json;
+pub mod layout;
 pub mod record;
 pub mod sanitize;
 pub mod transcript;

@@ -1,12 +1,17 @@
-//! Local built-ins (`help`, `help CMD`, `history`, `exit`) and small interactive helpers. No
-//! API calls here.
+//! Local built-ins (`help`, `help CMD`, `history`, `files`, `library`, `clear`/`cls`, `exit`)
+//! and small interactive helpers. No API calls here.
+//!
+//! `clear` is RTR's name too, but on the host it clears nothing the analyst sees: rtrsh answers
+//! it locally, and a built-in given words it does not take is an error rather than words
+//! silently dropped (`files get X` is not a download).
 
 use std::io::{BufRead, Write};
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
 use crate::command::{Platform, catalog};
 use crate::falcon::devices::Device;
+use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use crate::shell::{CliError, one_line};
 
@@ -19,24 +24,97 @@ pub enum Builtin {
     Files,
     /// The cloud's put-files, scripts and Falcon scripts (the whole line, for its arguments).
     Library(String),
+    /// `clear` / `cls`: clear the terminal.
+    Clear,
     Exit,
+    /// A built-in used wrongly: the one-line error.
+    Misused(String),
+}
+
+/// The local built-ins and their help, for `help NAME` (shared by one host and fleets).
+const LOCAL_HELP: &[(&[&str], &str)] = &[
+    (
+        &["files"],
+        "files - list the files this session retrieved with `get` (local)\nusage: files\n\
+         To retrieve a file: get PATH (it is downloaded and extracted into the evidence folder).\n\
+         Single host only.\n",
+    ),
+    (
+        &["library"],
+        "library - list the tenant's put-files, custom scripts and Falcon scripts (local)\n\
+         usage: library [put|scripts|falcon]\n\
+         The names are what `put NAME`, `runscript -CloudFile=NAME` and `falconscript -Name=NAME` take.\n",
+    ),
+    (
+        &["history"],
+        "history - show the lines typed in this shell (local)\nusage: history\n",
+    ),
+    (
+        &["clear", "cls"],
+        "clear - clear the terminal (local; nothing is sent to the host)\nusage: clear | cls\n",
+    ),
+    (
+        &["exit", "quit"],
+        "exit - close the session(s) and leave\nusage: exit | quit\n",
+    ),
+    (
+        &["help", "?"],
+        "help - list the commands, or describe one\nusage: help [COMMAND]\n",
+    ),
+];
+
+/// `NAME takes no arguments` for a built-in given some.
+fn no_arguments(name: &str, rest: &str) -> Option<Builtin> {
+    if rest.trim().is_empty() {
+        return None;
+    }
+    let hint = match name {
+        "files" => ": it lists the session's files; to retrieve one, type `get PATH`",
+        _ => "",
+    };
+    Some(Builtin::Misused(format!(
+        "`{name}` takes no arguments{hint}"
+    )))
 }
 
 /// Recognises a built-in by its first word.
 pub fn parse(line: &str) -> Option<Builtin> {
-    let mut words = line.split_whitespace();
-    match words.next()? {
-        "help" | "?" => Some(Builtin::Help(words.next().map(str::to_string))),
-        "history" => Some(Builtin::History),
-        "files" => Some(Builtin::Files),
-        "library" => Some(Builtin::Library(line.trim().to_string())),
+    let line = line.trim();
+    let (first, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    match first {
+        "help" | "?" => Some(Builtin::Help(
+            rest.split_whitespace().next().map(str::to_string),
+        )),
+        "history" => Some(no_arguments(first, rest).unwrap_or(Builtin::History)),
+        "files" => Some(no_arguments(first, rest).unwrap_or(Builtin::Files)),
+        "library" => Some(Builtin::Library(line.to_string())),
+        "clear" | "cls" => Some(no_arguments(first, rest).unwrap_or(Builtin::Clear)),
         "exit" | "quit" => Some(Builtin::Exit),
         _ => None,
     }
 }
 
+/// Clears the terminal: only when stdout is one and not `--json` (a pipe never gets escapes).
+pub fn clear_screen(json: bool) {
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout();
+    if !json && out.is_terminal() {
+        // Cursor home, erase the screen, erase the scrollback.
+        let _ = out.write_all(b"\x1b[H\x1b[2J\x1b[3J");
+        let _ = out.flush();
+    }
+}
+
 /// `help` (every command for the platform, one line each) or `help CMD`.
 pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, String> {
+    if let Some(text) = topic.and_then(|t| {
+        LOCAL_HELP
+            .iter()
+            .find(|(names, _)| names.contains(&t))
+            .map(|(_, text)| *text)
+    }) {
+        return Ok(text.to_string());
+    }
     match topic {
         Some(name) => match catalog::lookup(name) {
             Some(spec) => Ok(spec.help_text(platform)),
@@ -58,7 +136,9 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                     spec.name, spec.tier, spec.description
                 ));
             }
-            out.push_str("Local: help [CMD], history, files, library [put|scripts|falcon], exit\n");
+            out.push_str(
+                "Local: help [CMD], history, files, library [put|scripts|falcon], clear (cls), exit\n",
+            );
             Ok(out)
         }
     }
@@ -86,8 +166,9 @@ pub fn print_history(history: &[String], json: bool) {
 /// A table of hosts (hostname, aid, platform, last seen, status).
 pub fn device_table(devices: &[Device]) -> String {
     let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(UTF8_BORDERS_ONLY);
+    // Printed on stderr (the chooser asks there).
+    layout::fit(&mut t, layout::terminal_width(layout::Stream::Stderr));
     t.set_header(vec![
         "#",
         "hostname",
@@ -146,6 +227,11 @@ mod tests {
         assert_eq!(parse("help reg"), Some(Builtin::Help(Some("reg".into()))));
         assert_eq!(parse("  exit "), Some(Builtin::Exit));
         assert_eq!(parse("ls"), None);
+        assert_eq!(parse("cls"), Some(Builtin::Clear));
+        assert_eq!(parse(" clear "), Some(Builtin::Clear));
+        assert!(
+            matches!(parse("files get X"), Some(Builtin::Misused(e)) if e.contains("get PATH"))
+        );
     }
 
     #[test]
@@ -154,5 +240,8 @@ mod tests {
         assert!(all.contains("reg"));
         assert!(help(Some("ls"), None).expect("help ls").contains("ls"));
         assert!(help(Some("lss"), None).is_err());
+        for local in ["files", "library", "clear", "cls", "history", "exit"] {
+            assert!(help(Some(local), None).is_ok(), "{local}");
+        }
     }
 }

@@ -24,11 +24,9 @@ pub struct TerminalSink {
     out_newline: bool,
     err_newline: bool,
     out_tty: bool,
-    err_tty: bool,
-    /// Piped output of the previous command did not end with a newline: write one before the
+    /// Piped stdout of the previous command did not end with a newline: write one before the
     /// next command's output (each command's own bytes stay exact).
     out_sep: bool,
-    err_sep: bool,
     pub broken_pipe: bool,
 }
 
@@ -45,9 +43,7 @@ impl TerminalSink {
             out_newline: true,
             err_newline: true,
             out_tty: std::io::stdout().is_terminal(),
-            err_tty: std::io::stderr().is_terminal(),
             out_sep: false,
-            err_sep: false,
             broken_pipe: false,
         }
     }
@@ -60,8 +56,8 @@ impl TerminalSink {
         }
     }
 
-    /// Ends a command's output: flushes sanitiser state and, on a terminal, makes sure the next
-    /// line starts on its own (piped output stays byte-exact).
+    /// Ends a command's output: flushes sanitiser state and makes sure the next line starts on
+    /// its own: always on stderr, on stdout only on a terminal (piped stdout stays byte-exact).
     pub fn finish(&mut self) {
         let r = self.out.finish().and_then(|_| self.err.finish());
         self.note(r);
@@ -73,13 +69,11 @@ impl TerminalSink {
                 self.out_sep = true;
             }
         }
+        // Stderr is for people, and rtrsh's own messages follow it there: a host's last line
+        // always gets its newline (`--json` keeps the exact bytes).
         if !self.err_newline {
-            if self.err_tty {
-                let r = self.err.get_mut().write_all(b"\n");
-                self.note(r);
-            } else {
-                self.err_sep = true;
-            }
+            let r = self.err.get_mut().write_all(b"\n");
+            self.note(r);
         }
         let r = self
             .out
@@ -95,8 +89,9 @@ impl TerminalSink {
         if chunk.is_empty() {
             return;
         }
+        let mut no_sep = false;
         let (w, newline, sep): (&mut dyn Write, _, _) = if to_err {
-            (&mut self.err, &mut self.err_newline, &mut self.err_sep)
+            (&mut self.err, &mut self.err_newline, &mut no_sep)
         } else {
             (&mut self.out, &mut self.out_newline, &mut self.out_sep)
         };

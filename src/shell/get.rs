@@ -133,11 +133,11 @@ pub async fn after_get(
     match r {
         Ok(saved) => {
             let line = format!(
-                "saved {} -> {} (sha256 {}…, {} bytes)",
+                "saved {} -> {} (sha256 {}…, {})",
                 sanitize_line(&saved.remote_path),
                 sanitize_line(&saved.local_path.to_string_lossy()),
                 &saved.sha256[..saved.sha256.len().min(8)],
-                saved.size
+                crate::output::layout::human_size(saved.size)
             );
             let _ = outs.transcript.note(Some(&info), &line);
             if outs.json {
@@ -177,7 +177,7 @@ pub async fn fetch(
     let sha = file.sha256.to_ascii_lowercase();
     let target = session.target();
     let dir = host_dir(&opts.evidence_dir, target)?;
-    let stem = unique_stem(&dir, &file_stem(&target.hostname, &file.name, &sha));
+    let stem = unique_name(&dir, &evidence_name(&file.name));
     let part = PartFile::create(dir.join(format!(".{stem}.7z.part")))?;
     download(
         session,
@@ -326,10 +326,21 @@ async fn wait_uploaded(
                 )));
             }
             let pct = (f.progress.clamp(0.0, 1.0) * 100.0).round();
+            let of = f
+                .claimed_size()
+                .map(|size| {
+                    let done = (size as f64 * f.progress.clamp(0.0, 1.0)) as u64;
+                    format!(
+                        " ({} of {})",
+                        crate::output::layout::human_size(done),
+                        crate::output::layout::human_size(size)
+                    )
+                })
+                .unwrap_or_default();
             bar.set_message(format!(
-                "{} {} {pct}%",
+                "{} {} {pct}%{of}",
                 sanitize_line(path),
-                sanitize_line(&f.stage)
+                sanitize_line(&f.stage).to_lowercase()
             ));
         }
         if start.elapsed() + delay > limit {
@@ -403,7 +414,17 @@ async fn download_attempts(
         .map_or(DEFAULT_CAP + DEFAULT_CAP / 16, |size| {
             size + size / 16 + CAP_SLACK
         });
+    // The total is the archive's length when the API sends one; otherwise the file's own size
+    // is shown beside what has arrived.
     let bar = spinner("{spinner} downloading {bytes} ({binary_bytes_per_sec}) {msg}");
+    bar.set_message(match file.claimed_size() {
+        Some(size) => format!(
+            "of a {} file: {}",
+            crate::output::layout::human_size(size),
+            sanitize_line(&basename(&file.name))
+        ),
+        None => sanitize_line(&basename(&file.name)),
+    });
     let mut attempt = 0;
     let result = loop {
         attempt += 1;
@@ -433,6 +454,14 @@ async fn download_once(
         .client()
         .download_session_file(sid, sha, &basename(&file.name), TRANSFER_TIMEOUT)
         .await?;
+    if let Some(len) = resp.content_length().filter(|n| *n > 0) {
+        bar.set_length(len);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} downloading {bytes}/{total_bytes} ({binary_bytes_per_sec}, {eta} left) {msg}",
+        ) {
+            bar.set_style(style);
+        }
+    }
     // Disk writes happen on a blocking thread, fed through a small channel.
     let mut out = part
         .file
@@ -614,32 +643,34 @@ fn basename(path: &str) -> String {
         .to_string()
 }
 
-/// `<hostname>_<basename>_<sha256 prefix>`, safe as a file name.
-pub fn file_stem(hostname: &str, remote_path: &str, sha: &str) -> String {
-    let host = match safe_name(hostname, 64) {
-        h if h.is_empty() => "host".to_string(),
-        h => h,
-    };
-    let base = match safe_name(&basename(remote_path), 100) {
+/// The file's own name (its last path component), safe as a file name: `x.dmp` keeps its
+/// name and extension; characters outside `[A-Za-z0-9._-]` become `_`. The host folder says
+/// whose it is and the manifest keeps its hash.
+pub fn evidence_name(remote_path: &str) -> String {
+    match safe_name(&basename(remote_path), 100) {
         b if b.is_empty() => "file".to_string(),
         b => b,
-    };
-    format!("{host}_{base}_{}", safe_name(&sha[..sha.len().min(12)], 12))
+    }
 }
 
-/// A stem for which neither `<stem>` nor `<stem>.7z` exists yet in `dir`.
-fn unique_stem(dir: &Path, stem: &str) -> String {
+/// `name`, or on a collision `name (2)`, `name (3)`... before the extension (`x (2).dmp`): a
+/// name for which neither `<name>` nor `<name>.7z` exists yet in `dir`.
+fn unique_name(dir: &Path, name: &str) -> String {
     let free = |s: &str| {
         dir.join(s).symlink_metadata().is_err()
             && dir.join(format!("{s}.7z")).symlink_metadata().is_err()
     };
-    if free(stem) {
-        return stem.to_string();
+    if free(name) {
+        return name.to_string();
     }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => name.split_at(i),
+        _ => (name, ""),
+    };
     (2..10_000)
-        .map(|n| format!("{stem}-{n}"))
+        .map(|n| format!("{stem} ({n}){ext}"))
         .find(|s| free(s))
-        .unwrap_or_else(|| format!("{stem}-{}", std::process::id()))
+        .unwrap_or_else(|| format!("{stem} ({}){ext}", std::process::id()))
 }
 
 /// `<evidence>/<hostname>/`, created 0700 where missing; must be a real directory.
@@ -832,12 +863,13 @@ fn terminal_safe_json(v: &serde_json::Value) -> String {
 
 /// A table of session files (cells sanitised and shortened).
 pub fn files_table(files: &[SessionFile]) -> String {
+    use crate::output::layout;
     use crate::output::truncate_for_display;
-    use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+    use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
     let cell = |s: &str, n: usize| truncate_for_display(&sanitize_line(s), n).into_owned();
     let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(UTF8_BORDERS_ONLY);
+    layout::fit(&mut t, layout::terminal_width(layout::Stream::Stdout));
     t.set_header(vec!["name", "size", "sha256", "state", "created"]);
     for f in files {
         let state = if f.ready() {
@@ -857,7 +889,7 @@ pub fn files_table(files: &[SessionFile]) -> String {
         };
         t.add_row(vec![
             cell(&f.name, 80),
-            f.size.to_string(),
+            crate::output::layout::human_size(f.size),
             sha,
             state,
             cell(&f.created_at, 25),
@@ -871,19 +903,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stems_are_safe_file_names() {
-        let sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    fn evidence_keeps_the_name_and_extension() {
         assert_eq!(
-            file_stem("DESKTOP-01", r"C:\Windows\System32\drivers\etc\hosts", sha),
-            "DESKTOP-01_hosts_e3b0c44298fc"
+            evidence_name(r"C:\Windows\System32\drivers\etc\hosts"),
+            "hosts"
         );
-        let s = file_stem("../..", r"C:\x\..\..\etc\pass wd\n\x1b[31m", sha);
+        assert_eq!(evidence_name(r"C:\Temp\x.dmp"), "x.dmp");
+        let s = evidence_name("C:\\x\\..\\..\\etc\\pass wd\n\x1b[31m");
         assert!(
             !s.contains('/') && !s.contains('\\') && !s.starts_with('.'),
             "{s}"
         );
-        assert_eq!(file_stem("", "", sha), "host_file_e3b0c44298fc");
-        assert_eq!(file_stem("h", "/tmp/", sha), "h_tmp_e3b0c44298fc");
+        assert_eq!(evidence_name(""), "file");
+        assert_eq!(evidence_name("/tmp/"), "tmp");
+        assert_eq!(evidence_name("/home/u/.bashrc"), "bashrc");
+        let tmp = tempfile::tempdir().expect("tmp");
+        assert_eq!(unique_name(tmp.path(), "x.dmp"), "x.dmp");
+        std::fs::write(tmp.path().join("x.dmp"), b"").expect("write");
+        assert_eq!(unique_name(tmp.path(), "x.dmp"), "x (2).dmp");
+        std::fs::write(tmp.path().join("x (2).dmp.7z"), b"").expect("write");
+        assert_eq!(unique_name(tmp.path(), "x.dmp"), "x (3).dmp");
+        std::fs::write(tmp.path().join("hosts"), b"").expect("write");
+        assert_eq!(unique_name(tmp.path(), "hosts"), "hosts (2)");
     }
 
     #[test]

@@ -309,6 +309,14 @@ pub async fn run(
                     builtins::print_history(&history, outs.json);
                     continue;
                 }
+                Some(Builtin::Clear) => {
+                    builtins::clear_screen(outs.json);
+                    continue;
+                }
+                Some(Builtin::Misused(e)) => {
+                    eprintln!("rtrsh: {e}");
+                    continue;
+                }
                 Some(Builtin::Help(topic)) => {
                     match builtins::help(topic.as_deref(), platform) {
                         Ok(t) => builtins::print_help(&t, outs.json),

@@ -193,6 +193,7 @@ pub fn check_command(text: &str, builtin: Option<Builtin>) -> Result<(), LinePro
         Some(Builtin::Library(line)) => crate::shell::library::parse_args(&line)
             .map(drop)
             .map_err(|e| (1, e)),
+        Some(Builtin::Misused(e)) => Err((1, e)),
         Some(_) => Ok(()),
         None => classify(text, None)
             .map(drop)
@@ -263,6 +264,16 @@ pub async fn run(
             }
             Some(Builtin::History) => {
                 builtins::print_history(&history, outs.json);
+                continue;
+            }
+            Some(Builtin::Clear) => {
+                builtins::clear_screen(outs.json);
+                continue;
+            }
+            Some(Builtin::Misused(e)) => {
+                // Refused before anything ran; kept for completeness.
+                eprintln!("rtrsh: {}: {e}", sl.place);
+                worst = worst.max(Exit::Usage);
                 continue;
             }
             Some(Builtin::Help(topic)) => {

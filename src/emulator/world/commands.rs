@@ -1,5 +1,6 @@
 //! The RTR command interpreter: parses a command line with the RTR lexer, rejects what the API
-//! refuses outright (unknown command, too many arguments), and runs the rest against one host's
+//! refuses outright (unknown command, too many arguments, a bad process id or flag value: the
+//! shared catalog's verdicts, so rtrsh and its model of the API agree), and runs the rest against one host's
 //! file system, processes, registry and other state. Failures *on the host* go to stderr with
 //! host-flavoured messages; effects persist in the host's `HostState`.
 
@@ -18,76 +19,14 @@ use super::paths::Flavor;
 use super::registry::{self, KeyState, RegValue, RegView};
 use super::system::{self, Proc};
 use super::{CloudLibrary, Execution, Host, HostState, Rejection, UploadedFile, World, clock};
-use crate::command::Platform;
 use crate::command::lexer::{self, Token};
+use crate::command::{Platform, catalog};
 use crate::emulator::content::{self, Content, GenKind};
 use crate::rng::Rng;
 
-const W: u8 = 1;
-const L: u8 = 2;
-const M: u8 = 4;
-const ALL: u8 = W | L | M;
-const UNIX: u8 = L | M;
-
-/// (command, platforms, max positional arguments incl. a subcommand)
-const COMMANDS: &[(&str, u8, usize)] = &[
-    ("cat", ALL, 1),
-    ("cd", ALL, 1),
-    ("clear", ALL, 0),
-    ("cp", ALL, 2),
-    ("csrutil", M, 1),
-    ("cswindiag", W, 0),
-    ("encrypt", W, 2),
-    ("env", ALL, 0),
-    ("eventlog", W, 4),
-    ("falconscript", ALL, 0),
-    ("filehash", ALL, 1),
-    ("get", ALL, 1),
-    ("getsid", W, 0),
-    ("help", ALL, 2),
-    ("history", ALL, 0),
-    ("ifconfig", UNIX, 0),
-    ("ipconfig", W, 0),
-    ("kill", ALL, 1),
-    ("ls", ALL, 1),
-    ("map", W, 4),
-    ("memdump", W, 2),
-    ("mkdir", ALL, 1),
-    ("mount", ALL, 2),
-    ("mv", ALL, 2),
-    ("netstat", ALL, 0),
-    ("ps", ALL, 0),
-    ("put", ALL, 1),
-    ("put-and-run", W, 1),
-    ("pwd", ALL, 0),
-    ("reg", W, 3),
-    ("restart", ALL, 0),
-    ("rm", ALL, 1),
-    ("run", ALL, 1),
-    ("runscript", ALL, 0),
-    ("shutdown", ALL, 0),
-    ("tar", UNIX, 1),
-    ("umount", UNIX, 1),
-    ("unmap", W, 1),
-    ("update", W, 2),
-    ("users", ALL, 1),
-    ("xmemdump", W, 2),
-    ("zip", W, 2),
-];
-
-fn platform_bit(p: Platform) -> u8 {
-    match p {
-        Platform::Windows => W,
-        Platform::Linux => L,
-        Platform::Mac => M,
-    }
-}
-
-/// Whether `name` is an RTR command available on `platform`.
+/// Whether `name` is an RTR command available on `platform` (the shared catalog decides).
 pub fn available(name: &str, platform: Platform) -> bool {
-    COMMANDS
-        .iter()
-        .any(|(n, p, _)| *n == name && p & platform_bit(platform) != 0)
+    catalog::lookup(name).is_some_and(|c| c.available_on(platform))
 }
 
 fn not_found() -> Rejection {
@@ -332,15 +271,19 @@ pub(super) fn execute(
             }
         }
     };
-    let &(_, _, max) = COMMANDS
-        .iter()
-        .find(|(n, p, _)| *n == args.cmd && p & platform_bit(ctx.platform()) != 0)
-        .ok_or_else(not_found)?;
-    if args.pos.len() > max {
-        return Err(Rejection {
-            code: 40012,
-            message: format!("Max args is {max}. {} were provided", args.pos.len()),
-        });
+    // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
+    let words: Vec<String> = if tokens.is_empty() {
+        vec![args.cmd.clone()]
+    } else {
+        tokens.iter().map(|t| t.text.clone()).collect()
+    };
+    // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
+    // host, which answers on stderr (what the real API does there is undocumented).
+    if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
+        && e.refused_by_api()
+    {
+        let (code, message) = e.api_rejection();
+        return Err(Rejection { code, message });
     }
     if state.history.len() >= 1000 {
         state.history.remove(0);
@@ -400,10 +343,8 @@ fn dispatch(ctx: &Ctx<'_>, state: &mut HostState, cwd: &mut String, a: &Args) ->
         "clear" => out(""),
         "help" => {
             let mut s = String::from("Available commands:\n");
-            for (n, p, _) in COMMANDS {
-                if p & platform_bit(ctx.platform()) != 0 {
-                    let _ = writeln!(s, "  {n}");
-                }
+            for c in catalog::commands_for(ctx.platform()) {
+                let _ = writeln!(s, "  {}", c.name);
             }
             out(s)
         }
@@ -1549,6 +1490,13 @@ fn simulate_script(ctx: &Ctx<'_>, state: &HostState, script: &str, timeout: Dura
             if stmt.is_empty() || stmt.starts_with('#') {
                 continue;
             }
+            // `printf 'x' >&2`: the statement's output goes to stderr (a host's stderr need not
+            // end with a newline).
+            let (stmt, to_err) = match stmt.strip_suffix(">&2") {
+                Some(s) => (s.trim_end().trim_end_matches('1').trim_end(), true),
+                None => (stmt, false),
+            };
+            let before = so.len();
             let (head, rest) = match stmt.split_once(char::is_whitespace) {
                 Some((h, r)) => (h, r.trim()),
                 None => (stmt, ""),
@@ -1604,6 +1552,10 @@ fn simulate_script(ctx: &Ctx<'_>, state: &HostState, script: &str, timeout: Dura
                 }
                 "exit" => break 'lines,
                 _ => {}
+            }
+            if to_err {
+                let moved = so.split_off(before);
+                se.push_str(&moved);
             }
         }
     }

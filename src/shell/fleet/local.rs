@@ -1,13 +1,14 @@
 //! The fleet's local commands, answered without running anything on hosts: `hosts`,
 //! `drop HOST[,HOST...]`, `queue [wait [DURATION]]`, the `only HOST[,HOST...] <command>`
-//! prefix, and the single-host `help`, `history`, `exit`. Parsing, and the tables with their
+//! prefix, and the single-host `help`, `history`, `library`, `clear`, `exit`. Parsing, and the tables with their
 //! `--json` forms (one object per row, named as in the command records: `host`, `aid`, ...).
 
 use std::time::Duration;
 
-use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
+use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
 
+use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use crate::session::fleet::{Fleet, HostIdx, HostState};
 use crate::shell::builtins::{self, Builtin};
@@ -31,6 +32,8 @@ pub enum Local {
     },
     Help(Option<String>),
     History,
+    /// `clear` / `cls`.
+    Clear,
     /// `library [...]` (the whole line).
     Library(String),
     Exit,
@@ -84,13 +87,16 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
             })),
             _ => Err("usage: only HOST[,HOST...] COMMAND".into()),
         },
-        _ => Ok(builtins::parse(line).map(|b| match b {
-            Builtin::Help(t) => Local::Help(t),
-            Builtin::History => Local::History,
-            Builtin::Exit => Local::Exit,
-            Builtin::Files => Local::Unsupported("files"),
-            Builtin::Library(line) => Local::Library(line),
-        })),
+        _ => match builtins::parse(line) {
+            None => Ok(None),
+            Some(Builtin::Misused(e)) => Err(e),
+            Some(Builtin::Help(t)) => Ok(Some(Local::Help(t))),
+            Some(Builtin::History) => Ok(Some(Local::History)),
+            Some(Builtin::Exit) => Ok(Some(Local::Exit)),
+            Some(Builtin::Clear) => Ok(Some(Local::Clear)),
+            Some(Builtin::Files) => Ok(Some(Local::Unsupported("files"))),
+            Some(Builtin::Library(line)) => Ok(Some(Local::Library(line))),
+        },
     }
 }
 
@@ -126,9 +132,8 @@ pub fn find_hosts(fleet: &Fleet, names: &[String]) -> Result<Vec<HostIdx>, Strin
 
 fn table(header: Vec<&str>) -> Table {
     let mut t = Table::new();
-    t.load_style(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header);
+    t.load_style(UTF8_BORDERS_ONLY).set_header(header);
+    layout::fit(&mut t, layout::terminal_width(layout::Stream::Stdout));
     t
 }
 

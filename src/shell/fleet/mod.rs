@@ -353,6 +353,10 @@ impl FleetShell<'_> {
                 crate::shell::builtins::print_history(&self.history, self.printer.json());
                 LineEnd::ok()
             }
+            Local::Clear => {
+                crate::shell::builtins::clear_screen(self.printer.json());
+                LineEnd::ok()
+            }
             Local::Help(topic) => {
                 let platform = common_platform(&self.fleet);
                 match crate::shell::builtins::help(topic.as_deref(), platform) {
