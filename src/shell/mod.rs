@@ -346,6 +346,12 @@ pub fn wildcard_hint(name: &str) -> String {
 
 /// `rtrsh [--host X | --aid A] [-c LINE | --script FILE]`: the shell.
 pub fn run(args: ShellArgs) -> ExitCode {
+    block_on(run_async(args))
+}
+
+/// Runs a subcommand's body on a runtime of its own; an error is printed here, once, and
+/// becomes the exit code.
+pub fn block_on(body: impl std::future::Future<Output = Result<Exit, CliError>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -358,7 +364,7 @@ pub fn run(args: ShellArgs) -> ExitCode {
         }
     };
     let code = rt.block_on(async move {
-        match run_async(args).await {
+        match body.await {
             Ok(exit) => exit,
             Err(e) => {
                 e.print();

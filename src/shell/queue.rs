@@ -51,27 +51,7 @@ struct Entry {
 }
 
 pub fn run(args: QueueArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let code = rt.block_on(async move {
-        match run_async(&args).await {
-            Ok(exit) => exit,
-            Err(e) => {
-                e.print();
-                e.exit
-            }
-        }
-    });
-    code.into()
+    crate::shell::block_on(run_async(&args))
 }
 
 /// The shell's credential options for `profile`, everything else at its default.

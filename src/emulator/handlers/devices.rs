@@ -159,6 +159,16 @@ fn select<'a>(emu: &'a Emulator, caller: &'a Caller, q: &Query) -> Result<Vec<&'
     Ok(hosts)
 }
 
+/// The aids of one page of a query's hosts.
+fn aids<'a>(hosts: &[&'a Host], start: usize, limit: usize) -> Vec<&'a str> {
+    hosts
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|h| h.aid.as_str())
+        .collect()
+}
+
 /// `GET /devices/queries/devices/v1`: offset paging, which stops at [`OFFSET_QUERY_CAP`].
 pub async fn query(
     State(emu): State<Arc<Emulator>>,
@@ -176,12 +186,7 @@ pub async fn query(
     }
     let hosts = select(&emu, &caller, &q).map_err(dev_err)?;
     let total = hosts.len();
-    let page: Vec<&str> = hosts
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|h| h.aid.as_str())
-        .collect();
+    let page = aids(&hosts, offset, limit);
     Ok(json_reply(
         StatusCode::OK,
         &json!({
@@ -277,12 +282,7 @@ pub async fn scroll(
     };
     let hosts = select(&emu, &caller, &q).map_err(dev_err)?;
     let total = hosts.len();
-    let page: Vec<&str> = hosts
-        .iter()
-        .skip(start)
-        .take(limit)
-        .map(|h| h.aid.as_str())
-        .collect();
+    let page = aids(&hosts, start, limit);
     let next = start.saturating_add(page.len()).min(total);
     let expires_at = SystemTime::now()
         .checked_add(SCROLL_TOKEN_LIFETIME)
