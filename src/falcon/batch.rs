@@ -25,6 +25,15 @@ use crate::falcon::{Meta, null_default};
 
 const INIT: &str = "/real-time-response/combined/batch-init-session/v1";
 const REFRESH: &str = "/real-time-response/combined/batch-refresh-session/v1";
+const GET: &str = "/real-time-response/combined/batch-get-command/v1";
+
+/// The reply of a batch `get`: its request id (for the status endpoint) and each host's part.
+#[derive(Debug, Default)]
+pub struct BatchGet {
+    pub req_id: String,
+    pub hosts: HashMap<String, HostReply<'static>>,
+    pub trace_id: Option<String>,
+}
 
 /// The most hosts one batch session may hold (the API's limit).
 pub const MAX_BATCH_HOSTS: usize = 10_000;
@@ -213,6 +222,80 @@ impl FalconClient {
                 .collect(),
             trace_id: reply.trace_id,
         })
+    }
+
+    /// `POST …/combined/batch-get-command/v1`: asks each of `optional_hosts` to send `path`
+    /// to the cloud (reference §7.11). Sent once (it is a command).
+    pub async fn batch_get(
+        &self,
+        batch_id: &str,
+        path: &str,
+        optional_hosts: &[String],
+        timeout: Duration,
+    ) -> Result<BatchGet, FalconError> {
+        let secs = timeout_secs(timeout);
+        let body = json!({
+            "batch_id": batch_id,
+            "file_path": path,
+            "optional_hosts": optional_hosts,
+        });
+        let reply = self
+            .send(
+                Method::POST,
+                GET,
+                &[("timeout", secs.to_string())],
+                Some(&body),
+                Safety::Once,
+                Duration::from_secs(secs),
+            )
+            .await?;
+        let mut hosts = HashMap::new();
+        parse_batch_reply(&reply.body, GET, &mut |h| {
+            hosts.insert(h.aid.to_string(), h.into_owned());
+        })?;
+        let v: serde_json::Value = reply.json()?;
+        Ok(BatchGet {
+            req_id: v["batch_get_cmd_req_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            hosts,
+            trace_id: reply.trace_id,
+        })
+    }
+
+    /// `GET …/combined/batch-get-command/v1?batch_get_cmd_req_id=`: the files that have
+    /// reached the cloud so far, by aid (hosts still uploading are absent).
+    pub async fn batch_get_status(
+        &self,
+        req_id: &str,
+    ) -> Result<HashMap<String, crate::falcon::files::SessionFile>, FalconError> {
+        let reply = self
+            .get(GET, &[("batch_get_cmd_req_id", req_id.to_string())])
+            .await?;
+        let v: serde_json::Value = reply.json()?;
+        let text = |f: &serde_json::Value, k: &str| f[k].as_str().unwrap_or_default().to_string();
+        let mut out = HashMap::new();
+        if let Some(files) = v["resources"].as_object() {
+            for (aid, f) in files {
+                // `model.File`: `id` is a number here, so the fields are read one by one.
+                out.insert(
+                    aid.to_ascii_lowercase(),
+                    crate::falcon::files::SessionFile {
+                        cloud_request_id: text(f, "cloud_request_id"),
+                        session_id: text(f, "session_id"),
+                        name: text(f, "name"),
+                        sha256: text(f, "sha256"),
+                        size: f["size"].as_u64().unwrap_or(0),
+                        complete: true,
+                        progress: 1.0,
+                        created_at: text(f, "created_at"),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// Keeps a batch's sessions alive; `hosts_to_remove` leave the batch.

@@ -29,8 +29,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::falcon::FalconError;
 use crate::falcon::files::{SessionFile, is_sha256};
+use crate::falcon::{FalconClient, FalconError};
 use crate::output::sanitize_line;
 use crate::session::poll::OutputSink;
 use crate::session::{HostSession, Outcome, Target};
@@ -174,14 +174,31 @@ pub async fn fetch(
     let sid = session.session_id().await;
     let start = Instant::now();
     let file = wait_uploaded(session, &sid, path, cloud_request_id, opts.upload_timeout).await?;
+    save(session.client(), &sid, session.target(), file, opts, start).await
+}
+
+/// Downloads a file that reached the cloud from session `sid` of `target`, checks its SHA-256,
+/// extracts it into the host's evidence folder and writes the manifest line: one host's part of
+/// `get`, the same for one host and for many. `start`: when the wait for it began (the upload
+/// time limit covers the download's "not moved yet" refusals too).
+pub async fn save(
+    client: &FalconClient,
+    sid: &str,
+    target: &Target,
+    file: SessionFile,
+    opts: &GetOptions,
+    start: Instant,
+) -> Result<Saved, GetError> {
+    if !is_sha256(&file.sha256) {
+        return Err(not_a_hash(&file.sha256));
+    }
     let sha = file.sha256.to_ascii_lowercase();
-    let target = session.target();
     let dir = host_dir(&opts.evidence_dir, target)?;
     let stem = unique_name(&dir, &evidence_name(&file.name));
     let part = PartFile::create(dir.join(format!(".{stem}.7z.part")))?;
     download(
-        session,
-        &sid,
+        client,
+        sid,
         &file,
         &sha,
         &part,
@@ -216,7 +233,7 @@ pub async fn fetch(
         Err(detail) => {
             drop(out_part);
             part.persist(&archive_path)?;
-            append_manifest(&dir, session, &file, &sha, None, Some(&archive_path), false)?;
+            append_manifest(&dir, target, &file, &sha, None, Some(&archive_path), false)?;
             return Err(GetError::Corrupt {
                 detail,
                 archive: archive_path,
@@ -237,7 +254,7 @@ pub async fn fetch(
     };
     append_manifest(
         &dir,
-        session,
+        target,
         &file,
         &sha,
         Some(&local_path),
@@ -251,6 +268,14 @@ pub async fn fetch(
         local_path,
         archive,
     })
+}
+
+/// A `sha256` from the API that is not one: it will not become one, so waiting is pointless.
+fn not_a_hash(sha: &str) -> GetError {
+    GetError::Upload(format!(
+        "the API gave {} as the file's SHA-256, which is not one (64 hex digits)",
+        crate::shell::shown(sha)
+    ))
 }
 
 /// True when stderr is a terminal (progress is drawn only there).
@@ -308,10 +333,7 @@ async fn wait_uploaded(
             // A hash that is there but is not one (not 64 hex digits) will not become one:
             // waiting would only show "uploaded 100%" until the time limit.
             if !f.sha256.is_empty() {
-                break Err(GetError::Upload(format!(
-                    "the API gave {} as the file's SHA-256, which is not one (64 hex digits)",
-                    crate::shell::shown(&f.sha256)
-                )));
+                break Err(not_a_hash(&f.sha256));
             }
             let status = f.status.to_ascii_uppercase();
             if status.contains("FAIL") || status.contains("ERROR") {
@@ -365,7 +387,7 @@ fn not_ready(e: &FalconError) -> bool {
 /// and asking again, with a back-off, while the API says the file is not ready. `bound`: when
 /// the wait began and how long it may take in all.
 async fn download(
-    session: &HostSession,
+    client: &FalconClient,
     sid: &str,
     file: &SessionFile,
     sha: &str,
@@ -378,7 +400,7 @@ async fn download(
     let waiting =
         spinner("{spinner} waiting for the file to be moved to the cloud: {msg} ({elapsed})");
     let result = loop {
-        match download_attempts(session, sid, file, sha, part).await {
+        match download_attempts(client, sid, file, sha, part).await {
             Err(GetError::Api(e)) if not_ready(&e) => {
                 refusals += 1;
                 if start.elapsed() + delay > limit {
@@ -402,7 +424,7 @@ async fn download(
 
 /// [`download_once`], started again (from byte 0) if the transfer breaks off.
 async fn download_attempts(
-    session: &HostSession,
+    client: &FalconClient,
     sid: &str,
     file: &SessionFile,
     sha: &str,
@@ -429,7 +451,7 @@ async fn download_attempts(
     let result = loop {
         attempt += 1;
         bar.set_position(0);
-        match download_once(session, sid, file, sha, part, cap, &bar).await {
+        match download_once(client, sid, file, sha, part, cap, &bar).await {
             Err(GetError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS => {
                 tracing::debug!("download broke off ({e}), starting again");
                 tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
@@ -442,7 +464,7 @@ async fn download_attempts(
 }
 
 async fn download_once(
-    session: &HostSession,
+    client: &FalconClient,
     sid: &str,
     file: &SessionFile,
     sha: &str,
@@ -450,8 +472,7 @@ async fn download_once(
     cap: u64,
     bar: &ProgressBar,
 ) -> Result<u64, GetError> {
-    let mut resp = session
-        .client()
+    let mut resp = client
         .download_session_file(sid, sha, &basename(&file.name), TRANSFER_TIMEOUT)
         .await?;
     if let Some(len) = resp.content_length().filter(|n| *n > 0) {
@@ -767,14 +788,13 @@ impl Drop for PartFile {
 /// Appends one JSON line to `<dir>/manifest.jsonl` (0600).
 fn append_manifest(
     dir: &Path,
-    session: &HostSession,
+    t: &Target,
     file: &SessionFile,
     sha: &str,
     local_path: Option<&Path>,
     archive: Option<&Path>,
     verified: bool,
 ) -> Result<(), GetError> {
-    let t = session.target();
     // Absolute paths, so the manifest stays meaningful wherever it is read from.
     let abs = |p: &Path| {
         std::path::absolute(p)
