@@ -22,6 +22,7 @@ mod devices;
 mod faults;
 mod files;
 mod fleet_exit;
+mod fleet_get;
 mod fleet_harness;
 mod fleet_recovery;
 mod fleet_reopen;

@@ -794,6 +794,116 @@ impl Fleet {
         gone
     }
 
+    /// `get PATH` on many hosts: a batch get per batch, then the batch get status until every
+    /// host that took the command has its file in the cloud (or `limit` passes, or `cancel`).
+    /// `progress(done, total)` after each look. Per host: the file (its `session_id` and
+    /// `sha256` say where to download it from), or why there is none.
+    pub async fn get(
+        &mut self,
+        path: &str,
+        targets: &[HostIdx],
+        limit: Duration,
+        cancel: &CancellationToken,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Vec<(HostIdx, Result<crate::falcon::files::SessionFile, String>)> {
+        let wanted: HashSet<HostIdx> = targets
+            .iter()
+            .copied()
+            .filter(|&i| self.hosts[i as usize].state.active())
+            .collect();
+        let mut out = Vec::new();
+        let mut waiting: Vec<(String, HashMap<String, HostIdx>)> = Vec::new();
+        for b in &self.batches {
+            let part: Vec<HostIdx> = b
+                .members
+                .iter()
+                .copied()
+                .filter(|i| wanted.contains(i))
+                .collect();
+            if part.is_empty() {
+                continue;
+            }
+            let aids: Vec<String> = part
+                .iter()
+                .map(|&i| self.hosts[i as usize].device.device_id.clone())
+                .collect();
+            match self
+                .client
+                .batch_get(&b.id, path, &aids, self.opts.batch_timeout)
+                .await
+            {
+                Ok(reply) => {
+                    let mut pending = HashMap::new();
+                    for (&i, aid) in part.iter().zip(&aids) {
+                        match reply.hosts.get(aid) {
+                            Some(h) if !h.errors.is_empty() => {
+                                out.push((i, Err(error_text(&h.errors))));
+                            }
+                            Some(h) if !h.stderr.trim().is_empty() => {
+                                out.push((i, Err(h.stderr.trim().to_string())));
+                            }
+                            Some(_) => {
+                                pending.insert(aid.clone(), i);
+                            }
+                            None => out.push((i, Err("missing from the batch reply".into()))),
+                        }
+                    }
+                    if !pending.is_empty() {
+                        waiting.push((reply.req_id, pending));
+                    }
+                }
+                Err(e) => {
+                    let why = if e.maybe_executed() {
+                        format!("{e}; the file may still reach the cloud (see `files`)")
+                    } else {
+                        e.to_string()
+                    };
+                    out.extend(part.iter().map(|&i| (i, Err(why.clone()))));
+                }
+            }
+        }
+        let total = out.len() + waiting.iter().map(|(_, p)| p.len()).sum::<usize>();
+        let start = std::time::Instant::now();
+        let mut delay = Duration::from_millis(250);
+        progress(out.len(), total);
+        while !waiting.is_empty() {
+            for (req, pending) in &mut waiting {
+                match self.client.batch_get_status(req).await {
+                    Ok(files) => {
+                        for (aid, f) in files {
+                            if let Some(i) = pending.remove(&aid) {
+                                out.push((i, Ok(f)));
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!("batch get status: {e}"),
+                }
+            }
+            waiting.retain(|(_, p)| !p.is_empty());
+            progress(out.len(), total);
+            if waiting.is_empty() || cancel.is_cancelled() || start.elapsed() + delay > limit {
+                break;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        }
+        let why = if cancel.is_cancelled() {
+            "cancelled; the file may still reach the cloud (see `files`)".to_string()
+        } else {
+            format!(
+                "the file did not reach the cloud within {}",
+                humantime::format_duration(limit)
+            )
+        };
+        for (_, pending) in waiting {
+            out.extend(pending.into_values().map(|i| (i, Err(why.clone()))));
+        }
+        out
+    }
+
     /// Marks the hosts of these aids as expired (the background refresh found their sessions
     /// gone): the next command re-opens them first.
     pub fn mark_expired(&mut self, aids: &[String]) {

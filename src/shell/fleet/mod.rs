@@ -308,6 +308,9 @@ impl FleetShell<'_> {
         for (why, hs) in &plan.skipped {
             tally.not_run(why, hs.len());
         }
+        if base.eq_ignore_ascii_case("get") {
+            return self.get(&line, &plan, tally, cancel).await;
+        }
         let printer = &mut self.printer;
         let tier = plan.tier;
         let report = self
@@ -334,6 +337,130 @@ impl FleetShell<'_> {
         LineEnd {
             exit: tally.worst,
             stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
+        }
+    }
+
+    /// `get PATH` on many hosts: one batch get, one progress bar while the files reach the
+    /// cloud, then each host's file downloaded, verified and extracted into `evidence/HOST/`
+    /// (four at a time) by the same step as on one host; a line per host, then the summary.
+    async fn get(
+        &mut self,
+        line: &str,
+        plan: &Plan,
+        mut tally: print::Tally,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        use futures_util::StreamExt;
+        let path = plan.words.get(1).cloned().unwrap_or_default();
+        let opts = crate::shell::get::GetOptions {
+            evidence_dir: self.args.evidence_dir.clone(),
+            extract: !self.args.no_extract,
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let pb = indicatif::ProgressBar::new(plan.targets.len() as u64);
+            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} files in the cloud [{bar:30}] {pos}/{len} hosts ({elapsed})",
+            ) {
+                pb.set_style(style.progress_chars("=> "));
+            }
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        });
+        let files = self
+            .fleet
+            .get(
+                &path,
+                &plan.targets,
+                opts.upload_timeout,
+                cancel,
+                &mut |done, total| {
+                    if let Some(pb) = &bar {
+                        pb.set_length(total as u64);
+                        pb.set_position(done as u64);
+                    }
+                },
+            )
+            .await;
+        if let Some(pb) = bar {
+            pb.finish_and_clear();
+        }
+        let client = self.fleet.client().clone();
+        let work: Vec<_> = files
+            .into_iter()
+            .map(|(i, r)| {
+                let d = &self.fleet.hosts[i as usize].device;
+                (i, crate::session::Target::from(d), r)
+            })
+            .collect();
+        let mut downloads = futures_util::stream::iter(work)
+            .map(|(i, target, r)| {
+                let client = client.clone();
+                let opts = opts.clone();
+                async move {
+                    let r = match r {
+                        Ok(f) => {
+                            let sid = f.session_id.clone();
+                            crate::shell::get::save(&client, &sid, &target, f, &opts, start)
+                                .await
+                                .map_err(|e| e.to_string())
+                        }
+                        Err(why) => Err(why),
+                    };
+                    (i, target, r)
+                }
+            })
+            .buffer_unordered(4);
+        while let Some((_, target, r)) = downloads.next().await {
+            let host = sanitize_line(&target.hostname);
+            match r {
+                Ok(saved) => {
+                    tally.ok += 1;
+                    let shown = format!(
+                        "{host}: saved {} -> {} (sha256 {}…, {})",
+                        sanitize_line(&saved.remote_path),
+                        sanitize_line(&saved.local_path.to_string_lossy()),
+                        &saved.sha256[..saved.sha256.len().min(8)],
+                        crate::output::layout::human_size(saved.size)
+                    );
+                    if self.args.json {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "host": target.hostname, "aid": target.aid, "command": line,
+                                "status": "ok", "remote_path": saved.remote_path,
+                                "local_path": saved.local_path, "sha256": saved.sha256,
+                                "size": saved.size,
+                            })
+                        );
+                    } else {
+                        println!("{shown}");
+                    }
+                    let _ = self.printer.transcript.note(None, &shown);
+                }
+                Err(why) => {
+                    tally.failed += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
+                    if self.args.json {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "host": target.hostname, "aid": target.aid, "command": line,
+                                "status": "error", "error": why,
+                            })
+                        );
+                    }
+                    self.printer
+                        .notice(&format!("{host}: get {}: {}", sanitize_line(&path), why));
+                }
+            }
+        }
+        self.printer.end(line, &tally);
+        LineEnd {
+            exit: tally.worst,
+            stop: false,
         }
     }
 

@@ -1,0 +1,114 @@
+//! `get` on many hosts: one batch get, every host's file downloaded, its SHA-256 checked and
+//! extracted into `evidence/HOST/` with a manifest line, a line per host and one summary;
+//! a host without the file is reported, not counted as a success.
+
+use rtrsh::emulator::EmulatorConfig;
+
+use crate::support::shell::rtrsh;
+use crate::support::{TestEnv, fast};
+
+const PATH: &str = r"C:\Windows\System32\drivers\etc\hosts";
+
+async fn host_bytes(env: &TestEnv, aid: &str, path: &str) -> Vec<u8> {
+    let url = reqwest::Url::parse_with_params(
+        &env.url(&format!("/_emulator/hosts/{aid}/file")),
+        &[("path", path)],
+    )
+    .expect("url");
+    let r = env.raw_http(false).get(url).send().await.expect("file");
+    assert!(r.status().is_success(), "{}", r.status());
+    r.bytes().await.expect("body").to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_on_a_hundred_hosts_saves_every_file_verified() {
+    let env = TestEnv::start(EmulatorConfig {
+        hosts: 100,
+        offline_share: 0.0,
+        no_hostile_host: true,
+        rate_limit: 0,
+        ..fast()
+    })
+    .await;
+    let windows: Vec<(String, String)> = env
+        .hosts()
+        .await
+        .iter()
+        .filter(|h| h["platform_name"] == "Windows" && h["online"] == true)
+        .map(|h| {
+            (
+                h["aid"].as_str().unwrap_or_default().to_string(),
+                h["hostname"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(windows.len() > 50, "{}", windows.len());
+    // The fixed offline hosts (LAPTOP-OFF-01, the old KIOSK-01) are "not run (offline)".
+    let all_windows = env
+        .hosts()
+        .await
+        .iter()
+        .filter(|h| h["platform_name"] == "Windows")
+        .count();
+    let dir = tempfile::tempdir().expect("an evidence folder");
+    let out = rtrsh(&env)
+        .args([
+            "--filter",
+            "platform_name:'Windows'",
+            "--no-transcript",
+            "--yes",
+        ])
+        .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
+        .commands([format!("get {PATH}")])
+        .run()
+        .await;
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{all_windows} hosts: {} succeeded, {} not run (offline)",
+            windows.len(),
+            all_windows - windows.len()
+        )),
+        "{}",
+        out.stderr
+    );
+    for (aid, hostname) in &windows {
+        let want = host_bytes(&env, aid, PATH).await;
+        let saved = dir.path().join(hostname).join("hosts");
+        let got = std::fs::read(&saved).unwrap_or_else(|e| panic!("{}: {e}", saved.display()));
+        assert_eq!(got, want, "{hostname}: byte for byte");
+        let manifest = std::fs::read_to_string(dir.path().join(hostname).join("manifest.jsonl"))
+            .expect("a manifest");
+        assert!(manifest.contains("\"verified\":true"), "{manifest}");
+        assert!(
+            out.stdout().contains(&format!("{hostname}: saved ")),
+            "{hostname}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_without_the_file_is_reported_per_host() {
+    let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("an evidence folder");
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--host",
+            "KIOSK-01",
+            "--no-transcript",
+            "--yes",
+        ])
+        .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
+        .commands([r"get C:\no\such\file.txt"])
+        .run()
+        .await;
+    out.expect_code(1);
+    assert!(out.stderr.contains("0 succeeded"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r"DESKTOP-01: get C:\no\such\file.txt:"),
+        "{}",
+        out.stderr
+    );
+}
