@@ -112,3 +112,27 @@ async fn a_host_without_the_file_is_reported_per_host() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_queued_for_an_offline_host_is_not_waited_for() {
+    let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("an evidence folder");
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--host", "LAPTOP-OFF-01"])
+        .args(["--queue-offline", "--no-transcript", "--yes"])
+        .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
+        .commands([format!("get {PATH}")])
+        .run()
+        .await;
+    assert!(
+        out.stdout().contains("DESKTOP-01: saved"),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stderr.contains("LAPTOP-OFF-01: get")
+            && out.stderr.contains("queued for the offline host"),
+        "{}",
+        out.stderr
+    );
+}

@@ -842,6 +842,13 @@ impl Fleet {
                             Some(h) if !h.stderr.trim().is_empty() => {
                                 out.push((i, Err(h.stderr.trim().to_string())));
                             }
+                            // Not waited for: it runs when the host comes back.
+                            Some(h) if h.offline_queued => out.push((
+                                i,
+                                Err("queued for the offline host; the file reaches the cloud \
+                                     when it comes back"
+                                    .into()),
+                            )),
                             Some(_) => {
                                 pending.insert(aid.clone(), i);
                             }
