@@ -883,15 +883,26 @@ fn terminal_safe_json(v: &serde_json::Value) -> String {
 
 /// A table of session files (cells sanitised and shortened).
 pub fn files_table(files: &[SessionFile]) -> String {
+    let rows: Vec<(Option<&str>, &SessionFile)> = files.iter().map(|f| (None, f)).collect();
+    files_table_of(&rows)
+}
+
+/// A table of session files, with a host column when rows name their host (many hosts).
+pub fn files_table_of(rows: &[(Option<&str>, &SessionFile)]) -> String {
     use crate::output::layout;
     use crate::output::truncate_for_display;
     use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
     let cell = |s: &str, n: usize| truncate_for_display(&sanitize_line(s), n).into_owned();
+    let with_host = rows.iter().any(|(h, _)| h.is_some());
     let mut t = Table::new();
     t.load_style(UTF8_BORDERS_ONLY);
     layout::fit(&mut t, layout::terminal_width(layout::Stream::Stdout));
-    t.set_header(vec!["name", "size", "sha256", "state", "created"]);
-    for f in files {
+    let mut header = vec!["name", "size", "sha256", "state", "created"];
+    if with_host {
+        header.insert(0, "host");
+    }
+    t.set_header(header);
+    for (host, f) in rows {
         let state = if f.ready() {
             "complete".to_string()
         } else {
@@ -907,13 +918,17 @@ pub fn files_table(files: &[SessionFile]) -> String {
             let clean = sanitize_line(&f.sha256);
             format!("{}…", clean.chars().take(12).collect::<String>())
         };
-        t.add_row(vec![
+        let mut row = vec![
             cell(&f.name, 80),
             crate::output::layout::human_size(f.size),
             sha,
             state,
             cell(&f.created_at, 25),
-        ]);
+        ];
+        if with_host {
+            row.insert(0, cell(host.unwrap_or_default(), 40));
+        }
+        t.add_row(row);
     }
     format!("{t}\n")
 }

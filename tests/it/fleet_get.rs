@@ -136,3 +136,50 @@ async fn a_get_queued_for_an_offline_host_is_not_waited_for() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_and_download_on_many_hosts() {
+    let env = TestEnv::start(fast()).await;
+    let names = ["DESKTOP-01", "HOSTILE-01"];
+    let dir = tempfile::tempdir().expect("an evidence folder");
+    let mut run = rtrsh(&env).args(["--no-transcript", "--yes"]);
+    for n in names {
+        run = run.args(["--host", n]);
+    }
+    let out = run
+        .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
+        .commands([
+            format!("get {PATH}"),
+            "files".into(),
+            "download hosts".into(),
+        ])
+        .run()
+        .await;
+    out.expect_code(0);
+    let stdout = out.stdout();
+    for n in names {
+        let aid = env.aid(n).await;
+        let want = host_bytes(&env, &aid, PATH).await;
+        // `get` saved it once, `download` once more under the next free name.
+        for file in ["hosts", "hosts (2)"] {
+            let got = std::fs::read(dir.path().join(n).join(file))
+                .unwrap_or_else(|e| panic!("{n}/{file}: {e}\n{stdout}\n{}", out.stderr));
+            assert_eq!(got, want, "{n}/{file}");
+        }
+        assert_eq!(
+            stdout.matches(&format!("{n}: saved ")).count(),
+            2,
+            "{stdout}"
+        );
+    }
+    // The `files` table names the host of each file.
+    assert!(
+        stdout.contains("host") && stdout.contains("complete"),
+        "{stdout}"
+    );
+    assert!(
+        out.stderr.contains("download hosts: 2 hosts: 2 succeeded"),
+        "{}",
+        out.stderr
+    );
+}

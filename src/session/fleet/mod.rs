@@ -911,6 +911,39 @@ impl Fleet {
         out
     }
 
+    /// The files each connected host's session holds in the cloud (`get` results), a few
+    /// hosts at a time.
+    pub async fn files(
+        &self,
+    ) -> Vec<(
+        HostIdx,
+        Result<Vec<crate::falcon::files::SessionFile>, String>,
+    )> {
+        let hosts: Vec<(HostIdx, String)> = self
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.state == HostState::Connected && !h.session_id.is_empty())
+            .map(|(i, h)| (i as HostIdx, h.session_id.clone()))
+            .collect();
+        let client = self.client.clone();
+        let mut lists = stream::iter(hosts)
+            .map(|(i, sid)| {
+                let client = client.clone();
+                async move {
+                    let r = client.session_files(&sid).await.map_err(|e| e.to_string());
+                    (i, r)
+                }
+            })
+            .buffer_unordered(CHUNK_CONCURRENCY);
+        let mut out = Vec::new();
+        while let Some(x) = lists.next().await {
+            out.push(x);
+        }
+        out.sort_by_key(|(i, _)| *i);
+        out
+    }
+
     /// Marks the hosts of these aids as expired (the background refresh found their sessions
     /// gone): the next command re-opens them first.
     pub fn mark_expired(&mut self, aids: &[String]) {

@@ -36,9 +36,11 @@ pub enum Local {
     Clear,
     /// `library [...]` (the whole line).
     Library(String),
+    /// `files`: every host's files in the cloud.
+    Files,
+    /// `download [NAME]`: fetch the files `files` lists (those whose name ends with NAME).
+    Download(Option<String>),
     Exit,
-    /// A single-host built-in that has no meaning for a fleet.
-    Unsupported(&'static str),
 }
 
 fn host_names(list: &str) -> Vec<String> {
@@ -58,6 +60,9 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
     };
     match first {
         "hosts" if rest.is_empty() => Ok(Some(Local::Hosts)),
+        "download" => Ok(Some(Local::Download(
+            (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
+        ))),
         "hosts" => Err("usage: hosts".into()),
         "drop" => {
             let names = host_names(&rest.split_whitespace().collect::<Vec<_>>().join(","));
@@ -94,7 +99,7 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
             Some(Builtin::History) => Ok(Some(Local::History)),
             Some(Builtin::Exit) => Ok(Some(Local::Exit)),
             Some(Builtin::Clear) => Ok(Some(Local::Clear)),
-            Some(Builtin::Files) => Ok(Some(Local::Unsupported("files"))),
+            Some(Builtin::Files) => Ok(Some(Local::Files)),
             Some(Builtin::Library(line)) => Ok(Some(Local::Library(line))),
         },
     }
@@ -292,6 +297,8 @@ Fleet: a line runs on every connected host.
   only HOST[,HOST...] COMMAND   run COMMAND on these hosts only
   drop HOST[,HOST...]           leave these hosts out from now on
   queue [wait [DURATION]]       commands queued for offline hosts, and results that arrived
+  files                         every host's files in the cloud (from `get`)
+  download [NAME]               save the files `files` lists (those ending in NAME) as `get` does
 ";
 
 #[cfg(test)]

@@ -97,14 +97,9 @@ pub fn check_line(text: &str) -> Result<(), LineProblem> {
         }
         Ok(Some(Local::Help(topic))) => check_command(text, Some(Builtin::Help(topic))),
         Ok(Some(Local::Library(line))) => check_command(text, Some(Builtin::Library(line))),
-        Ok(Some(Local::Unsupported(what))) => Err((1, unsupported(what))),
         Ok(Some(_)) => Ok(()),
         Ok(None) => check_command(text, None),
     }
-}
-
-fn unsupported(what: &str) -> String {
-    format!("{what} is not available for a fleet")
 }
 
 /// A checked line and the hosts it goes to.
@@ -464,6 +459,86 @@ impl FleetShell<'_> {
         }
     }
 
+    /// `download [NAME]`: saves every file the hosts' sessions hold in the cloud (or those
+    /// whose name ends with NAME) with the same step as `get`, four at a time.
+    async fn download(&mut self, name: Option<&str>, cancel: &CancellationToken) -> LineEnd {
+        use futures_util::StreamExt;
+        let opts = crate::shell::get::GetOptions {
+            evidence_dir: self.args.evidence_dir.clone(),
+            extract: !self.args.no_extract,
+            ..Default::default()
+        };
+        let wanted = |f: &crate::falcon::files::SessionFile| {
+            name.is_none_or(|n| {
+                let lower = f.name.to_ascii_lowercase();
+                lower.ends_with(&n.to_ascii_lowercase())
+            })
+        };
+        let mut work = Vec::new();
+        for (i, r) in self.fleet.files().await {
+            let h = &self.fleet.hosts[i as usize];
+            let target = crate::session::Target::from(&h.device);
+            for f in r.unwrap_or_default() {
+                if f.ready() && wanted(&f) {
+                    work.push((target.clone(), f));
+                }
+            }
+        }
+        let line = format!("download {}", name.unwrap_or_default())
+            .trim()
+            .to_string();
+        let mut tally = self.printer.begin(&line, work.len());
+        if work.is_empty() {
+            self.printer
+                .notice("nothing to download: no finished file matches (see `files`)");
+        }
+        let client = self.fleet.client().clone();
+        let start = std::time::Instant::now();
+        let mut saves = futures_util::stream::iter(work)
+            .map(|(target, f)| {
+                let client = client.clone();
+                let opts = opts.clone();
+                let cancel = cancel.clone();
+                async move {
+                    let sid = f.session_id.clone();
+                    let r = tokio::select! {
+                        r = crate::shell::get::save(&client, &sid, &target, f, &opts, start) => {
+                            r.map_err(|e| e.to_string())
+                        }
+                        _ = cancel.cancelled() => Err("cancelled".to_string()),
+                    };
+                    (target, r)
+                }
+            })
+            .buffer_unordered(4);
+        while let Some((target, r)) = saves.next().await {
+            let host = sanitize_line(&target.hostname);
+            match r {
+                Ok(saved) => {
+                    tally.ok += 1;
+                    println!(
+                        "{host}: saved {} -> {} (sha256 {}…, {})",
+                        sanitize_line(&saved.remote_path),
+                        sanitize_line(&saved.local_path.to_string_lossy()),
+                        &saved.sha256[..saved.sha256.len().min(8)],
+                        crate::output::layout::human_size(saved.size)
+                    );
+                }
+                Err(why) => {
+                    tally.failed += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
+                    self.printer
+                        .notice(&format!("{host}: download: {}", one_line(&why)));
+                }
+            }
+        }
+        self.printer.end(&line, &tally);
+        LineEnd {
+            exit: tally.worst,
+            stop: false,
+        }
+    }
+
     /// The fleet's local commands.
     async fn local(
         &mut self,
@@ -518,7 +593,52 @@ impl FleetShell<'_> {
                     }
                 }
             }
-            Local::Unsupported(what) => self.usage_error(n, &unsupported(what)),
+            Local::Files => {
+                let lists = self.fleet.files().await;
+                let mut rows = Vec::new();
+                let mut worst = Exit::Ok;
+                for (i, r) in &lists {
+                    let h = &self.fleet.hosts[*i as usize];
+                    match r {
+                        Ok(files) => rows.extend(files.iter().map(|f| (h, f))),
+                        Err(e) => {
+                            worst = Exit::CommandFailed;
+                            self.printer.notice(&format!(
+                                "{}: cannot list its files: {}",
+                                sanitize_line(&h.device.hostname),
+                                one_line(e)
+                            ));
+                        }
+                    }
+                }
+                if self.printer.json() {
+                    for (h, f) in &rows {
+                        println!(
+                            "{}",
+                            serde_json::json!({
+                                "host": h.device.hostname, "aid": h.device.device_id,
+                                "name": f.name, "size": f.size, "sha256": f.sha256,
+                                "complete": f.ready(), "session_id": f.session_id,
+                            })
+                        );
+                    }
+                } else if rows.is_empty() {
+                    eprintln!(
+                        "rtrsh: no files in the cloud for these sessions (`get PATH` puts one there)"
+                    );
+                } else {
+                    let table: Vec<(Option<&str>, &crate::falcon::files::SessionFile)> = rows
+                        .iter()
+                        .map(|(h, f)| (Some(h.device.hostname.as_str()), *f))
+                        .collect();
+                    print!("{}", crate::shell::get::files_table_of(&table));
+                }
+                LineEnd {
+                    exit: worst,
+                    stop: false,
+                }
+            }
+            Local::Download(name) => self.download(name.as_deref(), cancel).await,
             Local::Hosts => {
                 if self.printer.json() {
                     self.json(&local::hosts_json(&self.fleet));
