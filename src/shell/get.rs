@@ -115,6 +115,19 @@ pub struct Saved {
     pub archive: Option<PathBuf>,
 }
 
+impl Saved {
+    /// `saved REMOTE -> LOCAL (sha256 abcd1234…, 1.2 KiB)`, terminal-safe.
+    pub fn describe(&self) -> String {
+        format!(
+            "saved {} -> {} (sha256 {}…, {})",
+            sanitize_line(&self.remote_path),
+            sanitize_line(&self.local_path.to_string_lossy()),
+            &self.sha256[..self.sha256.len().min(8)],
+            crate::output::layout::human_size(self.size)
+        )
+    }
+}
+
 /// Called after a `get PATH` command completed on the host; its result is the line's result.
 pub async fn after_get(
     session: &HostSession,
@@ -132,13 +145,7 @@ pub async fn after_get(
     let info = session_info(session, session.session_id().await);
     match r {
         Ok(saved) => {
-            let line = format!(
-                "saved {} -> {} (sha256 {}…, {})",
-                sanitize_line(&saved.remote_path),
-                sanitize_line(&saved.local_path.to_string_lossy()),
-                &saved.sha256[..saved.sha256.len().min(8)],
-                crate::output::layout::human_size(saved.size)
-            );
+            let line = saved.describe();
             let _ = outs.transcript.note(Some(&info), &line);
             if outs.json {
                 outs.notify(line);

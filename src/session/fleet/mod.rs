@@ -735,6 +735,30 @@ impl Fleet {
         }
     }
 
+    /// Each batch's share of `wanted`: (batch id, hosts, their aids), batches with none left
+    /// out (never send `optional_hosts: []`). The spec requires `optional_hosts`; the explicit
+    /// list is also the only safe way to say "these hosts" (reference §7.10).
+    fn batch_parts(&self, wanted: &HashSet<HostIdx>) -> Vec<(String, Vec<HostIdx>, Vec<String>)> {
+        let mut work = Vec::new();
+        for b in &self.batches {
+            let part: Vec<HostIdx> = b
+                .members
+                .iter()
+                .copied()
+                .filter(|i| wanted.contains(i))
+                .collect();
+            if part.is_empty() {
+                continue;
+            }
+            let aids: Vec<String> = part
+                .iter()
+                .map(|&i| self.hosts[i as usize].device.device_id.clone())
+                .collect();
+            work.push((b.id.clone(), part, aids));
+        }
+        work
+    }
+
     /// Sends `job` to the hosts in `wanted`, batch by batch. With `hold_gone`, hosts whose
     /// session is gone are left out of the units and returned.
     #[allow(clippy::too_many_arguments)]
@@ -748,26 +772,7 @@ impl Fleet {
         queued_at: SystemTime,
         on_unit: &mut dyn FnMut(&Fleet, Unit),
     ) -> Vec<HostIdx> {
-        let mut work = Vec::new();
-        for b in &self.batches {
-            let part: Vec<HostIdx> = b
-                .members
-                .iter()
-                .copied()
-                .filter(|i| wanted.contains(i))
-                .collect();
-            if part.is_empty() {
-                // Never send `optional_hosts: []`: skip the batch instead.
-                continue;
-            }
-            // The spec requires `optional_hosts`; the explicit list is also the only safe
-            // way to say "these hosts" (reference §7.10).
-            let optional: Vec<String> = part
-                .iter()
-                .map(|&i| self.hosts[i as usize].device.device_id.clone())
-                .collect();
-            work.push((b.id.clone(), part, optional));
-        }
+        let work = self.batch_parts(wanted);
         let mut units = stream::iter(work)
             .map(|(batch_id, part, optional)| {
                 let job = job.clone();
@@ -813,23 +818,10 @@ impl Fleet {
             .collect();
         let mut out = Vec::new();
         let mut waiting: Vec<(String, HashMap<String, HostIdx>)> = Vec::new();
-        for b in &self.batches {
-            let part: Vec<HostIdx> = b
-                .members
-                .iter()
-                .copied()
-                .filter(|i| wanted.contains(i))
-                .collect();
-            if part.is_empty() {
-                continue;
-            }
-            let aids: Vec<String> = part
-                .iter()
-                .map(|&i| self.hosts[i as usize].device.device_id.clone())
-                .collect();
+        for (batch_id, part, aids) in self.batch_parts(&wanted) {
             match self
                 .client
-                .batch_get(&b.id, path, &aids, self.opts.batch_timeout)
+                .batch_get(&batch_id, path, &aids, self.opts.batch_timeout)
                 .await
             {
                 Ok(reply) => {

@@ -413,13 +413,7 @@ impl FleetShell<'_> {
             match r {
                 Ok(saved) => {
                     tally.ok += 1;
-                    let shown = format!(
-                        "{host}: saved {} -> {} (sha256 {}…, {})",
-                        sanitize_line(&saved.remote_path),
-                        sanitize_line(&saved.local_path.to_string_lossy()),
-                        &saved.sha256[..saved.sha256.len().min(8)],
-                        crate::output::layout::human_size(saved.size)
-                    );
+                    let shown = format!("{host}: {}", saved.describe());
                     if self.args.json {
                         println!(
                             "{}",
@@ -516,13 +510,7 @@ impl FleetShell<'_> {
             match r {
                 Ok(saved) => {
                     tally.ok += 1;
-                    println!(
-                        "{host}: saved {} -> {} (sha256 {}…, {})",
-                        sanitize_line(&saved.remote_path),
-                        sanitize_line(&saved.local_path.to_string_lossy()),
-                        &saved.sha256[..saved.sha256.len().min(8)],
-                        crate::output::layout::human_size(saved.size)
-                    );
+                    println!("{host}: {}", saved.describe());
                 }
                 Err(why) => {
                     tally.failed += 1;
