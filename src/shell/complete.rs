@@ -92,7 +92,12 @@ pub struct ShellHelper {
     cache: CompletionCache,
     timeout: Duration,
     hints: bool,
+    /// The fleet's host names (for `only` and `drop`); empty on one host.
+    hosts: Vec<String>,
 }
+
+/// The fleet prompt's own commands (completed when the helper knows hosts).
+const FLEET_LOCALS: &[&str] = &["hosts", "only", "drop", "queue", "download", "library"];
 
 impl ShellHelper {
     /// `session` and `runtime` let the completer list remote directories (the editor runs on
@@ -120,7 +125,26 @@ impl ShellHelper {
             cache,
             timeout: REMOTE_TIMEOUT,
             hints: true,
+            hosts: Vec::new(),
         }
+    }
+
+    /// A helper for a fleet prompt: `only` and `drop` complete these host names (names that
+    /// hold anything but letters, digits, `.`, `_` and `-` are never offered: a host chooses its
+    /// own name, and it must not reach the line).
+    pub fn with_hosts(mut self, hosts: impl IntoIterator<Item = String>) -> Self {
+        let mut names: Vec<String> = hosts
+            .into_iter()
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        self.hosts = names;
+        self
     }
 
     /// Whether to show usage hints (on by default; off where they cannot be told apart from
@@ -213,6 +237,7 @@ impl ShellHelper {
                     cache: self.cache.clone(),
                     timeout: self.timeout,
                     hints: false,
+                    hosts: self.hosts.clone(),
                 };
                 futures_util::FutureExt::now_or_never(remote_free.candidates(line, pos))
                     .unwrap_or(none)
@@ -254,10 +279,29 @@ impl ShellHelper {
         let Some(base) = before.first() else {
             let mut names: Vec<String> = self.commands().map(|c| c.name.to_string()).collect();
             names.extend(BUILTINS.iter().map(|b| b.to_string()));
+            if !self.hosts.is_empty() {
+                names.extend(FLEET_LOCALS.iter().map(|b| b.to_string()));
+            }
             names.sort();
             names.dedup();
             return Want::words(typed, names);
         };
+        if !self.hosts.is_empty() && (base == "only" || base == "drop") {
+            if before.len() == 1 {
+                // A comma-separated list: complete the name after the last comma.
+                let cut = typed.rfind(',').map_or(0, |i| i + 1);
+                return Want::Words {
+                    prefix: typed[..cut].to_string(),
+                    typed: typed[cut..].to_string(),
+                    words: self.hosts.clone(),
+                };
+            }
+            if base == "only" {
+                // After the hosts, the command line runs as typed on its own.
+                return self.want(&before[2..], word);
+            }
+            return Want::Nothing;
+        }
         if base == "help" || base == "?" {
             return if before.len() == 1 {
                 Want::words(typed, self.commands().map(|c| c.name.to_string()).collect())

@@ -613,3 +613,45 @@ fn history_file_names() {
     assert_eq!(history_file_name(Some("../../etc/x")), "history-_.._etc_x");
     assert_eq!(history_file_name(Some("a/b c")), "history-a_b_c");
 }
+
+#[test]
+fn fleet_prompts_complete_host_names_for_only_and_drop() {
+    let w = win();
+    let fleet = ShellHelper::with_remote(Some(Platform::Windows), None, None).with_hosts(
+        [
+            "DESKTOP-01",
+            "DESKTOP-02",
+            "SRV-LNX-01",
+            "EVIL-\u{202e}01",
+            "BAD\u{1b}[31m",
+        ]
+        .map(String::from),
+    );
+    let complete = |line: &str| -> Vec<String> {
+        fleet
+            .candidates(line, line.len())
+            .now_or_never()
+            .expect("no I/O")
+            .1
+            .into_iter()
+            .map(|p| p.replacement)
+            .collect()
+    };
+    assert_eq!(complete("only DESK"), vec!["DESKTOP-01", "DESKTOP-02"]);
+    assert_eq!(complete("drop srv"), vec!["SRV-LNX-01"]);
+    // After a comma: the next name, the list kept.
+    assert_eq!(
+        complete("only DESKTOP-01,SR"),
+        vec!["DESKTOP-01,SRV-LNX-01"]
+    );
+    // A hostile name is never offered.
+    assert_eq!(
+        complete("only "),
+        vec!["DESKTOP-01", "DESKTOP-02", "SRV-LNX-01"]
+    );
+    // After the hosts, the command as usual.
+    assert_eq!(complete("only DESKTOP-01 re"), vec!["reg", "restart"]);
+    // The fleet's own commands are offered; one host's helper knows no hosts.
+    assert!(complete("on").contains(&"only".to_string()));
+    assert!(w.complete("only DESK").is_empty());
+}

@@ -1191,7 +1191,8 @@ async fn prompt(
         }
     };
     let helper =
-        crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()));
+        crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()))
+            .with_hosts(shell.fleet.hosts.iter().map(|h| h.device.hostname.clone()));
     let (requests, notifier) =
         match repl::start_editor(repl::history_path(shell.args.profile.as_deref()), helper) {
             Ok(x) => x,
