@@ -22,6 +22,8 @@ pub enum Builtin {
     History,
     /// The session's retrieved files (`get` results).
     Files,
+    /// `download [NAME]`: save the retrieved files (those whose name ends with NAME).
+    Download(Option<String>),
     /// The cloud's put-files, scripts and Falcon scripts (the whole line, for its arguments).
     Library(String),
     /// `clear` / `cls`: clear the terminal.
@@ -38,6 +40,12 @@ const LOCAL_HELP: &[(&[&str], &str)] = &[
         "files - list the files this session retrieved with `get` (local)\nusage: files\n\
          To retrieve a file: get PATH (it is downloaded and extracted into the evidence folder).\n\
          Single host only.\n",
+    ),
+    (
+        &["download"],
+        "download - save the files `files` lists, as `get` does (local)\nusage: download [NAME]\n\
+         With NAME, only the files whose name ends with it. For files a `get` put in the cloud\n\
+         but did not save (cancelled, another run, many hosts).\n",
     ),
     (
         &["library"],
@@ -87,6 +95,9 @@ pub fn parse(line: &str) -> Option<Builtin> {
         )),
         "history" => Some(no_arguments(first, rest).unwrap_or(Builtin::History)),
         "files" => Some(no_arguments(first, rest).unwrap_or(Builtin::Files)),
+        "download" => Some(Builtin::Download(
+            (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
+        )),
         "library" => Some(Builtin::Library(line.to_string())),
         "clear" | "cls" => Some(no_arguments(first, rest).unwrap_or(Builtin::Clear)),
         "exit" | "quit" => Some(Builtin::Exit),

@@ -869,6 +869,62 @@ pub async fn list_files(session: &HostSession, outs: &mut Outputs) {
     outs.term.finish();
 }
 
+/// `download [NAME]` on one host: saves the session's finished files (those whose name ends
+/// with NAME) with the same step as `get`; the worst exit of them.
+pub async fn download_files(session: &HostSession, name: Option<&str>, outs: &mut Outputs) -> Exit {
+    let sid = session.session_id().await;
+    let files = match session.client().session_files(&sid).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rtrsh: error: {}", crate::shell::one_line(&e.to_string()));
+            return Exit::CommandFailed;
+        }
+    };
+    let wanted: Vec<SessionFile> = files
+        .into_iter()
+        .filter(|f| f.ready())
+        .filter(|f| {
+            name.is_none_or(|n| {
+                f.name
+                    .to_ascii_lowercase()
+                    .ends_with(&n.to_ascii_lowercase())
+            })
+        })
+        .collect();
+    if wanted.is_empty() {
+        outs.notify("nothing to download: no finished file matches (see `files`)");
+        return Exit::CommandFailed;
+    }
+    let opts = outs.get.clone();
+    let mut worst = Exit::Ok;
+    for f in wanted {
+        let shown = sanitize_line(&f.name);
+        match save(
+            session.client(),
+            &sid,
+            session.target(),
+            f,
+            &opts,
+            Instant::now(),
+        )
+        .await
+        {
+            Ok(saved) => {
+                outs.term.stdout(&format!("{}\n", saved.describe()));
+                outs.term.finish();
+            }
+            Err(e) => {
+                eprintln!(
+                    "rtrsh: error: download {shown}: {}",
+                    crate::shell::one_line(&e.to_string())
+                );
+                worst = worst.max(e.exit());
+            }
+        }
+    }
+    worst
+}
+
 /// One JSON line (with its newline) in which DEL, C1, bidi and invisible characters are `\uXXXX`
 /// escapes, so it is inert on a terminal and decodes to the same value.
 fn terminal_safe_json(v: &serde_json::Value) -> String {

@@ -253,6 +253,11 @@ pub async fn run(
                 crate::shell::get::list_files(session, outs).await;
                 continue;
             }
+            Some(Builtin::Download(name)) => {
+                let r = crate::shell::get::download_files(session, name.as_deref(), outs).await;
+                worst = worst.max(r);
+                continue;
+            }
             Some(Builtin::Library(line)) => {
                 if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await {
                     if e.exit == Exit::Usage {

@@ -183,3 +183,29 @@ async fn files_and_download_on_many_hosts() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_on_one_host_saves_what_files_lists() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let dir = tempfile::tempdir().expect("an evidence folder");
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--no-transcript"])
+        .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
+        .commands([
+            format!("get {PATH}"),
+            "download hosts".into(),
+            "download nothing-like-it".into(),
+        ])
+        .run()
+        .await;
+    // The last line finds nothing: exit 1, said in one line.
+    out.expect_code(1);
+    assert!(out.stderr.contains("nothing to download"), "{}", out.stderr);
+    let want = host_bytes(&env, &aid, PATH).await;
+    for file in ["hosts", "hosts (2)"] {
+        let got = std::fs::read(dir.path().join("DESKTOP-01").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}\n{}", out.stderr));
+        assert_eq!(got, want, "{file}");
+    }
+}

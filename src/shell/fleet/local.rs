@@ -60,9 +60,6 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
     };
     match first {
         "hosts" if rest.is_empty() => Ok(Some(Local::Hosts)),
-        "download" => Ok(Some(Local::Download(
-            (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
-        ))),
         "hosts" => Err("usage: hosts".into()),
         "drop" => {
             let names = host_names(&rest.split_whitespace().collect::<Vec<_>>().join(","));
@@ -100,6 +97,7 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
             Some(Builtin::Exit) => Ok(Some(Local::Exit)),
             Some(Builtin::Clear) => Ok(Some(Local::Clear)),
             Some(Builtin::Files) => Ok(Some(Local::Files)),
+            Some(Builtin::Download(name)) => Ok(Some(Local::Download(name))),
             Some(Builtin::Library(line)) => Ok(Some(Local::Library(line))),
         },
     }
