@@ -24,6 +24,8 @@ pub enum Builtin {
     Files,
     /// `download [NAME]`: save the retrieved files (those whose name ends with NAME).
     Download(Option<String>),
+    /// `queue`: the session's commands queued for the offline host, and their output.
+    Queue,
     /// The cloud's put-files, scripts and Falcon scripts (the whole line, for its arguments).
     Library(String),
     /// `clear` / `cls`: clear the terminal.
@@ -40,6 +42,12 @@ const LOCAL_HELP: &[(&[&str], &str)] = &[
         "files - list the files this session retrieved with `get` (local)\nusage: files\n\
          To retrieve a file: get PATH (it is downloaded and extracted into the evidence folder).\n\
          Single host only.\n",
+    ),
+    (
+        &["queue"],
+        "queue - commands queued for an offline host, their state and the output of those that ran (local)\n\
+         usage: queue                  (on many hosts: queue [wait [DURATION]])\n\
+         `rtrsh queue` shows them after the shell has ended.\n",
     ),
     (
         &["download"],
@@ -95,6 +103,7 @@ pub fn parse(line: &str) -> Option<Builtin> {
         )),
         "history" => Some(no_arguments(first, rest).unwrap_or(Builtin::History)),
         "files" => Some(no_arguments(first, rest).unwrap_or(Builtin::Files)),
+        "queue" => Some(no_arguments(first, rest).unwrap_or(Builtin::Queue)),
         "download" => Some(Builtin::Download(
             (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
         )),

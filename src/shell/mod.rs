@@ -444,7 +444,13 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     };
     stop.cancel();
     let _ = pulse.await;
-    if let Err(e) = session.close().await {
+    if session.offline_queued().await {
+        // Its commands run when the host comes back (as on many hosts, the session is kept).
+        eprintln!(
+            "rtrsh: kept the session open: commands queued in it run when the host comes back \
+             (`rtrsh queue` follows them)"
+        );
+    } else if let Err(e) = session.close().await {
         eprintln!(
             "rtrsh: warning: could not close the session on the server: {}",
             one_line(&e.to_string())

@@ -74,14 +74,29 @@ async fn run_async(args: &QueueArgs) -> Result<Exit, CliError> {
     let client = tokio::task::spawn_blocking(move || crate::config::resolve(&shell))
         .await
         .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
-    let entries = collect(&client).await?;
+    let ids = client.my_queued_sessions().await?;
+    let entries = collect(&client, &ids).await?;
     let _ = client.revoke().await;
-    print(&entries, args);
+    print(&entries, args.json, args.raw);
     Ok(Exit::Ok)
 }
 
-async fn collect(client: &FalconClient) -> Result<Vec<Entry>, CliError> {
-    let ids = client.my_queued_sessions().await?;
+/// `queue` at the single-host prompt: this session's queued commands and the output of those
+/// that ran (the same look-up as `rtrsh queue`).
+pub async fn show_session(client: &FalconClient, session_id: &str, json: bool, raw: bool) -> Exit {
+    match collect(client, &[session_id.to_string()]).await {
+        Ok(entries) => {
+            print(&entries, json, raw);
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("rtrsh: error: {}", one_line(&e.message));
+            e.exit
+        }
+    }
+}
+
+async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, CliError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -160,9 +175,9 @@ async fn collect(client: &FalconClient) -> Result<Vec<Entry>, CliError> {
     Ok(out)
 }
 
-fn print(entries: &[Entry], args: &QueueArgs) {
+fn print(entries: &[Entry], json: bool, raw: bool) {
     let mut stdout = std::io::stdout().lock();
-    if args.json {
+    if json {
         for e in entries {
             let v = json!({
                 "host": e.host, "aid": e.aid, "session_id": e.session_id,
@@ -192,7 +207,7 @@ fn print(entries: &[Entry], args: &QueueArgs) {
     }
     let _ = writeln!(stdout, "{t}");
     let show = |s: &str| -> String {
-        if args.raw {
+        if raw {
             s.to_string()
         } else {
             crate::output::sanitize::sanitize_bytes(s.as_bytes())

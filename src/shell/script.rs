@@ -253,6 +253,13 @@ pub async fn run(
                 crate::shell::get::list_files(session, outs).await;
                 continue;
             }
+            Some(Builtin::Queue) => {
+                let sid = session.session_id().await;
+                let r = crate::shell::queue::show_session(session.client(), &sid, outs.json, false)
+                    .await;
+                worst = worst.max(r);
+                continue;
+            }
             Some(Builtin::Download(name)) => {
                 let r = crate::shell::get::download_files(session, name.as_deref(), outs).await;
                 worst = worst.max(r);

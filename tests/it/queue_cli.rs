@@ -49,3 +49,32 @@ async fn queued_commands_are_followed_across_runs() {
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_at_the_single_host_prompt_shows_the_sessions_queued_commands() {
+    let env = TestEnv::start(fast()).await;
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "LAPTOP-OFF-01",
+            "--queue-offline",
+            "--no-transcript",
+            "--json",
+        ])
+        .commands(["pwd", "queue"])
+        .run()
+        .await;
+    out.expect_code(0);
+    let rows = out.json_lines();
+    let queued: Vec<_> = rows.iter().filter(|r| r["state"] == "waiting").collect();
+    assert_eq!(queued.len(), 1, "{rows:?}\n{}", out.stderr);
+    assert_eq!(queued[0]["command"], "pwd");
+    assert_eq!(queued[0]["host"], "LAPTOP-OFF-01");
+    // The session holding it stays open, as on many hosts.
+    assert!(
+        out.stderr.contains("kept the session open"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.stats().await["open_sessions"], 1);
+}

@@ -98,6 +98,8 @@ pub fn parse(line: &str) -> Result<Option<Local>, String> {
             Some(Builtin::Clear) => Ok(Some(Local::Clear)),
             Some(Builtin::Files) => Ok(Some(Local::Files)),
             Some(Builtin::Download(name)) => Ok(Some(Local::Download(name))),
+            // The fleet's own `queue [wait [D]]` is parsed above.
+            Some(Builtin::Queue) => Ok(Some(Local::Queue { wait: None })),
             Some(Builtin::Library(line)) => Ok(Some(Local::Library(line))),
         },
     }
