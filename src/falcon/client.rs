@@ -806,6 +806,19 @@ impl FalconClient {
     }
 
     /// GET, retried on failure.
+    /// A POST that only reads (ids in, records out): safe to re-send.
+    pub async fn post_read(&self, path: &str, body: &Value) -> Result<Reply, FalconError> {
+        self.send(
+            Method::POST,
+            path,
+            &[],
+            Some(body),
+            Safety::Retry,
+            Duration::ZERO,
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Reply, FalconError> {
         self.send(
             Method::GET,

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::falcon::client::{FalconClient, Safety};
+use crate::falcon::client::FalconClient;
 use crate::falcon::error::FalconError;
 use crate::falcon::{Envelope, null_default};
 
@@ -184,16 +184,7 @@ impl FalconClient {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(5000) {
             let body = json!({ "ids": chunk });
-            let reply = self
-                .send(
-                    reqwest::Method::POST,
-                    "/devices/entities/devices/v2",
-                    &[],
-                    Some(&body),
-                    Safety::Retry,
-                    std::time::Duration::ZERO,
-                )
-                .await;
+            let reply = self.post_read("/devices/entities/devices/v2", &body).await;
             match reply {
                 Ok(r) => out.extend(r.json::<Envelope<Vec<Device>>>()?.resources),
                 // 404: none of these ids exist.

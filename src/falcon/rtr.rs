@@ -251,16 +251,7 @@ impl FalconClient {
         let mut date = None;
         for chunk in session_ids.chunks(100) {
             let body = json!({ "ids": chunk });
-            let reply = self
-                .send(
-                    Method::POST,
-                    PATH,
-                    &[],
-                    Some(&body),
-                    Safety::Retry,
-                    Duration::ZERO,
-                )
-                .await?;
+            let reply = self.post_read(PATH, &body).await?;
             let env: Envelope<Vec<SessionDetail>> = reply.json()?;
             if date.is_none() {
                 date = reply
@@ -374,17 +365,7 @@ impl FalconClient {
     ) -> Result<Vec<QueuedSession>, FalconError> {
         const PATH: &str = "/real-time-response/entities/queued-sessions/GET/v1";
         let body = json!({ "ids": session_ids });
-        let reply = match self
-            .send(
-                Method::POST,
-                PATH,
-                &[],
-                Some(&body),
-                Safety::Retry,
-                Duration::ZERO,
-            )
-            .await
-        {
+        let reply = match self.post_read(PATH, &body).await {
             Ok(r) => r,
             Err(e) if e.status() == Some(404) => return Ok(Vec::new()),
             Err(e) => return Err(e),

@@ -13,7 +13,8 @@
 //! A typed name is a literal: one holding `*` is never sent (no host name can contain it, and
 //! the API would read it as a wildcard); `--filter` is the way to ask with FQL.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -81,7 +82,8 @@ pub async fn find_names(
         aids.extend(ids?.into_iter().filter(|a| unique.insert(a.clone())));
     }
     let devices = client.get_devices(&aids).await?;
-    let mut by_name: HashMap<String, Vec<&Device>> = HashMap::new();
+    // Sorted: the names that start with a typed one are one range (no scan per name).
+    let mut by_name: BTreeMap<String, Vec<&Device>> = BTreeMap::new();
     for d in &devices {
         by_name
             .entry(d.hostname.to_lowercase())
@@ -96,10 +98,11 @@ pub async fn find_names(
             .map(|v| v.iter().map(|d| (*d).clone()).collect())
             .unwrap_or_default();
         hosts.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
-        let mut near: Vec<String> = if is_literal_name(&name) {
+        // "Did you mean" is only wanted for a name that matched nothing.
+        let mut near: Vec<String> = if hosts.is_empty() && is_literal_name(&name) {
             by_name
-                .iter()
-                .filter(|(k, _)| **k != key && k.starts_with(&key))
+                .range::<str, _>((Bound::Excluded(key.as_str()), Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(&key))
                 .filter_map(|(_, v)| v.first().map(|d| d.hostname.clone()))
                 .collect()
         } else {

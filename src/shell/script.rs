@@ -249,22 +249,6 @@ pub async fn run(
         }
         match builtins::parse(line) {
             Some(Builtin::Exit) => break,
-            Some(Builtin::Files) => {
-                crate::shell::get::list_files(session, outs).await;
-                continue;
-            }
-            Some(Builtin::Queue) => {
-                let sid = session.session_id().await;
-                let r = crate::shell::queue::show_session(session.client(), &sid, outs.json, false)
-                    .await;
-                worst = worst.max(r);
-                continue;
-            }
-            Some(Builtin::Download(name)) => {
-                let r = crate::shell::get::download_files(session, name.as_deref(), outs).await;
-                worst = worst.max(r);
-                continue;
-            }
             Some(Builtin::Library(line)) => {
                 if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await {
                     if e.exit == Exit::Usage {
@@ -272,14 +256,6 @@ pub async fn run(
                     }
                     worst = worst.max(e.exit);
                 }
-                continue;
-            }
-            Some(Builtin::History) => {
-                builtins::print_history(&history, outs.json);
-                continue;
-            }
-            Some(Builtin::Clear) => {
-                builtins::clear_screen(outs.json);
                 continue;
             }
             Some(Builtin::Misused(e)) => {
@@ -296,6 +272,12 @@ pub async fn run(
                         worst = worst.max(Exit::Usage);
                     }
                 }
+                continue;
+            }
+            // Files, download, queue, history, clear: the same at the prompt and in a script.
+            Some(b) => {
+                worst = worst
+                    .max(crate::shell::exec::session_builtin(&b, session, outs, &history).await);
                 continue;
             }
             None => {}

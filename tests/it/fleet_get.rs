@@ -9,17 +9,6 @@ use crate::support::{TestEnv, fast};
 
 const PATH: &str = r"C:\Windows\System32\drivers\etc\hosts";
 
-async fn host_bytes(env: &TestEnv, aid: &str, path: &str) -> Vec<u8> {
-    let url = reqwest::Url::parse_with_params(
-        &env.url(&format!("/_emulator/hosts/{aid}/file")),
-        &[("path", path)],
-    )
-    .expect("url");
-    let r = env.raw_http(false).get(url).send().await.expect("file");
-    assert!(r.status().is_success(), "{}", r.status());
-    r.bytes().await.expect("body").to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_on_a_hundred_hosts_saves_every_file_verified() {
     let env = TestEnv::start(EmulatorConfig {
@@ -73,7 +62,7 @@ async fn get_on_a_hundred_hosts_saves_every_file_verified() {
         out.stderr
     );
     for (aid, hostname) in &windows {
-        let want = host_bytes(&env, aid, PATH).await;
+        let want = env.host_file(aid, PATH).await;
         let saved = dir.path().join(hostname).join("hosts");
         let got = std::fs::read(&saved).unwrap_or_else(|e| panic!("{}: {e}", saved.display()));
         assert_eq!(got, want, "{hostname}: byte for byte");
@@ -159,7 +148,7 @@ async fn files_and_download_on_many_hosts() {
     let stdout = out.stdout();
     for n in names {
         let aid = env.aid(n).await;
-        let want = host_bytes(&env, &aid, PATH).await;
+        let want = env.host_file(&aid, PATH).await;
         // `get` saved it once, `download` once more under the next free name.
         for file in ["hosts", "hosts (2)"] {
             let got = std::fs::read(dir.path().join(n).join(file))
@@ -202,7 +191,7 @@ async fn download_on_one_host_saves_what_files_lists() {
     // The last line finds nothing: exit 1, said in one line.
     out.expect_code(1);
     assert!(out.stderr.contains("nothing to download"), "{}", out.stderr);
-    let want = host_bytes(&env, &aid, PATH).await;
+    let want = env.host_file(&aid, PATH).await;
     for file in ["hosts", "hosts (2)"] {
         let got = std::fs::read(dir.path().join("DESKTOP-01").join(file))
             .unwrap_or_else(|e| panic!("{file}: {e}\n{}", out.stderr));

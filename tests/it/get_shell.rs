@@ -106,18 +106,6 @@ async fn rtrsh(env: &TestEnv, sb: &Sandbox, args: &[&str]) -> Run {
     .expect("runner thread")
 }
 
-/// The raw bytes of a file on a host, as the emulator holds them.
-async fn host_bytes(env: &TestEnv, aid: &str, path: &str) -> Vec<u8> {
-    let url = reqwest::Url::parse_with_params(
-        &env.url(&format!("/_emulator/hosts/{aid}/file")),
-        &[("path", path)],
-    )
-    .expect("url");
-    let r = env.raw_http(false).get(url).send().await.expect("file");
-    assert!(r.status().is_success(), "{}", r.status());
-    r.bytes().await.expect("body").to_vec()
-}
-
 fn sha_hex(b: &[u8]) -> String {
     Sha256::digest(b)
         .iter()
@@ -184,7 +172,7 @@ async fn get_saves_byte_identical_files_with_a_manifest() {
     assert_eq!(entries.len(), 2, "{entries:#?}");
     let stats = env.stats().await;
     for (path, m) in [HOSTS_FILE, BIG_LOG].iter().zip(&entries) {
-        let want = host_bytes(&env, &aid, path).await;
+        let want = env.host_file(&aid, path).await;
         let sha = sha_hex(&want);
         let local = sb.cwd.join(m["local_path"].as_str().expect("local_path"));
         let got = std::fs::read(&local).expect("extracted file");
@@ -280,7 +268,7 @@ async fn no_extract_keeps_the_archive_and_json_mode_keeps_stdout_clean() {
             Ok(true)
         })
         .expect("decodes");
-    assert!(got == host_bytes(&env, &aid, HOSTS_FILE).await);
+    assert!(got == env.host_file(&aid, HOSTS_FILE).await);
     assert_eq!(names_in(&dir).len(), 2, "{:?}", names_in(&dir));
     #[cfg(unix)]
     assert_eq!(mode(&archive), 0o600);

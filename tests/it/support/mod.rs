@@ -128,6 +128,18 @@ impl TestEnv {
     }
 
     /// The emulator's counters (`GET /_emulator/stats`).
+    /// The raw bytes of a file on a host, as the emulator holds them.
+    pub async fn host_file(&self, aid: &str, path: &str) -> Vec<u8> {
+        let url = reqwest::Url::parse_with_params(
+            &self.url(&format!("/_emulator/hosts/{aid}/file")),
+            &[("path", path)],
+        )
+        .expect("url");
+        let r = self.raw_http(false).get(url).send().await.expect("file");
+        assert!(r.status().is_success(), "{}", r.status());
+        r.bytes().await.expect("body").to_vec()
+    }
+
     pub async fn stats(&self) -> Value {
         self.control_get("/_emulator/stats").await
     }
