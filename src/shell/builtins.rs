@@ -15,38 +15,33 @@ use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use crate::shell::{CliError, one_line};
 
-/// A local command, answered without the API.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    Help(Option<String>),
-    History,
-    /// The session's retrieved files (`get` results).
-    Files,
-    /// `download [NAME]`: save the retrieved files (those whose name ends with NAME).
-    Download(Option<String>),
-    /// `queue`: the session's commands queued for the offline host, and their output.
-    Queue,
-    /// The cloud's put-files, scripts and Falcon scripts (the whole line, for its arguments).
-    Library(String),
-    /// `clear` / `cls`: clear the terminal.
-    Clear,
-    Exit,
-    /// A built-in used wrongly: the one-line error.
-    Misused(String),
-}
-
 /// The local built-ins and their help, for `help NAME` (shared by one host and fleets).
 const LOCAL_HELP: &[(&[&str], &str)] = &[
     (
         &["files"],
-        "files - list the files this session retrieved with `get` (local)\nusage: files\n\
-         To retrieve a file: get PATH (it is downloaded and extracted into the evidence folder).\n\
-         Single host only.\n",
+        "files - list the files the session(s) retrieved with `get` and the cloud still holds (local)\n\
+         usage: files\n\
+         To retrieve a file: get PATH (it is downloaded and extracted into the evidence folder).\n",
+    ),
+    (
+        &["hosts"],
+        "hosts - the hosts of this shell, their state and working directory (local)\nusage: hosts\n",
+    ),
+    (
+        &["only"],
+        "only - run one command on some of the hosts (local prefix)\n\
+         usage: only HOST[,HOST...] COMMAND\nHOST is a host name (any case) or an aid.\n",
+    ),
+    (
+        &["drop"],
+        "drop - leave hosts out of the commands that follow; their sessions are closed (local)\n\
+         usage: drop HOST[,HOST...]\n",
     ),
     (
         &["queue"],
         "queue - commands queued for an offline host, their state and the output of those that ran (local)\n\
-         usage: queue                  (on many hosts: queue [wait [DURATION]])\n\
+         usage: queue [wait [DURATION]]\n\
+         With `wait`, asks until every queued command has a result (10m unless DURATION is given).\n\
          `rtrsh queue` shows them after the shell has ended.\n",
     ),
     (
@@ -78,41 +73,6 @@ const LOCAL_HELP: &[(&[&str], &str)] = &[
         "help - list the commands, or describe one\nusage: help [COMMAND]\n",
     ),
 ];
-
-/// `NAME takes no arguments` for a built-in given some.
-fn no_arguments(name: &str, rest: &str) -> Option<Builtin> {
-    if rest.trim().is_empty() {
-        return None;
-    }
-    let hint = match name {
-        "files" => ": it lists the session's files; to retrieve one, type `get PATH`",
-        _ => "",
-    };
-    Some(Builtin::Misused(format!(
-        "`{name}` takes no arguments{hint}"
-    )))
-}
-
-/// Recognises a built-in by its first word.
-pub fn parse(line: &str) -> Option<Builtin> {
-    let line = line.trim();
-    let (first, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-    match first {
-        "help" | "?" => Some(Builtin::Help(
-            rest.split_whitespace().next().map(str::to_string),
-        )),
-        "history" => Some(no_arguments(first, rest).unwrap_or(Builtin::History)),
-        "files" => Some(no_arguments(first, rest).unwrap_or(Builtin::Files)),
-        "queue" => Some(no_arguments(first, rest).unwrap_or(Builtin::Queue)),
-        "download" => Some(Builtin::Download(
-            (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
-        )),
-        "library" => Some(Builtin::Library(line.to_string())),
-        "clear" | "cls" => Some(no_arguments(first, rest).unwrap_or(Builtin::Clear)),
-        "exit" | "quit" => Some(Builtin::Exit),
-        _ => None,
-    }
-}
 
 /// Clears the terminal: only when stdout is one and not `--json` (a pipe never gets escapes).
 pub fn clear_screen(json: bool) {
@@ -157,7 +117,15 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                 ));
             }
             out.push_str(
-                "Local: help [CMD], history, files, library [put|scripts|falcon], clear (cls), exit\n",
+                "Local (one host or many):\n\
+                 \x20 hosts                         the hosts and each one's state\n\
+                 \x20 only HOST[,HOST...] COMMAND   run COMMAND on these hosts only\n\
+                 \x20 drop HOST[,HOST...]           leave these hosts out from now on\n\
+                 \x20 queue [wait [DURATION]]       commands queued for offline hosts, and their results\n\
+                 \x20 files                         the files `get` put in the cloud\n\
+                 \x20 download [NAME]               save them (those ending in NAME) as `get` does\n\
+                 \x20 library [put|scripts|falcon]  the tenant's put-files and scripts\n\
+                 \x20 help [CMD], history, clear (cls), exit\n",
             );
             Ok(out)
         }
@@ -242,25 +210,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtins_are_recognised() {
-        assert_eq!(parse("help"), Some(Builtin::Help(None)));
-        assert_eq!(parse("help reg"), Some(Builtin::Help(Some("reg".into()))));
-        assert_eq!(parse("  exit "), Some(Builtin::Exit));
-        assert_eq!(parse("ls"), None);
-        assert_eq!(parse("cls"), Some(Builtin::Clear));
-        assert_eq!(parse(" clear "), Some(Builtin::Clear));
-        assert!(
-            matches!(parse("files get X"), Some(Builtin::Misused(e)) if e.contains("get PATH"))
-        );
-    }
-
-    #[test]
     fn help_texts() {
         let all = help(None, Some(Platform::Windows)).expect("help");
         assert!(all.contains("reg"));
         assert!(help(Some("ls"), None).expect("help ls").contains("ls"));
         assert!(help(Some("lss"), None).is_err());
-        for local in ["files", "library", "clear", "cls", "history", "exit"] {
+        for local in [
+            "files", "library", "clear", "cls", "history", "exit", "hosts", "only", "drop",
+            "queue", "download",
+        ] {
             assert!(help(Some(local), None).is_ok(), "{local}");
         }
     }

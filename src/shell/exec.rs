@@ -366,38 +366,3 @@ fn failed(
     };
     LineResult::Failed(exit)
 }
-
-/// The session built-ins that read the session or the cloud and print, answered the same way at
-/// the prompt and in a script: `files`, `download [NAME]`, `queue`, `history`, `clear`. The
-/// others (`exit`, `help`, `library`, a misused one) depend on where the line came from and are
-/// answered by the caller.
-pub async fn session_builtin(
-    b: &crate::shell::builtins::Builtin,
-    session: &HostSession,
-    outs: &mut Outputs,
-    history: &[String],
-) -> Exit {
-    use crate::shell::builtins::{self, Builtin};
-    match b {
-        Builtin::Files => {
-            crate::shell::get::list_files(session, outs).await;
-            Exit::Ok
-        }
-        Builtin::Download(name) => {
-            crate::shell::get::download_files(session, name.as_deref(), outs).await
-        }
-        Builtin::Queue => {
-            let sid = session.session_id().await;
-            crate::shell::queue::show_session(session.client(), &sid, outs.json, false).await
-        }
-        Builtin::History => {
-            builtins::print_history(history, outs.json);
-            Exit::Ok
-        }
-        Builtin::Clear => {
-            builtins::clear_screen(outs.json);
-            Exit::Ok
-        }
-        Builtin::Exit | Builtin::Help(_) | Builtin::Library(_) | Builtin::Misused(_) => Exit::Ok,
-    }
-}

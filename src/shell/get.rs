@@ -28,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 
 use crate::falcon::files::{SessionFile, is_sha256};
 use crate::falcon::{FalconClient, FalconError};
@@ -836,93 +837,155 @@ fn append_manifest(
         .map_err(|e| local("write", &path, e))
 }
 
-/// The `files` built-in: the session's retrieved files.
-pub async fn list_files(session: &HostSession, outs: &mut Outputs) {
-    let sid = session.session_id().await;
-    let files = match session.client().session_files(&sid).await {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("rtrsh: error: {}", sanitize_line(&e.to_string()));
-            return;
+/// The files each session holds in the cloud (from `get`), as the hosts' APIs answered.
+pub type Listed = Vec<(Target, Result<Vec<SessionFile>, String>)>;
+
+/// The `files` built-in, one host or many: a table (with a host column for many hosts) or one
+/// JSON object per file; a session whose files could not be listed is an error line each.
+pub fn print_files(lists: Listed, json: bool, many: bool) -> Exit {
+    let mut worst = Exit::Ok;
+    let mut rows: Vec<(&Target, &SessionFile)> = Vec::new();
+    for (target, r) in &lists {
+        match r {
+            Ok(files) => rows.extend(files.iter().map(|f| (target, f))),
+            Err(e) => {
+                worst = Exit::CommandFailed;
+                eprintln!(
+                    "rtrsh: error: {}: cannot list its files: {}",
+                    sanitize_line(&target.hostname),
+                    crate::shell::one_line(e)
+                );
+            }
         }
-    };
-    if outs.json {
-        for f in &files {
+    }
+    if json {
+        let mut out = std::io::stdout().lock();
+        for (t, f) in &rows {
             let v = json!({
-                "name": f.name, "size": f.size, "sha256": f.sha256, "complete": f.complete,
+                "host": t.hostname, "aid": t.aid, "session_id": f.session_id,
+                "name": f.name, "size": f.size, "sha256": f.sha256, "complete": f.ready(),
                 "stage": f.stage, "progress": f.progress, "created_at": f.created_at,
                 "cloud_request_id": f.cloud_request_id, "id": f.id,
             });
-            let mut out = std::io::stdout().lock();
-            let _ = out
-                .write_all(terminal_safe_json(&v).as_bytes())
-                .and_then(|_| out.flush());
+            let _ = out.write_all(terminal_safe_json(&v).as_bytes());
         }
-        return;
+        let _ = out.flush();
+    } else if rows.is_empty() {
+        if worst == Exit::Ok {
+            eprintln!("rtrsh: no files in the cloud for this session (`get PATH` puts one there)");
+        }
+    } else {
+        let table: Vec<(Option<&str>, &SessionFile)> = rows
+            .iter()
+            .map(|(t, f)| (many.then_some(t.hostname.as_str()), *f))
+            .collect();
+        print!("{}", files_table_of(&table));
     }
-    if files.is_empty() {
-        outs.term.stdout("no files retrieved in this session\n");
-        outs.term.finish();
-        return;
-    }
-    outs.term.stdout(&files_table(&files));
-    outs.term.finish();
+    worst
 }
 
-/// `download [NAME]` on one host: saves the session's finished files (those whose name ends
-/// with NAME) with the same step as `get`; the worst exit of them.
-pub async fn download_files(session: &HostSession, name: Option<&str>, outs: &mut Outputs) -> Exit {
-    let sid = session.session_id().await;
-    let files = match session.client().session_files(&sid).await {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("rtrsh: error: {}", crate::shell::one_line(&e.to_string()));
-            return Exit::CommandFailed;
+/// What `download` did.
+#[derive(Debug, Default)]
+pub struct DownloadReport {
+    /// Files that matched (finished, and ending with the name given).
+    pub matched: usize,
+    pub saved: usize,
+    pub worst: Exit,
+}
+
+impl DownloadReport {
+    pub fn exit(&self) -> Exit {
+        if self.matched == 0 {
+            Exit::CommandFailed
+        } else {
+            self.worst
         }
-    };
-    let wanted: Vec<SessionFile> = files
-        .into_iter()
-        .filter(|f| f.ready())
-        .filter(|f| {
-            name.is_none_or(|n| {
+    }
+}
+
+/// Files to save, each with its host; an `Err` is a host whose file cannot be had (why).
+pub type Work = Vec<(Target, Result<SessionFile, String>)>;
+
+/// What `download [NAME]` saves: every finished file the sessions hold whose name ends with
+/// NAME (any case); a session whose files could not be listed is an `Err`.
+pub fn matching(lists: Listed, name: Option<&str>) -> Work {
+    let wanted = |f: &SessionFile| {
+        f.ready()
+            && name.is_none_or(|n| {
                 f.name
                     .to_ascii_lowercase()
                     .ends_with(&n.to_ascii_lowercase())
             })
-        })
-        .collect();
-    if wanted.is_empty() {
-        outs.notify("nothing to download: no finished file matches (see `files`)");
-        return Exit::CommandFailed;
-    }
-    let opts = outs.get.clone();
-    let mut worst = Exit::Ok;
-    for f in wanted {
-        let shown = sanitize_line(&f.name);
-        match save(
-            session.client(),
-            &sid,
-            session.target(),
-            f,
-            &opts,
-            Instant::now(),
-        )
-        .await
-        {
-            Ok(saved) => {
-                outs.term.stdout(&format!("{}\n", saved.describe()));
-                outs.term.finish();
-            }
-            Err(e) => {
-                eprintln!(
-                    "rtrsh: error: download {shown}: {}",
-                    crate::shell::one_line(&e.to_string())
-                );
-                worst = worst.max(e.exit());
-            }
+    };
+    let mut work = Vec::new();
+    for (target, r) in lists {
+        match r {
+            Ok(files) => work.extend(
+                files
+                    .into_iter()
+                    .filter(|f| wanted(f))
+                    .map(|f| (target.clone(), Ok(f))),
+            ),
+            Err(e) => work.push((target, Err(format!("cannot list its files: {e}")))),
         }
     }
-    worst
+    work
+}
+
+/// Saves files that reached the cloud, one host or many (`get` on many hosts, `download`), with
+/// the same step as `get` on one host ([`save`]), four at a time; each result goes to `each`
+/// as it comes. Ctrl-C (`cancel`) stops the rest.
+pub async fn save_all(
+    client: &FalconClient,
+    work: Work,
+    opts: &GetOptions,
+    cancel: &CancellationToken,
+    each: &mut dyn FnMut(&Target, &Result<Saved, String>),
+) -> DownloadReport {
+    use futures_util::StreamExt;
+    let mut report = DownloadReport {
+        matched: work.iter().filter(|(_, r)| r.is_ok()).count(),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let mut saves = futures_util::stream::iter(work)
+        .map(|(target, f)| {
+            let client = client.clone();
+            let opts = opts.clone();
+            let cancel = cancel.clone();
+            async move {
+                let r = match f {
+                    Err(why) => Err((Exit::CommandFailed, why)),
+                    Ok(f) => {
+                        let sid = f.session_id.clone();
+                        tokio::select! {
+                            r = save(&client, &sid, &target, f, &opts, start) => {
+                                r.map_err(|e| (e.exit(), e.to_string()))
+                            }
+                            _ = cancel.cancelled() => {
+                                Err((Exit::CommandFailed, "cancelled".to_string()))
+                            }
+                        }
+                    }
+                };
+                (target, r)
+            }
+        })
+        .buffer_unordered(4);
+    while let Some((target, r)) = saves.next().await {
+        let r = match r {
+            Ok(saved) => {
+                report.saved += 1;
+                Ok(saved)
+            }
+            Err((exit, why)) => {
+                report.worst = report.worst.max(exit);
+                Err(why)
+            }
+        };
+        each(&target, &r);
+    }
+    report
 }
 
 /// One JSON line (with its newline) in which DEL, C1, bidi and invisible characters are `\uXXXX`

@@ -9,10 +9,13 @@ pub mod complete;
 pub mod exec;
 pub mod fleet;
 pub mod get;
+pub mod interp;
 pub mod library;
+pub mod line;
 pub mod queue;
 pub mod repl;
 pub mod script;
+pub mod single;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -29,8 +32,9 @@ use crate::session::names::is_literal_name;
 use crate::session::{HostSession, SessionOptions, Target};
 
 /// Exit statuses, ordered by severity (the worst seen wins).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
+    #[default]
     Ok = 0,
     CommandFailed = 1,
     Usage = 2,
@@ -438,10 +442,15 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         stop.clone(),
         events_tx,
     );
-    let result = match lines {
-        Some(lines) => Ok(script::run(&session, &args, &mut outs, lines).await),
-        None => Ok(repl::run(&session, &mut outs, events_rx, args.profile.as_deref()).await),
+    let interactive = lines.is_none();
+    let source = match lines {
+        Some(lines) => interp::Source::Script(lines),
+        None => interp::Source::Prompt(repl::history_path(args.profile.as_deref())),
     };
+    let mut one = single::OneHost::new(&session, &mut outs, events_rx, interactive);
+    let exit = interp::run(&mut one, &args, source).await;
+    drop(one);
+    let result = Ok(exit);
     stop.cancel();
     let _ = pulse.await;
     if session.offline_queued().await {

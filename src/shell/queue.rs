@@ -81,18 +81,49 @@ async fn run_async(args: &QueueArgs) -> Result<Exit, CliError> {
     Ok(Exit::Ok)
 }
 
-/// `queue` at the single-host prompt: this session's queued commands and the output of those
-/// that ran (the same look-up as `rtrsh queue`).
-pub async fn show_session(client: &FalconClient, session_id: &str, json: bool, raw: bool) -> Exit {
-    match collect(client, &[session_id.to_string()]).await {
-        Ok(entries) => {
+/// `queue [wait [D]]` at the single-host prompt: this session's queued commands and the output
+/// of those that ran (the same look-up as `rtrsh queue`). With `wait`, asks again (every few
+/// seconds) until no command is waiting, `D` has passed or Ctrl-C; exit 1 when some still wait.
+pub async fn show_session(
+    client: &FalconClient,
+    session_id: &str,
+    json: bool,
+    raw: bool,
+    wait: Option<Duration>,
+    cancel: &CancellationToken,
+) -> Exit {
+    let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let entries = match collect(client, &[session_id.to_string()]).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                eprintln!("rtrsh: error: {}", one_line(&e.message));
+                return e.exit;
+            }
+        };
+        let waiting = entries.iter().filter(|e| e.state == "waiting").count();
+        let done = waiting == 0
+            || cancel.is_cancelled()
+            || deadline.is_none_or(|d| tokio::time::Instant::now() >= d);
+        if done {
             print(&entries, json, raw);
-            Exit::Ok
+            if wait.is_some() && waiting > 0 {
+                eprintln!(
+                    "rtrsh: {} still waiting for the host",
+                    crate::shell::fleet::plural(waiting, "queued command")
+                );
+                return Exit::CommandFailed;
+            }
+            return Exit::Ok;
         }
-        Err(e) => {
-            eprintln!("rtrsh: error: {}", one_line(&e.message));
-            e.exit
+        if let Some(d) = deadline {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep_until(d.min(tokio::time::Instant::now() + pause)) => {}
+            }
         }
+        pause = (pause * 3 / 2).min(Duration::from_secs(5));
     }
 }
 

@@ -1,4 +1,5 @@
-//! The interactive prompt: `DESKTOP-01 C:\Windows>`.
+//! The interactive prompt's editor: `DESKTOP-01 C:\Windows>` (the lines it reads are run by
+//! [`crate::shell::interp`]).
 //!
 //! rustyline blocks, so the editor lives on its own OS thread for the whole session and the
 //! async side asks it for one line at a time. Background notices (session re-opened, pulse
@@ -16,16 +17,12 @@ use rustyline::config::ColorMode;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor, ExternalPrinter};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::output::sanitize::sanitize_line;
-use crate::session::pulse::PulseEvent;
-use crate::session::{HostSession, classify};
-use crate::shell::builtins::{self, Builtin};
 use crate::shell::complete::ShellHelper;
-use crate::shell::exec::{LineResult, Outputs, run_line};
-use crate::shell::{Exit, one_line};
+use crate::shell::one_line;
 
 /// What the editor thread answers.
 pub enum Read {
@@ -220,159 +217,6 @@ pub fn interrupt_canceller() -> Result<(Running, tokio::task::JoinHandle<()>), S
         }
     });
     Ok((running, task))
-}
-
-/// Runs the prompt until `exit`, Ctrl-D or a fatal error.
-pub async fn run(
-    session: &HostSession,
-    outs: &mut Outputs,
-    mut pulse_events: mpsc::UnboundedReceiver<PulseEvent>,
-    profile: Option<&str>,
-) -> Exit {
-    let (running, sigint) = match interrupt_canceller() {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("rtrsh: error: {e}");
-            return Exit::Usage;
-        }
-    };
-    let helper = ShellHelper::new(
-        Some(session.clone()),
-        Some(tokio::runtime::Handle::current()),
-    );
-    // Completion caches directory listings; commands that change files invalidate them.
-    let completion_cache = helper.cache_handle();
-    let (requests, notifier) = match start_editor(history_path(profile), helper) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("rtrsh: error: {}", one_line(&e));
-            return Exit::Usage;
-        }
-    };
-    let n = notifier.clone();
-    outs.notify = Box::new(move |m| n.notify(&m));
-
-    let pn = notifier.clone();
-    let pulses = tokio::spawn(async move {
-        while let Some(ev) = pulse_events.recv().await {
-            match ev {
-                PulseEvent::Ok => {}
-                PulseEvent::Gone => pn.notify("the session expired; the next command re-opens it"),
-                PulseEvent::Failed(e) => pn.notify(&format!("could not refresh the session: {e}")),
-            }
-        }
-    });
-
-    let platform = session.target().platform;
-    let mut history: Vec<String> = Vec::new();
-    let mut worst = Exit::Ok;
-    'prompt: loop {
-        let prompt = prompt_text(&session.target().hostname, &session.cwd().await);
-        let (tx, rx) = oneshot::channel();
-        if requests.send(ReadRequest { prompt, reply: tx }).is_err() {
-            break;
-        }
-        let text = match rx.await {
-            Ok(Read::Line(t)) => t,
-            Ok(Read::Interrupted) => continue,
-            Ok(Read::Eof) | Err(_) => break,
-            Ok(Read::Failed(e)) => {
-                eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
-                worst = worst.max(Exit::Usage);
-                break;
-            }
-        };
-        // A paste of several lines arrives as one string: run each line on its own.
-        for line in crate::shell::script::typed_lines(&text) {
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("rtrsh: {e}");
-                    continue;
-                }
-            };
-            match builtins::parse(line) {
-                Some(Builtin::Exit) => break 'prompt,
-                Some(Builtin::Library(line)) => {
-                    if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await
-                        && e.exit == Exit::Usage
-                    {
-                        eprintln!("rtrsh: {}", one_line(&e.message));
-                    }
-                    continue;
-                }
-                Some(Builtin::Misused(e)) => {
-                    eprintln!("rtrsh: {e}");
-                    continue;
-                }
-                Some(Builtin::Help(topic)) => {
-                    match builtins::help(topic.as_deref(), platform) {
-                        Ok(t) => builtins::print_help(&t, outs.json),
-                        Err(e) => eprintln!("rtrsh: {}", one_line(&e)),
-                    }
-                    continue;
-                }
-                // Files, download, queue, history, clear: the same at the prompt and in a script.
-                Some(b) => {
-                    worst = worst.max(
-                        crate::shell::exec::session_builtin(&b, session, outs, &history).await,
-                    );
-                    continue;
-                }
-                None => {}
-            }
-            history.push(line.to_string());
-            let (words, tier) = match classify(line, platform) {
-                Ok(x) => x,
-                Err(e) => {
-                    eprintln!("rtrsh: {}", one_line(&e.to_string()));
-                    continue;
-                }
-            };
-            let cancel = CancellationToken::new();
-            *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
-            let spin = spinner(line);
-            let mut stop_spinner = || {
-                if let Some(s) = &spin {
-                    s.finish_and_clear();
-                }
-            };
-            let cwd = session.cwd().await;
-            let result = run_line(
-                session,
-                line,
-                &words,
-                tier,
-                outs,
-                &cancel,
-                Some(&mut stop_spinner),
-            )
-            .await;
-            completion_cache.after_command(&words, &cwd);
-            if let Some(s) = &spin {
-                s.finish_and_clear();
-            }
-            *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            match result {
-                LineResult::Ok => {}
-                LineResult::Cancelled => break,
-                LineResult::Failed(Exit::AuthOrConnection) => {
-                    worst = Exit::AuthOrConnection;
-                    break 'prompt;
-                }
-                LineResult::Failed(e) => worst = worst.max(e),
-            }
-        }
-    }
-    drop(requests);
-    sigint.abort();
-    pulses.abort();
-    // Interactive sessions end with 0 unless the API became unusable.
-    if worst == Exit::AuthOrConnection {
-        worst
-    } else {
-        Exit::Ok
-    }
 }
 
 #[cfg(test)]

@@ -4,21 +4,17 @@
 //!
 //! Every line is checked before credentials are looked up or the API is asked anything
 //! ([`source`]): a script with a typo must not half-run, and a refused script must leave no
-//! session behind. The same checks serve the fleet (its local commands differ, see
-//! [`crate::shell::fleet::check_line`]) and the prompts ([`typed_lines`]). What needs the host's
-//! platform is checked again when the line runs.
+//! session behind. The same checks serve one host and many ([`line::check`]) and the prompts
+//! ([`typed_lines`]). What needs the host's platform is checked again when the line runs
+//! ([`crate::shell::interp`], which also runs the lines).
 
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::command::input::{self, InputError};
-use crate::session::{HostSession, classify};
-use crate::shell::builtins::{self, Builtin};
-use crate::shell::exec::{LineResult, Outputs, run_line};
-use crate::shell::{CliError, Exit, ShellArgs, one_line};
+use crate::shell::line;
+use crate::shell::{CliError, ShellArgs, one_line};
 
 /// Where a script line came from, for messages: `triage.rtr:3`, `stdin:3`, or `-c:2` (the
 /// second `-c`).
@@ -125,13 +121,13 @@ pub fn source(args: &ShellArgs, stdin_tty: bool) -> Result<Option<Vec<ScriptLine
     } else {
         return Ok(None);
     }
-    check(raw, crate::shell::fleet::is_fleet(args)).map(Some)
+    check(raw).map(Some)
 }
 
-/// Checks every line without a host: its characters, then (for a fleet) the fleet's local
-/// commands, the built-ins, and RTR commands against the catalog on any platform. What depends
-/// on a host's platform is checked when the line runs.
-fn check(raw: Vec<Raw>, fleet: bool) -> Result<Vec<ScriptLine>, CliError> {
+/// Checks every line without a host ([`line::check`]: its characters, the local commands, and
+/// RTR commands against the catalog on any platform), the same for one host and many. What
+/// depends on a host's platform is checked when the line runs.
+fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
     let total = raw.len();
     let mut lines = Vec::with_capacity(total);
     let mut bad = 0;
@@ -147,11 +143,7 @@ fn check(raw: Vec<Raw>, fleet: bool) -> Result<Vec<ScriptLine>, CliError> {
                 Some((e.column, e.to_string())),
             ),
             Ok(text) => {
-                let problem = if fleet {
-                    crate::shell::fleet::check_line(&text)
-                } else {
-                    check_line(&text)
-                };
+                let problem = line::check(&text).map(drop);
                 let line = ScriptLine {
                     place: r.place,
                     indent: r.indent,
@@ -178,34 +170,6 @@ fn check(raw: Vec<Raw>, fleet: bool) -> Result<Vec<ScriptLine>, CliError> {
     Ok(lines)
 }
 
-/// A command line's problem: its 1-based column and the one-line reason.
-pub type LineProblem = (usize, String);
-
-/// The checks of one line that need no host, shared by the single-host shell and the fleet:
-/// its characters, then a built-in's arguments or an RTR command against the catalog (any
-/// platform).
-pub fn check_command(text: &str, builtin: Option<Builtin>) -> Result<(), LineProblem> {
-    input::check_line(text).map_err(|e| (e.column, e.to_string()))?;
-    match builtin {
-        Some(Builtin::Help(Some(topic))) => builtins::help(Some(&topic), None)
-            .map(drop)
-            .map_err(|e| (text.find(&topic).map_or(1, |at| input::column(text, at)), e)),
-        Some(Builtin::Library(line)) => crate::shell::library::parse_args(&line)
-            .map(drop)
-            .map_err(|e| (1, e)),
-        Some(Builtin::Misused(e)) => Err((1, e)),
-        Some(_) => Ok(()),
-        None => classify(text, None)
-            .map(drop)
-            .map_err(|e| (e.column(text), e.to_string())),
-    }
-}
-
-/// A line of the single-host shell, checked without the host.
-fn check_line(text: &str) -> Result<(), LineProblem> {
-    check_command(text, builtins::parse(text))
-}
-
 /// The command lines of what was typed at a prompt (a paste may hold several): indentation
 /// trimmed, blank lines and comments dropped, and each line's characters checked (the same
 /// check as scripts). A refused line is `Err` with its message (`column N: why`).
@@ -225,101 +189,10 @@ pub fn typed_lines(text: &str) -> Vec<Result<&str, String>> {
         .collect()
 }
 
-/// Runs `lines` on the session; returns the worst exit status.
-pub async fn run(
-    session: &HostSession,
-    args: &ShellArgs,
-    outs: &mut Outputs,
-    lines: Vec<ScriptLine>,
-) -> Exit {
-    let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c.cancel();
-        }
-    });
-    let platform = session.target().platform;
-    let mut worst = Exit::Ok;
-    let mut history: Vec<String> = Vec::new();
-    for sl in &lines {
-        let line = sl.text.as_str();
-        if cancel.is_cancelled() || outs.term.broken_pipe {
-            break;
-        }
-        match builtins::parse(line) {
-            Some(Builtin::Exit) => break,
-            Some(Builtin::Library(line)) => {
-                if let Err(e) = crate::shell::library::run(session.client(), &line, outs).await {
-                    if e.exit == Exit::Usage {
-                        eprintln!("rtrsh: {}: {}", sl.place, one_line(&e.message));
-                    }
-                    worst = worst.max(e.exit);
-                }
-                continue;
-            }
-            Some(Builtin::Misused(e)) => {
-                // Refused before anything ran; kept for completeness.
-                eprintln!("rtrsh: {}: {e}", sl.place);
-                worst = worst.max(Exit::Usage);
-                continue;
-            }
-            Some(Builtin::Help(topic)) => {
-                match builtins::help(topic.as_deref(), platform) {
-                    Ok(text) => builtins::print_help(&text, outs.json),
-                    Err(e) => {
-                        eprintln!("rtrsh: {}: {}", sl.place, one_line(&e));
-                        worst = worst.max(Exit::Usage);
-                    }
-                }
-                continue;
-            }
-            // Files, download, queue, history, clear: the same at the prompt and in a script.
-            Some(b) => {
-                worst = worst
-                    .max(crate::shell::exec::session_builtin(&b, session, outs, &history).await);
-                continue;
-            }
-            None => {}
-        }
-        history.push(line.to_string());
-        // Checked before the session opened; what depends on the platform is checked here.
-        let (words, tier) = match classify(line, platform) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!(
-                    "rtrsh: {}: {}",
-                    sl.at(e.column(line)),
-                    one_line(&e.to_string())
-                );
-                worst = worst.max(Exit::Usage);
-                if args.fail_fast {
-                    break;
-                }
-                continue;
-            }
-        };
-        match run_line(session, line, &words, tier, outs, &cancel, None).await {
-            LineResult::Ok => {}
-            LineResult::Cancelled => {
-                worst = worst.max(Exit::CommandFailed);
-                break;
-            }
-            LineResult::Failed(exit) => {
-                worst = worst.max(exit);
-                if exit == Exit::AuthOrConnection || args.fail_fast {
-                    break;
-                }
-            }
-        }
-    }
-    ctrl_c.abort();
-    worst
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::Exit;
 
     fn raw(lines: &[&str]) -> Vec<Raw> {
         let mut out = Vec::new();
@@ -334,11 +207,8 @@ mod tests {
 
     #[test]
     fn good_scripts_keep_their_places() {
-        let lines = check(
-            raw(&["# x", "", "  pwd", "\tls C:\\", "help ls", "exit"]),
-            false,
-        )
-        .expect("valid");
+        let lines =
+            check(raw(&["# x", "", "  pwd", "\tls C:\\", "help ls", "exit"])).expect("valid");
         let texts: Vec<(&str, String)> = lines
             .iter()
             .map(|l| (l.text.as_str(), l.place.to_string()))
@@ -357,16 +227,19 @@ mod tests {
 
     #[test]
     fn any_bad_line_refuses_the_whole_script() {
-        let e = check(
-            raw(&["pwd", "  ls C:\\\rrm C:\\x", "lss", "help nope", "hosts"]),
-            false,
-        )
+        let e = check(raw(&[
+            "pwd",
+            "  ls C:\\\rrm C:\\x",
+            "lss",
+            "help nope",
+            "hosts x",
+        ]))
         .expect_err("refused");
         assert_eq!(e.exit, Exit::Usage);
         assert!(e.message.contains("4 of 5 lines invalid"), "{}", e.message);
-        assert!(check(raw(&["hosts", "only A pwd", "queue wait 5s"]), true).is_ok());
-        assert!(check(raw(&["only A ps | x"]), true).is_err());
-        assert!(check(raw(&["only A lss"]), true).is_err());
+        assert!(check(raw(&["hosts", "only A pwd", "queue wait 5s"])).is_ok());
+        assert!(check(raw(&["only A ps | x"])).is_err());
+        assert!(check(raw(&["only A lss"])).is_err());
     }
 
     #[test]

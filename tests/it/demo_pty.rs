@@ -48,7 +48,8 @@ fn the_demo_lists_changes_directory_completes_and_helps_on_a_terminal() {
     assert!(
         help.contains("RTR commands (help CMD for details):")
             && help.contains("Query and change the Windows registry")
-            && help.contains("Local: help [CMD], history, files, library"),
+            && help.contains("Local (one host or many):")
+            && help.contains("library [put|scripts|falcon]"),
         "{help:?}"
     );
 

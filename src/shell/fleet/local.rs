@@ -1,9 +1,6 @@
-//! The fleet's local commands, answered without running anything on hosts: `hosts`,
-//! `drop HOST[,HOST...]`, `queue [wait [DURATION]]`, the `only HOST[,HOST...] <command>`
-//! prefix, and the single-host `help`, `history`, `library`, `clear`, `exit`. Parsing, and the tables with their
-//! `--json` forms (one object per row, named as in the command records: `host`, `aid`, ...).
-
-use std::time::Duration;
+//! The tables of the local commands (`hosts`, `queue`, `--dry-run`) with their `--json` forms
+//! (one object per row, named as in the command records: `host`, `aid`, ...), and finding the
+//! hosts `only` and `drop` name. The commands themselves are parsed in [`crate::shell::line`].
 
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
@@ -11,99 +8,6 @@ use serde_json::{Value, json};
 use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use crate::session::fleet::{Fleet, HostIdx, HostState};
-use crate::shell::builtins::{self, Builtin};
-
-/// How long `queue wait` waits when no duration is given.
-pub const QUEUE_WAIT_DEFAULT: Duration = Duration::from_secs(600);
-
-/// A local command of the fleet shell.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Local {
-    Hosts,
-    Drop(Vec<String>),
-    /// `queue`: check once; `queue wait [D]`: until every queued command has a result or `D`.
-    Queue {
-        wait: Option<Duration>,
-    },
-    /// Run `line` on these hosts only.
-    Only {
-        hosts: Vec<String>,
-        line: String,
-    },
-    Help(Option<String>),
-    History,
-    /// `clear` / `cls`.
-    Clear,
-    /// `library [...]` (the whole line).
-    Library(String),
-    /// `files`: every host's files in the cloud.
-    Files,
-    /// `download [NAME]`: fetch the files `files` lists (those whose name ends with NAME).
-    Download(Option<String>),
-    Exit,
-}
-
-fn host_names(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Recognises a local command; `Err` for one used wrongly.
-pub fn parse(line: &str) -> Result<Option<Local>, String> {
-    let line = line.trim();
-    let (first, rest) = match line.split_once(char::is_whitespace) {
-        Some((f, r)) => (f, r.trim()),
-        None => (line, ""),
-    };
-    match first {
-        "hosts" if rest.is_empty() => Ok(Some(Local::Hosts)),
-        "hosts" => Err("usage: hosts".into()),
-        "drop" => {
-            let names = host_names(&rest.split_whitespace().collect::<Vec<_>>().join(","));
-            if names.is_empty() {
-                Err("usage: drop HOST[,HOST...]".into())
-            } else {
-                Ok(Some(Local::Drop(names)))
-            }
-        }
-        "queue" => {
-            let mut words = rest.split_whitespace();
-            match (words.next(), words.next(), words.next()) {
-                (None, _, _) => Ok(Some(Local::Queue { wait: None })),
-                (Some("wait"), None, _) => Ok(Some(Local::Queue {
-                    wait: Some(QUEUE_WAIT_DEFAULT),
-                })),
-                (Some("wait"), Some(d), None) => humantime::parse_duration(d)
-                    .map(|d| Some(Local::Queue { wait: Some(d) }))
-                    .map_err(|e| format!("queue wait {d}: {e}")),
-                _ => Err("usage: queue [wait [DURATION]]".into()),
-            }
-        }
-        "only" => match rest.split_once(char::is_whitespace) {
-            Some((list, cmd)) if !cmd.trim().is_empty() => Ok(Some(Local::Only {
-                hosts: host_names(list),
-                line: cmd.trim().to_string(),
-            })),
-            _ => Err("usage: only HOST[,HOST...] COMMAND".into()),
-        },
-        _ => match builtins::parse(line) {
-            None => Ok(None),
-            Some(Builtin::Misused(e)) => Err(e),
-            Some(Builtin::Help(t)) => Ok(Some(Local::Help(t))),
-            Some(Builtin::History) => Ok(Some(Local::History)),
-            Some(Builtin::Exit) => Ok(Some(Local::Exit)),
-            Some(Builtin::Clear) => Ok(Some(Local::Clear)),
-            Some(Builtin::Files) => Ok(Some(Local::Files)),
-            Some(Builtin::Download(name)) => Ok(Some(Local::Download(name))),
-            // The fleet's own `queue [wait [D]]` is parsed above.
-            Some(Builtin::Queue) => Ok(Some(Local::Queue { wait: None })),
-            Some(Builtin::Library(line)) => Ok(Some(Local::Library(line))),
-        },
-    }
-}
 
 /// The hosts named (hostname, case-insensitive, every host of that name; or aid).
 pub fn find_hosts(fleet: &Fleet, names: &[String]) -> Result<Vec<HostIdx>, String> {
@@ -167,27 +71,88 @@ pub fn resolved_table(fleet: &Fleet) -> String {
     t.to_string()
 }
 
-/// What `hosts` shows: every host, its state and working directory.
-pub fn hosts_table(fleet: &Fleet) -> String {
+/// One row of `hosts`.
+pub struct HostRow<'a> {
+    pub hostname: &'a str,
+    pub aid: &'a str,
+    pub platform: String,
+    /// One word (`connected`, `offline`, `failed`, ...).
+    pub state: String,
+    /// The state as the table shows it (`offline (queueing)`).
+    pub label: String,
+    /// Why it failed, for `failed`.
+    pub error: Option<String>,
+    pub cwd: String,
+    pub session_id: String,
+}
+
+/// A fleet's rows of `hosts`.
+pub fn host_rows(fleet: &Fleet) -> Vec<HostRow<'_>> {
+    fleet
+        .hosts
+        .iter()
+        .map(|h| HostRow {
+            hostname: &h.device.hostname,
+            aid: &h.device.device_id,
+            platform: h.device.platform_name.clone(),
+            state: state_name(&h.state).to_string(),
+            label: h.state.label().to_string(),
+            error: match &h.state {
+                HostState::Failed(why) => Some(why.clone()),
+                _ => None,
+            },
+            cwd: h.cwd.clone(),
+            session_id: h.session_id.clone(),
+        })
+        .collect()
+}
+
+/// `hosts`, one host or many: every host, its state and working directory; with `--json` one
+/// object per host. Returns `Err` when stdout is gone.
+pub fn print_hosts(rows: &[HostRow<'_>], json: bool) -> std::io::Result<()> {
+    if json {
+        let values: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let mut v = json!({
+                    "host": r.hostname,
+                    "aid": r.aid,
+                    "platform": r.platform,
+                    "state": r.state,
+                    "cwd": r.cwd,
+                });
+                if !r.session_id.is_empty() {
+                    v["session_id"] = json!(r.session_id);
+                }
+                if let Some(why) = &r.error {
+                    v["error"] = json!(why);
+                }
+                v
+            })
+            .collect();
+        return print_json(&values);
+    }
     let mut t = table(vec!["#", "hostname", "aid", "platform", "state", "cwd"]);
-    for (i, h) in fleet.hosts.iter().enumerate() {
-        let state = match &h.state {
-            HostState::Failed(why) => format!("failed: {why}"),
-            s => s.label().to_string(),
+    for (i, r) in rows.iter().enumerate() {
+        let state = match &r.error {
+            Some(why) => format!("{}: {why}", r.label),
+            None => r.label.clone(),
         };
         t.add_row(vec![
             (i + 1).to_string(),
-            sanitize_line(&h.device.hostname),
-            sanitize_line(&h.device.device_id),
-            sanitize_line(&h.device.platform_name),
+            sanitize_line(r.hostname),
+            sanitize_line(r.aid),
+            sanitize_line(&r.platform),
             sanitize_line(&state),
-            sanitize_line(&h.cwd),
+            sanitize_line(&r.cwd),
         ]);
     }
-    t.to_string()
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{t}").and_then(|_| out.flush())
 }
 
-/// A host's state for `--json`: one word.
+/// A host's state: one word.
 fn state_name(state: &HostState) -> &'static str {
     match state {
         HostState::Pending => "pending",
@@ -197,30 +162,6 @@ fn state_name(state: &HostState) -> &'static str {
         HostState::Failed(_) => "failed",
         HostState::Dropped => "dropped",
     }
-}
-
-/// `hosts` with `--json`: one object per host.
-pub fn hosts_json(fleet: &Fleet) -> Vec<Value> {
-    fleet
-        .hosts
-        .iter()
-        .map(|h| {
-            let mut v = json!({
-                "host": h.device.hostname,
-                "aid": h.device.device_id,
-                "platform": h.device.platform_name,
-                "state": state_name(&h.state),
-                "cwd": h.cwd,
-            });
-            if !h.session_id.is_empty() {
-                v["session_id"] = json!(h.session_id);
-            }
-            if let HostState::Failed(why) = &h.state {
-                v["error"] = json!(why);
-            }
-            v
-        })
-        .collect()
 }
 
 /// `--dry-run` with `--json`: one object per resolved host.
@@ -288,48 +229,4 @@ pub fn queue_table(fleet: &Fleet) -> String {
         ]);
     }
     t.to_string()
-}
-
-/// The fleet part of `help`.
-pub const HELP: &str = "\
-Fleet: a line runs on every connected host.
-  hosts                         the fleet and each host's state
-  only HOST[,HOST...] COMMAND   run COMMAND on these hosts only
-  drop HOST[,HOST...]           leave these hosts out from now on
-  queue [wait [DURATION]]       commands queued for offline hosts, and results that arrived
-  files                         every host's files in the cloud (from `get`)
-  download [NAME]               save the files `files` lists (those ending in NAME) as `get` does
-";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_commands() {
-        assert_eq!(parse("hosts"), Ok(Some(Local::Hosts)));
-        assert_eq!(
-            parse("drop A, B"),
-            Ok(Some(Local::Drop(vec!["A".into(), "B".into()])))
-        );
-        assert_eq!(parse("queue"), Ok(Some(Local::Queue { wait: None })));
-        assert_eq!(
-            parse("queue wait 5s"),
-            Ok(Some(Local::Queue {
-                wait: Some(Duration::from_secs(5))
-            }))
-        );
-        assert!(parse("queue later").is_err());
-        assert_eq!(
-            parse("only A,B  cd C:\\Windows"),
-            Ok(Some(Local::Only {
-                hosts: vec!["A".into(), "B".into()],
-                line: "cd C:\\Windows".into()
-            }))
-        );
-        assert!(parse("only A").is_err());
-        assert_eq!(parse("exit"), Ok(Some(Local::Exit)));
-        assert_eq!(parse("ls"), Ok(None));
-        assert_eq!(parse("drop"), Err("usage: drop HOST[,HOST...]".into()));
-    }
 }

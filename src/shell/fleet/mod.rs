@@ -12,30 +12,29 @@
 //! `--yes`. Exit codes as the single-host shell: 1 if any host failed (or could not be reached),
 //! 2 usage, 3 authentication or connection.
 
-mod local;
+pub(crate) mod local;
 mod print;
 
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
-
+use std::io::IsTerminal;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier};
 use crate::falcon::FalconClient;
 use crate::output::sanitize::sanitize_line;
 use crate::output::transcript::SessionInfo;
-use crate::session::classify;
 use crate::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
 };
-use crate::shell::builtins::Builtin;
-use crate::shell::script::{LineProblem, Place, ScriptLine, check_command, typed_lines};
-use crate::shell::{CliError, Exit, ShellArgs, one_line, repl};
+use crate::shell::complete::ShellHelper;
+use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
+use crate::shell::line::{self, Line};
+use crate::shell::script::ScriptLine;
+use crate::shell::{CliError, Exit, ShellArgs, one_line};
 
-use local::Local;
 pub(crate) use print::plural;
 use print::{Printer, host_list};
 
@@ -83,258 +82,29 @@ fn selection(args: &ShellArgs) -> Result<Selection, CliError> {
     Ok(Selection { names, filter })
 }
 
-/// A line of the fleet shell, checked without hosts (before any is resolved): its characters,
-/// the fleet's local commands (the `only` prefix's command included) and the catalog on any
-/// platform. Which hosts exist and what their platforms run is checked when the line runs.
-pub fn check_line(text: &str) -> Result<(), LineProblem> {
-    crate::command::input::check_line(text).map_err(|e| (e.column, e.to_string()))?;
-    match local::parse(text) {
-        Err(e) => Err((1, e)),
-        Ok(Some(Local::Only { line, .. })) => {
-            let offset = text.len() - line.len();
-            check_command(&line, None)
-                .map_err(|(col, why)| (text[..offset].chars().count() + col, why))
-        }
-        Ok(Some(Local::Help(topic))) => check_command(text, Some(Builtin::Help(topic))),
-        Ok(Some(Local::Library(line))) => check_command(text, Some(Builtin::Library(line))),
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => check_command(text, None),
-    }
-}
-
-/// A checked line and the hosts it goes to.
-struct Plan {
-    words: Vec<String>,
-    tier: Tier,
-    targets: Vec<HostIdx>,
-    /// Hosts left out because the command does not exist on their platform.
-    skipped: Vec<(String, Vec<HostIdx>)>,
-}
-
-/// Checks `line` for each platform among `hosts`; hosts whose platform rejects it are left
-/// out (with the reason). An error when no host accepts it.
-fn plan(fleet: &Fleet, line: &str, hosts: &[HostIdx]) -> Result<Plan, String> {
-    let mut by_platform: Vec<(Option<Platform>, Vec<HostIdx>)> = Vec::new();
-    for &i in hosts {
-        let p = fleet.hosts[i as usize].platform;
-        match by_platform.iter_mut().find(|(q, _)| *q == p) {
-            Some((_, v)) => v.push(i),
-            None => by_platform.push((p, vec![i])),
-        }
-    }
-    if by_platform.is_empty() {
-        // No host to run on: still check the line itself.
-        by_platform.push((None, Vec::new()));
-    }
-    let mut accepted: Option<(Vec<String>, Tier)> = None;
-    let mut targets = Vec::new();
-    let mut skipped = Vec::new();
-    let mut first_error = None;
-    for (platform, hs) in by_platform {
-        match classify(line, platform) {
-            Ok((words, tier)) => {
-                accepted = Some(match accepted {
-                    Some((w, t)) => (w, t.max(tier)),
-                    None => (words, tier),
-                });
-                targets.extend(hs);
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                first_error.get_or_insert(msg.clone());
-                if !hs.is_empty() {
-                    skipped.push((msg, hs));
-                }
-            }
-        }
-    }
-    match accepted {
-        Some((words, tier)) => {
-            targets.sort_unstable();
-            Ok(Plan {
-                words,
-                tier,
-                targets,
-                skipped,
-            })
-        }
-        None => Err(first_error.unwrap_or_else(|| "invalid command".into())),
-    }
-}
-
-/// Asks a yes/no question on the terminal (the line editor is idle meanwhile).
-async fn confirm(question: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        eprint!("{question} [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut s = String::new();
-        if std::io::stdin().lock().read_line(&mut s).is_err() {
-            return false;
-        }
-        matches!(s.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// What became of one line.
-struct LineEnd {
-    exit: Exit,
-    /// Stop reading lines (`exit`, or the API became unusable).
-    stop: bool,
-}
-
-impl LineEnd {
-    fn ok() -> LineEnd {
-        LineEnd {
-            exit: Exit::Ok,
-            stop: false,
-        }
-    }
-
-    fn usage() -> LineEnd {
-        LineEnd {
-            exit: Exit::Usage,
-            stop: false,
-        }
-    }
-}
-
-struct FleetShell<'a> {
+/// Many hosts, as the interpreter ([`crate::shell::interp`]) sees them: batch sessions, a
+/// progress bar while a command runs, each host's output (identical outputs grouped), one
+/// summary line per command.
+pub(crate) struct FleetShell<'a> {
     fleet: Fleet,
     args: &'a ShellArgs,
     printer: Printer,
-    history: Vec<String>,
-    interactive: bool,
+    /// Refresh events until [`Hosts::watch`] takes them.
+    events: Option<mpsc::UnboundedReceiver<RefreshEvent>>,
+    /// Hosts whose sessions expired, from the watcher; marked before the next line.
+    expired: Option<mpsc::UnboundedReceiver<Vec<String>>>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FleetShell<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
+    }
 }
 
 impl FleetShell<'_> {
-    fn usage_error(&mut self, n: Option<&Place>, msg: &str) -> LineEnd {
-        match n {
-            Some(at) => eprintln!("rtrsh: {at}: {}", one_line(msg)),
-            None => eprintln!("rtrsh: {}", one_line(msg)),
-        }
-        LineEnd::usage()
-    }
-
-    /// Runs one line (`n`: where it is in a script).
-    async fn line(&mut self, line: &str, n: Option<&Place>, cancel: &CancellationToken) -> LineEnd {
-        let local = match local::parse(line) {
-            Ok(l) => l,
-            Err(e) => return self.usage_error(n, &e),
-        };
-        let (line, subset) = match local {
-            None => (line.to_string(), None),
-            Some(Local::Only { hosts, line }) => match local::find_hosts(&self.fleet, &hosts) {
-                Ok(h) => {
-                    let active: Vec<HostIdx> = h
-                        .iter()
-                        .copied()
-                        .filter(|&i| self.fleet.hosts[i as usize].state.active())
-                        .collect();
-                    if active.len() < h.len() {
-                        let idle: Vec<HostIdx> =
-                            h.into_iter().filter(|i| !active.contains(i)).collect();
-                        self.printer.notice(&format!(
-                            "not connected, left out: {}",
-                            host_list(&self.fleet, &idle)
-                        ));
-                    }
-                    (line, Some(active))
-                }
-                Err(e) => return self.usage_error(n, &e),
-            },
-            Some(other) => return self.local(other, n, cancel).await,
-        };
-        self.history.push(line.clone());
-        let only = subset.is_some();
-        let hosts: Vec<HostIdx> = match subset {
-            Some(s) => s,
-            None => self.fleet.active().collect(),
-        };
-        let plan = match plan(&self.fleet, &line, &hosts) {
-            Ok(p) => p,
-            Err(e) => return self.usage_error(n, &e),
-        };
-        for (why, hs) in &plan.skipped {
-            self.printer.notice(&format!(
-                "not run on {} ({}): {}",
-                plural(hs.len(), "host"),
-                host_list(&self.fleet, hs),
-                why
-            ));
-        }
-        if plan.targets.is_empty() {
-            self.printer.notice("no connected host to run it on");
-            return LineEnd::ok();
-        }
-        let count = plan.targets.len();
-        if plan.tier >= Tier::ActiveResponder
-            && count > self.args.confirm_threshold
-            && !self.args.yes
-        {
-            let what = format!("{} command on {}", plan.tier, plural(count, "host"));
-            if !self.interactive {
-                let e = format!(
-                    "refused: {what} (more than --confirm-threshold {}); pass --yes to run it",
-                    self.args.confirm_threshold
-                );
-                return self.usage_error(n, &e);
-            }
-            let q = format!("Run `{}` ({what})?", sanitize_line(&line));
-            if !confirm(q).await {
-                eprintln!("rtrsh: not run");
-                return LineEnd::ok();
-            }
-        }
-        let base = plan.words.first().cloned().unwrap_or_default();
-        let mut tally = self.printer.begin(&line, count);
-        // Every host the line was meant for is in the summary: those it could not reach too.
-        if !only {
-            for h in &self.fleet.hosts {
-                let why = match h.state {
-                    engine::HostState::Offline => "offline",
-                    engine::HostState::Failed(_) | engine::HostState::Pending => "not connected",
-                    _ => continue,
-                };
-                tally.not_run(why, 1);
-            }
-        }
-        for (why, hs) in &plan.skipped {
-            tally.not_run(why, hs.len());
-        }
-        if base.eq_ignore_ascii_case("get") {
-            return self.get(&line, &plan, tally, cancel).await;
-        }
-        let printer = &mut self.printer;
-        let tier = plan.tier;
-        let report = self
-            .fleet
-            .run(
-                &line,
-                &base,
-                tier,
-                &plan.targets,
-                cancel,
-                &mut |fleet, unit| printer.unit(fleet, &unit, &line, tier, &mut tally),
-            )
-            .await;
-        if report.reopened > 0 {
-            self.printer.notice(&format!(
-                "re-opened {} (they had expired) and returned to their directories",
-                plural(report.reopened, "session")
-            ));
-        }
-        for (_, why) in &report.reopen_failed {
-            tally.not_run(&one_line(why), 1);
-        }
-        self.printer.end(&line, &tally);
-        LineEnd {
-            exit: tally.worst,
-            stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
-        }
-    }
-
     /// `get PATH` on many hosts: one batch get, one progress bar while the files reach the
     /// cloud, then each host's file downloaded, verified and extracted into `evidence/HOST/`
     /// (four at a time) by the same step as on one host; a line per host, then the summary.
@@ -345,14 +115,8 @@ impl FleetShell<'_> {
         mut tally: print::Tally,
         cancel: &CancellationToken,
     ) -> LineEnd {
-        use futures_util::StreamExt;
         let path = plan.words.get(1).cloned().unwrap_or_default();
-        let opts = crate::shell::get::GetOptions {
-            evidence_dir: self.args.evidence_dir.clone(),
-            extract: !self.args.no_extract,
-            ..Default::default()
-        };
-        let start = std::time::Instant::now();
+        let opts = self.get_options();
         let bar = std::io::stderr().is_terminal().then(|| {
             let pb = indicatif::ProgressBar::new(plan.targets.len() as u64);
             pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -383,69 +147,47 @@ impl FleetShell<'_> {
             pb.finish_and_clear();
         }
         let client = self.fleet.client().clone();
-        let work: Vec<_> = files
+        let work: crate::shell::get::Work = files
             .into_iter()
             .map(|(i, r)| {
                 let d = &self.fleet.hosts[i as usize].device;
-                (i, crate::session::Target::from(d), r)
+                (crate::session::Target::from(d), r)
             })
             .collect();
-        let mut downloads = futures_util::stream::iter(work)
-            .map(|(i, target, r)| {
-                let client = client.clone();
-                let opts = opts.clone();
-                async move {
-                    let r = match r {
-                        Ok(f) => {
-                            let sid = f.session_id.clone();
-                            crate::shell::get::save(&client, &sid, &target, f, &opts, start)
-                                .await
-                                .map_err(|e| e.to_string())
-                        }
-                        Err(why) => Err(why),
-                    };
-                    (i, target, r)
-                }
-            })
-            .buffer_unordered(4);
-        while let Some((_, target, r)) = downloads.next().await {
+        let json = self.args.json;
+        let printer = &mut self.printer;
+        crate::shell::get::save_all(&client, work, &opts, cancel, &mut |target, r| {
             let host = sanitize_line(&target.hostname);
             match r {
                 Ok(saved) => {
                     tally.ok += 1;
                     let shown = format!("{host}: {}", saved.describe());
-                    if self.args.json {
-                        println!(
-                            "{}",
-                            serde_json::json!({
-                                "host": target.hostname, "aid": target.aid, "command": line,
-                                "status": "ok", "remote_path": saved.remote_path,
-                                "local_path": saved.local_path, "sha256": saved.sha256,
-                                "size": saved.size,
-                            })
-                        );
+                    if json {
+                        printer.json_value(&serde_json::json!({
+                            "host": target.hostname, "aid": target.aid, "command": line,
+                            "status": "ok", "remote_path": saved.remote_path,
+                            "local_path": saved.local_path, "sha256": saved.sha256,
+                            "size": saved.size,
+                        }));
                     } else {
-                        println!("{shown}");
+                        printer.line(&shown);
                     }
-                    let _ = self.printer.transcript.note(None, &shown);
+                    let _ = printer.transcript.note(None, &shown);
                 }
                 Err(why) => {
                     tally.failed += 1;
                     tally.worst = tally.worst.max(Exit::CommandFailed);
-                    if self.args.json {
-                        println!(
-                            "{}",
-                            serde_json::json!({
-                                "host": target.hostname, "aid": target.aid, "command": line,
-                                "status": "error", "error": why,
-                            })
-                        );
+                    if json {
+                        printer.json_value(&serde_json::json!({
+                            "host": target.hostname, "aid": target.aid, "command": line,
+                            "status": "error", "error": why,
+                        }));
                     }
-                    self.printer
-                        .notice(&format!("{host}: get {}: {}", sanitize_line(&path), why));
+                    printer.notice(&format!("{host}: get {}: {}", sanitize_line(&path), why));
                 }
             }
-        }
+        })
+        .await;
         self.printer.end(line, &tally);
         LineEnd {
             exit: tally.worst,
@@ -453,206 +195,25 @@ impl FleetShell<'_> {
         }
     }
 
-    /// `download [NAME]`: saves every file the hosts' sessions hold in the cloud (or those
-    /// whose name ends with NAME) with the same step as `get`, four at a time.
-    async fn download(&mut self, name: Option<&str>, cancel: &CancellationToken) -> LineEnd {
-        use futures_util::StreamExt;
-        let opts = crate::shell::get::GetOptions {
+    /// Every connected host's files in the cloud.
+    async fn listed(&self) -> crate::shell::get::Listed {
+        self.fleet
+            .files()
+            .await
+            .into_iter()
+            .map(|(i, r)| {
+                let d = &self.fleet.hosts[i as usize].device;
+                (crate::session::Target::from(d), r)
+            })
+            .collect()
+    }
+
+    /// Where and how `get` and `download` save files.
+    fn get_options(&self) -> crate::shell::get::GetOptions {
+        crate::shell::get::GetOptions {
             evidence_dir: self.args.evidence_dir.clone(),
             extract: !self.args.no_extract,
             ..Default::default()
-        };
-        let wanted = |f: &crate::falcon::files::SessionFile| {
-            name.is_none_or(|n| {
-                let lower = f.name.to_ascii_lowercase();
-                lower.ends_with(&n.to_ascii_lowercase())
-            })
-        };
-        let mut work = Vec::new();
-        for (i, r) in self.fleet.files().await {
-            let h = &self.fleet.hosts[i as usize];
-            let target = crate::session::Target::from(&h.device);
-            for f in r.unwrap_or_default() {
-                if f.ready() && wanted(&f) {
-                    work.push((target.clone(), f));
-                }
-            }
-        }
-        let line = format!("download {}", name.unwrap_or_default())
-            .trim()
-            .to_string();
-        let mut tally = self.printer.begin(&line, work.len());
-        if work.is_empty() {
-            self.printer
-                .notice("nothing to download: no finished file matches (see `files`)");
-        }
-        let client = self.fleet.client().clone();
-        let start = std::time::Instant::now();
-        let mut saves = futures_util::stream::iter(work)
-            .map(|(target, f)| {
-                let client = client.clone();
-                let opts = opts.clone();
-                let cancel = cancel.clone();
-                async move {
-                    let sid = f.session_id.clone();
-                    let r = tokio::select! {
-                        r = crate::shell::get::save(&client, &sid, &target, f, &opts, start) => {
-                            r.map_err(|e| e.to_string())
-                        }
-                        _ = cancel.cancelled() => Err("cancelled".to_string()),
-                    };
-                    (target, r)
-                }
-            })
-            .buffer_unordered(4);
-        while let Some((target, r)) = saves.next().await {
-            let host = sanitize_line(&target.hostname);
-            match r {
-                Ok(saved) => {
-                    tally.ok += 1;
-                    println!("{host}: {}", saved.describe());
-                }
-                Err(why) => {
-                    tally.failed += 1;
-                    tally.worst = tally.worst.max(Exit::CommandFailed);
-                    self.printer
-                        .notice(&format!("{host}: download: {}", one_line(&why)));
-                }
-            }
-        }
-        self.printer.end(&line, &tally);
-        LineEnd {
-            exit: tally.worst,
-            stop: false,
-        }
-    }
-
-    /// The fleet's local commands.
-    async fn local(
-        &mut self,
-        cmd: Local,
-        n: Option<&Place>,
-        cancel: &CancellationToken,
-    ) -> LineEnd {
-        match cmd {
-            Local::Exit => LineEnd {
-                exit: Exit::Ok,
-                stop: true,
-            },
-            Local::History => {
-                crate::shell::builtins::print_history(&self.history, self.printer.json());
-                LineEnd::ok()
-            }
-            Local::Clear => {
-                crate::shell::builtins::clear_screen(self.printer.json());
-                LineEnd::ok()
-            }
-            Local::Help(topic) => {
-                let platform = common_platform(&self.fleet);
-                match crate::shell::builtins::help(topic.as_deref(), platform) {
-                    Ok(mut t) => {
-                        if topic.is_none() {
-                            t.push_str(local::HELP);
-                        }
-                        crate::shell::builtins::print_help(&t, self.printer.json());
-                        LineEnd::ok()
-                    }
-                    Err(e) => self.usage_error(n, &e),
-                }
-            }
-            Local::Library(line) => {
-                let which = match crate::shell::library::parse_args(&line) {
-                    Ok(w) => w,
-                    Err(e) => return self.usage_error(n, &e),
-                };
-                let listing =
-                    crate::shell::library::list(self.fleet.client(), &which, self.printer.json())
-                        .await;
-                print!("{}", listing.stdout);
-                for e in &listing.errors {
-                    eprintln!("rtrsh: {}", crate::shell::one_line(&e.to_string()));
-                }
-                if listing.errors.is_empty() {
-                    LineEnd::ok()
-                } else {
-                    LineEnd {
-                        exit: Exit::CommandFailed,
-                        stop: false,
-                    }
-                }
-            }
-            Local::Files => {
-                let lists = self.fleet.files().await;
-                let mut rows = Vec::new();
-                let mut worst = Exit::Ok;
-                for (i, r) in &lists {
-                    let h = &self.fleet.hosts[*i as usize];
-                    match r {
-                        Ok(files) => rows.extend(files.iter().map(|f| (h, f))),
-                        Err(e) => {
-                            worst = Exit::CommandFailed;
-                            self.printer.notice(&format!(
-                                "{}: cannot list its files: {}",
-                                sanitize_line(&h.device.hostname),
-                                one_line(e)
-                            ));
-                        }
-                    }
-                }
-                if self.printer.json() {
-                    for (h, f) in &rows {
-                        println!(
-                            "{}",
-                            serde_json::json!({
-                                "host": h.device.hostname, "aid": h.device.device_id,
-                                "name": f.name, "size": f.size, "sha256": f.sha256,
-                                "complete": f.ready(), "session_id": f.session_id,
-                            })
-                        );
-                    }
-                } else if rows.is_empty() {
-                    eprintln!(
-                        "rtrsh: no files in the cloud for these sessions (`get PATH` puts one there)"
-                    );
-                } else {
-                    let table: Vec<(Option<&str>, &crate::falcon::files::SessionFile)> = rows
-                        .iter()
-                        .map(|(h, f)| (Some(h.device.hostname.as_str()), *f))
-                        .collect();
-                    print!("{}", crate::shell::get::files_table_of(&table));
-                }
-                LineEnd {
-                    exit: worst,
-                    stop: false,
-                }
-            }
-            Local::Download(name) => self.download(name.as_deref(), cancel).await,
-            Local::Hosts => {
-                if self.printer.json() {
-                    self.json(&local::hosts_json(&self.fleet));
-                } else {
-                    println!("{}", local::hosts_table(&self.fleet));
-                }
-                LineEnd::ok()
-            }
-            Local::Drop(names) => match local::find_hosts(&self.fleet, &names) {
-                Ok(hosts) => {
-                    let list = host_list(&self.fleet, &hosts);
-                    let r = self.fleet.drop_hosts(&hosts).await;
-                    self.printer.notice(&format!(
-                        "dropped {} ({list}); {} left",
-                        plural(hosts.len(), "host"),
-                        plural(self.fleet.active().count(), "host")
-                    ));
-                    if let Err(e) = r {
-                        self.printer.notice(&format!("could not tell the API: {e}"));
-                    }
-                    LineEnd::ok()
-                }
-                Err(e) => self.usage_error(n, &e),
-            },
-            Local::Queue { wait } => self.queue(wait, cancel).await,
-            Local::Only { .. } => LineEnd::ok(),
         }
     }
 
@@ -664,7 +225,7 @@ impl FleetShell<'_> {
     }
 
     /// `queue`: checks queued commands, prints results that arrived, then the table.
-    async fn queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> LineEnd {
+    async fn check_queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> Exit {
         let deadline = wait.map(|w| tokio::time::Instant::now() + w);
         let mut pause = Duration::from_millis(500);
         let mut worst = Exit::Ok;
@@ -709,10 +270,235 @@ impl FleetShell<'_> {
                 worst = worst.max(Exit::CommandFailed);
             }
         }
-        LineEnd {
-            exit: worst,
-            stop: false,
+        worst
+    }
+}
+
+impl Hosts for FleetShell<'_> {
+    fn client(&self) -> &FalconClient {
+        self.fleet.client()
+    }
+
+    fn json(&self) -> bool {
+        self.printer.json()
+    }
+
+    fn platform(&self) -> Option<Platform> {
+        common_platform(&self.fleet)
+    }
+
+    fn notice(&mut self, msg: &str) {
+        self.printer.notice(msg);
+    }
+
+    fn broken_pipe(&self) -> bool {
+        self.printer.broken_pipe
+    }
+
+    fn targets(
+        &mut self,
+        only: Option<&[String]>,
+    ) -> Result<Vec<(HostIdx, Option<Platform>)>, String> {
+        let hosts: Vec<HostIdx> = match only {
+            None => self.fleet.active().collect(),
+            Some(names) => {
+                let named = local::find_hosts(&self.fleet, names)?;
+                let (active, idle): (Vec<HostIdx>, Vec<HostIdx>) = named
+                    .into_iter()
+                    .partition(|&i| self.fleet.hosts[i as usize].state.active());
+                if !idle.is_empty() {
+                    self.printer.notice(&format!(
+                        "not connected, left out: {}",
+                        host_list(&self.fleet, &idle)
+                    ));
+                }
+                active
+            }
+        };
+        Ok(hosts
+            .into_iter()
+            .map(|i| (i, self.fleet.hosts[i as usize].platform))
+            .collect())
+    }
+
+    async fn prompt(&self) -> String {
+        prompt_text(&self.fleet)
+    }
+
+    fn helper(&mut self) -> ShellHelper {
+        ShellHelper::new(None, Some(tokio::runtime::Handle::current()))
+            .with_hosts(self.fleet.hosts.iter().map(|h| h.device.hostname.clone()))
+    }
+
+    fn watch(&mut self, notify: Notify) {
+        let Some(mut events) = self.events.take() else {
+            return;
+        };
+        let (expired_tx, expired_rx) = mpsc::unbounded_channel::<Vec<String>>();
+        self.expired = Some(expired_rx);
+        self.watcher = Some(tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                match ev {
+                    RefreshEvent::Ok { .. } => {}
+                    RefreshEvent::Expired(aids) => {
+                        notify(&format!(
+                            "the sessions of {} expired; the next command re-opens them",
+                            plural(aids.len(), "host")
+                        ));
+                        let _ = expired_tx.send(aids);
+                    }
+                    RefreshEvent::Failed(e) => {
+                        notify(&format!("could not refresh the sessions: {e}"))
+                    }
+                }
+            }
+        }));
+    }
+
+    fn before_line(&mut self) {
+        if let Some(rx) = &mut self.expired {
+            while let Ok(aids) = rx.try_recv() {
+                self.fleet.mark_expired(&aids);
+            }
         }
+    }
+
+    async fn send(
+        &mut self,
+        line: &str,
+        plan: &Plan,
+        only: bool,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        for (why, hs) in &plan.skipped {
+            self.printer.notice(&format!(
+                "not run on {} ({}): {}",
+                plural(hs.len(), "host"),
+                host_list(&self.fleet, hs),
+                why
+            ));
+        }
+        if plan.targets.is_empty() {
+            self.printer.notice("no connected host to run it on");
+            return LineEnd::of(Exit::Ok);
+        }
+        let count = plan.targets.len();
+        let base = plan.words.first().cloned().unwrap_or_default();
+        let mut tally = self.printer.begin(line, count);
+        // Every host the line was meant for is in the summary: those it could not reach too.
+        if !only {
+            for h in &self.fleet.hosts {
+                let why = match h.state {
+                    engine::HostState::Offline => "offline",
+                    engine::HostState::Failed(_) | engine::HostState::Pending => "not connected",
+                    _ => continue,
+                };
+                tally.not_run(why, 1);
+            }
+        }
+        for (why, hs) in &plan.skipped {
+            tally.not_run(why, hs.len());
+        }
+        if base.eq_ignore_ascii_case("get") {
+            return self.get(line, plan, tally, cancel).await;
+        }
+        let printer = &mut self.printer;
+        let tier = plan.tier;
+        let report = self
+            .fleet
+            .run(
+                line,
+                &base,
+                tier,
+                &plan.targets,
+                cancel,
+                &mut |fleet, unit| printer.unit(fleet, &unit, line, tier, &mut tally),
+            )
+            .await;
+        if report.reopened > 0 {
+            self.printer.notice(&format!(
+                "re-opened {} (they had expired) and returned to their directories",
+                plural(report.reopened, "session")
+            ));
+        }
+        for (_, why) in &report.reopen_failed {
+            tally.not_run(&one_line(why), 1);
+        }
+        self.printer.end(line, &tally);
+        LineEnd {
+            exit: tally.worst,
+            stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
+        }
+    }
+
+    async fn files(&mut self) -> Exit {
+        let lists = self.listed().await;
+        crate::shell::get::print_files(lists, self.printer.json(), true)
+    }
+
+    async fn download(&mut self, name: Option<&str>, cancel: &CancellationToken) -> Exit {
+        let opts = self.get_options();
+        let lists = self.listed().await;
+        let line = format!("download {}", name.unwrap_or_default())
+            .trim()
+            .to_string();
+        let mut tally = self.printer.begin(&line, 0);
+        let printer = &mut self.printer;
+        let client = self.fleet.client().clone();
+        let report = crate::shell::get::save_all(
+            &client,
+            crate::shell::get::matching(lists, name),
+            &opts,
+            cancel,
+            &mut |target, r| {
+                let host = sanitize_line(&target.hostname);
+                match r {
+                    Ok(saved) => {
+                        tally.ok += 1;
+                        printer.line(&format!("{host}: {}", saved.describe()));
+                    }
+                    Err(why) => {
+                        tally.failed += 1;
+                        tally.worst = tally.worst.max(Exit::CommandFailed);
+                        printer.notice(&format!("{host}: download: {}", one_line(why)));
+                    }
+                }
+            },
+        )
+        .await;
+        tally.hosts = report.matched;
+        if report.matched == 0 {
+            self.printer
+                .notice("nothing to download: no finished file matches (see `files`)");
+        }
+        self.printer.end(&line, &tally);
+        tally.worst.max(report.worst)
+    }
+
+    async fn queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> Exit {
+        self.check_queue(wait, cancel).await
+    }
+
+    async fn hosts(&mut self) -> Exit {
+        if local::print_hosts(&local::host_rows(&self.fleet), self.printer.json()).is_err() {
+            self.printer.broken_pipe = true;
+        }
+        Exit::Ok
+    }
+
+    async fn drop_hosts(&mut self, names: &[String]) -> Result<(), String> {
+        let hosts = local::find_hosts(&self.fleet, names)?;
+        let list = host_list(&self.fleet, &hosts);
+        let r = self.fleet.drop_hosts(&hosts).await;
+        self.printer.notice(&format!(
+            "dropped {} ({list}); {} left",
+            plural(hosts.len(), "host"),
+            plural(self.fleet.active().count(), "host")
+        ));
+        if let Err(e) = r {
+            self.printer.notice(&format!("could not tell the API: {e}"));
+        }
+        Ok(())
     }
 }
 
@@ -759,16 +545,18 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
         .collect();
     for sl in lines.unwrap_or_default() {
         let line = sl.text.as_str();
-        let shown = match local::parse(line) {
-            Ok(Some(Local::Only { hosts, line })) => {
-                local::find_hosts(fleet, &hosts).and_then(|h| dry_line(fleet, args, &line, &h))
-            }
-            Ok(Some(_)) if args.json => Ok(serde_json::json!({"command": line, "local": true})),
-            Ok(Some(_)) => {
+        let shown = match line::parse(line) {
+            Ok(Line::Remote {
+                only: Some(hosts),
+                text,
+                ..
+            }) => local::find_hosts(fleet, &hosts).and_then(|h| dry_line(fleet, args, &text, &h)),
+            Ok(Line::Remote { only: None, .. }) => dry_line(fleet, args, line, &all),
+            Ok(_) if args.json => Ok(serde_json::json!({"command": line, "local": true})),
+            Ok(_) => {
                 println!("{}  (local)", sanitize_line(line));
                 continue;
             }
-            Ok(None) => dry_line(fleet, args, line, &all),
             Err(e) => Err(e),
         };
         match shown {
@@ -792,7 +580,11 @@ fn dry_line(
     line: &str,
     hosts: &[HostIdx],
 ) -> Result<serde_json::Value, String> {
-    let p = plan(fleet, line, hosts)?;
+    let hosts: Vec<(HostIdx, Option<Platform>)> = hosts
+        .iter()
+        .map(|&i| (i, fleet.hosts[i as usize].platform))
+        .collect();
+    let p = interp::plan(&hosts, line).map_err(|(_, why)| why)?;
     let confirm = p.tier >= Tier::ActiveResponder && p.targets.len() > args.confirm_threshold;
     if args.json {
         let skipped: Vec<serde_json::Value> = p
@@ -837,7 +629,6 @@ pub async fn run(
     args: &ShellArgs,
     lines: Option<Vec<ScriptLine>>,
 ) -> Result<Exit, CliError> {
-    let interactive = lines.is_none();
     if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&args.batch_timeout) {
         return Err(CliError::usage(
             "--batch-timeout must be between 1s and 10m",
@@ -1012,22 +803,22 @@ pub async fn run(
             .collect();
         let _ = transcript.note(None, &format!("not connected ({why}): {}", aids.join(", ")));
     }
+    let stop = CancellationToken::new();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let refresh = fleet.spawn_refresh(args.pulse_interval, stop.clone(), events_tx);
     let mut shell = FleetShell {
         fleet,
         args,
         printer: Printer::new(args.raw, args.json, transcript),
-        history: Vec::new(),
-        interactive,
+        events: Some(events_rx),
+        expired: None,
+        watcher: None,
     };
-    let stop = CancellationToken::new();
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let refresh = shell
-        .fleet
-        .spawn_refresh(args.pulse_interval, stop.clone(), events_tx);
-    let result = match lines {
-        Some(lines) => script(&mut shell, lines, events_rx).await,
-        None => prompt(&mut shell, events_rx).await,
+    let source = match lines {
+        Some(lines) => interp::Source::Script(lines),
+        None => interp::Source::Prompt(crate::shell::repl::history_path(args.profile.as_deref())),
     };
+    let result = interp::run(&mut shell, args, source).await;
     stop.cancel();
     let _ = refresh.await;
     close(&mut shell.fleet).await;
@@ -1132,147 +923,6 @@ async fn connect(fleet: &mut Fleet) -> Result<engine::ConnectReport, CliError> {
     Ok(r?)
 }
 
-/// Lines from `-c`, `--script` or stdin, in order.
-async fn script(
-    shell: &mut FleetShell<'_>,
-    lines: Vec<ScriptLine>,
-    mut events: mpsc::UnboundedReceiver<RefreshEvent>,
-) -> Exit {
-    let cancel = CancellationToken::new();
-    let c = cancel.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c.cancel();
-        }
-    });
-    let mut worst = Exit::Ok;
-    for sl in &lines {
-        while let Ok(ev) = events.try_recv() {
-            refresh_notice(&mut shell.printer, &ev);
-            if let RefreshEvent::Expired(aids) = &ev {
-                shell.fleet.mark_expired(aids);
-            }
-        }
-        if cancel.is_cancelled() || shell.printer.broken_pipe {
-            break;
-        }
-        let end = shell.line(&sl.text, Some(&sl.place), &cancel).await;
-        worst = worst.max(end.exit);
-        if end.stop || (shell.args.fail_fast && end.exit != Exit::Ok) {
-            break;
-        }
-    }
-    ctrl_c.abort();
-    worst
-}
-
-fn refresh_notice(printer: &mut Printer, ev: &RefreshEvent) {
-    match ev {
-        RefreshEvent::Ok { .. } => {}
-        RefreshEvent::Expired(aids) => printer.notice(&format!(
-            "the sessions of {} expired; the next command re-opens them",
-            plural(aids.len(), "host")
-        )),
-        RefreshEvent::Failed(e) => printer.notice(&format!("could not refresh the sessions: {e}")),
-    }
-}
-
-/// The interactive prompt (the single-host prompt's editor thread and notifier).
-async fn prompt(
-    shell: &mut FleetShell<'_>,
-    mut events: mpsc::UnboundedReceiver<RefreshEvent>,
-) -> Exit {
-    // Before the editor starts: see `repl::interrupt_canceller`.
-    let (running, sigint) = match repl::interrupt_canceller() {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("rtrsh: error: {e}");
-            return Exit::Usage;
-        }
-    };
-    let helper =
-        crate::shell::complete::ShellHelper::new(None, Some(tokio::runtime::Handle::current()))
-            .with_hosts(shell.fleet.hosts.iter().map(|h| h.device.hostname.clone()));
-    let (requests, notifier) =
-        match repl::start_editor(repl::history_path(shell.args.profile.as_deref()), helper) {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("rtrsh: error: {}", one_line(&e));
-                return Exit::Usage;
-            }
-        };
-    let n = notifier.clone();
-    // Expired hosts reach the prompt loop, which marks them before the next line.
-    let (expired_tx, mut expired_rx) = mpsc::unbounded_channel::<Vec<String>>();
-    let notices = tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
-            match ev {
-                RefreshEvent::Ok { .. } => {}
-                RefreshEvent::Expired(aids) => {
-                    n.notify(&format!(
-                        "the sessions of {} expired; the next command re-opens them",
-                        plural(aids.len(), "host")
-                    ));
-                    let _ = expired_tx.send(aids);
-                }
-                RefreshEvent::Failed(e) => {
-                    n.notify(&format!("could not refresh the sessions: {e}"))
-                }
-            }
-        }
-    });
-    let mut worst = Exit::Ok;
-    'prompt: loop {
-        let (tx, rx) = oneshot::channel();
-        let req = repl::ReadRequest {
-            prompt: prompt_text(&shell.fleet),
-            reply: tx,
-        };
-        if requests.send(req).is_err() {
-            break;
-        }
-        let text = match rx.await {
-            Ok(repl::Read::Line(t)) => t,
-            Ok(repl::Read::Interrupted) => continue,
-            Ok(repl::Read::Eof) | Err(_) => break,
-            Ok(repl::Read::Failed(e)) => {
-                eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
-                worst = worst.max(Exit::Usage);
-                break;
-            }
-        };
-        for line in typed_lines(&text) {
-            let line = match line {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("rtrsh: {e}");
-                    continue;
-                }
-            };
-            while let Ok(aids) = expired_rx.try_recv() {
-                shell.fleet.mark_expired(&aids);
-            }
-            let cancel = CancellationToken::new();
-            *running.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
-            let end = shell.line(line, None, &cancel).await;
-            *running.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            if end.exit == Exit::AuthOrConnection {
-                worst = Exit::AuthOrConnection;
-            }
-            if end.stop {
-                break 'prompt;
-            }
-            if cancel.is_cancelled() {
-                break;
-            }
-        }
-    }
-    drop(requests);
-    sigint.abort();
-    notices.abort();
-    worst
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1300,18 +950,6 @@ mod tests {
             })
             .collect();
         Fleet::new(client, devices, FleetOptions::default())
-    }
-
-    #[test]
-    fn plans_per_platform() {
-        let f = fleet(&["Windows", "Linux", "Windows"]);
-        let p = plan(&f, "reg query HKLM\\Software", &[0, 1, 2]).expect("valid on Windows");
-        assert_eq!(p.targets, vec![0, 2]);
-        assert_eq!(p.skipped.len(), 1);
-        assert_eq!(p.skipped[0].1, vec![1]);
-        let p = plan(&f, "rm C:\\x", &[0, 1, 2]).expect("valid");
-        assert_eq!(p.tier, Tier::ActiveResponder);
-        assert!(plan(&f, "lss", &[0, 1]).is_err());
     }
 
     #[test]

@@ -181,6 +181,27 @@ impl Printer {
         }
     }
 
+    /// A line of results on stdout (already inert), clear of any progress bar.
+    pub fn line(&mut self, text: &str) {
+        let r = match &self.progress {
+            Some(pb) => pb.suspend(|| writeln!(self.out.get_mut(), "{text}")),
+            None => writeln!(self.out.get_mut(), "{text}"),
+        };
+        let r = r.and_then(|_| self.out.get_mut().flush());
+        self.note_io(r);
+    }
+
+    /// One JSON line on stdout (`--json`).
+    pub fn json_value(&mut self, v: &serde_json::Value) {
+        let r = crate::output::json::to_line(v)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let out = self.out.get_mut();
+                out.write_all(&bytes).and_then(|_| out.flush())
+            });
+        self.note_io(r);
+    }
+
     /// A line for the user on stderr (`rtrsh: ...`), clear of any progress bar.
     pub fn notice(&mut self, msg: &str) {
         let line = format!("rtrsh: {}", one_line(msg));

@@ -1,0 +1,474 @@
+//! The interpreter: the one piece of code that runs a line, for the prompt and for scripts, on
+//! one host or on ten thousand.
+//!
+//! A line is parsed once into a [`Line`] (checked without a host when it was read), then run
+//! here: the local commands (`help`, `history`, `clear`, `library`, `exit`), the per-platform
+//! check of an RTR command ([`plan`]), the confirmation of write commands on many hosts, Ctrl-C,
+//! where messages go (`source:line:column` in scripts), `--fail-fast` and the exit status.
+//!
+//! What differs between one host and many is only how a command reaches the hosts and how its
+//! results are laid out: the [`Hosts`] trait. [`crate::shell::single::OneHost`] is one session
+//! (execute-then-poll, output streamed as it arrives, a spinner at the prompt);
+//! `crate::shell::fleet::FleetShell` is batch sessions with a progress bar and a summary line
+//! per command. One host is a fleet of one as far as this module can tell: `hosts`, `only`,
+//! `queue wait` and the confirmation rule work the same on both.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use crate::command::{Platform, Tier};
+use crate::falcon::FalconClient;
+use crate::output::sanitize::sanitize_line;
+use crate::session::classify;
+use crate::session::fleet::HostIdx;
+use crate::shell::complete::ShellHelper;
+use crate::shell::line::{self, Line, LineProblem};
+use crate::shell::script::{ScriptLine, typed_lines};
+use crate::shell::{Exit, ShellArgs, builtins, one_line, repl};
+
+/// Where background notices go (a session refreshed, expired): the prompt's printer, which
+/// keeps the line being typed intact, or stderr in a script.
+pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A line's RTR command checked for the platforms of the hosts it goes to.
+#[derive(Debug)]
+pub struct Plan {
+    pub words: Vec<String>,
+    /// The highest tier any platform needs.
+    pub tier: Tier,
+    /// The hosts that accept it.
+    pub targets: Vec<HostIdx>,
+    /// Hosts left out because their platform rejects it, with the reason.
+    pub skipped: Vec<(String, Vec<HostIdx>)>,
+}
+
+/// Checks `text` for each platform among `hosts`; hosts whose platform rejects it are left out
+/// (with the reason). An error (with its column in `text`) when no host accepts it.
+pub fn plan(hosts: &[(HostIdx, Option<Platform>)], text: &str) -> Result<Plan, LineProblem> {
+    let mut by_platform: Vec<(Option<Platform>, Vec<HostIdx>)> = Vec::new();
+    for &(i, p) in hosts {
+        match by_platform.iter_mut().find(|(q, _)| *q == p) {
+            Some((_, v)) => v.push(i),
+            None => by_platform.push((p, vec![i])),
+        }
+    }
+    if by_platform.is_empty() {
+        // No host to run on: still check the line itself.
+        by_platform.push((None, Vec::new()));
+    }
+    let mut accepted: Option<(Vec<String>, Tier)> = None;
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_error = None;
+    for (platform, hs) in by_platform {
+        match classify(text, platform) {
+            Ok((words, tier)) => {
+                accepted = Some(match accepted {
+                    Some((w, t)) => (w, t.max(tier)),
+                    None => (words, tier),
+                });
+                targets.extend(hs);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                first_error.get_or_insert((e.column(text), msg.clone()));
+                if !hs.is_empty() {
+                    skipped.push((msg, hs));
+                }
+            }
+        }
+    }
+    match accepted {
+        Some((words, tier)) => {
+            targets.sort_unstable();
+            Ok(Plan {
+                words,
+                tier,
+                targets,
+                skipped,
+            })
+        }
+        None => Err(first_error.unwrap_or_else(|| (1, "invalid command".into()))),
+    }
+}
+
+/// What became of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineEnd {
+    pub exit: Exit,
+    /// Stop reading lines (`exit`, or the API became unusable).
+    pub stop: bool,
+}
+
+impl LineEnd {
+    pub fn of(exit: Exit) -> LineEnd {
+        LineEnd {
+            exit,
+            stop: exit == Exit::AuthOrConnection,
+        }
+    }
+}
+
+/// How commands reach the hosts and how their results are laid out: the only thing that
+/// differs between one host and many.
+#[allow(async_fn_in_trait)] // used generically within the crate, never as `dyn` or across threads
+pub trait Hosts {
+    fn client(&self) -> &FalconClient;
+    /// `--json`: stdout holds JSON lines only.
+    fn json(&self) -> bool;
+    /// The platform every host shares (`help` lists its commands).
+    fn platform(&self) -> Option<Platform>;
+    /// A line for the user on stderr (`rtrsh: ...`), clear of progress bars.
+    fn notice(&mut self, msg: &str);
+    /// Stdout is gone (a closed pipe): stop.
+    fn broken_pipe(&self) -> bool;
+    /// The hosts a command goes to, each with its platform: every connected host, or those
+    /// `only` names (an error names the ones that are not here).
+    fn targets(
+        &mut self,
+        only: Option<&[String]>,
+    ) -> Result<Vec<(HostIdx, Option<Platform>)>, String>;
+    /// The prompt text (hosts and directory, inert).
+    async fn prompt(&self) -> String;
+    /// The line editor's completion and hints for these hosts.
+    fn helper(&mut self) -> ShellHelper;
+    /// From now on, background notices go to `notify`.
+    fn watch(&mut self, notify: Notify);
+    /// Before each line: take in what the background learned (expired sessions).
+    fn before_line(&mut self);
+    /// Sends a planned command (`text` without any `only` prefix) and lays out its results.
+    async fn send(
+        &mut self,
+        text: &str,
+        plan: &Plan,
+        only: bool,
+        cancel: &CancellationToken,
+    ) -> LineEnd;
+    /// `files`.
+    async fn files(&mut self) -> Exit;
+    /// `download [NAME]`.
+    async fn download(&mut self, name: Option<&str>, cancel: &CancellationToken) -> Exit;
+    /// `queue [wait [D]]`.
+    async fn queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> Exit;
+    /// `hosts`.
+    async fn hosts(&mut self) -> Exit;
+    /// `drop HOSTS`.
+    async fn drop_hosts(&mut self, names: &[String]) -> Result<(), String>;
+}
+
+/// Where lines come from.
+pub enum Source {
+    /// `-c`, `--script` or stdin: already checked, in order.
+    Script(Vec<ScriptLine>),
+    /// The interactive prompt (the profile's history file).
+    Prompt(Option<std::path::PathBuf>),
+}
+
+struct Interp<'a, H> {
+    hosts: &'a mut H,
+    args: &'a ShellArgs,
+    interactive: bool,
+    history: Vec<String>,
+}
+
+/// Runs lines from `source` on `hosts` until the end, `exit`, Ctrl-D, or the API becomes
+/// unusable. Exit status: a script's is the worst of its lines (1 a command failed, 2 a line
+/// was invalid, 3 authentication or connection); a prompt's is 0 unless the API became
+/// unusable.
+pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> Exit {
+    // Before the editor starts: see `repl::interrupt_canceller`.
+    let (running, sigint) = match repl::interrupt_canceller() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("rtrsh: error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let set_running = |c: Option<CancellationToken>| {
+        *running.lock().unwrap_or_else(|p| p.into_inner()) = c;
+    };
+    let interactive = matches!(source, Source::Prompt(_));
+    let mut it = Interp {
+        hosts,
+        args,
+        interactive,
+        history: Vec::new(),
+    };
+    let mut worst = Exit::Ok;
+    match source {
+        Source::Script(lines) => {
+            it.hosts
+                .watch(Arc::new(|m: &str| eprintln!("rtrsh: {}", one_line(m))));
+            // Ctrl-C stops the script: the command running is cancelled, nothing after it runs.
+            let cancel = CancellationToken::new();
+            set_running(Some(cancel.clone()));
+            for sl in &lines {
+                if cancel.is_cancelled() || it.hosts.broken_pipe() {
+                    break;
+                }
+                it.hosts.before_line();
+                let end = it.line(&sl.text, Some(sl), &cancel).await;
+                worst = worst.max(end.exit);
+                if cancel.is_cancelled() {
+                    worst = worst.max(Exit::CommandFailed);
+                    break;
+                }
+                if end.stop || (args.fail_fast && end.exit != Exit::Ok) {
+                    break;
+                }
+            }
+            set_running(None);
+        }
+        Source::Prompt(history) => {
+            let helper = it.hosts.helper();
+            let (requests, notifier) = match repl::start_editor(history, helper) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("rtrsh: error: {}", one_line(&e));
+                    sigint.abort();
+                    return Exit::Usage;
+                }
+            };
+            it.hosts.watch(Arc::new(move |m: &str| notifier.notify(m)));
+            'prompt: loop {
+                let (tx, rx) = oneshot::channel();
+                let prompt = it.hosts.prompt().await;
+                if requests
+                    .send(repl::ReadRequest { prompt, reply: tx })
+                    .is_err()
+                {
+                    break;
+                }
+                let text = match rx.await {
+                    Ok(repl::Read::Line(t)) => t,
+                    Ok(repl::Read::Interrupted) => continue,
+                    Ok(repl::Read::Eof) | Err(_) => break,
+                    Ok(repl::Read::Failed(e)) => {
+                        eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
+                        worst = worst.max(Exit::Usage);
+                        break;
+                    }
+                };
+                // A paste of several lines arrives as one string: each line runs on its own.
+                for line in typed_lines(&text) {
+                    let line = match line {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("rtrsh: {e}");
+                            continue;
+                        }
+                    };
+                    it.hosts.before_line();
+                    let cancel = CancellationToken::new();
+                    set_running(Some(cancel.clone()));
+                    let end = it.line(line, None, &cancel).await;
+                    set_running(None);
+                    if end.exit == Exit::AuthOrConnection {
+                        worst = Exit::AuthOrConnection;
+                    }
+                    if end.stop || it.hosts.broken_pipe() {
+                        break 'prompt;
+                    }
+                    if cancel.is_cancelled() {
+                        // The rest of a paste is not run after Ctrl-C.
+                        break;
+                    }
+                }
+            }
+            drop(requests);
+        }
+    }
+    sigint.abort();
+    worst
+}
+
+impl<H: Hosts> Interp<'_, H> {
+    /// A refused line: `rtrsh: [source:line[:column]: ]why`, exit 2.
+    fn refuse(&self, at: Option<&ScriptLine>, column: Option<usize>, why: &str) -> LineEnd {
+        match (at, column) {
+            (Some(sl), Some(c)) => eprintln!("rtrsh: {}: {}", sl.at(c), one_line(why)),
+            (Some(sl), None) => eprintln!("rtrsh: {}: {}", sl.place, one_line(why)),
+            (None, _) => eprintln!("rtrsh: {}", one_line(why)),
+        }
+        LineEnd::of(Exit::Usage)
+    }
+
+    /// Runs one line (`at`: where it is in a script).
+    async fn line(
+        &mut self,
+        text: &str,
+        at: Option<&ScriptLine>,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        let parsed = match line::parse(text) {
+            Ok(l) => l,
+            Err(e) => return self.refuse(at, None, &e),
+        };
+        let json = self.hosts.json();
+        match parsed {
+            Line::Exit => LineEnd {
+                exit: Exit::Ok,
+                stop: true,
+            },
+            Line::Help(topic) => match builtins::help(topic.as_deref(), self.hosts.platform()) {
+                Ok(t) => {
+                    builtins::print_help(&t, json);
+                    LineEnd::of(Exit::Ok)
+                }
+                Err(e) => self.refuse(at, None, &e),
+            },
+            Line::History => {
+                builtins::print_history(&self.history, json);
+                LineEnd::of(Exit::Ok)
+            }
+            Line::Clear => {
+                builtins::clear_screen(json);
+                LineEnd::of(Exit::Ok)
+            }
+            Line::Library(l) => match crate::shell::library::parse_args(&l) {
+                Ok(which) => {
+                    let listing =
+                        crate::shell::library::list(self.hosts.client(), &which, json).await;
+                    print_listing(&listing.stdout, json);
+                    for e in &listing.errors {
+                        eprintln!("rtrsh: {}", one_line(&e.to_string()));
+                    }
+                    LineEnd::of(if listing.errors.is_empty() {
+                        Exit::Ok
+                    } else {
+                        Exit::CommandFailed
+                    })
+                }
+                Err(e) => self.refuse(at, None, &e),
+            },
+            Line::Files => LineEnd::of(self.hosts.files().await),
+            Line::Download(name) => LineEnd::of(self.hosts.download(name.as_deref(), cancel).await),
+            Line::Queue { wait } => LineEnd::of(self.hosts.queue(wait, cancel).await),
+            Line::Hosts => LineEnd::of(self.hosts.hosts().await),
+            Line::Drop(names) => match self.hosts.drop_hosts(&names).await {
+                Ok(()) => LineEnd::of(Exit::Ok),
+                Err(e) => self.refuse(at, None, &e),
+            },
+            Line::Remote { only, text, offset } => {
+                self.history.push(text.clone());
+                self.remote(only.as_deref(), &text, offset, at, cancel)
+                    .await
+            }
+        }
+    }
+
+    /// An RTR command: checked for the hosts' platforms, confirmed when it writes on many
+    /// hosts, then sent.
+    async fn remote(
+        &mut self,
+        only: Option<&[String]>,
+        text: &str,
+        offset: usize,
+        at: Option<&ScriptLine>,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        let targets = match self.hosts.targets(only) {
+            Ok(t) => t,
+            Err(e) => return self.refuse(at, None, &e),
+        };
+        let plan = match plan(&targets, text) {
+            Ok(p) => p,
+            Err((column, why)) => return self.refuse(at, Some(offset + column), &why),
+        };
+        if plan.targets.is_empty() && plan.skipped.is_empty() {
+            self.hosts.notice("no connected host to run it on");
+            return LineEnd::of(Exit::Ok);
+        }
+        let count = plan.targets.len();
+        if plan.tier >= Tier::ActiveResponder
+            && count > self.args.confirm_threshold
+            && !self.args.yes
+        {
+            let what = format!(
+                "{} command on {}",
+                plan.tier,
+                crate::shell::fleet::plural(count, "host")
+            );
+            if !self.interactive {
+                let e = format!(
+                    "refused: {what} (more than --confirm-threshold {}); pass --yes to run it",
+                    self.args.confirm_threshold
+                );
+                return self.refuse(at, None, &e);
+            }
+            let q = format!("Run `{}` ({what})?", sanitize_line(text));
+            if !confirm(q).await {
+                eprintln!("rtrsh: not run");
+                return LineEnd::of(Exit::Ok);
+            }
+        }
+        self.hosts.send(text, &plan, only.is_some(), cancel).await
+    }
+}
+
+/// Prints a listing that is already inert (`library`): JSON lines as they are, text through
+/// the terminal sanitiser.
+fn print_listing(text: &str, json: bool) {
+    let mut out = std::io::stdout().lock();
+    let _ = if json {
+        out.write_all(text.as_bytes())
+    } else {
+        out.write_all(sanitize_line_keep_newlines(text).as_bytes())
+    };
+    let _ = out.flush();
+}
+
+fn sanitize_line_keep_newlines(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|l| match l.strip_suffix('\n') {
+            Some(body) => format!("{}\n", sanitize_line(body)),
+            None => sanitize_line(l),
+        })
+        .collect()
+}
+
+/// Asks a yes/no question on the terminal (the line editor is idle meanwhile).
+async fn confirm(question: String) -> bool {
+    use std::io::BufRead;
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    tokio::task::spawn_blocking(move || {
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut s = String::new();
+        if std::io::stdin().lock().read_line(&mut s).is_err() {
+            return false;
+        }
+        matches!(s.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_per_platform() {
+        let hosts = [
+            (0, Some(Platform::Windows)),
+            (1, Some(Platform::Linux)),
+            (2, Some(Platform::Windows)),
+        ];
+        let p = plan(&hosts, "reg query HKLM\\Software").expect("valid on Windows");
+        assert_eq!(p.targets, vec![0, 2]);
+        assert_eq!(p.skipped.len(), 1);
+        assert_eq!(p.skipped[0].1, vec![1]);
+        let p = plan(&hosts, "rm C:\\x").expect("valid");
+        assert_eq!(p.tier, Tier::ActiveResponder);
+        assert_eq!(plan(&hosts[..2], "lss").expect_err("unknown").0, 1);
+        // One host is a fleet of one: the same check.
+        assert!(plan(&hosts[1..2], "reg query HKLM\\Software").is_err());
+    }
+}

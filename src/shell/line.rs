@@ -1,0 +1,215 @@
+//! A typed line, parsed once: the local commands (answered by rtrsh) and the RTR command lines
+//! (sent to the hosts), the same on one host and on many. Parsing also checks what needs no
+//! host: the line's characters, a local command's arguments, and an RTR command against the
+//! catalog on any platform ([`check`]). What depends on a host's platform is checked when the
+//! line runs ([`crate::shell::interp`]).
+
+use std::time::Duration;
+
+use crate::command::input;
+use crate::session::classify;
+use crate::shell::builtins;
+
+/// How long `queue wait` waits when no duration is given.
+pub const QUEUE_WAIT_DEFAULT: Duration = Duration::from_secs(600);
+
+/// A line's problem: its 1-based column and the one-line reason.
+pub type LineProblem = (usize, String);
+
+/// One command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// An RTR command for the hosts (`only`: these hosts rather than every connected one).
+    Remote {
+        only: Option<Vec<String>>,
+        /// The command, without the `only HOSTS` prefix.
+        text: String,
+        /// Characters before `text` in the typed line (for columns in messages).
+        offset: usize,
+    },
+    /// `help [CMD]`.
+    Help(Option<String>),
+    History,
+    /// `files`: the files the sessions hold in the cloud (from `get`).
+    Files,
+    /// `download [NAME]`: save those files (the ones whose name ends with NAME).
+    Download(Option<String>),
+    /// `queue`: check once; `queue wait [D]`: until every queued command has a result or `D`.
+    Queue {
+        wait: Option<Duration>,
+    },
+    /// `library [put|scripts|falcon]` (the whole line, for its arguments).
+    Library(String),
+    /// `hosts`: the hosts and their state.
+    Hosts,
+    /// `drop HOST[,HOST...]`: leave these hosts out from now on.
+    Drop(Vec<String>),
+    /// `clear` / `cls`: clear the terminal.
+    Clear,
+    Exit,
+}
+
+fn host_names(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `NAME takes no arguments` for a local command given some (words are never silently
+/// dropped: `files get X` is not a download).
+fn bare(name: &str, rest: &str, line: Line) -> Result<Line, String> {
+    if rest.is_empty() {
+        return Ok(line);
+    }
+    let hint = match name {
+        "files" => ": it lists the session's files; to retrieve one, type `get PATH`",
+        _ => "",
+    };
+    Err(format!("`{name}` takes no arguments{hint}"))
+}
+
+/// Parses a line (already trimmed of indentation); `Err` for a local command used wrongly.
+/// Does not look the RTR command up: see [`check`].
+pub fn parse(line: &str) -> Result<Line, String> {
+    let line = line.trim();
+    let (first, rest) = match line.split_once(char::is_whitespace) {
+        Some((f, r)) => (f, r.trim()),
+        None => (line, ""),
+    };
+    match first {
+        "help" | "?" => Ok(Line::Help(
+            rest.split_whitespace().next().map(str::to_string),
+        )),
+        "history" => bare(first, rest, Line::History),
+        "files" => bare(first, rest, Line::Files),
+        "hosts" => bare(first, rest, Line::Hosts),
+        "clear" | "cls" => bare(first, rest, Line::Clear),
+        "exit" | "quit" => Ok(Line::Exit),
+        "download" => Ok(Line::Download(
+            (!rest.is_empty()).then(|| rest.trim_matches('"').to_string()),
+        )),
+        "library" => Ok(Line::Library(line.to_string())),
+        "drop" => {
+            let names = host_names(&rest.split_whitespace().collect::<Vec<_>>().join(","));
+            if names.is_empty() {
+                Err("usage: drop HOST[,HOST...]".into())
+            } else {
+                Ok(Line::Drop(names))
+            }
+        }
+        "queue" => {
+            let mut words = rest.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (None, _, _) => Ok(Line::Queue { wait: None }),
+                (Some("wait"), None, _) => Ok(Line::Queue {
+                    wait: Some(QUEUE_WAIT_DEFAULT),
+                }),
+                (Some("wait"), Some(d), None) => humantime::parse_duration(d)
+                    .map(|d| Line::Queue { wait: Some(d) })
+                    .map_err(|e| format!("queue wait {d}: {e}")),
+                _ => Err("usage: queue [wait [DURATION]]".into()),
+            }
+        }
+        "only" => match rest.split_once(char::is_whitespace) {
+            Some((list, cmd)) if !cmd.trim().is_empty() => {
+                let text = cmd.trim().to_string();
+                let offset = line[..line.len() - text.len()].chars().count();
+                Ok(Line::Remote {
+                    only: Some(host_names(list)),
+                    text,
+                    offset,
+                })
+            }
+            _ => Err("usage: only HOST[,HOST...] COMMAND".into()),
+        },
+        _ => Ok(Line::Remote {
+            only: None,
+            text: line.to_string(),
+            offset: 0,
+        }),
+    }
+}
+
+/// Parses and checks a line without a host: its characters, a local command's arguments, and
+/// an RTR command (the one after `only HOSTS` too) against the catalog on any platform. The
+/// one check of every source: `-c`, `--script`, stdin and the prompt, one host or many.
+pub fn check(text: &str) -> Result<Line, LineProblem> {
+    input::check_line(text).map_err(|e| (e.column, e.to_string()))?;
+    let line = parse(text).map_err(|e| (1, e))?;
+    match &line {
+        Line::Help(Some(topic)) => builtins::help(Some(topic), None)
+            .map(drop)
+            .map_err(|e| (text.find(topic).map_or(1, |at| input::column(text, at)), e))?,
+        Line::Library(l) => crate::shell::library::parse_args(l)
+            .map(drop)
+            .map_err(|e| (1, e))?,
+        Line::Remote {
+            text: cmd, offset, ..
+        } => classify(cmd, None)
+            .map(drop)
+            .map_err(|e| (offset + e.column(cmd), e.to_string()))?,
+        _ => {}
+    }
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(text: &str) -> Line {
+        Line::Remote {
+            only: None,
+            text: text.into(),
+            offset: 0,
+        }
+    }
+
+    #[test]
+    fn local_commands() {
+        assert_eq!(parse("help"), Ok(Line::Help(None)));
+        assert_eq!(parse("help reg"), Ok(Line::Help(Some("reg".into()))));
+        assert_eq!(parse("  exit "), Ok(Line::Exit));
+        assert_eq!(parse("cls"), Ok(Line::Clear));
+        assert_eq!(parse(" clear "), Ok(Line::Clear));
+        assert!(parse("files get X").is_err_and(|e| e.contains("get PATH")));
+        assert_eq!(parse("hosts"), Ok(Line::Hosts));
+        assert_eq!(
+            parse("drop A, B"),
+            Ok(Line::Drop(vec!["A".into(), "B".into()]))
+        );
+        assert_eq!(parse("queue"), Ok(Line::Queue { wait: None }));
+        assert_eq!(
+            parse("queue wait 5s"),
+            Ok(Line::Queue {
+                wait: Some(Duration::from_secs(5))
+            })
+        );
+        assert!(parse("queue later").is_err());
+        assert_eq!(
+            parse("only A,B  cd C:\\Windows"),
+            Ok(Line::Remote {
+                only: Some(vec!["A".into(), "B".into()]),
+                text: "cd C:\\Windows".into(),
+                offset: 10,
+            })
+        );
+        assert!(parse("only A").is_err());
+        assert_eq!(parse("ls"), Ok(remote("ls")));
+        assert_eq!(parse("drop"), Err("usage: drop HOST[,HOST...]".into()));
+    }
+
+    #[test]
+    fn checks_name_the_column() {
+        assert!(check("pwd").is_ok());
+        assert_eq!(check("lss").map_err(|e| e.0), Err(1));
+        // The command after `only HOSTS` is checked, its column counted in the typed line.
+        let (col, why) = check("only A lss").expect_err("unknown command");
+        assert_eq!(col, 8, "{why}");
+        assert!(check("help nope").is_err());
+        assert!(check("library nope").is_err());
+        assert!(check("only A ps | x").is_err());
+    }
+}
