@@ -39,7 +39,7 @@ use rustyline::{Context, Helper};
 
 pub use cache::{CloudKind, CompletionCache, DEFAULT_TTL};
 pub use paths::{PathStyle, RemoteEntry, parse_listing};
-pub use remote::{CloudNames, RemoteFs};
+pub use remote::{Borrowed, CloudNames, RemoteFs, Representative};
 
 use crate::command::catalog::{self, ArgSpec, CommandSpec, FlagValue};
 use crate::command::{Platform, lexer};
@@ -50,7 +50,9 @@ use paths::{acceptable_name, quote_word, split_typed};
 pub const REMOTE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Local commands of the shell (see `builtins`), completed with the catalog's.
-pub const BUILTINS: &[&str] = &["help", "history", "files", "exit"];
+pub const BUILTINS: &[&str] = &[
+    "help", "history", "files", "download", "queue", "hosts", "library", "clear", "cls", "exit",
+];
 
 /// Positional arguments that name a path on the host (by the catalog's argument names).
 const PATH_ARGS: &[&str] = &[
@@ -96,8 +98,8 @@ pub struct ShellHelper {
     hosts: Vec<String>,
 }
 
-/// The fleet prompt's own commands (completed when the helper knows hosts).
-const FLEET_LOCALS: &[&str] = &["hosts", "only", "drop", "queue", "download", "library"];
+/// The local commands that name hosts (completed when the helper knows host names).
+const FLEET_LOCALS: &[&str] = &["only", "drop"];
 
 impl ShellHelper {
     /// `session` and `runtime` let the completer list remote directories (the editor runs on
@@ -253,6 +255,11 @@ impl ShellHelper {
             return None;
         }
         let tokens = lexer::tokenize(line).ok()?;
+        // `only HOSTS COMMAND`: the hint of COMMAND.
+        let tokens = match tokens.first() {
+            Some(t) if t.text == "only" => tokens.get(2..)?,
+            _ => &tokens[..],
+        };
         let spec = catalog::lookup(&tokens.first()?.text)?;
         if self.platform.is_some_and(|p| !spec.available_on(p)) {
             return None;

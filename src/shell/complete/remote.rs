@@ -4,13 +4,17 @@
 //!
 //! The futures need not be `Send`: the editor thread drives them itself (`block_on`).
 
+use std::sync::Arc;
+
 use futures_util::future::LocalBoxFuture as BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::CloudKind;
 use super::paths::{PathStyle, RemoteEntry, acceptable_name, parse_listing};
 use crate::command::{Tier, lexer};
+use crate::falcon::FalconClient;
 use crate::session::host::quote_path;
+use crate::session::poll::{PollLimits, Schedule, poll};
 use crate::session::{Collect, Completion, HostSession};
 
 /// Most names fetched from one cloud library.
@@ -53,12 +57,7 @@ impl RemoteFs for HostSession {
             if self.offline_queued().await {
                 return None;
             }
-            // `ls -l` on Linux and macOS: bare names cannot tell a directory from a file.
-            let line = match style {
-                PathStyle::Windows => format!("ls {}", quote_path(dir)),
-                PathStyle::Unix => format!("ls -l {}", quote_path(dir)),
-            };
-            let words = lexer::words(&line).ok()?;
+            let (line, words) = listing_line(style, dir)?;
             let mut sink = Collect::default();
             let cancel = CancellationToken::new();
             let outcome = self
@@ -68,31 +67,120 @@ impl RemoteFs for HostSession {
             if outcome.queued || outcome.polled.completion != Completion::Complete {
                 return None;
             }
-            if !sink.stderr.trim().is_empty() {
-                return Some(Vec::new());
-            }
-            Some(parse_listing(style, &sink.stdout))
+            Some(listing_of(style, &sink))
         })
+    }
+}
+
+/// The `ls` that lists `dir`: `ls -l` on Linux and macOS (bare names cannot tell a directory
+/// from a file).
+fn listing_line(style: PathStyle, dir: &str) -> Option<(String, Vec<String>)> {
+    let line = match style {
+        PathStyle::Windows => format!("ls {}", quote_path(dir)),
+        PathStyle::Unix => format!("ls -l {}", quote_path(dir)),
+    };
+    let words = lexer::words(&line).ok()?;
+    Some((line, words))
+}
+
+/// The entries of a finished `ls`: none when the host answered with an error.
+fn listing_of(style: PathStyle, sink: &Collect) -> Vec<RemoteEntry> {
+    if !sink.stderr.trim().is_empty() {
+        return Vec::new();
+    }
+    parse_listing(style, &sink.stdout)
+}
+
+/// Every name of one cloud library (the client may not read it: `None`).
+async fn cloud_names(client: &FalconClient, kind: CloudKind) -> Option<Vec<String>> {
+    let names = match kind {
+        CloudKind::PutFiles => client.put_file_names().await,
+        CloudKind::Scripts => client.script_names().await,
+        CloudKind::FalconScripts => client.falcon_script_names().await,
+    }
+    .ok()?;
+    Some(
+        names
+            .into_iter()
+            .filter(|n| acceptable_name(n))
+            .take(MAX_CLOUD_NAMES)
+            .collect(),
+    )
+}
+
+/// A session owned elsewhere (a fleet host's batch session) through which completion lists
+/// directories: the host the fleet prompt completes from. Never re-opened or recovered here: a
+/// session that fails is "could not ask" (nothing cached); the fleet re-opens it on the next
+/// command.
+#[derive(Clone)]
+pub struct Borrowed {
+    pub client: FalconClient,
+    pub aid: String,
+    pub session_id: String,
+    pub cwd: String,
+}
+
+/// The host completion lists directories on; changed by the shell between prompts.
+#[derive(Clone, Default)]
+pub struct Representative(Arc<std::sync::Mutex<Option<Borrowed>>>);
+
+impl Representative {
+    pub fn set(&self, host: Option<Borrowed>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = host;
+    }
+
+    fn get(&self) -> Option<Borrowed> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl RemoteFs for Representative {
+    fn cwd(&self) -> BoxFuture<'_, String> {
+        Box::pin(async move { self.get().map(|b| b.cwd).unwrap_or_default() })
+    }
+
+    fn list<'a>(
+        &'a self,
+        style: PathStyle,
+        dir: &'a str,
+    ) -> BoxFuture<'a, Option<Vec<RemoteEntry>>> {
+        Box::pin(async move {
+            let b = self.get()?;
+            let (line, _) = listing_line(style, dir)?;
+            let ex = b
+                .client
+                .execute(Tier::ReadOnly, &b.session_id, &b.aid, "ls", &line)
+                .await
+                .ok()?;
+            let mut sink = Collect::default();
+            let cancel = CancellationToken::new();
+            let polled = poll(
+                &b.client,
+                Tier::ReadOnly,
+                &ex.cloud_request_id,
+                &mut sink,
+                &Schedule::default(),
+                &PollLimits {
+                    timeout: super::REMOTE_TIMEOUT,
+                    ..Default::default()
+                },
+                &cancel,
+            )
+            .await
+            .ok()?;
+            (polled.completion == Completion::Complete).then(|| listing_of(style, &sink))
+        })
+    }
+}
+
+impl CloudNames for Representative {
+    fn names(&self, kind: CloudKind) -> BoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(async move { cloud_names(&self.get()?.client, kind).await })
     }
 }
 
 impl CloudNames for HostSession {
     fn names(&self, kind: CloudKind) -> BoxFuture<'_, Option<Vec<String>>> {
-        Box::pin(async move {
-            let client = self.client();
-            let names = match kind {
-                CloudKind::PutFiles => client.put_file_names().await,
-                CloudKind::Scripts => client.script_names().await,
-                CloudKind::FalconScripts => client.falcon_script_names().await,
-            }
-            .ok()?;
-            Some(
-                names
-                    .into_iter()
-                    .filter(|n| acceptable_name(n))
-                    .take(MAX_CLOUD_NAMES)
-                    .collect(),
-            )
-        })
+        Box::pin(cloud_names(self.client(), kind))
     }
 }

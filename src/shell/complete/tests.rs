@@ -583,6 +583,10 @@ fn usage_hints() {
     assert_eq!(h("ps "), None, "nothing to add");
     assert_eq!(h("ifconfig "), None, "not on Windows");
     assert_eq!(h("exit "), None);
+    // After `only HOSTS` (many hosts), the command's own hint.
+    assert_eq!(h("only A,B rm ").as_deref(), Some("<path> [-Force]"));
+    assert_eq!(h("only A reg query ").as_deref(), Some("[Subkey] [Value]"));
+    assert_eq!(h("only A "), None);
     assert_eq!(
         w.helper.usage_hint("rm ", 1),
         None,

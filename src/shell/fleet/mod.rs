@@ -29,7 +29,7 @@ use crate::output::transcript::SessionInfo;
 use crate::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
 };
-use crate::shell::complete::ShellHelper;
+use crate::shell::complete::{Borrowed, CompletionCache, Remote, Representative, ShellHelper};
 use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
 use crate::shell::line::{self, Line};
 use crate::shell::script::ScriptLine;
@@ -94,6 +94,10 @@ pub(crate) struct FleetShell<'a> {
     /// Hosts whose sessions expired, from the watcher; marked before the next line.
     expired: Option<mpsc::UnboundedReceiver<Vec<String>>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
+    /// The host TAB lists directories on (see [`FleetShell::representative`]).
+    rep: Representative,
+    /// Directory listings cached for completion (commands that change files invalidate them).
+    cache: Option<CompletionCache>,
 }
 
 impl Drop for FleetShell<'_> {
@@ -105,6 +109,27 @@ impl Drop for FleetShell<'_> {
 }
 
 impl FleetShell<'_> {
+    /// The host whose directories TAB completes: a connected host (not one queueing commands
+    /// for later, not one whose session expired) in the directory most hosts are in (the one
+    /// the prompt shows), the first such host of the list. Directories differ between hosts;
+    /// listing one host is what a single round trip allows, and the most common directory is
+    /// the one the analyst sees.
+    fn representative(&self) -> Option<Borrowed> {
+        let (cwd, _) = common_dir(&self.fleet)?;
+        let h = self.fleet.hosts.iter().find(|h| {
+            h.state == engine::HostState::Connected
+                && !h.expired
+                && !h.session_id.is_empty()
+                && h.cwd == cwd
+        })?;
+        Some(Borrowed {
+            client: self.fleet.client().clone(),
+            aid: h.device.device_id.clone(),
+            session_id: h.session_id.clone(),
+            cwd: h.cwd.clone(),
+        })
+    }
+
     /// `get PATH` on many hosts: one batch get, one progress bar while the files reach the
     /// cloud, then each host's file downloaded, verified and extracted into `evidence/HOST/`
     /// (four at a time) by the same step as on one host; a line per host, then the summary.
@@ -322,12 +347,24 @@ impl Hosts for FleetShell<'_> {
     }
 
     async fn prompt(&self) -> String {
+        self.rep.set(self.representative());
         prompt_text(&self.fleet)
     }
 
     fn helper(&mut self) -> ShellHelper {
-        ShellHelper::new(None, Some(tokio::runtime::Handle::current()))
-            .with_hosts(self.fleet.hosts.iter().map(|h| h.device.hostname.clone()))
+        let rep = std::sync::Arc::new(self.rep.clone());
+        let remote = Remote {
+            fs: rep.clone(),
+            cloud: rep,
+        };
+        let helper = ShellHelper::with_remote(
+            common_platform(&self.fleet),
+            Some(remote),
+            Some(tokio::runtime::Handle::current()),
+        )
+        .with_hosts(self.fleet.hosts.iter().map(|h| h.device.hostname.clone()));
+        self.cache = Some(helper.cache_handle());
+        helper
     }
 
     fn watch(&mut self, notify: Notify) {
@@ -402,6 +439,7 @@ impl Hosts for FleetShell<'_> {
         if base.eq_ignore_ascii_case("get") {
             return self.get(line, plan, tally, cancel).await;
         }
+        let cwd = self.representative().map(|b| b.cwd).unwrap_or_default();
         let printer = &mut self.printer;
         let tier = plan.tier;
         let report = self
@@ -415,6 +453,9 @@ impl Hosts for FleetShell<'_> {
                 &mut |fleet, unit| printer.unit(fleet, &unit, line, tier, &mut tally),
             )
             .await;
+        if let Some(cache) = &self.cache {
+            cache.after_command(&plan.words, &cwd);
+        }
         if report.reopened > 0 {
             self.printer.notice(&format!(
                 "re-opened {} (they had expired) and returned to their directories",
@@ -502,26 +543,29 @@ impl Hosts for FleetShell<'_> {
     }
 }
 
-/// `[412 hosts] C:\Windows> `, with `(+N other dirs)` when working directories differ.
-fn prompt_text(fleet: &Fleet) -> String {
+/// The directory most connected hosts are in (ties: the first in order), and how many
+/// different directories they are in.
+fn common_dir(fleet: &Fleet) -> Option<(String, usize)> {
     let mut dirs: HashMap<&str, usize> = HashMap::new();
-    let mut n = 0;
     for h in fleet.hosts.iter().filter(|h| h.state.active()) {
-        n += 1;
         *dirs.entry(h.cwd.as_str()).or_default() += 1;
     }
+    let kinds = dirs.len();
     let mut common: Vec<(&str, usize)> = dirs.into_iter().collect();
     common.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let cwd = common
-        .first()
-        .map(|(d, _)| sanitize_line(d))
-        .unwrap_or_default();
-    let others = match common.len() {
+    common.first().map(|(d, _)| (d.to_string(), kinds))
+}
+
+/// `[412 hosts] C:\Windows> `, with `(+N other dirs)` when working directories differ.
+fn prompt_text(fleet: &Fleet) -> String {
+    let n = fleet.active().count();
+    let (cwd, kinds) = common_dir(fleet).unwrap_or_default();
+    let others = match kinds {
         0 | 1 => String::new(),
         2 => " (+1 other dir)".to_string(),
         k => format!(" (+{} other dirs)", k - 1),
     };
-    format!("[{}] {cwd}{others}> ", plural(n, "host"))
+    format!("[{}] {}{others}> ", plural(n, "host"), sanitize_line(&cwd))
 }
 
 /// The platform every host shares, if they do.
@@ -813,6 +857,8 @@ pub async fn run(
         events: Some(events_rx),
         expired: None,
         watcher: None,
+        rep: Representative::default(),
+        cache: None,
     };
     let source = match lines {
         Some(lines) => interp::Source::Script(lines),
