@@ -120,6 +120,19 @@ pub enum Notice {
     /// The API did not confirm the command, but the session's log shows it ran: its output
     /// was fetched anyway.
     Recovered,
+    /// The API did not confirm a read-only command and the session's log shows it never
+    /// arrived: it was sent once more (harmless for a read-only command).
+    Resent,
+}
+
+/// What the session's log says of an unconfirmed execute.
+enum Found {
+    /// Exactly one entry is it.
+    One(String),
+    /// The log was read and shows nothing that can be it (for the whole search).
+    Absent,
+    /// Several entries could be it, or the log could not be read: nobody can tell.
+    Unknown,
 }
 
 /// The result of one command line.
@@ -295,13 +308,10 @@ impl HostSession {
         let line = sent.as_str();
         let mut state = self.state.lock().await;
         let mut notices = Vec::new();
-        let floor = self.client.server_time_floor(Instant::now());
         let executed = match self
-            .client
-            .execute(tier, &state.session_id, &self.target.aid, &base, line)
+            .execute_once(&mut state, tier, &base, line, &mut notices)
             .await
         {
-            Ok(x) => x,
             Err(e) if is_session_gone(&e) => {
                 // The API refused it without running it: safe to re-open and send once more.
                 self.reopen(&mut state, sink, cancel).await?;
@@ -311,21 +321,7 @@ impl HostSession {
                 self.execute_once(&mut state, tier, &base, line, &mut notices)
                     .await?
             }
-            Err(e) if e.maybe_executed() => {
-                match self.find_unconfirmed(&mut state, line, floor).await {
-                    Some(id) => {
-                        notices.push(Notice::Recovered);
-                        crate::falcon::rtr::Executed {
-                            cloud_request_id: id,
-                            session_id: state.session_id.clone(),
-                            queued_command_offline: false,
-                        }
-                    }
-                    // Not in the log, or not told apart: it may have run. Never re-send.
-                    None => return Err(e),
-                }
-            }
-            Err(e) => return Err(e),
+            r => r?,
         };
         state.before.insert(executed.cloud_request_id.clone());
         if executed.queued_command_offline {
@@ -373,6 +369,8 @@ impl HostSession {
         })
     }
 
+    /// Sends the execute once; an execute the API did not confirm is looked up in the session's
+    /// log (and a read-only one that never arrived sent once more).
     async fn execute_once(
         &self,
         state: &mut State,
@@ -388,7 +386,7 @@ impl HostSession {
             .await
         {
             Err(e) if e.maybe_executed() => match self.find_unconfirmed(state, line, floor).await {
-                Some(id) => {
+                Found::One(id) => {
                     notices.push(Notice::Recovered);
                     Ok(crate::falcon::rtr::Executed {
                         cloud_request_id: id,
@@ -396,7 +394,15 @@ impl HostSession {
                         queued_command_offline: false,
                     })
                 }
-                None => Err(e),
+                // A read-only command that never arrived is sent again, once; a command that
+                // writes is never re-sent (it may still show up: it may or may not have run).
+                Found::Absent if tier == Tier::ReadOnly => {
+                    notices.push(Notice::Resent);
+                    self.client
+                        .execute(tier, &state.session_id, &self.target.aid, base, line)
+                        .await
+                }
+                Found::Absent | Found::Unknown => Err(e),
             },
             r => r,
         }
@@ -404,14 +410,15 @@ impl HostSession {
 
     /// After an execute the API did not confirm: looks for it in the session's log with the
     /// rule of the module docs. `floor`: the server's clock had reached this when the execute
-    /// was sent. Reads the log until one entry qualifies, two or more do (ambiguous: None), or
-    /// [`SessionOptions::recover_within`] has passed.
+    /// was sent. Reads the log until one entry qualifies, two or more do (ambiguous), or
+    /// [`SessionOptions::recover_within`] has passed (absent if the log could be read).
     async fn find_unconfirmed(
         &self,
         state: &mut State,
         line: &str,
         floor: Option<SystemTime>,
-    ) -> Option<String> {
+    ) -> Found {
+        let mut read = false;
         let deadline = Instant::now() + self.opts.recover_within;
         let mut pause = Duration::from_millis(100);
         // The server's clock when we saw the failure was below the first log reply's Date + 1 s.
@@ -420,6 +427,7 @@ impl HostSession {
         let found = loop {
             match self.client.session_logs(&state.session_id).await {
                 Ok(logs) => {
+                    read = true;
                     if until.is_none() {
                         until = logs.date.map(|d| d + Duration::from_secs(1));
                     }
@@ -428,12 +436,12 @@ impl HostSession {
                         until,
                     };
                     match pick_unconfirmed(&logs.entries, line, &state.before, window) {
-                        Pick::One(id) => break Some(id),
+                        Pick::One(id) => break Found::One(id),
                         Pick::Many(n) => {
                             tracing::debug!(
                                 "{n} log entries could be the unconfirmed {line:?}: not picking"
                             );
-                            break None;
+                            break Found::Unknown;
                         }
                         Pick::None => {}
                     }
@@ -442,7 +450,7 @@ impl HostSession {
                 Err(e) => tracing::debug!("reading the session log: {e}"),
             }
             if Instant::now() + pause > deadline {
-                break None;
+                break if read { Found::Absent } else { Found::Unknown };
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));

@@ -256,6 +256,9 @@ pub async fn run_line(
             Notice::Queued => {
                 outs.notify("host offline: the command is queued and runs when the host returns")
             }
+            Notice::Resent => outs.notify(
+                "the API did not confirm the command and the session log shows it never arrived; it is read-only, so it was sent once more",
+            ),
             Notice::Recovered => outs.notify(
                 "the API did not confirm the command, but the session log shows it ran, so its output was fetched anyway",
             ),

@@ -207,3 +207,61 @@ async fn two_runs_of_the_line_after_the_session_opened_are_not_told_apart_and_no
     .await;
     assert_eq!(code, 0);
 }
+
+/// An execute whose reply failed before it reached the API: the session log never shows it.
+/// A read-only command is then sent once more, with a notice; a command that writes is never
+/// re-sent and is reported as one that may or may not have run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_command_that_never_arrived_is_sent_once_more_and_a_write_never() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let arm = |endpoint: &'static str| {
+        let env = &env;
+        async move {
+            let armed = env
+                .control_post(
+                    "/_emulator/faults",
+                    json!({ "once": { "endpoint": endpoint, "fault": "5xx-before" } }),
+                )
+                .await;
+            assert_eq!(armed, 204);
+        }
+    };
+    arm(EXECUTE).await;
+    let read = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--no-transcript", "-c", LINE])
+        .run()
+        .await;
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert!(
+        read.stdout()
+            .contains(r"Directory listing for C:\Windows\Temp"),
+        "{}",
+        read.stdout()
+    );
+    assert!(
+        read.stderr
+            .contains("the session log shows it never arrived; it is read-only, so it was sent once more"),
+        "{}",
+        read.stderr
+    );
+    assert_eq!(executions(&env.stats().await, &aid, LINE), 1);
+
+    arm("POST /real-time-response/entities/active-responder-command/v1").await;
+    let write_line = r"mkdir C:\Windows\Temp\never-twice";
+    let write = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--no-transcript", "-c", write_line])
+        .run()
+        .await;
+    assert_eq!(write.code, 1, "{}\n{}", write.stderr, write.stdout());
+    assert!(
+        write.stderr.contains("may or may not have run"),
+        "{}",
+        write.stderr
+    );
+    assert_eq!(
+        executions(&env.stats().await, &aid, write_line),
+        0,
+        "never re-sent"
+    );
+}
