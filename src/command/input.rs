@@ -68,15 +68,19 @@ impl fmt::Display for InputError {
                 match op {
                     Operator::Pipe => write!(
                         f,
-                        "local pipes are not supported yet; run `{before}` and filter its output locally (quote a literal `|`)"
+                        "a local pipe takes the output of a command for the hosts, not of `{before}` (quote a literal `|`)"
                     ),
                     Operator::Sequence(s) => write!(
                         f,
                         "`{s}` would start a second command; put each command on its own line (quote a literal `{s}`)"
                     ),
+                    Operator::Redirect('>') => write!(
+                        f,
+                        "`>` takes the output of a command for the hosts, not of `{before}` (quote a literal `>`)"
+                    ),
                     Operator::Redirect(c) => write!(
                         f,
-                        "`{c}` redirection is not supported; redirect rtrsh's own output instead (quote a literal `{c}`)"
+                        "`{c}` redirection is not supported: only `> FILE` and `>> FILE` of a command's output (quote a literal `{c}`)"
                     ),
                 }
             }
@@ -90,6 +94,23 @@ impl std::error::Error for InputError {}
 /// included: callers trim indentation first, see [`command_text`]), no shell operator outside
 /// quotes. A line that does not lex is left to the lexer's own error.
 pub fn check_line(line: &str) -> Result<(), InputError> {
+    check_chars(line)?;
+    if let Ok(Some((at, op))) = lexer::find_operator(line) {
+        return Err(InputError {
+            column: column(line, at),
+            fault: Fault::Operator {
+                op,
+                before: line[..at].trim().to_string(),
+            },
+        });
+    }
+    Ok(())
+}
+
+/// The characters of a line: no control character (tab included). Operators are left to the
+/// caller (a line for the hosts may end in a local pipe or redirection, see
+/// [`crate::shell::line`]).
+pub fn check_chars(line: &str) -> Result<(), InputError> {
     for (i, c) in line.char_indices() {
         let fault = if c == '\t' {
             Fault::Tab
@@ -101,15 +122,6 @@ pub fn check_line(line: &str) -> Result<(), InputError> {
         return Err(InputError {
             column: column(line, i),
             fault,
-        });
-    }
-    if let Ok(Some((at, op))) = lexer::find_operator(line) {
-        return Err(InputError {
-            column: column(line, at),
-            fault: Fault::Operator {
-                op,
-                before: line[..at].trim().to_string(),
-            },
         });
     }
     Ok(())
@@ -221,7 +233,7 @@ mod tests {
             check_line("ps | findstr x")
                 .expect_err("refused")
                 .to_string()
-                .contains("local pipes are not supported yet; run `ps`")
+                .contains("a local pipe takes the output of a command for the hosts")
         );
         assert_eq!(fault("pwd; rm x").0, 4);
         assert_eq!(fault("pwd && rm x").0, 5);

@@ -122,6 +122,8 @@ impl OutputSink for TerminalSink {
 struct Tee<'a, 'f> {
     digest: &'a mut OutputDigest,
     term: Option<&'a mut TerminalSink>,
+    /// Stdout to a local pipe or file instead of the terminal.
+    local: Option<&'a mut crate::shell::pipe::Local>,
     collect: Option<&'a mut Collect>,
     first: Option<&'a mut (dyn FnMut() + 'f)>,
     /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
@@ -143,7 +145,9 @@ impl OutputSink for Tee<'_, '_> {
     fn stdout(&mut self, chunk: &str) {
         self.arrived();
         self.digest.stdout(chunk.as_bytes());
-        if let Some(t) = self.term.as_deref_mut() {
+        if let Some(l) = self.local.as_deref_mut() {
+            l.put(chunk.as_bytes());
+        } else if let Some(t) = self.term.as_deref_mut() {
             t.stdout(chunk);
         }
         if let Some(c) = self.collect.as_deref_mut() {
@@ -180,6 +184,9 @@ pub struct Outputs {
     pub notify: Box<dyn FnMut(String) + Send>,
     /// Where and how `get` saves retrieved files.
     pub get: crate::shell::get::GetOptions,
+    /// The current command's local pipe or file (`| grep x`, `> out.txt`): its stdout goes
+    /// there instead of the terminal.
+    pub local: Option<crate::shell::pipe::Local>,
 }
 
 impl Outputs {
@@ -225,6 +232,7 @@ pub async fn run_line(
         let mut tee = Tee {
             digest: &mut digest,
             term: if json { None } else { Some(&mut outs.term) },
+            local: outs.local.as_mut(),
             collect: if json { Some(&mut collected) } else { None },
             first: on_first_output,
             stderr_tail: String::new(),

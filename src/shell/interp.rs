@@ -26,7 +26,8 @@ use crate::output::sanitize::sanitize_line;
 use crate::session::classify;
 use crate::session::fleet::HostIdx;
 use crate::shell::complete::ShellHelper;
-use crate::shell::line::{self, Line, LineProblem};
+use crate::shell::line::{self, Line, LineProblem, Output};
+use crate::shell::pipe::Local;
 use crate::shell::script::{ScriptLine, typed_lines};
 use crate::shell::{Exit, ShellArgs, builtins, one_line, repl};
 
@@ -140,12 +141,15 @@ pub trait Hosts {
     fn watch(&mut self, notify: Notify);
     /// Before each line: take in what the background learned (expired sessions).
     fn before_line(&mut self);
-    /// Sends a planned command (`text` without any `only` prefix) and lays out its results.
+    /// Sends a planned command (`text` without any `only` prefix or local pipe) and lays out its
+    /// results; stdout goes to `to` when the line has a local pipe or redirection (on many
+    /// hosts a line per output line, prefixed with the host, as pdsh does).
     async fn send(
         &mut self,
         text: &str,
         plan: &Plan,
         only: bool,
+        to: &mut Option<Local>,
         cancel: &CancellationToken,
     ) -> LineEnd;
     /// `files`.
@@ -306,7 +310,7 @@ impl<H: Hosts> Interp<'_, H> {
     ) -> LineEnd {
         let parsed = match line::parse(text) {
             Ok(l) => l,
-            Err(e) => return self.refuse(at, None, &e),
+            Err((column, why)) => return self.refuse(at, Some(column), &why),
         };
         let json = self.hosts.json();
         match parsed {
@@ -353,9 +357,14 @@ impl<H: Hosts> Interp<'_, H> {
                 Ok(()) => LineEnd::of(Exit::Ok),
                 Err(e) => self.refuse(at, None, &e),
             },
-            Line::Remote { only, text, offset } => {
-                self.history.push(text.clone());
-                self.remote(only.as_deref(), &text, offset, at, cancel)
+            Line::Remote {
+                only,
+                text: cmd,
+                offset,
+                to,
+            } => {
+                self.history.push(text.trim().to_string());
+                self.remote(only.as_deref(), &cmd, offset, to.as_ref(), at, cancel)
                     .await
             }
         }
@@ -368,9 +377,17 @@ impl<H: Hosts> Interp<'_, H> {
         only: Option<&[String]>,
         text: &str,
         offset: usize,
+        to: Option<&Output>,
         at: Option<&ScriptLine>,
         cancel: &CancellationToken,
     ) -> LineEnd {
+        if to.is_some() && self.hosts.json() {
+            return self.refuse(
+                at,
+                None,
+                "a local pipe or redirection takes text output; with --json, pipe rtrsh's own output (rtrsh ... --json | jq)",
+            );
+        }
         let targets = match self.hosts.targets(only) {
             Ok(t) => t,
             Err(e) => return self.refuse(at, None, &e),
@@ -406,7 +423,22 @@ impl<H: Hosts> Interp<'_, H> {
                 return LineEnd::of(Exit::Ok);
             }
         }
-        self.hosts.send(text, &plan, only.is_some(), cancel).await
+        // Started (or created) before anything is sent: a bad path costs no API call.
+        let mut local = match to.map(|o| Local::open(o, self.args.raw)).transpose() {
+            Ok(l) => l,
+            Err(e) => return self.refuse(at, None, &e),
+        };
+        let mut end = self
+            .hosts
+            .send(text, &plan, only.is_some(), &mut local, cancel)
+            .await;
+        if let Some(l) = local
+            && let Err(e) = l.finish()
+        {
+            eprintln!("rtrsh: error: {}", one_line(&e));
+            end.exit = end.exit.max(Exit::CommandFailed);
+        }
+        end
     }
 }
 

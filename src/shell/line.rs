@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::command::input;
+use crate::command::lexer::{self, Operator};
 use crate::session::classify;
 use crate::shell::builtins;
 
@@ -16,16 +17,107 @@ pub const QUEUE_WAIT_DEFAULT: Duration = Duration::from_secs(600);
 /// A line's problem: its 1-based column and the one-line reason.
 pub type LineProblem = (usize, String);
 
+/// Where a command's output goes, locally, instead of the terminal. Nothing of it is sent to
+/// the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// `| PIPELINE`: the user's shell runs PIPELINE (`$SHELL -c`, `cmd /C` on Windows) with
+    /// the output on its stdin.
+    Pipe(String),
+    /// `> FILE` (or `>> FILE`: `append`).
+    File {
+        path: std::path::PathBuf,
+        append: bool,
+    },
+}
+
+/// Splits a command for the hosts from a local pipe or redirection at the first `|` or `>`
+/// outside quotes and ``` fences. `offset`: characters before `text` in the typed line.
+fn split_output(text: &str, offset: usize) -> Result<(String, Option<Output>), LineProblem> {
+    let Ok(Some((at, op))) = lexer::find_operator(text) else {
+        return Ok((text.to_string(), None));
+    };
+    let col = offset + input::column(text, at);
+    let before = text[..at].trim_end();
+    let rest = &text[at + 1..];
+    if before.is_empty() {
+        return Err((col, "nothing to run before the pipe or redirection".into()));
+    }
+    let out = match op {
+        Operator::Pipe => {
+            if rest.starts_with('|') {
+                return Err((
+                    col,
+                    "`||` would start a second command; put each command on its own line".into(),
+                ));
+            }
+            let pipeline = rest.trim();
+            if pipeline.is_empty() {
+                return Err((
+                    col,
+                    "nothing after `|`: name the local command to pipe the output to, e.g. `| grep -i svchost`".into(),
+                ));
+            }
+            Output::Pipe(pipeline.to_string())
+        }
+        Operator::Redirect('>') => {
+            // `2>`: the host's stderr is not a stream to redirect here.
+            if text[..at].ends_with(|c: char| c.is_ascii_digit())
+                && before
+                    .rsplit(' ')
+                    .next()
+                    .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()))
+            {
+                return Err((
+                    col,
+                    "only `> FILE` and `>> FILE` are supported: they save the command's output (stderr stays on the terminal)".into(),
+                ));
+            }
+            let (append, rest) = match rest.strip_prefix('>') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let words = lexer::words(rest).map_err(|e| (col, e.to_string()))?;
+            match words.as_slice() {
+                [path] => Output::File {
+                    path: path.into(),
+                    append,
+                },
+                [] => {
+                    return Err((
+                        col,
+                        "nothing after `>`: name the file to write the output to".into(),
+                    ));
+                }
+                _ => return Err((col, "one file after `>` (quote a name with spaces)".into())),
+            }
+        }
+        _ => {
+            let e = input::InputError {
+                column: col,
+                fault: input::Fault::Operator {
+                    op,
+                    before: before.to_string(),
+                },
+            };
+            return Err((col, e.to_string()));
+        }
+    };
+    Ok((before.to_string(), Some(out)))
+}
+
 /// One command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
     /// An RTR command for the hosts (`only`: these hosts rather than every connected one).
     Remote {
         only: Option<Vec<String>>,
-        /// The command, without the `only HOSTS` prefix.
+        /// The command, without the `only HOSTS` prefix and any local pipe or redirection.
         text: String,
         /// Characters before `text` in the typed line (for columns in messages).
         offset: usize,
+        /// Where the command's output goes instead of the terminal (`| PIPELINE`, `> FILE`).
+        to: Option<Output>,
     },
     /// `help [CMD]`.
     Help(Option<String>),
@@ -70,10 +162,32 @@ fn bare(name: &str, rest: &str, line: Line) -> Result<Line, String> {
     Err(format!("`{name}` takes no arguments{hint}"))
 }
 
-/// Parses a line (already trimmed of indentation); `Err` for a local command used wrongly.
-/// Does not look the RTR command up: see [`check`].
-pub fn parse(line: &str) -> Result<Line, String> {
+/// Parses a line (already trimmed of indentation); `Err` (with its column) for a local command
+/// used wrongly, or an operator that is not a local pipe or redirection of a command for the
+/// hosts. Does not look the RTR command up: see [`check`].
+pub fn parse(line: &str) -> Result<Line, LineProblem> {
     let line = line.trim();
+    match parse_words(line).map_err(|e| (1, e))? {
+        Line::Remote {
+            only, text, offset, ..
+        } => {
+            let (text, to) = split_output(&text, offset)?;
+            Ok(Line::Remote {
+                only,
+                text,
+                offset,
+                to,
+            })
+        }
+        local => {
+            // A local command takes no operators: the usual message says what instead.
+            input::check_line(line).map_err(|e| (e.column, e.to_string()))?;
+            Ok(local)
+        }
+    }
+}
+
+fn parse_words(line: &str) -> Result<Line, String> {
     let (first, rest) = match line.split_once(char::is_whitespace) {
         Some((f, r)) => (f, r.trim()),
         None => (line, ""),
@@ -120,6 +234,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     only: Some(host_names(list)),
                     text,
                     offset,
+                    to: None,
                 })
             }
             _ => Err("usage: only HOST[,HOST...] COMMAND".into()),
@@ -128,6 +243,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
             only: None,
             text: line.to_string(),
             offset: 0,
+            to: None,
         }),
     }
 }
@@ -136,8 +252,8 @@ pub fn parse(line: &str) -> Result<Line, String> {
 /// an RTR command (the one after `only HOSTS` too) against the catalog on any platform. The
 /// one check of every source: `-c`, `--script`, stdin and the prompt, one host or many.
 pub fn check(text: &str) -> Result<Line, LineProblem> {
-    input::check_line(text).map_err(|e| (e.column, e.to_string()))?;
-    let line = parse(text).map_err(|e| (1, e))?;
+    input::check_chars(text).map_err(|e| (e.column, e.to_string()))?;
+    let line = parse(text)?;
     match &line {
         Line::Help(Some(topic)) => builtins::help(Some(topic), None)
             .map(drop)
@@ -164,6 +280,7 @@ mod tests {
             only: None,
             text: text.into(),
             offset: 0,
+            to: None,
         }
     }
 
@@ -174,7 +291,7 @@ mod tests {
         assert_eq!(parse("  exit "), Ok(Line::Exit));
         assert_eq!(parse("cls"), Ok(Line::Clear));
         assert_eq!(parse(" clear "), Ok(Line::Clear));
-        assert!(parse("files get X").is_err_and(|e| e.contains("get PATH")));
+        assert!(parse("files get X").is_err_and(|e| e.1.contains("get PATH")));
         assert_eq!(parse("hosts"), Ok(Line::Hosts));
         assert_eq!(
             parse("drop A, B"),
@@ -194,11 +311,12 @@ mod tests {
                 only: Some(vec!["A".into(), "B".into()]),
                 text: "cd C:\\Windows".into(),
                 offset: 10,
+                to: None,
             })
         );
         assert!(parse("only A").is_err());
         assert_eq!(parse("ls"), Ok(remote("ls")));
-        assert_eq!(parse("drop"), Err("usage: drop HOST[,HOST...]".into()));
+        assert_eq!(parse("drop"), Err((1, "usage: drop HOST[,HOST...]".into())));
     }
 
     #[test]
@@ -210,6 +328,72 @@ mod tests {
         assert_eq!(col, 8, "{why}");
         assert!(check("help nope").is_err());
         assert!(check("library nope").is_err());
-        assert!(check("only A ps | x").is_err());
+        assert!(check("only A lss | x").is_err());
+    }
+
+    fn to(line: &str) -> (String, Option<Output>) {
+        match parse(line) {
+            Ok(Line::Remote { text, to, .. }) => (text, to),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pipes_and_redirections_are_local() {
+        assert_eq!(
+            to("ps | findstr /i svchost"),
+            ("ps".into(), Some(Output::Pipe("findstr /i svchost".into())))
+        );
+        // The local side is the user's shell's: its own operators are its business.
+        assert_eq!(
+            to("ps | grep -i svc | wc -l; echo done"),
+            (
+                "ps".into(),
+                Some(Output::Pipe("grep -i svc | wc -l; echo done".into()))
+            )
+        );
+        assert_eq!(
+            to("netstat > net.txt"),
+            (
+                "netstat".into(),
+                Some(Output::File {
+                    path: "net.txt".into(),
+                    append: false
+                })
+            )
+        );
+        assert_eq!(
+            to(r#"ls C:\ >> "my files.txt""#),
+            (
+                r"ls C:\".into(),
+                Some(Output::File {
+                    path: "my files.txt".into(),
+                    append: true
+                })
+            )
+        );
+        // Quoted or fenced, it belongs to the RTR command.
+        assert_eq!(to(r#"reg set HKLM\x v -Value="a|b""#).1, None);
+        assert_eq!(to("runscript -Raw=```ps | select -first 1```").1, None);
+        assert_eq!(
+            to("only A,B ps | sort"),
+            ("ps".into(), Some(Output::Pipe("sort".into())))
+        );
+        // Refused, with the column of the operator.
+        assert_eq!(parse("ps |").map_err(|e| e.0), Err(4));
+        assert!(parse("ps || pwd").is_err());
+        assert!(parse("ps > a b").is_err());
+        assert!(parse("ps >").is_err());
+        assert!(parse("ps 2> err.txt").is_err());
+        assert!(parse("ps < x").is_err());
+        assert!(parse("pwd; rm x").is_err());
+        assert!(parse("| grep x").is_err());
+        // Local commands take none.
+        assert!(parse("history | grep x").is_err());
+        assert!(check("ps | findstr x").is_ok());
+        assert!(
+            check("lss | findstr x").is_err(),
+            "the command is still checked"
+        );
     }
 }

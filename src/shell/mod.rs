@@ -12,6 +12,7 @@ pub mod get;
 pub mod interp;
 pub mod library;
 pub mod line;
+pub mod pipe;
 pub mod queue;
 pub mod repl;
 pub mod script;
@@ -432,6 +433,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
             extract: !args.no_extract,
             ..Default::default()
         },
+        local: None,
     };
     let _ = outs.transcript.session_open(&info);
     let stop = tokio_util::sync::CancellationToken::new();

@@ -16,6 +16,7 @@ use crate::session::pulse::PulseEvent;
 use crate::shell::complete::{CompletionCache, ShellHelper};
 use crate::shell::exec::{self, LineResult, Outputs};
 use crate::shell::interp::{Hosts, LineEnd, Notify, Plan};
+use crate::shell::pipe::Local;
 use crate::shell::{Exit, fleet::local, one_line, repl};
 
 /// One open session and where its results go.
@@ -139,8 +140,10 @@ impl Hosts for OneHost<'_> {
         text: &str,
         plan: &Plan,
         _only: bool,
+        to: &mut Option<Local>,
         cancel: &CancellationToken,
     ) -> LineEnd {
+        self.outs.local = to.take();
         let spin = if self.interactive {
             repl::spinner(text)
         } else {
@@ -162,6 +165,7 @@ impl Hosts for OneHost<'_> {
             Some(&mut stop_spinner),
         )
         .await;
+        *to = self.outs.local.take();
         if let Some(cache) = &self.cache {
             cache.after_command(&plan.words, &cwd);
         }

@@ -36,6 +36,7 @@ mod host_names;
 mod library;
 mod offline;
 mod one_shell;
+mod pipes;
 mod proxy;
 mod queue_cli;
 mod queued;

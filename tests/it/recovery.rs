@@ -240,8 +240,9 @@ async fn a_read_only_command_that_never_arrived_is_sent_once_more_and_a_write_ne
         read.stdout()
     );
     assert!(
-        read.stderr
-            .contains("the session log shows it never arrived; it is read-only, so it was sent once more"),
+        read.stderr.contains(
+            "the session log shows it never arrived; it is read-only, so it was sent once more"
+        ),
         "{}",
         read.stderr
     );

@@ -122,7 +122,7 @@ async fn invalid_utf8_in_a_script_file_names_the_file_line_and_column() {
 async fn every_invalid_line_is_reported_and_no_token_or_session_is_requested() {
     let env = TestEnv::start(fast()).await;
     env.reset_stats().await;
-    let script = "# triage\nlss\n\ncat \"C:\\Windows\\win.ini\nps | findstr svchost\n\tpwd\nls\tC:\\\nrm C:\\x -Forse\n";
+    let script = "# triage\nlss\n\ncat \"C:\\Windows\\win.ini\nps ; findstr svchost\n\tpwd\nls\tC:\\\nrm C:\\x -Forse\n";
     let out = rtrsh(&env)
         .args(["--host", "DESKTOP-01"])
         .stdin(script)
@@ -147,7 +147,7 @@ async fn every_invalid_line_is_reported_and_no_token_or_session_is_requested() {
         out.stderr
     );
     assert!(
-        lines[2].contains("local pipes are not supported yet; run `ps`"),
+        lines[2].contains("`;` would start a second command"),
         "{}",
         lines[2]
     );

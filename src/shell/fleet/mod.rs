@@ -32,6 +32,7 @@ use crate::session::fleet::{
 use crate::shell::complete::{Borrowed, CompletionCache, Remote, Representative, ShellHelper};
 use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
 use crate::shell::line::{self, Line};
+use crate::shell::pipe::Local;
 use crate::shell::script::ScriptLine;
 use crate::shell::{CliError, Exit, ShellArgs, one_line};
 
@@ -220,6 +221,79 @@ impl FleetShell<'_> {
         }
     }
 
+    /// `send`, its output to the terminal or `self.printer.local`.
+    async fn send_planned(
+        &mut self,
+        line: &str,
+        plan: &Plan,
+        only: bool,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        for (why, hs) in &plan.skipped {
+            self.printer.notice(&format!(
+                "not run on {} ({}): {}",
+                plural(hs.len(), "host"),
+                host_list(&self.fleet, hs),
+                why
+            ));
+        }
+        if plan.targets.is_empty() {
+            self.printer.notice("no connected host to run it on");
+            return LineEnd::of(Exit::Ok);
+        }
+        let count = plan.targets.len();
+        let base = plan.words.first().cloned().unwrap_or_default();
+        let mut tally = self.printer.begin(line, count);
+        // Every host the line was meant for is in the summary: those it could not reach too.
+        if !only {
+            for h in &self.fleet.hosts {
+                let why = match h.state {
+                    engine::HostState::Offline => "offline",
+                    engine::HostState::Failed(_) | engine::HostState::Pending => "not connected",
+                    _ => continue,
+                };
+                tally.not_run(why, 1);
+            }
+        }
+        for (why, hs) in &plan.skipped {
+            tally.not_run(why, hs.len());
+        }
+        if base.eq_ignore_ascii_case("get") {
+            return self.get(line, plan, tally, cancel).await;
+        }
+        let cwd = self.representative().map(|b| b.cwd).unwrap_or_default();
+        let printer = &mut self.printer;
+        let tier = plan.tier;
+        let report = self
+            .fleet
+            .run(
+                line,
+                &base,
+                tier,
+                &plan.targets,
+                cancel,
+                &mut |fleet, unit| printer.unit(fleet, &unit, line, tier, &mut tally),
+            )
+            .await;
+        if let Some(cache) = &self.cache {
+            cache.after_command(&plan.words, &cwd);
+        }
+        if report.reopened > 0 {
+            self.printer.notice(&format!(
+                "re-opened {} (they had expired) and returned to their directories",
+                plural(report.reopened, "session")
+            ));
+        }
+        for (_, why) in &report.reopen_failed {
+            tally.not_run(&one_line(why), 1);
+        }
+        self.printer.end(line, &tally);
+        LineEnd {
+            exit: tally.worst,
+            stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
+        }
+    }
+
     /// Every connected host's files in the cloud.
     async fn listed(&self) -> crate::shell::get::Listed {
         self.fleet
@@ -405,71 +479,13 @@ impl Hosts for FleetShell<'_> {
         line: &str,
         plan: &Plan,
         only: bool,
+        to: &mut Option<Local>,
         cancel: &CancellationToken,
     ) -> LineEnd {
-        for (why, hs) in &plan.skipped {
-            self.printer.notice(&format!(
-                "not run on {} ({}): {}",
-                plural(hs.len(), "host"),
-                host_list(&self.fleet, hs),
-                why
-            ));
-        }
-        if plan.targets.is_empty() {
-            self.printer.notice("no connected host to run it on");
-            return LineEnd::of(Exit::Ok);
-        }
-        let count = plan.targets.len();
-        let base = plan.words.first().cloned().unwrap_or_default();
-        let mut tally = self.printer.begin(line, count);
-        // Every host the line was meant for is in the summary: those it could not reach too.
-        if !only {
-            for h in &self.fleet.hosts {
-                let why = match h.state {
-                    engine::HostState::Offline => "offline",
-                    engine::HostState::Failed(_) | engine::HostState::Pending => "not connected",
-                    _ => continue,
-                };
-                tally.not_run(why, 1);
-            }
-        }
-        for (why, hs) in &plan.skipped {
-            tally.not_run(why, hs.len());
-        }
-        if base.eq_ignore_ascii_case("get") {
-            return self.get(line, plan, tally, cancel).await;
-        }
-        let cwd = self.representative().map(|b| b.cwd).unwrap_or_default();
-        let printer = &mut self.printer;
-        let tier = plan.tier;
-        let report = self
-            .fleet
-            .run(
-                line,
-                &base,
-                tier,
-                &plan.targets,
-                cancel,
-                &mut |fleet, unit| printer.unit(fleet, &unit, line, tier, &mut tally),
-            )
-            .await;
-        if let Some(cache) = &self.cache {
-            cache.after_command(&plan.words, &cwd);
-        }
-        if report.reopened > 0 {
-            self.printer.notice(&format!(
-                "re-opened {} (they had expired) and returned to their directories",
-                plural(report.reopened, "session")
-            ));
-        }
-        for (_, why) in &report.reopen_failed {
-            tally.not_run(&one_line(why), 1);
-        }
-        self.printer.end(line, &tally);
-        LineEnd {
-            exit: tally.worst,
-            stop: tally.worst == Exit::AuthOrConnection || self.printer.broken_pipe,
-        }
+        self.printer.local = to.take();
+        let end = self.send_planned(line, plan, only, cancel).await;
+        *to = self.printer.local.take();
+        end
     }
 
     async fn files(&mut self) -> Exit {
@@ -601,7 +617,7 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
                 println!("{}  (local)", sanitize_line(line));
                 continue;
             }
-            Err(e) => Err(e),
+            Err((_, e)) => Err(e),
         };
         match shown {
             Ok(v) => json.push(v),

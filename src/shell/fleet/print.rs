@@ -145,6 +145,9 @@ pub struct Printer {
     /// Outputs shown during the current command: key → label of the section that showed it.
     shown: HashMap<[u8; 32], String>,
     progress: Option<indicatif::ProgressBar>,
+    /// The current command's local pipe or file: its stdout goes there, a line per output
+    /// line prefixed with the host (`HOST: line`, as pdsh does), instead of sections.
+    pub local: Option<crate::shell::pipe::Local>,
 }
 
 impl Printer {
@@ -170,6 +173,7 @@ impl Printer {
             broken_pipe: false,
             shown: HashMap::new(),
             progress: None,
+            local: None,
         }
     }
 
@@ -384,9 +388,48 @@ impl Printer {
         self.note_io(r);
     }
 
+    /// Each host's stdout to the local pipe or file, a line per output line prefixed with its
+    /// host (hosts in their order, so `| sort` is not needed to read it); stderr stays on the
+    /// terminal, under a header per host.
+    fn prefixed(&mut self, fleet: &Fleet, unit: &Unit) {
+        let Some(mut local) = self.local.take() else {
+            return;
+        };
+        let mut runs: Vec<(HostIdx, usize)> = unit
+            .runs
+            .iter()
+            .filter_map(|r| match r.result {
+                RunResult::Output { group, .. } => Some((r.host, group)),
+                _ => None,
+            })
+            .collect();
+        runs.sort_unstable();
+        for (host, group) in runs {
+            let Some(grp) = unit.groups.get(group) else {
+                continue;
+            };
+            let name = label(fleet, host);
+            for l in grp.stdout.lines() {
+                local.put(format!("{name}: {l}\n").as_bytes());
+            }
+            if !grp.stderr.is_empty() {
+                let r = writeln!(self.err.get_mut(), "=== stderr of {name} ===")
+                    .and_then(|_| self.err.write_all(grp.stderr.as_bytes()))
+                    .and_then(|_| self.err.finish());
+                self.note_io(r);
+                if !grp.stderr.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+        }
+        self.local = Some(local);
+    }
+
     /// The sections of a unit (largest group first) and its notes.
     fn sections(&mut self, fleet: &Fleet, unit: &Unit, line: &str) {
-        if !self.json {
+        if self.local.is_some() {
+            self.prefixed(fleet, unit);
+        } else if !self.json {
             let mut order: Vec<usize> = (0..unit.groups.len()).collect();
             order.sort_by_cached_key(|&g| {
                 let hosts = &unit.groups[g].hosts;

@@ -1,0 +1,167 @@
+//! Local pipes and redirection: the command goes to the host(s), its output to a local
+//! pipeline (the user's shell) or file. On many hosts, a line per output line prefixed with the
+//! host, as pdsh does. Nothing of the pipe is sent to the API.
+
+use std::time::Duration;
+
+use crate::support::shell::{Pty, converse, executed, rtrsh};
+use crate::support::{TestEnv, fast};
+
+const T: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipe_on_one_host_filters_locally_and_sends_only_the_command() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "-c", "ps | grep -i svchost"])
+        .env("SHELL", "/bin/sh")
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines.is_empty(), "{text:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.to_ascii_lowercase().contains("svchost")),
+        "only what grep kept: {text:?}"
+    );
+    assert_eq!(
+        executed(&env.stats().await, &aid),
+        ["ps"],
+        "the pipe stays local"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipe_on_three_hosts_prefixes_each_line_with_its_host() {
+    let env = TestEnv::start(fast()).await;
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--host",
+            "SRV-LNX-01",
+            "--host",
+            "MBP-01",
+            "-c",
+            "pwd | cat",
+        ])
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["DESKTOP-01: C:\\", "MBP-01: /", "SRV-LNX-01: /"],
+        "{text:?}"
+    );
+    assert!(out.stderr.contains("3 succeeded"), "{}", out.stderr);
+    for host in ["DESKTOP-01", "SRV-LNX-01", "MBP-01"] {
+        let aid = env.aid(host).await;
+        assert_eq!(executed(&env.stats().await, &aid), ["pwd"], "{host}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirection_writes_a_private_file_and_a_bad_path_sends_nothing() {
+    let env = TestEnv::start(fast()).await;
+    let aid = env.aid("DESKTOP-01").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pwd.txt");
+    let to = format!("pwd > {}", file.display());
+    let again = format!("cd C:\\Windows >> {}", file.display());
+    let out = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "-c", &to, "-c", &again, "-c", "pwd"])
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let saved = std::fs::read_to_string(&file).expect("written");
+    assert_eq!(saved, "C:\\\nC:\\Windows\n", "{saved:?}");
+    // Only the last pwd reached the terminal.
+    assert_eq!(out.stdout().trim(), "C:\\Windows");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "private: host output");
+    }
+
+    let before = executed(&env.stats().await, &aid).len();
+    let bad = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "-c",
+            "pwd > /nonexistent-rtrsh-dir/x.txt",
+        ])
+        .run()
+        .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("cannot write /nonexistent-rtrsh-dir/x.txt"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(
+        executed(&env.stats().await, &aid).len(),
+        before,
+        "nothing sent"
+    );
+}
+
+/// At a prompt, on one host and on three: the pipeline's output shows before the next prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipes_at_the_prompt_on_one_host_and_three() {
+    let env = TestEnv::start(fast()).await;
+    let one = rtrsh(&env)
+        .args(["--host", "DESKTOP-01"])
+        .env("SHELL", "/bin/sh");
+    let three = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--host",
+            "SRV-LNX-01",
+            "--host",
+            "MBP-01",
+        ])
+        .env("SHELL", "/bin/sh");
+    let (single, many) = converse(move || {
+        let mut t = Pty::spawn(&one);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line("ps | grep -c -i svchost.exe");
+        let single = t.expect(r"DESKTOP-01 C:\> ", T);
+        t.ctrl_d();
+        assert_eq!(t.wait_exit(T), 0);
+        let mut t = Pty::spawn(&three);
+        t.expect("[3 hosts] ", T);
+        t.expect("> ", T);
+        t.line("pwd | sort");
+        t.expect("3 succeeded", T);
+        let many = t.expect("[3 hosts] ", T);
+        t.ctrl_d();
+        assert_eq!(t.wait_exit(T), 0);
+        (single, many)
+    })
+    .await;
+    // grep -c prints one number: the count of svchost lines.
+    let count: Vec<&str> = single
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(count.len(), 1, "{single:?}");
+    assert!(count[0].parse::<u32>().is_ok_and(|n| n > 0), "{single:?}");
+    assert!(
+        many.contains("DESKTOP-01: C:\\")
+            && many.contains("MBP-01: /")
+            && many.contains("SRV-LNX-01: /"),
+        "{many:?}"
+    );
+}
