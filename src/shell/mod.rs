@@ -477,16 +477,19 @@ async fn open_session(
     opts: SessionOptions,
     interactive: bool,
 ) -> Result<HostSession, CliError> {
-    let _shown = repl::connecting(&target.hostname, interactive);
-    let hostname = target.hostname.clone();
-    let open = HostSession::open(client.clone(), target, opts);
     if !interactive {
-        return Ok(open.await?);
+        let _shown = repl::connecting(&target.hostname, false);
+        return Ok(HostSession::open(client.clone(), target, opts).await?);
     }
-    // The terminal's echo is off meanwhile: a Ctrl-C must give it back, not kill rtrsh.
+    // The terminal's echo is off meanwhile: a Ctrl-C must give it back, not kill rtrsh. The
+    // handler is in place before the echo goes (`signal()` installs it at once).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| CliError::usage(format!("cannot handle Ctrl-C: {e}")))?;
+    let _shown = repl::connecting(&target.hostname, true);
+    let hostname = target.hostname.clone();
     tokio::select! {
-        r = open => Ok(r?),
-        _ = tokio::signal::ctrl_c() => Err(CliError::new(
+        r = HostSession::open(client.clone(), target, opts) => Ok(r?),
+        _ = interrupt.recv() => Err(CliError::new(
             Exit::AuthOrConnection,
             format!("interrupted while connecting to {}", quoted_name(&hostname)),
         )),

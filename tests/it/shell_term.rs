@@ -220,23 +220,10 @@ async fn with_stdout_in_a_file_the_prompt_stays_on_the_terminal_and_the_file_get
     let sh = rtrsh(&env).args(["--host", "DESKTOP-01", "--no-transcript"]);
     let file = sh.home().join("session.log");
     // `rtrsh ... > session.log` typed in a terminal.
-    let inner = sh.command();
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(r#"out="$1"; shift; exec "$@" > "$out""#)
-        .arg("sh")
-        .arg(&file)
-        .arg(inner.get_program())
-        .args(inner.get_args())
-        .env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    if let Some(dir) = inner.get_current_dir() {
-        cmd.current_dir(dir);
-    }
+    let cmd = in_sh(
+        &format!(r#"exec "$@" > '{}'"#, file.display()),
+        &sh.command(),
+    );
     let (screen, code) = converse(move || {
         let mut t = Pty::spawn_command(cmd);
         t.expect(r"DESKTOP-01 C:\> ", T);
@@ -262,4 +249,53 @@ async fn with_stdout_in_a_file_the_prompt_stays_on_the_terminal_and_the_file_get
         !log.contains('\x1b') && !log.contains("DESKTOP-01") && !log.contains('\r'),
         "nothing of the editor in the file: {log:?}"
     );
+}
+
+/// `sh -c SCRIPT` on a terminal, with `rtrsh`'s command line (program, arguments, environment,
+/// directory) as the script's arguments (`"$@"`).
+fn in_sh(script: &str, inner: &std::process::Command) -> std::process::Command {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .env_clear();
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    if let Some(dir) = inner.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_connecting_gives_the_terminal_back_with_its_echo() {
+    let env = TestEnv::start(EmulatorConfig {
+        latency: Duration::from_secs(3),
+        ..fast()
+    })
+    .await;
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01", "--no-transcript"]);
+    // The shell around rtrsh survives the Ctrl-C (it traps it), then shows the echo setting.
+    let cmd = in_sh(
+        r#"trap true INT; "$@"; echo "rtrsh exited $?"; stty -a | tr ' ;' '\n\n' | grep -x -e echo -e -echo; echo done"#,
+        &sh.command(),
+    );
+    let (after, code) = converse(move || {
+        let mut t = Pty::spawn_command(cmd);
+        t.expect("connecting to DESKTOP-01 …", T);
+        t.ctrl_c();
+        t.expect("interrupted while connecting", T);
+        t.expect("rtrsh exited 3", T);
+        let after = t.expect("done", T);
+        (after, t.wait_exit(T))
+    })
+    .await;
+    assert_eq!(code, 0);
+    let setting: Vec<&str> = after.split_whitespace().collect();
+    assert_eq!(setting, ["echo"], "{after:?}");
 }
