@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use rtrsh::emulator::EmulatorConfig;
+use rtrsh::emulator::world::HOSTILE_ESCAPES;
 
 use crate::support::shell::{Pty, converse, executed, rtrsh};
 use crate::support::{TestEnv, fast};
@@ -60,6 +61,41 @@ async fn a_terminal_gets_colour_that_carries_meaning_and_no_color_gets_none() {
                 out.raw
             );
         }
+    }
+}
+
+/// Colour is put around text already made inert: the host's own escapes still arrive as
+/// `\e...` text (dimmed, so they stand apart from the host's text), never as sequences, and
+/// the host's `ESC [31m` colours nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colour_never_lets_host_escapes_through() {
+    let env = TestEnv::start(fast()).await;
+    let sh = rtrsh(&env).args(["--host", "HOSTILE-01", "--no-transcript"]);
+    let shown = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"HOSTILE-01 C:\> ", T);
+        t.line(&format!("cat {HOSTILE_ESCAPES}"));
+        let shown = t.expect_seen(r"HOSTILE-01 C:\> ", T);
+        t.ctrl_d();
+        assert_eq!(t.wait_exit(T), 0);
+        shown
+    })
+    .await;
+    assert!(
+        shown.text.contains(r"\e[31mred text\e[0m"),
+        "{:?}",
+        shown.text
+    );
+    assert!(
+        shown.raw.contains("\x1b[2m\\e]0;pwned\\x07\x1b[22m"),
+        "dimmed, inert: {:?}",
+        shown.raw
+    );
+    for active in ["\x1b]", "\x1b[2J", "\x1bP", "\x07", "\x1b[31m", "\x1b[6n"] {
+        assert!(
+            !shown.raw.contains(active),
+            "{active:?} reached the terminal"
+        );
     }
 }
 
