@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--pulse-interval', '--pulse-interval', [CompletionResultType]::ParameterName, 'How often to pulse the session to keep it alive')
             [CompletionResult]::new('--command-timeout', '--command-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for a command after this long (it may still run on the host)')
             [CompletionResult]::new('--evidence-dir', '--evidence-dir', [CompletionResultType]::ParameterName, 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the resolved hosts and the tier each command would use, then exit')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'In scripts, stop at the first command that fails')
@@ -47,8 +48,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--queue-offline', '--queue-offline', [CompletionResultType]::ParameterName, 'Queue commands for an offline host (they run when it comes back)')
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
             [CompletionResult]::new('--no-extract', '--no-extract', [CompletionResultType]::ParameterName, '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('emulator', 'emulator', [CompletionResultType]::ParameterValue, 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)')
@@ -91,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--queued-session-lifetime', '--queued-session-lifetime', [CompletionResultType]::ParameterName, 'Lifetime of an offline-queued session: this long after its last activity (creation or a command). PSFalcon''s `Get-FalconQueue` help and FalconPy''s `queued_execute.py` give 7 days, with adding commands extending it; live sessions use `--session-idle`')
             [CompletionResult]::new('--queued-status', '--queued-status', [CompletionResultType]::ParameterName, 'What check-status answers for a queued command that has not run yet (undocumented)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--no-hostile-host', '--no-hostile-host', [CompletionResultType]::ParameterName, 'Leave out the host whose outputs are hostile (HOSTILE-01)')
             [CompletionResult]::new('--corrupt-downloads', '--corrupt-downloads', [CompletionResultType]::ParameterName, 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract')
             [CompletionResult]::new('--redirect-first-token', '--redirect-first-token', [CompletionResultType]::ParameterName, 'Answer the first token request with a 308 redirect to the same URL (region redirect)')
@@ -106,17 +108,19 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
             [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command instead of the output')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;auth' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove a profile: its secret from the OS keyring and its entry from the profiles file')
@@ -128,21 +132,24 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--cloud', '--cloud', [CompletionResultType]::ParameterName, 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile''s, else auto')
             [CompletionResult]::new('--member-cid', '--member-cid', [CompletionResultType]::ParameterName, 'MSSP: the child CID this profile acts in')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without checking that the credentials obtain a token')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;auth;status' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;auth;logout' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;auth;help' {
@@ -166,22 +173,25 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         }
         'rtrsh;queue' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (default: `default`, or RTRSH_PROFILE)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per queued command (with its output once it ran)')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;completions' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;man' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'rtrsh;help' {

@@ -98,7 +98,7 @@ _rtrsh() {
 
     case "${cmd}" in
         rtrsh)
-            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --evidence-dir --no-extract --help --version emulator demo auth queue completions man help"
+            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --pulse-interval --command-timeout --evidence-dir --no-extract --color --help --version emulator demo auth queue completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -176,6 +176,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -184,7 +188,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth)
-            opts="-h --profile --help login status logout help"
+            opts="-h --profile --color --help login status logout help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,6 +196,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -272,7 +280,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__login)
-            opts="-h --client-id --cloud --member-cid --no-verify --profile --help"
+            opts="-h --client-id --cloud --member-cid --no-verify --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +302,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +314,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__logout)
-            opts="-h --profile --help"
+            opts="-h --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +322,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -320,7 +336,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__status)
-            opts="-h --profile --help"
+            opts="-h --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,6 +344,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -338,7 +358,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__completions)
-            opts="-h --profile --help bash elvish fish powershell zsh"
+            opts="-h --profile --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +366,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -356,7 +380,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__demo)
-            opts="-c -h --host --latency --command --json --raw --no-transcript --profile --help"
+            opts="-c -h --host --latency --command --json --raw --no-transcript --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -382,6 +406,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -390,7 +418,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --profile --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +542,10 @@ _rtrsh() {
                     ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -678,7 +710,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__man)
-            opts="-h --profile --help"
+            opts="-h --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +718,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -696,7 +732,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__queue)
-            opts="-h --profile --json --raw --help"
+            opts="-h --profile --json --raw --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,6 +740,10 @@ _rtrsh() {
             case "${prev}" in
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

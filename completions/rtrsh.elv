@@ -36,6 +36,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --pulse-interval 'How often to pulse the session to keep it alive'
             cand --command-timeout 'Give up waiting for a command after this long (it may still run on the host)'
             cand --evidence-dir 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --dry-run 'Print the resolved hosts and the tier each command would use, then exit'
             cand --yes 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
             cand --fail-fast 'In scripts, stop at the first command that fails'
@@ -44,8 +45,8 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --queue-offline 'Queue commands for an offline host (they run when it comes back)'
             cand --no-transcript 'Do not write an audit transcript'
             cand --no-extract '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
@@ -87,6 +88,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --queued-session-lifetime 'Lifetime of an offline-queued session: this long after its last activity (creation or a command). PSFalcon''s `Get-FalconQueue` help and FalconPy''s `queued_execute.py` give 7 days, with adding commands extending it; live sessions use `--session-idle`'
             cand --queued-status 'What check-status answers for a queued command that has not run yet (undocumented)'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --no-hostile-host 'Leave out the host whose outputs are hostile (HOSTILE-01)'
             cand --corrupt-downloads 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'
             cand --redirect-first-token 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
@@ -101,16 +103,18 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand -c 'Run this command line and exit (repeatable)'
             cand --command 'Run this command line and exit (repeatable)'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --json 'Write one JSON object per command instead of the output'
             cand --raw 'Do not neutralise control characters in host output'
             cand --no-transcript 'Do not write an audit transcript'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
             cand status 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
             cand logout 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
@@ -121,19 +125,22 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --cloud 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile''s, else auto'
             cand --member-cid 'MSSP: the child CID this profile acts in'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --no-verify 'Save without checking that the credentials obtain a token'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth;status'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth;logout'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth;help'= {
             cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
@@ -151,20 +158,23 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         }
         &'rtrsh;queue'= {
             cand --profile 'Credentials profile (default: `default`, or RTRSH_PROFILE)'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --json 'One JSON object per queued command (with its output once it ran)'
             cand --raw 'Do not neutralise control characters in host output'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;completions'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;man'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;help'= {
             cand emulator 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'

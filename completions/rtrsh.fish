@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rtrsh_global_optspecs
-    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= evidence-dir= no-extract h/help V/version
+    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= evidence-dir= no-extract color= h/help V/version
 end
 
 function __fish_rtrsh_needs_command
@@ -41,6 +41,9 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l transcript -d 'Write the au
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l pulse-interval -d 'How often to pulse the session to keep it alive' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l command-timeout -d 'Give up waiting for a command after this long (it may still run on the host)' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l evidence-dir -d 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)' -r -F
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l dry-run -d 'Print the resolved hosts and the tier each command would use, then exit'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l yes -d 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l fail-fast -d 'In scripts, stop at the first command that fails'
@@ -49,7 +52,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l raw -d 'Do not neutralise c
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue commands for an offline host (they run when it comes back)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-extract -d '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
-complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s V -l version -d 'Print version'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "demo" -d 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
@@ -101,6 +104,9 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l queued-status -
 not-found\t'404 "Could not find command": no result exists yet'
 sensor-offline\t'404 with code 40401 "Could not establish sensor comms", the code the API gives for an offline host elsewhere (psfalcon#79)'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l no-hostile-host -d 'Leave out the host whose outputs are hostile (HOSTILE-01)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l corrupt-downloads -d 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l redirect-first-token -d 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
@@ -111,12 +117,18 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l host -d 'Demo host 
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l latency -d 'Time the simulated hosts take per command' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s c -l command -d 'Run this command line and exit (repeatable)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l json -d 'Write one JSON object per command instead of the output'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l raw -d 'Do not neutralise control characters in host output'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l no-transcript -d 'Do not write an audit transcript'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "logout" -d 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
@@ -125,24 +137,42 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcom
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l cloud -d 'us-1, us-2, eu-1, us-gov-1, us-gov-2, auto (discover from the token endpoint) or an https:// URL. Default: the profile\'s, else auto' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l member-cid -d 'MSSP: the child CID this profile acts in' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-verify -d 'Save without checking that the credentials obtain a token'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "logout" -d 'Remove a profile: its secret from the OS keyring and its entry from the profiles file'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l profile -d 'Credentials profile (default: `default`, or RTRSH_PROFILE)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l json -d 'One JSON object per queued command (with its output once it ran)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l raw -d 'Do not neutralise control characters in host output'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -s h -l help -d 'Print help'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
+always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
+never\t'Never'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth queue completions man help" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth queue completions man help" -f -a "demo" -d 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth queue completions man help" -f -a "auth" -d 'Manage stored credentials (profiles)'

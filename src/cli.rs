@@ -127,6 +127,7 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         command_timeout: std::time::Duration::from_secs(15 * 60),
         evidence_dir: std::path::PathBuf::from("evidence"),
         no_extract: false,
+        color: crate::output::style::choice(),
     };
     let code = crate::shell::run(shell);
     handle.shutdown();

@@ -4,5 +4,6 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = rtrsh::cli::Cli::parse();
+    rtrsh::output::style::init(cli.shell.color);
     rtrsh::cli::run(cli)
 }

@@ -8,12 +8,15 @@
 //! - [`transcript`]: [`Transcript`], the append-only JSONL audit log of a session (hashes, not
 //!   output bodies; never a secret).
 //! - [`layout`]: tables fitted to the terminal, sizes in binary units.
+//! - [`style`]: colour for rtrsh's own terminal output (`--color`, `NO_COLOR`), decided once
+//!   per stream.
 //! - `json`: terminal-safe JSON lines, for the records and for the shell's other `--json` lines.
 
 pub(crate) mod json;
 pub mod layout;
 pub mod record;
 pub mod sanitize;
+pub mod style;
 pub mod transcript;
 pub mod writer;
 

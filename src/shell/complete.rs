@@ -668,6 +668,16 @@ impl Highlighter for ShellHelper {
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
         Cow::Owned(format!("\x1b[2m{hint}\x1b[22m"))
     }
+
+    /// The host and the directory in colour. The prompt text itself holds no escapes (it is
+    /// built inert); rustyline measures that text and shows this one, of the same width.
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        _default: bool,
+    ) -> Cow<'b, str> {
+        Cow::Owned(crate::output::style::prompt(prompt))
+    }
 }
 
 impl Validator for ShellHelper {}
@@ -700,13 +710,22 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 /// Sections clap does not know, appended to the generated page.
 const MAN_EXTRA: &str = r#".SH "INTERACTIVE USE"
 At the prompt, TAB completes command names, subcommands, flags and paths on the host
-(listed with \fBls\fR through the session and cached per directory for a minute).
+(listed with \fBls\fR through the session and cached per directory for a minute) as far as
+the candidates agree; a second TAB lists them.
 After a command and a space, its usage shows dimmed after the cursor (not when \fBNO_COLOR\fR
 is set); it is never part of the line.
 \fBhelp\fR lists the commands of the host's platform; \fBhelp\fR \fICMD\fR describes one.
 \fBfiles\fR lists the session's retrieved files; \fBlibrary\fR [\fBput\fR|\fBscripts\fR|\fBfalcon\fR]
 lists the tenant's put\-files, custom scripts and Falcon scripts.
 Ctrl\-C cancels the wait for a running command; Ctrl\-D or \fBexit\fR closes the session.
+With stdout redirected (\fB> log\fR, \fB| tee log\fR) the prompt and line editing stay on the
+terminal and stdout gets the commands' output only, each ending its line.
+.SH COLOUR
+On a terminal, host stderr is red, rtrsh's notices are dimmed, its errors bold red, per\-host
+headers bold, and the prompt's host and directory coloured; host stdout stays plain.
+\fB\-\-color\fR \fIauto\fR|\fIalways\fR|\fInever\fR; with \fIauto\fR, colour is off when
+\fBNO_COLOR\fR is set or the stream is not a terminal. Colour never enters \fB\-\-json\fR
+output, saved files or the audit transcript.
 .SH "EXIT STATUS"
 .TP
 \fB0\fR

@@ -11,6 +11,7 @@ use crate::command::{Tier, script_timeout};
 use crate::falcon::FalconError;
 use crate::falcon::error::hint;
 use crate::output::record::{CommandRecord, CommandStatus};
+use crate::output::style::{self, Stream};
 use crate::output::transcript::{OutputDigest, SessionInfo, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::session::poll::{Collect, Completion, OutputSink};
@@ -24,6 +25,8 @@ pub struct TerminalSink {
     out_newline: bool,
     err_newline: bool,
     out_tty: bool,
+    /// Host stderr is shown red (sanitised output to a colour terminal).
+    err_colour: bool,
     /// Piped stdout of the previous command did not end with a newline: write one before the
     /// next command's output (each command's own bytes stay exact).
     out_sep: bool,
@@ -37,15 +40,30 @@ impl TerminalSink {
         } else {
             OutputMode::Sanitized
         };
+        // Colour goes around sanitised text only: `--raw` keeps the host's bytes as they are.
+        let colour = |s| !raw && style::enabled(s);
         TerminalSink {
-            out: SanitizingWriter::new(std::io::stdout(), mode),
-            err: SanitizingWriter::new(std::io::stderr(), mode),
+            out: SanitizingWriter::new(std::io::stdout(), mode)
+                .with_highlight(colour(Stream::Stdout)),
+            err: SanitizingWriter::new(std::io::stderr(), mode)
+                .with_highlight(colour(Stream::Stderr)),
             out_newline: true,
             err_newline: true,
             out_tty: std::io::stdout().is_terminal(),
+            err_colour: colour(Stream::Stderr),
             out_sep: false,
             broken_pipe: false,
         }
+    }
+
+    /// For the interactive prompt: stdout is a record of a terminal session even when it goes to
+    /// a file or a pipe, so each command's output ends its line there too (the prompt that
+    /// follows never draws over it).
+    pub fn interactive(mut self, on: bool) -> Self {
+        if on {
+            self.out_tty = true;
+        }
+        self
     }
 
     fn note(&mut self, r: std::io::Result<()>) {
@@ -89,21 +107,28 @@ impl TerminalSink {
         if chunk.is_empty() {
             return;
         }
-        let mut no_sep = false;
-        let (w, newline, sep): (&mut dyn Write, _, _) = if to_err {
-            (&mut self.err, &mut self.err_newline, &mut no_sep)
+        let r = if to_err {
+            self.err_newline = chunk.ends_with('\n');
+            // Red around the host's stderr: the sanitiser has made the chunk inert, so nothing
+            // of the host's can change or end the colour (its own dimming of escaped controls
+            // only sets the intensity, which the red leaves alone).
+            let paint = self.err_colour.then_some(style::HOST_STDERR);
+            let err = &mut self.err;
+            paint
+                .map_or(Ok(()), |p| err.get_mut().write_all(p.on.as_bytes()))
+                .and_then(|_| err.write_all(chunk.as_bytes()))
+                .and_then(|_| paint.map_or(Ok(()), |p| err.get_mut().write_all(p.off.as_bytes())))
+                .and_then(|_| err.flush())
         } else {
-            (&mut self.out, &mut self.out_newline, &mut self.out_sep)
+            let mut r = Ok(());
+            if std::mem::take(&mut self.out_sep) {
+                // Written through the sanitiser too: a plain newline passes unchanged.
+                r = self.out.write_all(b"\n");
+            }
+            self.out_newline = chunk.ends_with('\n');
+            r.and_then(|_| self.out.write_all(chunk.as_bytes()))
+                .and_then(|_| self.out.flush())
         };
-        let mut r = Ok(());
-        if std::mem::take(sep) {
-            // Written through the sanitiser too: a plain newline passes unchanged.
-            r = w.write_all(b"\n");
-        }
-        *newline = chunk.ends_with('\n');
-        let r = r
-            .and_then(|_| w.write_all(chunk.as_bytes()))
-            .and_then(|_| w.flush());
         self.note(r);
     }
 }
@@ -353,9 +378,9 @@ fn failed(
     started: std::time::SystemTime,
     digest: &OutputDigest,
 ) -> LineResult {
-    eprintln!("rtrsh: error: {}", one_line(&e.to_string()));
+    eprintln!("{}", style::error(&e.to_string()));
     if let Some(h) = hint(e) {
-        eprintln!("hint: {}", one_line(&h));
+        eprintln!("{}", style::hint(&h));
     }
     rec.status = if e.maybe_executed() {
         CommandStatus::Unknown

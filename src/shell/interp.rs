@@ -23,13 +23,14 @@ use tokio_util::sync::CancellationToken;
 use crate::command::{Platform, Tier};
 use crate::falcon::FalconClient;
 use crate::output::sanitize::sanitize_line;
+use crate::output::style;
 use crate::session::classify;
 use crate::session::fleet::HostIdx;
 use crate::shell::complete::ShellHelper;
 use crate::shell::line::{self, Line, LineProblem, Output};
 use crate::shell::pipe::Local;
 use crate::shell::script::{ScriptLine, typed_lines};
-use crate::shell::{Exit, ShellArgs, builtins, one_line, repl};
+use crate::shell::{Exit, ShellArgs, builtins, repl};
 
 /// Where background notices go (a session refreshed, expired): the prompt's printer, which
 /// keeps the line being typed intact, or stderr in a script.
@@ -188,7 +189,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
     let (running, sigint) = match repl::interrupt_canceller() {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("rtrsh: error: {e}");
+            eprintln!("{}", style::error(&e));
             return Exit::Usage;
         }
     };
@@ -206,7 +207,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
     match source {
         Source::Script(lines) => {
             it.hosts
-                .watch(Arc::new(|m: &str| eprintln!("rtrsh: {}", one_line(m))));
+                .watch(Arc::new(|m: &str| eprintln!("{}", style::notice(m))));
             // Ctrl-C stops the script: the command running is cancelled, nothing after it runs.
             let cancel = CancellationToken::new();
             set_running(Some(cancel.clone()));
@@ -232,7 +233,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
             let (requests, notifier) = match repl::start_editor(history, helper) {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("rtrsh: error: {}", one_line(&e));
+                    eprintln!("{}", style::error(&e));
                     sigint.abort();
                     return Exit::Usage;
                 }
@@ -252,7 +253,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
                     Ok(repl::Read::Interrupted) => continue,
                     Ok(repl::Read::Eof) | Err(_) => break,
                     Ok(repl::Read::Failed(e)) => {
-                        eprintln!("rtrsh: error: cannot read input: {}", one_line(&e));
+                        eprintln!("{}", style::error(&format!("cannot read input: {e}")));
                         worst = worst.max(Exit::Usage);
                         break;
                     }
@@ -262,7 +263,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
                     let line = match line {
                         Ok(l) => l,
                         Err(e) => {
-                            eprintln!("rtrsh: {e}");
+                            eprintln!("{}", style::problem(&e));
                             continue;
                         }
                     };
@@ -294,9 +295,9 @@ impl<H: Hosts> Interp<'_, H> {
     /// A refused line: `rtrsh: [source:line[:column]: ]why`, exit 2.
     fn refuse(&self, at: Option<&ScriptLine>, column: Option<usize>, why: &str) -> LineEnd {
         match (at, column) {
-            (Some(sl), Some(c)) => eprintln!("rtrsh: {}: {}", sl.at(c), one_line(why)),
-            (Some(sl), None) => eprintln!("rtrsh: {}: {}", sl.place, one_line(why)),
-            (None, _) => eprintln!("rtrsh: {}", one_line(why)),
+            (Some(sl), Some(c)) => eprintln!("{}", style::problem(&format!("{}: {why}", sl.at(c)))),
+            (Some(sl), None) => eprintln!("{}", style::problem(&format!("{}: {why}", sl.place))),
+            (None, _) => eprintln!("{}", style::problem(why)),
         }
         LineEnd::of(Exit::Usage)
     }
@@ -339,7 +340,7 @@ impl<H: Hosts> Interp<'_, H> {
                         crate::shell::library::list(self.hosts.client(), &which, json).await;
                     print_listing(&listing.stdout, json);
                     for e in &listing.errors {
-                        eprintln!("rtrsh: {}", one_line(&e.to_string()));
+                        eprintln!("{}", style::error(&e.to_string()));
                     }
                     LineEnd::of(if listing.errors.is_empty() {
                         Exit::Ok
@@ -419,7 +420,7 @@ impl<H: Hosts> Interp<'_, H> {
             }
             let q = format!("Run `{}` ({what})?", sanitize_line(text));
             if !confirm(q).await {
-                eprintln!("rtrsh: not run");
+                eprintln!("{}", style::notice("not run"));
                 return LineEnd::of(Exit::Ok);
             }
         }
@@ -435,7 +436,7 @@ impl<H: Hosts> Interp<'_, H> {
         if let Some(l) = local
             && let Err(e) = l.finish()
         {
-            eprintln!("rtrsh: error: {}", one_line(&e));
+            eprintln!("{}", style::error(&e));
             end.exit = end.exit.max(Exit::CommandFailed);
         }
         end

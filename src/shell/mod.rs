@@ -28,6 +28,7 @@ use clap::Args;
 use crate::falcon::error::hint;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::sanitize::sanitize_line;
+use crate::output::style;
 use crate::session::host::{Resolve, resolve_aid, resolve_host};
 use crate::session::names::is_literal_name;
 use crate::session::{HostSession, SessionOptions, Target};
@@ -134,6 +135,9 @@ pub struct ShellArgs {
     /// `get` keeps the downloaded 7z archive (password `infected`) instead of extracting it.
     #[arg(long)]
     pub no_extract: bool,
+    /// Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value_t, value_name = "WHEN", global = true)]
+    pub color: crate::output::style::ColorChoice,
 }
 
 /// A failure with a one-line message, an optional hint, and an exit status.
@@ -171,12 +175,12 @@ impl CliError {
     }
 
     pub fn print(&self) {
-        eprintln!("rtrsh: error: {}", crate::shell::one_line(&self.message));
+        eprintln!("{}", style::error(&self.message));
         if let Some(d) = &self.detail {
             eprintln!("{d}");
         }
         if let Some(h) = &self.hint {
-            eprintln!("hint: {}", one_line(h));
+            eprintln!("{}", style::hint(h));
         }
     }
 }
@@ -398,8 +402,11 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
     client.on_rate_limit_wait(std::sync::Arc::new(|wait: Duration| {
         eprintln!(
-            "rtrsh: rate limited by the API; waiting {} s",
-            wait.as_secs_f64().ceil()
+            "{}",
+            style::notice(&format!(
+                "rate limited by the API; waiting {} s",
+                wait.as_secs_f64().ceil()
+            ))
         );
     }));
     if fleet::is_fleet(&args) {
@@ -414,7 +421,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         },
         ..Default::default()
     };
-    let session = HostSession::open(client.clone(), target, opts).await?;
+    let session = open_session(&client, target, opts, lines.is_none()).await?;
     let info = exec::session_info(&session, session.session_id().await);
     let transcript = match open_transcript(&args, &info, &client) {
         Ok(t) => t,
@@ -424,10 +431,10 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         }
     };
     let mut outs = exec::Outputs {
-        term: exec::TerminalSink::new(args.raw),
+        term: exec::TerminalSink::new(args.raw).interactive(lines.is_none()),
         transcript,
         json: args.json,
-        notify: Box::new(|m| eprintln!("rtrsh: {}", one_line(&m))),
+        notify: Box::new(|m| eprintln!("{}", style::notice(&m))),
         get: get::GetOptions {
             evidence_dir: args.evidence_dir.clone(),
             extract: !args.no_extract,
@@ -463,14 +470,41 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         );
     } else if let Err(e) = session.close().await {
         eprintln!(
-            "rtrsh: warning: could not close the session on the server: {}",
-            one_line(&e.to_string())
+            "{}",
+            style::warning(&format!("could not close the session on the server: {e}"))
         );
     }
     let closing = exec::session_info(&session, session.session_id().await);
     let _ = outs.transcript.session_close(&closing);
     let _ = client.revoke().await;
     result
+}
+
+/// Opens the session on one host, showing that it is opening (see [`repl::connecting`]). With
+/// `interactive` the prompt follows: keys typed meanwhile are held for it, and Ctrl-C gives up.
+async fn open_session(
+    client: &FalconClient,
+    target: Target,
+    opts: SessionOptions,
+    interactive: bool,
+) -> Result<HostSession, CliError> {
+    if !interactive {
+        let _shown = repl::connecting(&target.hostname, false);
+        return Ok(HostSession::open(client.clone(), target, opts).await?);
+    }
+    // The terminal's echo is off meanwhile: a Ctrl-C must give it back, not kill rtrsh. The
+    // handler is in place before the echo goes (`signal()` installs it at once).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| CliError::usage(format!("cannot handle Ctrl-C: {e}")))?;
+    let _shown = repl::connecting(&target.hostname, true);
+    let hostname = target.hostname.clone();
+    tokio::select! {
+        r = HostSession::open(client.clone(), target, opts) => Ok(r?),
+        _ = interrupt.recv() => Err(CliError::new(
+            Exit::AuthOrConnection,
+            format!("interrupted while connecting to {}", quoted_name(&hostname)),
+        )),
+    }
 }
 
 /// Opens the audit transcript (`--transcript PATH`, the default under the data dir, or none).

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
 use std::time::Duration;
 
-use rustyline::config::ColorMode;
+use rustyline::config::{Behavior, ColorMode, CompletionType};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor, ExternalPrinter};
@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::output::sanitize::sanitize_line;
+use crate::output::style;
 use crate::shell::complete::ShellHelper;
-use crate::shell::one_line;
 
 /// What the editor thread answers.
 pub enum Read {
@@ -47,7 +47,7 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn notify(&self, msg: &str) {
-        let line = format!("rtrsh: {}", one_line(msg));
+        let line = style::notice(msg);
         if self.reading.load(Ordering::SeqCst)
             && let Some(p) = &self.printer
             && p.send(format!("{line}\n")).is_ok()
@@ -73,20 +73,25 @@ pub fn start_editor(
     history: Option<PathBuf>,
     helper: ShellHelper,
 ) -> Result<(std_mpsc::Sender<ReadRequest>, Notifier), String> {
+    let setup = EditorSetup::detect();
     let config = Config::builder()
         .auto_add_history(false)
         .history_ignore_space(true)
         .max_history_size(10_000)
         .map_err(|e| e.to_string())?
+        // Like bash: TAB completes the common prefix, a second TAB lists the candidates.
+        .completion_type(CompletionType::List)
+        .behavior(setup.behavior)
+        .bracketed_paste(setup.bracketed_paste)
+        .color_mode(if setup.colour {
+            ColorMode::Forced
+        } else {
+            ColorMode::Disabled
+        })
         .build();
-    // rustyline dims hints (through the helper's highlighter) only when colours are on: not
-    // with `NO_COLOR`, nor when its output (stdout) is not a terminal. An undimmed hint would
-    // read as typed text, so then there are none.
-    let dim = hints_can_be_dimmed(
-        config.color_mode(),
-        std::io::IsTerminal::is_terminal(&std::io::stdout()),
-    );
-    let helper = helper.with_hints(dim);
+    // rustyline calls the highlighter (coloured prompt, dimmed hints) only with colours on. An
+    // undimmed hint would read as typed text, so without colours there are none.
+    let helper = helper.with_hints(setup.colour);
     let mut editor: Editor<ShellHelper, FileHistory> =
         Editor::with_config(config).map_err(|e| format!("cannot start the line editor: {e}"))?;
     if let Some(h) = &history {
@@ -161,14 +166,45 @@ fn save_history(editor: &mut Editor<ShellHelper, FileHistory>, path: &std::path:
     }
 }
 
-/// Whether rustyline will call the highlighter (so hints show dimmed): colours not disabled
-/// (`NO_COLOR` set disables them) and, unless forced, its output a terminal.
-fn hints_can_be_dimmed(mode: ColorMode, stdout_is_terminal: bool) -> bool {
-    match mode {
-        ColorMode::Enabled => stdout_is_terminal,
-        ColorMode::Forced => true,
-        // `Disabled`, and whatever later versions add.
-        _ => false,
+/// Where the line editor talks to the user, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EditorSetup {
+    behavior: Behavior,
+    bracketed_paste: bool,
+    /// Coloured prompt and dimmed hints.
+    colour: bool,
+}
+
+impl EditorSetup {
+    fn detect() -> EditorSetup {
+        use std::io::IsTerminal;
+        let stdout_tty = std::io::stdout().is_terminal();
+        // With stdout redirected the editor draws on the terminal itself, which it can when
+        // rtrsh has one.
+        let tty = stdout_tty
+            || std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_ok();
+        EditorSetup::new(stdout_tty, style::decide_from_env(tty))
+    }
+
+    /// On a terminal, the editor uses stdin and stdout as usual. With stdout redirected
+    /// (`rtrsh --host X > log`, `| tee log`), stdout carries what the commands printed, as a
+    /// terminal session would show it, and nothing of the editor: the prompt, the typed line
+    /// and its repaints go to the terminal (`/dev/tty`), and the terminal is never put into
+    /// bracketed-paste mode through stdout.
+    fn new(stdout_tty: bool, colour: bool) -> EditorSetup {
+        EditorSetup {
+            behavior: if stdout_tty {
+                Behavior::Stdio
+            } else {
+                Behavior::PreferTerm
+            },
+            bracketed_paste: stdout_tty,
+            colour,
+        }
     }
 }
 
@@ -193,6 +229,68 @@ pub fn spinner(label: &str) -> Option<indicatif::ProgressBar> {
     pb.set_message(format!("running {}", sanitize_line(label)));
     pb.enable_steady_tick(Duration::from_millis(100));
     Some(pb)
+}
+
+/// What the terminal shows while a session opens (a sensor can take seconds): a spinner and
+/// "connecting to HOST …" on stderr when it is a terminal. With `hold_keys` (the interactive
+/// prompt follows) the terminal stops echoing meanwhile, so keys typed ahead are not printed
+/// raw under the spinner; the terminal keeps them, and the first prompt reads them as typed.
+/// Dropping it clears the spinner and gives the echo back (before the line editor saves the
+/// terminal's settings).
+pub struct Connecting {
+    bar: Option<indicatif::ProgressBar>,
+    #[cfg(unix)]
+    saved: Option<rustix::termios::Termios>,
+}
+
+/// Starts showing that a session to `hostname` is opening (see [`Connecting`]).
+pub fn connecting(hostname: &str, hold_keys: bool) -> Connecting {
+    use std::io::IsTerminal;
+    #[cfg(unix)]
+    let saved = if hold_keys && std::io::stdin().is_terminal() {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let stdin = std::io::stdin();
+        tcgetattr(&stdin).ok().and_then(|original| {
+            let mut quiet = original.clone();
+            quiet.local_modes.remove(LocalModes::ECHO);
+            tcsetattr(&stdin, OptionalActions::Now, &quiet)
+                .ok()
+                .map(|()| original)
+        })
+    } else {
+        None
+    };
+    #[cfg(not(unix))]
+    let _ = hold_keys;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        pb.set_message(format!("connecting to {} …", sanitize_line(hostname)));
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    Connecting {
+        bar,
+        #[cfg(unix)]
+        saved,
+    }
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        if let Some(pb) = self.bar.take() {
+            pb.finish_and_clear();
+        }
+        #[cfg(unix)]
+        if let Some(t) = self.saved.take() {
+            // `Now`, not a flush: the keys typed meanwhile stay queued for the prompt.
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                &t,
+            );
+        }
+    }
 }
 
 /// The token of the command running now, if any: what Ctrl-C cancels.
@@ -238,10 +336,12 @@ mod tests {
     }
 
     #[test]
-    fn hints_only_where_they_are_dimmed() {
-        assert!(hints_can_be_dimmed(ColorMode::Enabled, true));
-        assert!(!hints_can_be_dimmed(ColorMode::Enabled, false));
-        assert!(!hints_can_be_dimmed(ColorMode::Disabled, true));
-        assert!(hints_can_be_dimmed(ColorMode::Forced, false));
+    fn the_editor_keeps_off_a_redirected_stdout() {
+        let on_terminal = EditorSetup::new(true, true);
+        assert_eq!(on_terminal.behavior, Behavior::Stdio);
+        assert!(on_terminal.bracketed_paste && on_terminal.colour);
+        let redirected = EditorSetup::new(false, false);
+        assert_eq!(redirected.behavior, Behavior::PreferTerm);
+        assert!(!redirected.bracketed_paste && !redirected.colour);
     }
 }

@@ -13,6 +13,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::command::input::{self, InputError};
+use crate::output::style;
 use crate::shell::line;
 use crate::shell::{CliError, ShellArgs, one_line};
 
@@ -154,7 +155,7 @@ fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
         };
         match problem {
             Some((column, why)) => {
-                eprintln!("rtrsh: {}: {}", line.at(column), one_line(&why));
+                eprintln!("{}", style::problem(&format!("{}: {why}", line.at(column))));
                 bad += 1;
             }
             None => lines.push(line),

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::Platform;
 use crate::falcon::FalconClient;
+use crate::output::style;
 use crate::session::HostSession;
 use crate::session::fleet::HostIdx;
 use crate::session::poll::OutputSink;
@@ -17,7 +18,7 @@ use crate::shell::complete::{CompletionCache, ShellHelper};
 use crate::shell::exec::{self, LineResult, Outputs};
 use crate::shell::interp::{Hosts, LineEnd, Notify, Plan};
 use crate::shell::pipe::Local;
-use crate::shell::{Exit, fleet::local, one_line, repl};
+use crate::shell::{Exit, fleet::local, repl};
 
 /// One open session and where its results go.
 pub struct OneHost<'a> {
@@ -212,7 +213,7 @@ impl Hosts for OneHost<'_> {
                     outs.term.stdout(&format!("{}\n", saved.describe()));
                     outs.term.finish();
                 }
-                Err(why) => eprintln!("rtrsh: error: download: {}", one_line(why)),
+                Err(why) => eprintln!("{}", style::error(&format!("download: {why}"))),
             },
         )
         .await;

@@ -50,4 +50,5 @@ mod shell_output;
 mod shell_pty;
 mod shell_script;
 mod shell_sessions;
+mod shell_term;
 mod tls;

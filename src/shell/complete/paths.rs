@@ -171,33 +171,32 @@ pub fn parse_listing(style: PathStyle, stdout: &str) -> Vec<RemoteEntry> {
 }
 
 /// Windows: a `Directory listing for C:\ -` banner, then a table whose `Type` column reads
-/// `<Directory>` or `<File>`. Names can be wider than their column (and then touch the type), so
-/// the type is found as the rightmost `<Directory>` / `<File>` of a row followed by a space or
-/// the end (later columns are sizes and dates).
+/// `<Directory>` for folders and, for files, `<File>` or the file's extension (`.txt`, `.dll`;
+/// empty for a name without one), then sizes and dates. A row whose name fits its column is
+/// read by the header's columns; a longer name pushes the rest of the row right (and may touch
+/// the type), so such a row is read from its sizes backwards.
 fn parse_windows(stdout: &str) -> Vec<RemoteEntry> {
     let mut lines = stdout.lines().map(|l| l.trim_end_matches('\r'));
     // The table starts after the `Name  Type ...` header (and its dashes).
-    if !lines.any(|l| {
+    let Some(header) = lines.find(|l| {
         let mut w = l.split_whitespace();
         w.next() == Some("Name") && w.next() == Some("Type")
-    }) {
+    }) else {
         return Vec::new();
-    }
+    };
+    let column = |name: &str| header.find(name).map(|i| header[..i].chars().count());
+    let columns = column("Type").zip(column("Size"));
     let mut out = Vec::new();
     for line in lines {
         if line.trim_start().starts_with("----") || line.trim().is_empty() {
             continue;
         }
-        let found = [("<Directory>", true), ("<File>", false)]
-            .iter()
-            .filter_map(|(marker, dir)| {
-                let at = line.rfind(marker)?;
-                let after = &line[at + marker.len()..];
-                (after.is_empty() || after.starts_with(' ')).then_some((at, *dir))
-            })
-            .max_by_key(|(at, _)| *at);
-        if let Some((at, dir)) = found {
-            let name = line[..at].trim_end();
+        let row = columns
+            .and_then(|(t, s)| windows_aligned_row(line, t, s))
+            .or_else(|| windows_pushed_row(line));
+        if let Some((name, dir)) = row
+            && !name.is_empty()
+        {
             out.push(RemoteEntry {
                 name: name.to_string(),
                 dir,
@@ -205,6 +204,74 @@ fn parse_windows(stdout: &str) -> Vec<RemoteEntry> {
         }
     }
     out
+}
+
+/// A `Type` column value: `Some(is_dir)` for `<Directory>`, `<File>`, an extension or nothing.
+fn windows_type(t: &str) -> Option<bool> {
+    match t {
+        "<Directory>" => Some(true),
+        "<File>" | "" => Some(false),
+        _ if t.starts_with('.') && !t.contains(char::is_whitespace) => Some(false),
+        _ => None,
+    }
+}
+
+/// A size column value: `--` or a number.
+fn windows_size(t: &str) -> bool {
+    t == "--"
+        || (!t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == ','))
+}
+
+/// A row whose name fits its column: name, type and size where the header puts them.
+fn windows_aligned_row(line: &str, type_col: usize, size_col: usize) -> Option<(&str, bool)> {
+    if type_col == 0 || size_col <= type_col {
+        return None;
+    }
+    let at = |col: usize| line.char_indices().nth(col).map(|(i, _)| i);
+    let (t, s) = (at(type_col)?, at(size_col)?);
+    if !line[..t].ends_with(' ') || !line[..s].ends_with(' ') {
+        return None;
+    }
+    let dir = windows_type(line[t..s].trim())?;
+    windows_size(line[s..].split_whitespace().next()?).then(|| (line[..t].trim_end(), dir))
+}
+
+/// A row pushed right by a long name: the rightmost place where a type is followed by a size
+/// gives the type; the name is everything before it.
+fn windows_pushed_row(line: &str) -> Option<(&str, bool)> {
+    let words: Vec<(usize, &str)> = line
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
+        .collect();
+    for k in (0..words.len().saturating_sub(1)).rev() {
+        // A size after a size is the second size column.
+        if !windows_size(words[k + 1].1) || windows_size(words[k].1) {
+            continue;
+        }
+        let (start, word) = words[k];
+        for marker in ["<Directory>", "<File>"] {
+            if let Some(name_end) = word.strip_suffix(marker).map(|rest| start + rest.len()) {
+                return Some((line[..name_end].trim_end(), marker == "<Directory>"));
+            }
+        }
+        if word.starts_with('.') && start > 0 {
+            // The extension in its own column, after a name that filled its own.
+            return Some((line[..start].trim_end(), false));
+        }
+        // The extension touching the name (`report.txt.txt`): the name ends with it too.
+        if let Some(dot) = word.rfind('.') {
+            let ext = &word[dot..];
+            let name = &line[..start + dot];
+            if ext.len() > 1 && name.to_lowercase().ends_with(&ext.to_lowercase()) {
+                return Some((name.trim_end(), false));
+            }
+        }
+        // No extension: the type column was empty.
+        return Some((line[..start + word.len()].trim_end(), false));
+    }
+    None
 }
 
 /// Linux/macOS: `ls -l` rows (`drwxr-xr-x 2 root root 4096 Jan  1 00:00 name`), or bare names
@@ -380,6 +447,43 @@ mod tests {
             ]
         );
         assert!(parse_listing(W, "Access is denied.\n").is_empty());
+        assert!(parse_listing(W, "").is_empty());
+    }
+
+    #[test]
+    fn windows_table_with_extensions_in_the_type_column() {
+        let long = "a-report-name-that-is-wider-than-its-column.txt";
+        let row = |n: &str, t: &str, b: &str, m: &str| {
+            format!("{n:<41}{t:<13}{b:<16}{m:<16}11/27/2018 10:54:44 AM    9/15/2017 3:33:40 AM\n")
+        };
+        let text = [
+            "Directory listing for C:\\Users -\n\n".to_string(),
+            row("Name", "Type", "Size (bytes)", "Size (MB)"),
+            row("----", "----", "------------", "---------"),
+            row("Public", "<Directory>", "--", "--"),
+            row("notes.txt", ".txt", "12", "0.00"),
+            row("Setup Log.LOG", ".LOG", "2048", "0.00"),
+            row("README", "", "3", "0.00"),
+            row(long, ".txt", "5", "0.00"),
+            format!("{long}.txt        7               0.00            11/27/2018 10:54:44 AM\n"),
+            format!("{long}x<Directory>  --              --              11/27/2018 10:54:44 AM\n"),
+        ]
+        .concat();
+        let e = parse_listing(W, &text);
+        let names: Vec<(&str, bool)> = e.iter().map(|e| (e.name.as_str(), e.dir)).collect();
+        let longx = format!("{long}x");
+        assert_eq!(
+            names,
+            vec![
+                ("Public", true),
+                ("notes.txt", false),
+                ("Setup Log.LOG", false),
+                ("README", false),
+                (long, false),
+                (long, false),
+                (longx.as_str(), true),
+            ]
+        );
         assert!(parse_listing(W, "").is_empty());
     }
 

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::command::{Platform, Tier};
 use crate::falcon::FalconClient;
 use crate::output::sanitize::sanitize_line;
+use crate::output::style;
 use crate::output::transcript::SessionInfo;
 use crate::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
@@ -622,7 +623,7 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
         match shown {
             Ok(v) => json.push(v),
             Err(e) => {
-                eprintln!("rtrsh: {}: {}", sl.place, one_line(&e));
+                eprintln!("{}", style::problem(&format!("{}: {e}", sl.place)));
                 worst = worst.max(Exit::Usage);
             }
         }
@@ -697,7 +698,13 @@ pub async fn run(
     let sel = selection(args)?;
     let resolved = engine::resolve(&client, &sel).await?;
     let mut worst = Exit::Ok;
-    eprintln!("rtrsh: {} matched", plural(resolved.devices.len(), "host"));
+    eprintln!(
+        "{}",
+        style::notice(&format!(
+            "{} matched",
+            plural(resolved.devices.len(), "host")
+        ))
+    );
     if !resolved.unmatched.is_empty() {
         const LISTED: usize = 10;
         let mut names: Vec<String> = resolved
@@ -713,7 +720,10 @@ pub async fn run(
                 resolved.unmatched.len()
             ));
         }
-        eprintln!("rtrsh: no host named: {}", names.join(", "));
+        eprintln!(
+            "{}",
+            style::problem(&format!("no host named: {}", names.join(", ")))
+        );
         for (name, near) in &resolved.suggestions {
             let near: Vec<String> = near.iter().map(|n| sanitize_line(n)).collect();
             eprintln!(
@@ -727,7 +737,7 @@ pub async fn run(
             .iter()
             .find(|n| !crate::session::names::is_literal_name(n))
         {
-            eprintln!("hint: {}", crate::shell::wildcard_hint(name));
+            eprintln!("{}", style::hint(&crate::shell::wildcard_hint(name)));
         }
         worst = Exit::CommandFailed;
     }
@@ -808,7 +818,7 @@ pub async fn run(
             report.queued
         ));
     }
-    eprintln!("rtrsh: {summary}");
+    eprintln!("{}", style::notice(&summary));
     if active == 0 {
         close(&mut fleet).await;
         return Err(CliError::new(

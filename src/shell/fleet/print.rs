@@ -19,10 +19,11 @@ use std::time::{Instant, SystemTime};
 use crate::command::{Tier, script_timeout};
 use crate::output::record::{CommandRecord, CommandStatus};
 use crate::output::sanitize::sanitize_line;
+use crate::output::style::{self, Stream};
 use crate::output::transcript::{OutputDigest, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::session::fleet::{Fleet, HostIdx, RunResult, Unit};
-use crate::shell::{Exit, one_line};
+use crate::shell::Exit;
 
 /// Hostnames listed in a section header or a note before "(+N more)".
 const LIST_MAX: usize = 8;
@@ -139,6 +140,8 @@ pub fn host_list(fleet: &Fleet, hosts: &[HostIdx]) -> String {
 pub struct Printer {
     out: SanitizingWriter<BufWriter<Stdout>>,
     err: SanitizingWriter<Stderr>,
+    /// Host stderr is shown red.
+    err_colour: bool,
     json: bool,
     pub transcript: Transcript,
     pub broken_pipe: bool,
@@ -162,12 +165,17 @@ impl Printer {
         } else {
             OutputMode::Sanitized
         };
+        // Colour around sanitised text only (never with `--raw` or `--json`).
+        let colour = |s| !raw && !json && style::enabled(s);
         Printer {
             out: SanitizingWriter::new(
                 BufWriter::with_capacity(64 * 1024, std::io::stdout()),
                 mode,
-            ),
-            err: SanitizingWriter::new(std::io::stderr(), mode),
+            )
+            .with_highlight(colour(Stream::Stdout)),
+            err: SanitizingWriter::new(std::io::stderr(), mode)
+                .with_highlight(colour(Stream::Stderr)),
+            err_colour: colour(Stream::Stderr),
             json,
             transcript,
             broken_pipe: false,
@@ -208,7 +216,7 @@ impl Printer {
 
     /// A line for the user on stderr (`rtrsh: ...`), clear of any progress bar.
     pub fn notice(&mut self, msg: &str) {
-        let line = format!("rtrsh: {}", one_line(msg));
+        let line = style::notice(msg);
         match &self.progress {
             Some(pb) => pb.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
@@ -243,9 +251,12 @@ impl Printer {
         let r = self.out.get_mut().flush();
         self.note_io(r);
         eprintln!(
-            "rtrsh: {}: {}",
-            sanitize_line(&crate::output::sanitize::truncate_for_display(line, 60)),
-            tally.summary()
+            "{}",
+            style::notice(&format!(
+                "{}: {}",
+                sanitize_line(&crate::output::sanitize::truncate_for_display(line, 60)),
+                tally.summary()
+            ))
         );
     }
 
@@ -384,7 +395,7 @@ impl Printer {
     }
 
     fn header(&mut self, text: &str) {
-        let r = writeln!(self.out.get_mut(), "=== {text} ===");
+        let r = writeln!(self.out.get_mut(), "{}", style::header(text));
         self.note_io(r);
     }
 
@@ -469,9 +480,21 @@ impl Printer {
                 if !grp.stderr.is_empty() {
                     let r = self.out.get_mut().flush();
                     self.note_io(r);
-                    let r = writeln!(self.err.get_mut(), "=== stderr of {title} ===")
-                        .and_then(|_| self.err.write_all(grp.stderr.as_bytes()))
-                        .and_then(|_| self.err.finish());
+                    let paint = self.err_colour.then_some(style::HOST_STDERR);
+                    let err = &mut self.err;
+                    let r = writeln!(
+                        err.get_mut(),
+                        "{}",
+                        style::stderr_header(&format!("stderr of {title}"))
+                    )
+                    .and_then(|_| {
+                        paint.map_or(Ok(()), |p| err.get_mut().write_all(p.on.as_bytes()))
+                    })
+                    .and_then(|_| err.write_all(grp.stderr.as_bytes()))
+                    .and_then(|_| err.finish())
+                    .and_then(|_| {
+                        paint.map_or(Ok(()), |p| err.get_mut().write_all(p.off.as_bytes()))
+                    });
                     self.note_io(r);
                     if !grp.stderr.ends_with('\n') {
                         eprintln!();
