@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rtrsh_global_optspecs
-    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript pulse-interval= command-timeout= evidence-dir= no-extract color= h/help V/version
+    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript no-save-output output-dir= pulse-interval= command-timeout= evidence-dir= no-extract color= h/help V/version
 end
 
 function __fish_rtrsh_needs_command
@@ -38,6 +38,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l member-cid -d 'MSSP child C
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s c -l command -d 'Run this command line and exit (repeatable; runs in order)' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l script -d 'Run the command lines in FILE and exit' -r -F
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l transcript -d 'Write the audit transcript to this file' -r -F
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l output-dir -d 'Save each host\'s output log in DIR instead of the data directory' -r -F
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l pulse-interval -d 'How often to pulse the session to keep it alive' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l command-timeout -d 'Give up waiting for a command after this long (it may still run on the host)' -r
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l evidence-dir -d 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)' -r -F
@@ -51,6 +52,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l json -d 'Write one JSON obj
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l raw -d 'Do not neutralise control characters in host output (for pipes)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue commands for an offline host (they run when it comes back)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-save-output -d 'Keep no copy of the commands\' output (by default each host\'s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-extract -d '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s V -l version -d 'Print version'

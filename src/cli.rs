@@ -123,6 +123,8 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         queue_offline: false,
         transcript: None,
         no_transcript: args.no_transcript,
+        no_save_output: false,
+        output_dir: None,
         pulse_interval: std::time::Duration::from_secs(120),
         command_timeout: std::time::Duration::from_secs(15 * 60),
         evidence_dir: std::path::PathBuf::from("evidence"),

@@ -48,6 +48,26 @@ impl Profile {
 pub struct ConfigFile {
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// `[output]`: where each command's output is saved, or not.
+    #[serde(default, skip_serializing_if = "OutputSettings::is_default")]
+    pub output: OutputSettings,
+}
+
+/// `[output]` in the config file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutputSettings {
+    /// `save = false`: keep no copy of the output (as `--no-save-output`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save: Option<bool>,
+    /// `dir = "..."`: where the logs go (as `--output-dir`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl OutputSettings {
+    fn is_default(&self) -> bool {
+        *self == OutputSettings::default()
+    }
 }
 
 /// `$RTRSH_CONFIG`, else `<config dir>/rtrsh/config.toml` (`~/.config` on Linux,

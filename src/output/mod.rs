@@ -16,6 +16,7 @@ pub(crate) mod json;
 pub mod layout;
 pub mod record;
 pub mod sanitize;
+pub mod saved;
 pub mod style;
 pub mod transcript;
 pub mod writer;

@@ -149,6 +149,8 @@ struct Tee<'a, 'f> {
     term: Option<&'a mut TerminalSink>,
     /// Stdout to a local pipe or file instead of the terminal.
     local: Option<&'a mut crate::shell::pipe::Local>,
+    /// The saved-output log, with the host's name and aid.
+    saved: Option<(&'a mut crate::output::saved::SavedOutput, &'a str, &'a str)>,
     collect: Option<&'a mut Collect>,
     first: Option<&'a mut (dyn FnMut() + 'f)>,
     /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
@@ -170,6 +172,9 @@ impl OutputSink for Tee<'_, '_> {
     fn stdout(&mut self, chunk: &str) {
         self.arrived();
         self.digest.stdout(chunk.as_bytes());
+        if let Some((s, host, aid)) = self.saved.as_mut() {
+            s.stdout(host, aid, chunk.as_bytes());
+        }
         if let Some(l) = self.local.as_deref_mut() {
             l.put(chunk.as_bytes());
         } else if let Some(t) = self.term.as_deref_mut() {
@@ -191,6 +196,9 @@ impl OutputSink for Tee<'_, '_> {
             self.stderr_tail.drain(..cut);
         }
         self.digest.stderr(chunk.as_bytes());
+        if let Some((s, host, aid)) = self.saved.as_mut() {
+            s.stderr(host, aid, chunk.as_bytes());
+        }
         if let Some(t) = self.term.as_deref_mut() {
             t.stderr(chunk);
         }
@@ -212,6 +220,8 @@ pub struct Outputs {
     /// The current command's local pipe or file (`| grep x`, `> out.txt`): its stdout goes
     /// there instead of the terminal.
     pub local: Option<crate::shell::pipe::Local>,
+    /// Each command's full output, saved per host (`None`: `--no-save-output`).
+    pub saved: Option<crate::output::saved::SavedOutput>,
 }
 
 impl Outputs {
@@ -253,11 +263,19 @@ pub async fn run_line(
     let mut digest = OutputDigest::default();
     let mut collected = Collect::default();
     let json = outs.json;
+    let host = session.target();
+    if let Some(s) = outs.saved.as_mut() {
+        s.begin(&host.hostname, &host.aid, line);
+    }
     let (result, stderr_tail) = {
         let mut tee = Tee {
             digest: &mut digest,
             term: if json { None } else { Some(&mut outs.term) },
             local: outs.local.as_mut(),
+            saved: outs
+                .saved
+                .as_mut()
+                .map(|s| (s, host.hostname.as_str(), host.aid.as_str())),
             collect: if json { Some(&mut collected) } else { None },
             first: on_first_output,
             stderr_tail: String::new(),
@@ -268,6 +286,22 @@ pub async fn run_line(
     };
     if !json {
         outs.term.finish();
+    }
+    if let Some(s) = outs.saved.as_mut() {
+        let how = match &result {
+            Ok(o) => match o.polled.completion {
+                Completion::Complete if o.queued => "queued for the offline host".to_string(),
+                Completion::Complete if o.polled.stderr_seen => "error (stderr)".to_string(),
+                Completion::Complete => "ok".to_string(),
+                Completion::TimedOut => "timed out; it may still be running".to_string(),
+                Completion::Cancelled => "cancelled; it may still be running".to_string(),
+            },
+            Err(e) => format!("error: {}", one_line(&e.to_string())),
+        };
+        s.end(&host.hostname, &host.aid, &how);
+        if let Some(e) = s.take_error() {
+            outs.notify(format!("could not save the output: {e}"));
+        }
     }
     let t = session.target();
     let mut rec = CommandRecord::new(&t.hostname, &t.aid, line, tier, started);

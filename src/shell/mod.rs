@@ -123,6 +123,13 @@ pub struct ShellArgs {
     /// Do not write an audit transcript.
     #[arg(long)]
     pub no_transcript: bool,
+    /// Keep no copy of the commands' output (by default each host's full output is saved in a
+    /// private log under the data directory; `save = false` under `[output]` in the config).
+    #[arg(long, conflicts_with = "output_dir")]
+    pub no_save_output: bool,
+    /// Save each host's output log in DIR instead of the data directory.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// How often to pulse the session to keep it alive.
     #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
     pub pulse_interval: Duration,
@@ -395,6 +402,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
                 .with_hint("pass --transcript PATH to write it elsewhere, or --no-transcript")
         })?;
     }
+    let saved = saved_output(&args)?;
     // Opening the OS keyring is a blocking (D-Bus) call: keep it off the runtime's threads.
     let for_resolve = args.clone();
     let client = tokio::task::spawn_blocking(move || crate::config::resolve(&for_resolve))
@@ -410,7 +418,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         );
     }));
     if fleet::is_fleet(&args) {
-        return fleet::run(client, &args, lines).await;
+        return fleet::run(client, &args, lines, saved).await;
     }
     let target = pick_target(&client, &args, stdin_tty && lines.is_none()).await?;
     let opts = SessionOptions {
@@ -441,6 +449,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
             ..Default::default()
         },
         local: None,
+        saved,
     };
     let _ = outs.transcript.session_open(&info);
     let stop = tokio_util::sync::CancellationToken::new();
@@ -505,6 +514,42 @@ async fn open_session(
             format!("interrupted while connecting to {}", quoted_name(&hostname)),
         )),
     }
+}
+
+/// Where each host's full output is saved (see [`crate::output::saved`]): `--output-dir`, the
+/// config's `[output]`, or the data directory; `None` with `--no-save-output` or `save = false`.
+/// Made before any request: a folder that cannot be made stops the run.
+pub(crate) fn saved_output(
+    args: &ShellArgs,
+) -> Result<Option<crate::output::saved::SavedOutput>, CliError> {
+    use crate::output::saved::SavedOutput;
+    if args.no_save_output {
+        return Ok(None);
+    }
+    let settings = match crate::config::profiles::default_path() {
+        Some(p) => {
+            crate::config::profiles::ConfigFile::load(&p)
+                .map_err(CliError::usage)?
+                .output
+        }
+        None => Default::default(),
+    };
+    if args.output_dir.is_none() && settings.save == Some(false) {
+        return Ok(None);
+    }
+    let dir = match args.output_dir.clone().or(settings.dir) {
+        Some(d) => d,
+        None => match dirs::data_dir() {
+            Some(d) => SavedOutput::default_dir(&d, std::time::SystemTime::now()),
+            None => {
+                return Err(CliError::usage("no data directory to save the output in")
+                    .with_hint("pass --output-dir DIR, or --no-save-output"));
+            }
+        },
+    };
+    SavedOutput::open(dir)
+        .map(Some)
+        .map_err(|e| CliError::usage(e).with_hint("pass --output-dir DIR, or --no-save-output"))
 }
 
 /// Opens the audit transcript (`--transcript PATH`, the default under the data dir, or none).

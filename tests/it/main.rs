@@ -42,6 +42,7 @@ mod queue_cli;
 mod queued;
 mod ratelimit;
 mod recovery;
+mod saved_output;
 mod schema_selftest;
 mod sessions;
 mod shell_faults;

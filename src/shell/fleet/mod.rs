@@ -689,6 +689,7 @@ pub async fn run(
     client: FalconClient,
     args: &ShellArgs,
     lines: Option<Vec<ScriptLine>>,
+    saved: Option<crate::output::saved::SavedOutput>,
 ) -> Result<Exit, CliError> {
     if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&args.batch_timeout) {
         return Err(CliError::usage(
@@ -879,7 +880,7 @@ pub async fn run(
     let mut shell = FleetShell {
         fleet,
         args,
-        printer: Printer::new(args.raw, args.json, transcript),
+        printer: Printer::new(args.raw, args.json, transcript).with_saved(saved),
         events: Some(events_rx),
         expired: None,
         watcher: None,

@@ -151,6 +151,8 @@ pub struct Printer {
     /// The current command's local pipe or file: its stdout goes there, a line per output
     /// line prefixed with the host (`HOST: line`, as pdsh does), instead of sections.
     pub local: Option<crate::shell::pipe::Local>,
+    /// Each host's full output, saved per host (`None`: `--no-save-output`).
+    saved: Option<crate::output::saved::SavedOutput>,
 }
 
 impl Printer {
@@ -182,6 +184,7 @@ impl Printer {
             shown: HashMap::new(),
             progress: None,
             local: None,
+            saved: None,
         }
     }
 
@@ -190,6 +193,43 @@ impl Printer {
             && e.kind() == std::io::ErrorKind::BrokenPipe
         {
             self.broken_pipe = true;
+        }
+    }
+
+    /// Saves each host's output in `saved` from now on.
+    pub fn with_saved(mut self, saved: Option<crate::output::saved::SavedOutput>) -> Printer {
+        self.saved = saved;
+        self
+    }
+
+    /// Each run of a unit into its host's saved-output log.
+    fn save(&mut self, fleet: &Fleet, unit: &Unit, line: &str) {
+        let Some(saved) = self.saved.as_mut() else {
+            return;
+        };
+        for run in &unit.runs {
+            let d = &fleet.hosts[run.host as usize].device;
+            let (host, aid) = (d.hostname.as_str(), d.device_id.as_str());
+            saved.begin(host, aid, line);
+            let how = match &run.result {
+                RunResult::Output { group, stderr } => {
+                    if let Some(g) = unit.groups.get(*group) {
+                        saved.stdout(host, aid, g.stdout.as_bytes());
+                        saved.stderr(host, aid, g.stderr.as_bytes());
+                    }
+                    if *stderr { "error (stderr)" } else { "ok" }.to_string()
+                }
+                RunResult::TimedOut => "timed out; it may still run".into(),
+                RunResult::Queued => "queued for the offline host".into(),
+                RunResult::Cancelled => "cancelled; it may still run".into(),
+                RunResult::Failed { message, .. } => {
+                    format!("error: {}", crate::shell::one_line(message))
+                }
+            };
+            saved.end(host, aid, &how);
+        }
+        if let Some(e) = saved.take_error() {
+            self.notice(&format!("could not save the output: {e}"));
         }
     }
 
@@ -268,6 +308,7 @@ impl Printer {
                 plural(unit.recovered, "host")
             ));
         }
+        self.save(fleet, unit, line);
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
         let mut out = self.json.then(|| BufWriter::new(std::io::stdout().lock()));

@@ -1,0 +1,252 @@
+//! Saved output: every command's full output, per host, kept for the case file. One readable
+//! text log per host and run, written as the output arrives (nothing is held in memory):
+//!
+//! ```text
+//! ===== 2026-12-04T23:25:37Z DESKTOP-01 (aid 6e7bc8e0…) $ ps
+//! <the host's stdout, byte for byte>
+//! ----- stderr
+//! <the host's stderr, byte for byte, when there is any>
+//! ===== end: ok
+//! ```
+//!
+//! Default place: `<data dir>/rtrsh/output/YYYY-MM-DD/HHMMSS-<pid>/<HOST>-<aid8>.log` (UTC), in
+//! private folders (0700) and files (0600); `--output-dir DIR` puts the logs in DIR (appended to
+//! when they exist); `--no-save-output` or `save = false` under `[output]` in the config file
+//! turns it off. The bytes are the host's, exactly, escapes included: read the logs with a pager
+//! that shows control characters (`less`), not `cat` on a terminal.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// One host's log, and whether its current command has written stderr yet.
+struct HostLog {
+    file: io::BufWriter<File>,
+    in_stderr: bool,
+    /// The last byte written ended a line.
+    at_line_start: bool,
+}
+
+/// The logs of one run.
+pub struct SavedOutput {
+    dir: PathBuf,
+    logs: HashMap<String, HostLog>,
+    /// The first write error (disk full, ...), reported once; saving stops then.
+    pub failed: Option<String>,
+    reported: bool,
+}
+
+/// `[A-Za-z0-9._-]`, at most `max` characters: a host's name cannot steer the path.
+fn file_safe(s: &str, max: usize) -> String {
+    let s: String = s
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_start_matches('.').to_string()
+}
+
+impl SavedOutput {
+    /// The default folder of a run started `now`.
+    pub fn default_dir(data_dir: &Path, now: SystemTime) -> PathBuf {
+        let ts = humantime::format_rfc3339_seconds(now).to_string();
+        let date = ts.get(..10).unwrap_or("unknown-date");
+        let time: String = ts
+            .get(11..19)
+            .unwrap_or("000000")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        data_dir
+            .join("rtrsh")
+            .join("output")
+            .join(date)
+            .join(format!("{time}-{}", std::process::id()))
+    }
+
+    /// Saves into `dir` (created private when missing). Fails early, before any request, when
+    /// the folder cannot be made.
+    pub fn open(dir: PathBuf) -> Result<SavedOutput, String> {
+        crate::shell::get::make_private_dirs(&dir)
+            .map_err(|e| format!("cannot create the output folder {}: {e}", dir.display()))?;
+        Ok(SavedOutput {
+            dir,
+            logs: HashMap::new(),
+            failed: None,
+            reported: false,
+        })
+    }
+
+    /// Where the logs go.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The log file of a host.
+    pub fn path_of(&self, host: &str, aid: &str) -> PathBuf {
+        let name = match file_safe(host, 64) {
+            h if h.is_empty() => "host".to_string(),
+            h => h,
+        };
+        self.dir.join(format!("{name}-{}.log", file_safe(aid, 8)))
+    }
+
+    fn log(&mut self, host: &str, aid: &str) -> Option<&mut HostLog> {
+        if self.failed.is_some() {
+            return None;
+        }
+        if !self.logs.contains_key(aid) {
+            let path = self.path_of(host, aid);
+            let mut o = OpenOptions::new();
+            o.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            match o.open(&path) {
+                Ok(f) => {
+                    self.logs.insert(
+                        aid.to_string(),
+                        HostLog {
+                            file: io::BufWriter::new(f),
+                            in_stderr: false,
+                            at_line_start: true,
+                        },
+                    );
+                }
+                Err(e) => {
+                    self.failed = Some(format!("cannot write {}: {e}", path.display()));
+                    return None;
+                }
+            }
+        }
+        self.logs.get_mut(aid)
+    }
+
+    fn write(&mut self, host: &str, aid: &str, f: impl FnOnce(&mut HostLog) -> io::Result<()>) {
+        let Some(log) = self.log(host, aid) else {
+            return;
+        };
+        if let Err(e) = f(log) {
+            self.failed = Some(format!("cannot write the saved output: {e}"));
+        }
+    }
+
+    /// A command starts on a host.
+    pub fn begin(&mut self, host: &str, aid: &str, line: &str) {
+        let ts = humantime::format_rfc3339_seconds(SystemTime::now());
+        let head = format!(
+            "===== {ts} {} (aid {}) $ {}\n",
+            crate::output::sanitize::sanitize_line(host),
+            file_safe(aid, 32),
+            crate::output::sanitize::sanitize_line(line)
+        );
+        self.write(host, aid, |l| {
+            l.in_stderr = false;
+            l.at_line_start = true;
+            l.file.write_all(head.as_bytes())
+        });
+    }
+
+    /// Output of the host's current command, exactly as it came.
+    pub fn stdout(&mut self, host: &str, aid: &str, bytes: &[u8]) {
+        self.chunk(host, aid, bytes, false);
+    }
+
+    pub fn stderr(&mut self, host: &str, aid: &str, bytes: &[u8]) {
+        self.chunk(host, aid, bytes, true);
+    }
+
+    fn chunk(&mut self, host: &str, aid: &str, bytes: &[u8], stderr: bool) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.write(host, aid, |l| {
+            if stderr && !l.in_stderr {
+                if !l.at_line_start {
+                    l.file.write_all(b"\n")?;
+                }
+                l.file.write_all(b"----- stderr\n")?;
+                l.in_stderr = true;
+            }
+            l.at_line_start = bytes.ends_with(b"\n");
+            l.file.write_all(bytes)
+        });
+    }
+
+    /// The host's current command ended (`how`: ok, error, timed out, ...).
+    pub fn end(&mut self, host: &str, aid: &str, how: &str) {
+        self.write(host, aid, |l| {
+            if !l.at_line_start {
+                l.file.write_all(b"\n")?;
+            }
+            l.file
+                .write_all(format!("===== end: {how}\n\n").as_bytes())?;
+            l.file.flush()
+        });
+    }
+
+    /// The write error to report, once.
+    pub fn take_error(&mut self) -> Option<String> {
+        if self.reported {
+            return None;
+        }
+        let e = self.failed.clone()?;
+        self.reported = true;
+        Some(e)
+    }
+}
+
+impl Drop for SavedOutput {
+    fn drop(&mut self) {
+        for l in self.logs.values_mut() {
+            let _ = l.file.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_per_host_holds_the_bytes_and_the_names_are_safe() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SavedOutput::open(dir.path().join("run")).expect("opens");
+        s.begin("DESKTOP-01", "abcdef0123456789", "ps");
+        s.stdout("DESKTOP-01", "abcdef0123456789", b"a\x1b[2Jb\n");
+        s.stderr("DESKTOP-01", "abcdef0123456789", b"oops");
+        s.end("DESKTOP-01", "abcdef0123456789", "error");
+        s.begin("../EVIL/x", "ffff0000", "pwd");
+        s.stdout("../EVIL/x", "ffff0000", b"/");
+        s.end("../EVIL/x", "ffff0000", "ok");
+        drop(s);
+        let a = std::fs::read(dir.path().join("run/DESKTOP-01-abcdef01.log")).expect("log");
+        let text = String::from_utf8_lossy(&a);
+        assert!(
+            text.contains("$ ps\na\x1b[2Jb\n----- stderr\noops\n===== end: error\n"),
+            "{text:?}"
+        );
+        let evil = dir.path().join("run/_EVIL_x-ffff0000.log");
+        assert!(
+            evil.exists(),
+            "{:?}",
+            std::fs::read_dir(dir.path().join("run"))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&evil).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
