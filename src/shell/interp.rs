@@ -167,10 +167,27 @@ pub trait Hosts {
 
 /// Where lines come from.
 pub enum Source {
-    /// `-c`, `--script` or stdin: already checked, in order.
+    /// `-c`, `--script` or stdin from a file: already checked, in order.
     Script(Vec<ScriptLine>),
+    /// Stdin from a pipe: each line as it arrives, checked (`Err`: refused, its message).
+    Stream(tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine, String>>),
     /// The interactive prompt (the profile's history file).
     Prompt(Option<std::path::PathBuf>),
+}
+
+/// The lines of a script, known in advance or arriving on a pipe.
+enum Feed {
+    Lines(std::vec::IntoIter<ScriptLine>),
+    Stream(tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine, String>>),
+}
+
+impl Feed {
+    async fn next(&mut self) -> Option<Result<ScriptLine, String>> {
+        match self {
+            Feed::Lines(l) => l.next().map(Ok),
+            Feed::Stream(rx) => rx.recv().await,
+        }
+    }
 }
 
 struct Interp<'a, H> {
@@ -205,18 +222,41 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
     };
     let mut worst = Exit::Ok;
     match source {
-        Source::Script(lines) => {
+        Source::Script(_) | Source::Stream(_) => {
+            let mut feed = match source {
+                Source::Script(lines) => Feed::Lines(lines.into_iter()),
+                Source::Stream(rx) => Feed::Stream(rx),
+                Source::Prompt(_) => Feed::Lines(Vec::new().into_iter()),
+            };
             it.hosts
                 .watch(Arc::new(|m: &str| eprintln!("{}", style::notice(m))));
-            // Ctrl-C stops the script: the command running is cancelled, nothing after it runs.
+            // Ctrl-C stops a script: the command running is cancelled, nothing after it runs.
             let cancel = CancellationToken::new();
             set_running(Some(cancel.clone()));
-            for sl in &lines {
-                if cancel.is_cancelled() || it.hosts.broken_pipe() {
+            loop {
+                let next = tokio::select! {
+                    l = feed.next() => l,
+                    _ = cancel.cancelled() => None,
+                };
+                let Some(next) = next else { break };
+                if it.hosts.broken_pipe() {
                     break;
                 }
+                let sl = match next {
+                    Ok(sl) => sl,
+                    // A piped line refused as it arrived: the lines before it already ran,
+                    // so it is reported (exit 2) and skipped (`--fail-fast` stops there).
+                    Err(why) => {
+                        eprintln!("{}", style::problem(&why));
+                        worst = worst.max(Exit::Usage);
+                        if args.fail_fast {
+                            break;
+                        }
+                        continue;
+                    }
+                };
                 it.hosts.before_line();
-                let end = it.line(&sl.text, Some(sl), &cancel).await;
+                let end = it.line(&sl.text, Some(&sl), &cancel).await;
                 worst = worst.max(end.exit);
                 if cancel.is_cancelled() {
                     worst = worst.max(Exit::CommandFailed);

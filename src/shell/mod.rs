@@ -394,7 +394,13 @@ pub fn block_on(body: impl std::future::Future<Output = Result<Exit, CliError>>)
 
 async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     let stdin_tty = std::io::stdin().is_terminal();
-    let lines = script::source(&args, stdin_tty)?;
+    let mut input = script::source(&args, stdin_tty)?;
+    if args.dry_run && matches!(input, script::Input::Stream) {
+        // Nothing runs: the whole of stdin is read and checked, as a script.
+        input = script::source_whole(&args, stdin_tty)?
+            .map_or(script::Input::Prompt, script::Input::Lines);
+    }
+    let interactive = matches!(input, script::Input::Prompt);
     // Local things first: a transcript that cannot be written stops us before any request.
     if let Some(path) = args.transcript.as_deref().filter(|_| !args.no_transcript) {
         crate::output::transcript::Transcript::check_path(path).map_err(|e| {
@@ -418,9 +424,9 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         );
     }));
     if fleet::is_fleet(&args) {
-        return fleet::run(client, &args, lines, saved).await;
+        return fleet::run(client, &args, input, saved).await;
     }
-    let target = pick_target(&client, &args, stdin_tty && lines.is_none()).await?;
+    let target = pick_target(&client, &args, stdin_tty && interactive).await?;
     let opts = SessionOptions {
         queue_offline: args.queue_offline,
         limits: crate::session::PollLimits {
@@ -429,7 +435,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         },
         ..Default::default()
     };
-    let session = open_session(&client, target, opts, lines.is_none()).await?;
+    let session = open_session(&client, target, opts, interactive).await?;
     let info = exec::session_info(&session, session.session_id().await);
     let transcript = match open_transcript(&args, &info, &client) {
         Ok(t) => t,
@@ -439,7 +445,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         }
     };
     let mut outs = exec::Outputs {
-        term: exec::TerminalSink::new(args.raw).interactive(lines.is_none()),
+        term: exec::TerminalSink::new(args.raw).interactive(interactive),
         transcript,
         json: args.json,
         notify: Box::new(|m| eprintln!("{}", style::notice(&m))),
@@ -460,10 +466,12 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         stop.clone(),
         events_tx,
     );
-    let interactive = lines.is_none();
-    let source = match lines {
-        Some(lines) => interp::Source::Script(lines),
-        None => interp::Source::Prompt(repl::history_path(args.profile.as_deref())),
+    let source = match input {
+        script::Input::Lines(lines) => interp::Source::Script(lines),
+        script::Input::Stream => interp::Source::Stream(script::stream_stdin()),
+        script::Input::Prompt => {
+            interp::Source::Prompt(repl::history_path(args.profile.as_deref()))
+        }
     };
     let mut one = single::OneHost::new(&session, &mut outs, events_rx, interactive);
     let exit = interp::run(&mut one, &args, source).await;

@@ -86,11 +86,51 @@ fn read_lines(source: &Arc<str>, bytes: &[u8], first: usize, out: &mut Vec<Raw>)
     }
 }
 
-/// The lines to run, or `None` for an interactive prompt: each `-c` (one command each, a line
-/// break in it is refused), `--script FILE`, or stdin when it is not a terminal. Every line is
-/// checked here, before any credential lookup or API call ([`check`]): if any is invalid, each
-/// is reported as `source:line:column: why` and nothing runs (exit 2).
-pub fn source(args: &ShellArgs, stdin_tty: bool) -> Result<Option<Vec<ScriptLine>>, CliError> {
+/// Where the lines come from.
+pub enum Input {
+    /// `-c`, `--script FILE` or stdin redirected from a file: read and checked whole.
+    Lines(Vec<ScriptLine>),
+    /// Stdin from a pipe (`tail -f cmds | rtrsh ...`, a program feeding lines): each line runs
+    /// as it arrives, checked first ([`stream_stdin`]).
+    Stream,
+    /// An interactive prompt.
+    Prompt,
+}
+
+/// Whether stdin is a pipe or socket (read as it comes) rather than a file (read whole).
+fn stdin_is_stream() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata())
+            .is_ok_and(|m| !m.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+/// Where the lines come from: each `-c` (one command each, a line break in it is refused),
+/// `--script FILE`, or stdin when it is not a terminal. Lines known in advance (all but a
+/// piped stdin) are checked here, before any credential lookup or API call ([`check`]): if
+/// any is invalid, each is reported as `source:line:column: why` and nothing runs (exit 2).
+pub fn source(args: &ShellArgs, stdin_tty: bool) -> Result<Input, CliError> {
+    if args.commands.is_empty() && args.script.is_none() && !stdin_tty && stdin_is_stream() {
+        return Ok(Input::Stream);
+    }
+    source_whole(args, stdin_tty).map(|l| l.map_or(Input::Prompt, Input::Lines))
+}
+
+/// The lines of `-c`, `--script` or stdin (read to its end), checked; `None` for a prompt.
+pub fn source_whole(
+    args: &ShellArgs,
+    stdin_tty: bool,
+) -> Result<Option<Vec<ScriptLine>>, CliError> {
     let mut raw = Vec::new();
     if !args.commands.is_empty() {
         let source: Arc<str> = Arc::from("-c");
@@ -133,32 +173,12 @@ fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
     let mut lines = Vec::with_capacity(total);
     let mut bad = 0;
     for r in raw {
-        let (line, problem) = match r.text {
-            // Bytes that are not text: the column counts from the start of the line.
-            Err(e) => (
-                ScriptLine {
-                    place: r.place,
-                    indent: 0,
-                    text: String::new(),
-                },
-                Some((e.column, e.to_string())),
-            ),
-            Ok(text) => {
-                let problem = line::check(&text).map(drop);
-                let line = ScriptLine {
-                    place: r.place,
-                    indent: r.indent,
-                    text,
-                };
-                (line, problem.err())
-            }
-        };
-        match problem {
-            Some((column, why)) => {
-                eprintln!("{}", style::problem(&format!("{}: {why}", line.at(column))));
+        match check_one(r) {
+            Ok(line) => lines.push(line),
+            Err(why) => {
+                eprintln!("{}", style::problem(&why));
                 bad += 1;
             }
-            None => lines.push(line),
         }
     }
     if bad > 0 {
@@ -169,6 +189,67 @@ fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
         .with_hint("fix the lines above and run the script again"));
     }
     Ok(lines)
+}
+
+/// One line's checks; `Err` is the message (`source:line:column: why`).
+fn check_one(r: Raw) -> Result<ScriptLine, String> {
+    match r.text {
+        // Bytes that are not text: the column counts from the start of the line.
+        Err(e) => Err(format!("{}:{}: {e}", r.place, e.column)),
+        Ok(text) => {
+            let problem = line::check(&text).map(drop);
+            let line = ScriptLine {
+                place: r.place,
+                indent: r.indent,
+                text,
+            };
+            match problem {
+                Ok(()) => Ok(line),
+                Err((column, why)) => Err(format!("{}: {why}", line.at(column))),
+            }
+        }
+    }
+}
+
+/// Reads stdin on a thread of its own and hands over each command line as it arrives, checked
+/// as a script's lines are (blank lines and comments dropped); `Err` for a refused line (its
+/// message). The channel ends with stdin.
+pub fn stream_stdin() -> tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine, String>> {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let source: Arc<str> = Arc::from("stdin");
+    let spawned = std::thread::Builder::new()
+        .name("rtrsh-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = Vec::new();
+            let mut n = 0;
+            loop {
+                buf.clear();
+                match stdin.read_until(b'\n', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("cannot read commands from stdin: {e}")));
+                        break;
+                    }
+                }
+                n += 1;
+                let mut raw = Vec::new();
+                read_lines(&source, &buf, n, &mut raw);
+                for r in raw {
+                    if tx.send(check_one(r)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let _ = tx.send(Err(format!("cannot read commands from stdin: {e}")));
+        return rx;
+    }
+    rx
 }
 
 /// The command lines of what was typed at a prompt (a paste may hold several): indentation

@@ -2,7 +2,7 @@
 //! temporary `HOME`, `PATH`, `USER` and the `FALCON_*` credentials, and a deadline on every run.
 //! The emulator keeps serving on the test's runtime while the binary runs on a blocking thread.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -153,20 +153,16 @@ impl Rtrsh {
             .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
             .env("FALCON_CLIENT_SECRET", &self.secret)
             .args(&self.args)
-            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c
     }
 
-    /// Starts the binary in the background.
+    /// Starts the binary in the background, stdin redirected from a file holding the script
+    /// (checked whole before anything runs).
     pub fn spawn(&self) -> Running {
-        let mut child = self.command().spawn().expect("spawning rtrsh");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let bytes = self.stdin.clone();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&bytes);
-        });
+        let stdin = crate::support::shell::file_holding(&self.stdin);
+        let child = self.command().stdin(stdin).spawn().expect("spawning rtrsh");
         Running { child }
     }
 

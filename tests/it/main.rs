@@ -52,4 +52,5 @@ mod shell_pty;
 mod shell_script;
 mod shell_sessions;
 mod shell_term;
+mod stdin_stream;
 mod tls;

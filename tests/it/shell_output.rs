@@ -10,7 +10,7 @@ use rtrsh::emulator::{ChunkModel, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::shell::{executed, file_bytes, files_under, rtrsh};
+use crate::support::shell::{executed, file_bytes, rtrsh, transcript_files};
 use crate::support::{TestEnv, fast, violations};
 
 const BIG_1MB: &str = r"C:\Logs\big-1mb.log";
@@ -214,7 +214,7 @@ async fn the_transcript_records_every_command_privately_and_without_secrets() {
     out.expect_code(1);
 
     // Default location: $HOME/.local/share (no XDG_DATA_HOME in the environment).
-    let files = files_under(sh.home());
+    let files = transcript_files(sh.home());
     assert_eq!(files.len(), 1, "{files:#?}");
     let path = &files[0];
     let rel = path.strip_prefix(sh.home()).expect("under HOME");
@@ -303,7 +303,7 @@ async fn the_transcript_honours_xdg_data_home() {
         .commands(["pwd"]);
     let out = sh.run().await;
     out.expect_code(0);
-    let files = files_under(sh.home());
+    let files = transcript_files(sh.home());
     assert_eq!(files.len(), 1, "{files:#?}");
     assert!(
         files[0].starts_with(xdg.join("rtrsh").join("transcripts")),
@@ -325,7 +325,7 @@ async fn transcript_path_and_no_transcript() {
     let out = sh.run().await;
     out.expect_code(0);
     assert!(
-        files_under(sh.home()).is_empty(),
+        transcript_files(sh.home()).is_empty(),
         "nothing in the default place"
     );
     let (_, entries) = transcript_entries(&path);
@@ -355,8 +355,8 @@ async fn transcript_path_and_no_transcript() {
     let out = none.run().await;
     out.expect_code(0);
     assert!(
-        files_under(none.home()).is_empty(),
+        transcript_files(none.home()).is_empty(),
         "--no-transcript writes nothing: {:#?}",
-        files_under(none.home())
+        transcript_files(none.home())
     );
 }

@@ -8,7 +8,7 @@ use rtrsh::emulator::EmulatorConfig;
 use serde_json::json;
 
 use crate::support::shell::{
-    executed, executions, files_under, rtrsh, sessions_of, wait_for_stats,
+    executed, executions, rtrsh, sessions_of, transcript_files, wait_for_stats,
 };
 use crate::support::{TestEnv, fast, ms, violations};
 
@@ -160,7 +160,7 @@ async fn an_expired_session_is_reopened_with_its_directory_and_the_command_runs_
     );
 
     // The audit transcript records the re-open.
-    let files = files_under(sh.home());
+    let files = transcript_files(sh.home());
     assert_eq!(files.len(), 1, "{files:#?}");
     let text = std::fs::read_to_string(&files[0]).expect("transcript");
     let events: Vec<String> = text

@@ -688,7 +688,7 @@ fn dry_line(
 pub async fn run(
     client: FalconClient,
     args: &ShellArgs,
-    lines: Option<Vec<ScriptLine>>,
+    input: crate::shell::script::Input,
     saved: Option<crate::output::saved::SavedOutput>,
 ) -> Result<Exit, CliError> {
     if !(Duration::from_secs(1)..=Duration::from_secs(600)).contains(&args.batch_timeout) {
@@ -775,7 +775,11 @@ pub async fn run(
         );
     }
     if args.dry_run {
-        return Ok(dry_run(&fleet, args, lines.as_deref(), worst));
+        let lines = match &input {
+            crate::shell::script::Input::Lines(l) => Some(l.as_slice()),
+            _ => None,
+        };
+        return Ok(dry_run(&fleet, args, lines, worst));
     }
     let offline: Vec<HostIdx> = (0..fleet.hosts.len() as HostIdx)
         .filter(|&i| fleet.hosts[i as usize].state == engine::HostState::Offline)
@@ -887,9 +891,14 @@ pub async fn run(
         rep: Representative::default(),
         cache: None,
     };
-    let source = match lines {
-        Some(lines) => interp::Source::Script(lines),
-        None => interp::Source::Prompt(crate::shell::repl::history_path(args.profile.as_deref())),
+    let source = match input {
+        crate::shell::script::Input::Lines(lines) => interp::Source::Script(lines),
+        crate::shell::script::Input::Stream => {
+            interp::Source::Stream(crate::shell::script::stream_stdin())
+        }
+        crate::shell::script::Input::Prompt => {
+            interp::Source::Prompt(crate::shell::repl::history_path(args.profile.as_deref()))
+        }
     };
     let result = interp::run(&mut shell, args, source).await;
     stop.cancel();

@@ -36,6 +36,8 @@ pub struct Shell {
     envs: Vec<(String, String)>,
     removed: Vec<String>,
     stdin: Vec<u8>,
+    /// Stdin is a pipe (lines run as they arrive) rather than a file (checked whole first).
+    stdin_pipe: bool,
     timeout: Duration,
 }
 
@@ -100,6 +102,7 @@ pub fn rtrsh(env: &TestEnv) -> Shell {
         envs: Vec::new(),
         removed: Vec::new(),
         stdin: Vec::new(),
+        stdin_pipe: false,
         timeout: RUN_TIMEOUT,
     }
 }
@@ -117,6 +120,7 @@ pub fn rtrsh_alone() -> Shell {
         envs: Vec::new(),
         removed: Vec::new(),
         stdin: Vec::new(),
+        stdin_pipe: false,
         timeout: RUN_TIMEOUT,
     }
 }
@@ -166,10 +170,24 @@ impl Shell {
         self
     }
 
-    /// Bytes piped to stdin (stdin is then not a terminal: script mode).
+    /// Stdin redirected from a file holding these bytes (not a terminal: a script, checked
+    /// whole before anything runs).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = bytes.into();
+        self.stdin_pipe = false;
         self
+    }
+
+    /// Bytes piped to stdin: each line runs as it arrives.
+    pub fn stdin_pipe(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = bytes.into();
+        self.stdin_pipe = true;
+        self
+    }
+
+    /// The file `stdin` redirects from.
+    fn stdin_file(&self) -> std::fs::File {
+        file_holding(&self.stdin)
     }
 
     pub fn home(&self) -> &Path {
@@ -204,34 +222,31 @@ impl Shell {
     /// Runs to completion (with the deadline) on a blocking thread; the emulator keeps serving
     /// on the test's runtime meanwhile.
     pub async fn run(&self) -> Out {
-        let mut cmd = assert_cmd::Command::from_std(self.command());
-        cmd.write_stdin(self.stdin.clone()).timeout(self.timeout);
-        let output = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("the runner thread")
-            .expect("running rtrsh");
-        Out {
-            code: output.status.code().unwrap_or(-1),
-            stdout: output.stdout,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.spawn().wait().await
     }
 
-    /// Starts in the background (stdin piped and closed after the bytes given).
+    /// Starts in the background (stdin from the file or pipe of [`Shell::stdin`] /
+    /// [`Shell::stdin_pipe`]; a pipe is closed after the bytes given).
     pub fn spawn(&self) -> Running {
+        let stdin = if self.stdin_pipe {
+            Stdio::piped()
+        } else {
+            Stdio::from(self.stdin_file())
+        };
         let mut child = self
             .command()
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning rtrsh");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let bytes = self.stdin.clone();
-        std::thread::spawn(move || {
-            use std::io::Write;
-            let _ = stdin.write_all(&bytes);
-        });
+        if let Some(mut stdin) = child.stdin.take() {
+            let bytes = self.stdin.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&bytes);
+            });
+        }
         let mut out = child.stdout.take().expect("stdout");
         let mut err = child.stderr.take().expect("stderr");
         let out = std::thread::spawn(move || {
@@ -389,6 +404,24 @@ pub async fn wait_for_stats(
 }
 
 /// Every regular file under `dir`, recursively.
+/// An unnamed temporary file holding `bytes`, read from the start (outside any HOME the test
+/// inspects).
+pub fn file_holding(bytes: &[u8]) -> std::fs::File {
+    use std::io::{Seek, Write};
+    let mut f = tempfile::tempfile().expect("a temporary file");
+    f.write_all(bytes).expect("writing it");
+    f.rewind().expect("rewinding it");
+    f
+}
+
+/// [`files_under`] without the saved-output logs (`*.log`): what the transcript wrote.
+pub fn transcript_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_none_or(|x| x != "log"))
+        .collect()
+}
+
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
