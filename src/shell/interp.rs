@@ -310,7 +310,9 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
                     it.hosts.before_line();
                     let cancel = CancellationToken::new();
                     set_running(Some(cancel.clone()));
+                    let quiet = repl::quiet_controls();
                     let end = it.line(line, None, &cancel).await;
+                    drop(quiet);
                     set_running(None);
                     if end.exit == Exit::AuthOrConnection {
                         worst = Exit::AuthOrConnection;

@@ -293,6 +293,52 @@ impl Drop for Connecting {
     }
 }
 
+/// While a command runs at a prompt, the terminal does not echo control keys: Ctrl-C would
+/// otherwise print `^C` after a spinner or progress bar drawn to the terminal's full width, the
+/// terminal would wrap, and clearing the bar would leave its line behind. Keys typed ahead still
+/// echo, and Ctrl-C still interrupts. Dropping it puts the setting back (before the next read).
+pub struct QuietControls {
+    #[cfg(unix)]
+    saved: Option<rustix::termios::Termios>,
+}
+
+/// Starts [`QuietControls`] (nothing when stdin is not a terminal).
+pub fn quiet_controls() -> QuietControls {
+    #[cfg(unix)]
+    {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        let saved = stdin
+            .is_terminal()
+            .then(|| tcgetattr(&stdin).ok())
+            .flatten()
+            .and_then(|original| {
+                let mut quiet = original.clone();
+                quiet.local_modes.remove(LocalModes::ECHOCTL);
+                tcsetattr(&stdin, OptionalActions::Now, &quiet)
+                    .ok()
+                    .map(|()| original)
+            });
+        QuietControls { saved }
+    }
+    #[cfg(not(unix))]
+    QuietControls {}
+}
+
+impl Drop for QuietControls {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(t) = self.saved.take() {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                &t,
+            );
+        }
+    }
+}
+
 /// The token of the command running now, if any: what Ctrl-C cancels.
 pub type Running = Arc<Mutex<Option<CancellationToken>>>;
 
