@@ -247,16 +247,8 @@ pub struct Connecting {
 pub fn connecting(hostname: &str, hold_keys: bool) -> Connecting {
     use std::io::IsTerminal;
     #[cfg(unix)]
-    let saved = if hold_keys && std::io::stdin().is_terminal() {
-        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-        let stdin = std::io::stdin();
-        tcgetattr(&stdin).ok().and_then(|original| {
-            let mut quiet = original.clone();
-            quiet.local_modes.remove(LocalModes::ECHO);
-            tcsetattr(&stdin, OptionalActions::Now, &quiet)
-                .ok()
-                .map(|()| original)
-        })
+    let saved = if hold_keys {
+        without_local_modes(rustix::termios::LocalModes::ECHO)
     } else {
         None
     };
@@ -281,15 +273,9 @@ impl Drop for Connecting {
         if let Some(pb) = self.bar.take() {
             pb.finish_and_clear();
         }
+        // `Now`, not a flush: the keys typed meanwhile stay queued for the prompt.
         #[cfg(unix)]
-        if let Some(t) = self.saved.take() {
-            // `Now`, not a flush: the keys typed meanwhile stay queued for the prompt.
-            let _ = rustix::termios::tcsetattr(
-                std::io::stdin(),
-                rustix::termios::OptionalActions::Now,
-                &t,
-            );
-        }
+        restore_modes(self.saved.take());
     }
 }
 
@@ -302,25 +288,40 @@ pub struct QuietControls {
     saved: Option<rustix::termios::Termios>,
 }
 
+/// Turns `modes` off on the terminal of stdin; the settings to restore, or `None` when stdin
+/// is not a terminal (or refuses).
+#[cfg(unix)]
+fn without_local_modes(modes: rustix::termios::LocalModes) -> Option<rustix::termios::Termios> {
+    use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return None;
+    }
+    let original = tcgetattr(&stdin).ok()?;
+    let mut changed = original.clone();
+    changed.local_modes.remove(modes);
+    tcsetattr(&stdin, OptionalActions::Now, &changed)
+        .ok()
+        .map(|()| original)
+}
+
+/// Puts back what [`without_local_modes`] changed (at once: typed keys stay queued).
+#[cfg(unix)]
+fn restore_modes(saved: Option<rustix::termios::Termios>) {
+    if let Some(t) = saved {
+        let _ =
+            rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, &t);
+    }
+}
+
 /// Starts [`QuietControls`] (nothing when stdin is not a terminal).
 pub fn quiet_controls() -> QuietControls {
     #[cfg(unix)]
     {
-        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
-        use std::io::IsTerminal;
-        let stdin = std::io::stdin();
-        let saved = stdin
-            .is_terminal()
-            .then(|| tcgetattr(&stdin).ok())
-            .flatten()
-            .and_then(|original| {
-                let mut quiet = original.clone();
-                quiet.local_modes.remove(LocalModes::ECHOCTL);
-                tcsetattr(&stdin, OptionalActions::Now, &quiet)
-                    .ok()
-                    .map(|()| original)
-            });
-        QuietControls { saved }
+        QuietControls {
+            saved: without_local_modes(rustix::termios::LocalModes::ECHOCTL),
+        }
     }
     #[cfg(not(unix))]
     QuietControls {}
@@ -329,13 +330,7 @@ pub fn quiet_controls() -> QuietControls {
 impl Drop for QuietControls {
     fn drop(&mut self) {
         #[cfg(unix)]
-        if let Some(t) = self.saved.take() {
-            let _ = rustix::termios::tcsetattr(
-                std::io::stdin(),
-                rustix::termios::OptionalActions::Now,
-                &t,
-            );
-        }
+        restore_modes(self.saved.take());
     }
 }
 

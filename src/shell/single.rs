@@ -48,6 +48,18 @@ impl<'a> OneHost<'a> {
         }
     }
 
+    /// The session's files in the cloud.
+    async fn listed(&self) -> crate::shell::get::Listed {
+        let sid = self.session.session_id().await;
+        let listed = self
+            .session
+            .client()
+            .session_files(&sid)
+            .await
+            .map_err(|e| e.to_string());
+        vec![(self.session.target().clone(), listed)]
+    }
+
     /// Whether `name` names this host (its hostname, any case, or its aid).
     fn is_me(&self, name: &str) -> bool {
         let t = self.session.target();
@@ -181,31 +193,17 @@ impl Hosts for OneHost<'_> {
     }
 
     async fn files(&mut self) -> Exit {
-        let sid = self.session.session_id().await;
-        let listed = self
-            .session
-            .client()
-            .session_files(&sid)
-            .await
-            .map_err(|e| e.to_string());
-        let target = self.session.target().clone();
-        crate::shell::get::print_files(vec![(target, listed)], self.outs.json, false)
+        let listed = self.listed().await;
+        crate::shell::get::print_files(listed, self.outs.json, false)
     }
 
     async fn download(&mut self, name: Option<&str>, cancel: &CancellationToken) -> Exit {
-        let sid = self.session.session_id().await;
-        let listed = self
-            .session
-            .client()
-            .session_files(&sid)
-            .await
-            .map_err(|e| e.to_string());
-        let target = self.session.target().clone();
+        let listed = self.listed().await;
         let opts = self.outs.get.clone();
         let outs = &mut *self.outs;
         let report = crate::shell::get::save_all(
             self.session.client(),
-            crate::shell::get::matching(vec![(target, listed)], name),
+            crate::shell::get::matching(listed, name),
             &opts,
             cancel,
             &mut |_, r| match r {
