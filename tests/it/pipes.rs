@@ -115,10 +115,14 @@ async fn redirection_writes_a_private_file_and_a_bad_path_sends_nothing() {
     );
 }
 
-/// At a prompt, on one host and on three: the pipeline's output shows before the next prompt.
+/// At a prompt, on one host and on three: the pipeline's output shows before the next prompt;
+/// `> FILE` writes the file and shows nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipes_at_the_prompt_on_one_host_and_three() {
     let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("where.txt");
+    let to_file = format!("pwd > {}", file.display());
     let one = rtrsh(&env)
         .args(["--host", "DESKTOP-01"])
         .env("SHELL", "/bin/sh");
@@ -137,6 +141,12 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         t.expect(r"DESKTOP-01 C:\> ", T);
         t.line("ps | grep -c -i svchost.exe");
         let single = t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line(&to_file);
+        let redirected = t.expect(r"DESKTOP-01 C:\> ", T);
+        assert!(
+            !redirected.lines().any(|l| l.trim() == "C:\\"),
+            "nothing on the terminal: {redirected:?}"
+        );
         t.ctrl_d();
         assert_eq!(t.wait_exit(T), 0);
         let mut t = Pty::spawn(&three);
@@ -150,6 +160,11 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         (single, many)
     })
     .await;
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("written"),
+        "C:\\\n",
+        "the file holds the output, nothing reached the terminal"
+    );
     // grep -c prints one number: the count of svchost lines.
     let count: Vec<&str> = single
         .lines()
