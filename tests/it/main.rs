@@ -35,6 +35,7 @@ mod hardening;
 mod host_names;
 mod library;
 mod offline;
+mod poll_pace;
 mod proxy;
 mod queue_cli;
 mod queued;
