@@ -11,10 +11,10 @@
 //!
 //! A single-host session learns how long its host takes to answer ([`Pace`]): from its init
 //! (which waits for the host) and from the bracket in which each earlier command's answer
-//! appeared. It then checks densely around that time ([`Expect`]): two probes before it (for a
+//! appeared. It then checks densely around that time ([`Expect`]): one probe before it (for a
 //! command faster than usual), a few checks a few ms apart across it, and after it intervals
-//! that grow to 10% of the time spent so far (at least 250 ms, at most 2 s), so a command that
-//! runs longer than usual is still seen within 10% of its running time or 250 ms.
+//! that grow quickly to 10% of the time spent so far (at least 250 ms, at most 2 s), so a
+//! command that runs longer than usual is still seen within 10% of its running time or 250 ms.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -106,17 +106,20 @@ pub struct Expect {
 }
 
 /// Checks before the dense window, each at half the time of the next (for a command faster
-/// than the session's usual).
-const PROBES: usize = 2;
+/// than the session's usual). Each costs a call on every command, so one.
+const PROBES: usize = 1;
 /// No probe earlier than this.
 const FIRST_PROBE: Duration = Duration::from_millis(40);
 /// Spacing of the dense window: at least this, and the window holds at most
 /// [`WINDOW_CHECKS`] checks.
 const MIN_SPACING: Duration = Duration::from_millis(3);
 const WINDOW_CHECKS: u32 = 6;
-/// After the window: intervals grow by this factor, up to [`LATE_SHARE`] of the time spent
-/// (but at least [`LATE_FLOOR`]) and [`Schedule::max_interval`].
-const LATE_GROWTH: f64 = 1.5;
+/// After the window: the first interval is [`LATE_FIRST`] window spacings, then intervals grow
+/// by [`LATE_GROWTH`], up to [`LATE_SHARE`] of the time spent (but at least [`LATE_FLOOR`]) and
+/// [`Schedule::max_interval`]. A quick climb: the calls go where they buy the most (a command
+/// 10 ms late is seen at once, one 20 s late costs about two calls a second).
+const LATE_FIRST: u32 = 10;
+const LATE_GROWTH: f64 = 2.0;
 const LATE_SHARE: f64 = 0.1;
 const LATE_FLOOR: Duration = Duration::from_millis(250);
 
@@ -133,7 +136,7 @@ impl Expect {
         probes.reverse();
         let mut probes = probes.into_iter();
         let mut t: Option<Duration> = None;
-        let mut interval = this.spacing.max(Duration::from_millis(1));
+        let mut interval: Option<Duration> = None;
         std::iter::from_fn(move || {
             if let Some(p) = probes.next() {
                 return Some(p);
@@ -146,8 +149,15 @@ impl Expect {
                         .mul_f64(LATE_SHARE)
                         .max(LATE_FLOOR)
                         .min(max_interval.max(LATE_FLOOR));
-                    interval = interval.mul_f64(LATE_GROWTH).min(cap).max(this.spacing);
-                    prev + interval
+                    let i = match interval {
+                        None => this.spacing * LATE_FIRST,
+                        Some(i) => i.mul_f64(LATE_GROWTH),
+                    }
+                    .min(cap)
+                    .max(this.spacing)
+                    .max(Duration::from_millis(1));
+                    interval = Some(i);
+                    prev + i
                 }
             };
             t = Some(next);
