@@ -684,6 +684,12 @@ mod pace_tests {
                 "{done:?} seen {late:?} late"
             );
         }
+        // About two calls a second for a 20 s command, fewer for longer ones (the window and
+        // the 250 ms steps up to 2.5 s are paid once).
+        let (calls, _) = seen(&e, Duration::from_secs(20) + ms(300));
+        assert!(calls <= 42, "{calls} calls by 20.3 s");
+        let (calls, _) = seen(&e, Duration::from_secs(60));
+        assert!(calls <= 70, "{calls} calls by 60 s");
         // Intervals never shrink below the window's spacing and never exceed the cap.
         let v: Vec<Duration> = e.offsets(ms(2000)).take(200).collect();
         for w in v.windows(2) {
