@@ -12,7 +12,7 @@
 //! A single-host session learns how long its host takes to answer ([`Pace`]): from its init
 //! (which waits for the host) and from the bracket in which each earlier command's answer
 //! appeared. It then checks densely around that time ([`Expect`]): one probe before it (for a
-//! command faster than usual), a few checks a few ms apart across it, and after it intervals
+//! command faster than usual; more, halving, while only the init is known), a few checks a few ms apart across it, and after it intervals
 //! that grow quickly to 10% of the time spent so far (at least 250 ms, at most 2 s), so a
 //! command that runs longer than usual is still seen within 10% of its running time or 250 ms.
 
@@ -103,15 +103,20 @@ pub struct Expect {
     pub end: Duration,
     /// Between two checks inside the window.
     pub spacing: Duration,
+    /// Checks before the window, each at half the time of the next (for a command faster than
+    /// expected), down to [`FIRST_PROBE`].
+    pub probes: usize,
 }
 
-/// Checks before the dense window, each at half the time of the next (for a command faster
-/// than the session's usual). Each costs a call on every command, so one.
-const PROBES: usize = 1;
+/// Probes before the dense window once commands taught the session (each costs a call on
+/// every command, so one), and while only the init is known (it may have been slow for reasons
+/// of its own: halving down to [`FIRST_PROBE`] keeps a fast first command from waiting long).
+const PROBES_LEARNED: usize = 1;
+const PROBES_FROM_INIT: usize = 8;
 /// No probe earlier than this.
 const FIRST_PROBE: Duration = Duration::from_millis(40);
-/// Spacing of the dense window: at least this, and the window holds at most
-/// [`WINDOW_CHECKS`] checks.
+/// Spacing of the dense window: at least this, and the window is split into at most
+/// [`WINDOW_CHECKS`] steps (one check more).
 const MIN_SPACING: Duration = Duration::from_millis(3);
 const WINDOW_CHECKS: u32 = 6;
 /// After the window: the first interval is [`LATE_FIRST`] window spacings, then intervals grow
@@ -127,9 +132,9 @@ impl Expect {
     /// Offsets at which checks are due, lazily: probes, the window, then growing intervals.
     pub fn offsets(&self, max_interval: Duration) -> impl Iterator<Item = Duration> + use<> {
         let this = *self;
-        let mut probes: Vec<Duration> = Vec::with_capacity(PROBES);
+        let mut probes: Vec<Duration> = Vec::with_capacity(this.probes);
         let mut p = this.start / 2;
-        while probes.len() < PROBES && p >= FIRST_PROBE {
+        while probes.len() < this.probes && p >= FIRST_PROBE {
             probes.push(p);
             p /= 2;
         }
@@ -207,9 +212,9 @@ impl Pace {
     /// that runs longer is caught by the growing intervals after the window), or around the
     /// init's time before any command. `None` when nothing is known yet.
     pub fn expect(&self) -> Option<Expect> {
-        let (lo, hi) = if self.recent.is_empty() {
+        let (lo, hi, probes) = if self.recent.is_empty() {
             let init = self.init?;
-            (init.mul_f64(0.9), init.mul_f64(1.05))
+            (init.mul_f64(0.9), init.mul_f64(1.05), PROBES_FROM_INIT)
         } else {
             // A bracket that starts at 0 (the first check already had the answer) says only
             // "by then": assume it came in the second half.
@@ -220,7 +225,7 @@ impl Pace {
                 .min()
                 .unwrap_or_default();
             let hi = self.recent.iter().map(|a| a.by).min().unwrap_or_default();
-            (lo, hi.max(lo))
+            (lo, hi.max(lo), PROBES_LEARNED)
         };
         let margin = MIN_SPACING.max(lo.mul_f64(0.02));
         let start = lo.saturating_sub(margin).max(FIRST_PROBE / 2);
@@ -230,6 +235,7 @@ impl Pace {
             start,
             end,
             spacing,
+            probes,
         })
     }
 }
@@ -699,13 +705,34 @@ mod pace_tests {
 
     #[test]
     fn a_slow_host_learned_from_its_init() {
-        // The init took 20 s: a 20 s command costs a handful of calls and shows at once.
+        // The init took 20 s: a 20 s command costs well under a call a second (halving probes
+        // and the window) and shows within 10%, and once learned, a handful of calls.
         let mut p = Pace::default();
         p.init_took(Duration::from_secs(20) + ms(3));
         let e = p.expect().expect("seeded");
         let (calls, at) = seen(&e, Duration::from_secs(20));
-        assert!(calls <= 10, "{calls}");
+        assert!(calls <= 15, "{calls}");
+        assert!(at - Duration::from_secs(20) <= ms(2000), "{at:?}");
+        p.observe(&polled(Some(Answered {
+            after: Duration::from_secs(19) + ms(990),
+            by: Duration::from_secs(20) + ms(5),
+        })));
+        let e = p.expect().expect("learned");
+        let (calls, at) = seen(&e, Duration::from_secs(20));
+        assert!(calls <= 8, "{calls}");
         assert!(at - Duration::from_secs(20) <= ms(250), "{at:?}");
+    }
+
+    #[test]
+    fn a_slow_init_does_not_keep_a_fast_first_command_waiting() {
+        // The init took 20 s, the first command takes 300 ms: probes halve down to 40 ms, so it
+        // is seen within its own running time again.
+        let mut p = Pace::default();
+        p.init_took(Duration::from_secs(20));
+        let e = p.expect().expect("seeded");
+        let (calls, at) = seen(&e, ms(300));
+        assert!(at <= ms(600), "{at:?}");
+        assert!(calls <= 5, "{calls}");
     }
 
     #[test]
