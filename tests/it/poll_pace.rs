@@ -8,7 +8,9 @@ use rtrsh::command::{Tier, lexer};
 use rtrsh::emulator::{ChunkModel, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use rtrsh::falcon::FalconClient;
 use rtrsh::falcon::client::{ClientOptions, Credentials};
-use rtrsh::session::{Collect, Completion, HostSession, SessionOptions, Target, classify};
+use rtrsh::session::{
+    Collect, Completion, HostSession, OutputSink, SessionOptions, Target, classify,
+};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -56,8 +58,39 @@ async fn fail_status_checks(env: &TestEnv, n: usize) {
     }
 }
 
+/// Collects output and, when the `at`-th chunk arrives, arms more one-shot faults on the status
+/// endpoint (so some land while the chunks stream).
+struct FaultsMidway {
+    out: Collect,
+    chunks: usize,
+    at: usize,
+    faults_url: String,
+}
+
+impl OutputSink for FaultsMidway {
+    fn stdout(&mut self, chunk: &str) {
+        self.chunks += 1;
+        if self.chunks == self.at {
+            let url = self.faults_url.clone();
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                for kind in ["5xx-before", "drop-after", "5xx-after", "drop-before"] {
+                    let body = json!({ "once": { "endpoint": STATUS, "fault": kind } });
+                    let _ = http.post(&url).json(&body).send().await;
+                }
+            });
+        }
+        self.out.stdout(chunk);
+    }
+
+    fn stderr(&mut self, chunk: &str) {
+        self.out.stderr(chunk);
+    }
+}
+
 /// A session that learned its host from its init and three commands, then a 256-chunk `cat`
-/// whose first status checks (the probes and the dense window) fail, under every chunk model.
+/// whose first status checks (the probe and the dense window) fail, and more while its chunks
+/// stream, under every chunk model. Only status checks fail, so the command certainly ran.
 async fn learned_window_under_faults(model: ChunkModel) {
     let env = TestEnv::start(EmulatorConfig {
         latency: ms(60),
@@ -75,12 +108,15 @@ async fn learned_window_under_faults(model: ChunkModel) {
         assert_eq!(out.stdout.trim_end(), r"C:\");
     }
     fail_status_checks(&env, 6).await;
-    // A few more while the chunks stream.
-    env.set_faults(0.15, 0.05).await;
     let line = format!("cat {BIG}");
     let words = lexer::words(&line).expect("lexes");
-    let mut sink = Collect::default();
-    let result = session
+    let mut sink = FaultsMidway {
+        out: Collect::default(),
+        chunks: 0,
+        at: 10,
+        faults_url: env.url("/_emulator/faults"),
+    };
+    let o = session
         .run(
             &line,
             &words,
@@ -88,42 +124,30 @@ async fn learned_window_under_faults(model: ChunkModel) {
             &mut sink,
             &CancellationToken::new(),
         )
-        .await;
-    env.set_faults(0.0, 0.0).await;
+        .await
+        .unwrap_or_else(|e| panic!("{model:?}: {e}"));
     let stats = env.stats().await;
-    let n = executions(&stats, &aid, &line);
-    assert!(n <= 1, "{model:?}: `{line}` ran {n} times");
+    assert_eq!(executions(&stats, &aid, &line), 1, "{model:?}: ran once");
     let faults = &stats["faults"];
     assert!(
         faults["http_5xx"].as_u64().unwrap_or(0) + faults["dropped"].as_u64().unwrap_or(0) >= 6,
         "{model:?}: the status checks did fail: {faults}"
     );
-    match result {
-        Ok(o) => {
-            assert_eq!(n, 1, "{model:?}: output without an execution");
-            assert_eq!(o.polled.completion, Completion::Complete, "{model:?}");
-            assert!(sink.stderr.is_empty(), "{model:?}: {}", sink.stderr);
-            // Every byte once, in order.
-            assert_eq!(sink.stdout.len(), want.len(), "{model:?}");
-            assert!(
-                sink.stdout.as_bytes() == want.as_slice(),
-                "{model:?}: bytes differ"
-            );
-            assert_eq!(o.polled.chunks as usize, want.len() / 4096, "{model:?}");
-        }
-        // The execute itself may have failed without a trace (random faults hit it too): then
-        // nothing may have been delivered as if it ran.
-        Err(e) => {
-            assert!(
-                e.maybe_executed() || n == 0,
-                "{model:?}: a failure that cannot have run, yet it ran: {e}"
-            );
-            assert!(
-                sink.stdout.is_empty() || n == 1,
-                "{model:?}: output of a command that did not run"
-            );
-        }
-    }
+    assert_eq!(o.polled.completion, Completion::Complete, "{model:?}");
+    let out = sink.out;
+    assert!(out.stderr.is_empty(), "{model:?}: {}", out.stderr);
+    // Every byte once, in order.
+    assert_eq!(out.stdout.len(), want.len(), "{model:?}");
+    assert!(
+        out.stdout.as_bytes() == want.as_slice(),
+        "{model:?}: bytes differ"
+    );
+    assert_eq!(o.polled.chunks as usize, want.len() / 4096, "{model:?}");
+    assert_eq!(
+        sink.chunks,
+        want.len() / 4096,
+        "{model:?}: each chunk delivered once"
+    );
     // The session goes on with a learned window afterwards.
     let (out, o) = run(&session, "pwd").await;
     assert!(o.ok(), "pwd after: {}", out.stderr);
