@@ -43,6 +43,9 @@ struct Plan {
     script_commands: usize,
     /// Commands at 10 s latency.
     long_commands: usize,
+    /// Seconds of `Start-Sleep` in a script run after short commands on the 300 ms host (a
+    /// command much longer than the session's usual).
+    surprise_sleep_s: u64,
     /// Emulator chunk sizes for the 100 MiB `cat`.
     cat_chunk_sizes: &'static [u64],
     ftk_startup_runs: usize,
@@ -57,6 +60,7 @@ impl Plan {
                 startup_runs: 3,
                 script_commands: 5,
                 long_commands: 1,
+                surprise_sleep_s: 10,
                 cat_chunk_sizes: &[64 * 1024],
                 ftk_startup_runs: 1,
                 ftk_commands: 5,
@@ -67,6 +71,7 @@ impl Plan {
                 startup_runs: 10,
                 script_commands: 20,
                 long_commands: 3,
+                surprise_sleep_s: 20,
                 cat_chunk_sizes: &[64 * 1024, 1024 * 1024],
                 ftk_startup_runs: 5,
                 ftk_commands: 20,
@@ -100,6 +105,7 @@ fn main() {
     let ours = rtrsh_part(&plan, &mut errors);
     let theirs = ftk_part(&plan, &mut errors);
     print_table(&ours, &theirs);
+    print_targets(&ours);
     let total = started.elapsed();
     let report = json!({
         "bench": "shell",
@@ -572,6 +578,7 @@ fn rtrsh_part(plan: &Plan, errors: &mut Errors) -> Value {
     let per_command = rtrsh_per_command(plan, &emu, &startup, errors);
     drop(emu);
     let long = rtrsh_long(plan, errors);
+    let surprise = rtrsh_surprise(plan, errors);
     let mut cats = Vec::new();
     for &chunk in plan.cat_chunk_sizes {
         cats.push(rtrsh_cat(chunk, &startup, errors));
@@ -580,6 +587,7 @@ fn rtrsh_part(plan: &Plan, errors: &mut Errors) -> Value {
         "startup": startup,
         "per_command": per_command,
         "long_command": long,
+        "long_unexpected": surprise,
         "cat_100mib": cats,
     })
 }
@@ -793,6 +801,54 @@ fn rtrsh_long(plan: &Plan, errors: &mut Errors) -> Value {
     v
 }
 
+/// 2 (long, unexpected). A script that sleeps on the host, after short commands taught the
+/// session that its host answers in 300 ms.
+fn rtrsh_surprise(plan: &Plan, errors: &mut Errors) -> Value {
+    let emu = Emulator::start(LATENCY, 64 * 1024);
+    let secs = plan.surprise_sleep_s;
+    let line = format!("runscript -Raw=```Start-Sleep -Seconds {secs}```");
+    let script = script_file("shell-bench-surprise.txt", "pwd", 3, &format!("{line}\n"));
+    emu.reset_stats();
+    let r = run(
+        rtrsh(&emu.base).args(["--json", "--script", &script.to_string_lossy()]),
+        Out::Collect,
+        false,
+    );
+    errors.check(r.ok(), || {
+        format!("rtrsh sleeping script: {}", r.describe())
+    });
+    let stats = emu.stats();
+    // The host needs its latency plus the sleep.
+    let running = LATENCY + Duration::from_secs(secs);
+    let after = r
+        .records()
+        .last()
+        .and_then(record_duration)
+        .map_or(f64::NAN, |d| ms(d) - ms(running));
+    let polls = stats["commands"]
+        .as_object()
+        .and_then(|m| {
+            m.values().find(|c| {
+                c["command_string"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("runscript"))
+            })
+        })
+        .and_then(|c| c["polls"].as_u64())
+        .unwrap_or(0);
+    let v = json!({
+        "running_ms": ms(running),
+        "status_calls": polls,
+        "status_calls_per_s": round2(polls as f64 / running.as_secs_f64()),
+        "output_after_completion_ms": round1(after),
+    });
+    println!(
+        "runscript sleeping {secs} s after 3 × pwd (300 ms host): {polls} status calls ({} a second); output {after:.0} ms after completion",
+        v["status_calls_per_s"],
+    );
+    v
+}
+
 /// 4. Peak memory and throughput of `cat` of the 100 MiB file.
 fn rtrsh_cat(chunk: u64, startup: &Value, errors: &mut Errors) -> Value {
     let emu = Emulator::start(LATENCY, chunk);
@@ -802,10 +858,18 @@ fn rtrsh_cat(chunk: u64, startup: &Value, errors: &mut Errors) -> Value {
     // Start-up and teardown around the command, from the start-up runs.
     let around = med(&startup["wall_ms"]) - med(&startup["command_ms"]);
     let mut v = json!({ "chunk_size": chunk, "file_bytes": want_len });
-    for (label, out) in [("devnull", Out::Null), ("pipe_hashed", Out::Hash)] {
+    for (label, out, json) in [
+        ("devnull", Out::Null, false),
+        ("pipe_hashed", Out::Hash, false),
+        ("json", Out::Collect, true),
+    ] {
         emu.reset_stats();
         let emu_cpu = cpu_ticks(emu.child.id()).unwrap_or(0);
-        let r = run(rtrsh(&emu.base).args(["-c", &line]), out, true);
+        let mut cmd = rtrsh(&emu.base);
+        if json {
+            cmd.arg("--json");
+        }
+        let r = run(cmd.args(["-c", &line]), out, true);
         let emu_cpu = cpu_ticks(emu.child.id())
             .unwrap_or(0)
             .saturating_sub(emu_cpu);
@@ -822,6 +886,27 @@ fn rtrsh_cat(chunk: u64, startup: &Value, errors: &mut Errors) -> Value {
             "rtrsh_cpu_s": round2(r.cpu_ticks as f64 / TICKS_PER_SECOND),
             "emulator_cpu_s": round2(emu_cpu as f64 / TICKS_PER_SECOND),
         });
+        if json {
+            // One record, whose `stdout` is the file.
+            let lines = r
+                .stdout
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count();
+            let rec = serde_json::from_slice::<Value>(&r.stdout).unwrap_or(Value::Null);
+            let text = rec["stdout"].as_str().unwrap_or("");
+            let same = lines == 1
+                && text.len() as u64 == want_len
+                && hex(&Sha256::digest(text.as_bytes())) == want_sha;
+            one["json_line_bytes"] = json!(r.stdout_len);
+            one["identical_to_file"] = json!(same);
+            errors.check(same, || {
+                format!(
+                    "cat --json: {lines} lines, `stdout` of {} bytes differs from the file",
+                    text.len()
+                )
+            });
+        }
         if out == Out::Hash {
             let same = r.stdout_sha256 == want_sha && r.stdout_len == want_len;
             one["bytes"] = json!(r.stdout_len);
@@ -1256,5 +1341,99 @@ fn print_table(ours: &Value, theirs: &Value) {
                 t(&["cat_100mib", "stdout_bytes"]),
             );
         }
+    }
+}
+
+/// The figures of issue 13 next to its targets (a report, not a pass/fail check).
+fn print_targets(ours: &Value) {
+    let get = |path: &[&str]| {
+        let mut v = ours;
+        for p in path {
+            v = &v[*p];
+        }
+        v.as_f64().unwrap_or(f64::NAN)
+    };
+    let mut rows: Vec<(String, f64, String, bool)> = Vec::new();
+    let per = get(&["per_command", "per_command_span_ms"]);
+    rows.push((
+        "per 300 ms command, first start→last end, ms".into(),
+        per,
+        "≤ 308".into(),
+        per <= 308.0,
+    ));
+    let calls = get(&["per_command", "status_calls_per_command"]);
+    rows.push((
+        "status calls per 300 ms command".into(),
+        calls,
+        "≤ 10".into(),
+        calls <= 10.0,
+    ));
+    let long_s = get(&["long_command", "latency_ms"]) / 1000.0;
+    let late = get(&["long_command", "output_after_completion_ms", "max"]);
+    let bound = (long_s * 100.0).max(250.0);
+    rows.push((
+        format!("{long_s:.0} s host: output after completion, max ms"),
+        late,
+        format!("≤ {bound:.0}"),
+        late <= bound,
+    ));
+    let rate = get(&["long_command", "status_calls_per_command"]) / long_s;
+    rows.push((
+        format!("{long_s:.0} s host: status calls a second"),
+        rate,
+        "≤ 2".into(),
+        rate <= 2.0,
+    ));
+    let running = get(&["long_unexpected", "running_ms"]);
+    let late = get(&["long_unexpected", "output_after_completion_ms"]);
+    let bound = (running * 0.1).max(250.0);
+    rows.push((
+        format!(
+            "{:.1} s script on a 300 ms host: output after, ms",
+            running / 1000.0
+        ),
+        late,
+        format!("≤ {bound:.0}"),
+        late <= bound,
+    ));
+    let rate = get(&["long_unexpected", "status_calls_per_s"]);
+    rows.push((
+        format!(
+            "{:.1} s script on a 300 ms host: calls a second",
+            running / 1000.0
+        ),
+        rate,
+        "≤ 2".into(),
+        rate <= 2.0,
+    ));
+    if let Some(cats) = ours["cat_100mib"].as_array() {
+        for c in cats {
+            for (label, name) in [
+                ("devnull", "text to /dev/null"),
+                ("pipe_hashed", "text to a pipe"),
+                ("json", "--json"),
+            ] {
+                let mb = c[label]["peak_rss_mib"].as_f64().unwrap_or(f64::NAN) * 1.048576;
+                rows.push((
+                    format!(
+                        "cat 100 MiB peak RSS MB, {} KiB chunks, {name}",
+                        c["chunk_size"].as_u64().unwrap_or(0) / 1024
+                    ),
+                    mb,
+                    "< 40".into(),
+                    mb < 40.0,
+                ));
+            }
+        }
+    }
+    println!(
+        "\n{:<58} {:>10} {:>8}  met",
+        "issue 13 targets", "rtrsh", "target"
+    );
+    for (name, v, target, ok) in rows {
+        println!(
+            "{name:<58} {v:>10.1} {target:>8}  {}",
+            if ok { "yes" } else { "NO" }
+        );
     }
 }

@@ -63,7 +63,9 @@ pub struct ExitInfo {
     pub error: Option<String>,
 }
 
-/// One command on one host, as written by `--json`.
+/// One command on one host, as written by `--json`. The fields known when the command starts
+/// come first and the output before the fields known only at its end, so a record can be
+/// written while its output arrives ([`RecordStream`]); both ways give the same line.
 ///
 /// Output goes in through [`CommandRecord::set_stdout`] / [`CommandRecord::set_stderr`], which
 /// keep `stdout`/`stdout_b64` consistent; read the exact bytes back with
@@ -72,22 +74,22 @@ pub struct ExitInfo {
 pub struct CommandRecord {
     pub host: String,
     pub aid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
     pub command: String,
     pub tier: Tier,
-    pub status: CommandStatus,
+    /// RFC 3339, UTC, milliseconds.
+    pub started_at: String,
     stdout: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stdout_b64: Option<String>,
     stderr: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stderr_b64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    pub status: CommandStatus,
     pub exit: ExitInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_request_id: Option<String>,
-    /// RFC 3339, UTC, milliseconds.
-    pub started_at: String,
     pub duration_ms: u64,
     /// The command was queued for an offline host (`queue_offline`).
     pub queued: bool,
@@ -176,6 +178,248 @@ impl CommandRecord {
     /// commands never interleave within a line.
     pub fn write_json_line<W: Write>(&self, w: &mut W) -> io::Result<()> {
         w.write_all(&json::to_line(self)?)
+    }
+
+    /// The record with this `stdout` and `stderr` (its own are ignored), written without
+    /// copying them: the same line as [`Self::write_json_line`] after
+    /// [`Self::set_stdout`]/[`Self::set_stderr`], in several writes (give a buffered writer).
+    pub fn write_json_line_with_output<W: Write + ?Sized>(
+        &self,
+        w: &mut W,
+        stdout: &str,
+        stderr: &str,
+    ) -> io::Result<()> {
+        write_head(w, self)?;
+        write_str_contents(w, stdout)?;
+        w.write_all(br#"","stderr":""#)?;
+        write_str_contents(w, stderr)?;
+        write_tail(w, self)
+    }
+}
+
+/// The fields of a [`CommandRecord`] before its output.
+#[derive(Serialize)]
+struct Head<'a> {
+    host: &'a str,
+    aid: &'a str,
+    command: &'a str,
+    tier: Tier,
+    started_at: &'a str,
+}
+
+/// The fields of a [`CommandRecord`] after its output.
+#[derive(Serialize)]
+struct Tail<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: &'a Option<String>,
+    status: CommandStatus,
+    exit: &'a ExitInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cloud_request_id: &'a Option<String>,
+    duration_ms: u64,
+    queued: bool,
+    trace_ids: &'a [String],
+    sequence_ids_seen: &'a [u64],
+}
+
+/// Stderr kept in memory up to this much while stdout streams; beyond it, in a temporary file.
+const STDERR_IN_MEMORY: usize = 1 << 20;
+/// Pieces in which kept stderr is read back.
+const READ_BACK: usize = 64 * 1024;
+
+/// Writes one command's `--json` record while its output arrives, without holding the output:
+/// [`Self::stdout`] writes each stdout chunk as it comes (inside the open `stdout` string of
+/// the line), stderr is kept aside (in memory, or in a temporary file when large) until
+/// [`Self::finish`] writes it and the fields known only at the end. The line is the one
+/// [`CommandRecord::write_json_line`] would write for the finished record with the same output.
+/// Host output arrives as text (the API's JSON carries strings), so no `_b64` field is needed.
+pub struct RecordStream<W: Write> {
+    out: W,
+    /// The head and the opening of `stdout` are written.
+    open: bool,
+    stderr: Spill,
+    /// The first write error; nothing more is written after one.
+    error: Option<io::Error>,
+}
+
+impl<W: Write> RecordStream<W> {
+    pub fn new(out: W) -> Self {
+        RecordStream {
+            out,
+            open: false,
+            stderr: Spill::default(),
+            error: None,
+        }
+    }
+
+    /// The first write error, if any (e.g. a broken pipe).
+    pub fn error(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+
+    fn attempt(&mut self, f: impl FnOnce(&mut W) -> io::Result<()>) {
+        if self.error.is_none()
+            && let Err(e) = f(&mut self.out)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn open(&mut self, rec: &CommandRecord) {
+        if self.open {
+            return;
+        }
+        self.open = true;
+        self.attempt(|w| write_head(w, rec));
+    }
+
+    /// A piece of stdout, written at once. `rec` gives the head fields (host, aid, command, tier,
+    /// started_at), which must not change afterwards.
+    pub fn stdout(&mut self, rec: &CommandRecord, chunk: &str) {
+        if chunk.is_empty() {
+            return;
+        }
+        self.open(rec);
+        self.attempt(|w| write_str_contents(w, chunk).and_then(|_| w.flush()));
+    }
+
+    /// A piece of stderr, kept until [`Self::finish`].
+    pub fn stderr(&mut self, chunk: &str) {
+        if let Err(e) = self.stderr.push(chunk) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    /// Ends the line with stderr and the fields of the finished `rec` (its own `stdout` and
+    /// `stderr` are ignored). Returns the first write error of the whole line.
+    pub fn finish(mut self, rec: &CommandRecord) -> io::Result<()> {
+        self.open(rec);
+        let mut stderr = std::mem::take(&mut self.stderr);
+        self.attempt(|w| {
+            w.write_all(br#"","stderr":""#)?;
+            stderr.write_contents(w)?;
+            write_tail(w, rec)?;
+            w.flush()
+        });
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The record's fields before its output, and the opening of `stdout`.
+fn write_head<W: Write + ?Sized>(w: &mut W, rec: &CommandRecord) -> io::Result<()> {
+    let head = Head {
+        host: &rec.host,
+        aid: &rec.aid,
+        command: &rec.command,
+        tier: rec.tier,
+        started_at: &rec.started_at,
+    };
+    let mut line = json::to_line(&head)?;
+    // `{...}\n` without `}\n`, then the opening of the output.
+    line.truncate(line.len() - 2);
+    line.extend_from_slice(br#","stdout":""#);
+    w.write_all(&line)
+}
+
+/// The end of `stderr`, the record's fields after its output, and the newline.
+fn write_tail<W: Write + ?Sized>(w: &mut W, rec: &CommandRecord) -> io::Result<()> {
+    let tail = Tail {
+        session_id: &rec.session_id,
+        status: rec.status,
+        exit: &rec.exit,
+        cloud_request_id: &rec.cloud_request_id,
+        duration_ms: rec.duration_ms,
+        queued: rec.queued,
+        trace_ids: &rec.trace_ids,
+        sequence_ids_seen: &rec.sequence_ids_seen,
+    };
+    let mut line = json::to_line(&tail)?;
+    // `{...}\n`: a comma instead of its `{`, after the quote that ends `stderr`.
+    line[0] = b',';
+    w.write_all(b"\"")?;
+    w.write_all(&line)
+}
+
+/// Pieces in which text is escaped, so no buffer grows with the output.
+const ESCAPE_PIECE: usize = 64 * 1024;
+
+/// `s` as the contents of a JSON string (terminal-safe escapes, no quotes), escaped in pieces
+/// of at most [`ESCAPE_PIECE`] bytes that never split a character.
+fn write_str_contents<W: Write + ?Sized>(w: &mut W, mut s: &str) -> io::Result<()> {
+    while !s.is_empty() {
+        let mut cut = s.len().min(ESCAPE_PIECE);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let quoted = json::to_line(&s[..cut])?;
+        // `"..."\n`
+        w.write_all(&quoted[1..quoted.len() - 2])?;
+        s = &s[cut..];
+    }
+    Ok(())
+}
+
+/// Text kept in memory up to [`STDERR_IN_MEMORY`], then in an unnamed temporary file.
+#[derive(Default)]
+struct Spill {
+    mem: String,
+    file: Option<std::fs::File>,
+}
+
+impl Spill {
+    fn push(&mut self, s: &str) -> io::Result<()> {
+        if self.file.is_none() && self.mem.len() + s.len() > STDERR_IN_MEMORY {
+            // No temporary file: keep it in memory rather than lose it.
+            if let Ok(mut f) = tempfile::tempfile() {
+                f.write_all(self.mem.as_bytes())?;
+                self.mem = String::new();
+                self.file = Some(f);
+            }
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(s.as_bytes()),
+            None => {
+                self.mem.push_str(s);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes everything kept as JSON string contents, in bounded pieces.
+    fn write_contents<W: Write + ?Sized>(&mut self, w: &mut W) -> io::Result<()> {
+        let Some(f) = &mut self.file else {
+            return write_str_contents(w, &self.mem);
+        };
+        use std::io::{Read, Seek};
+        f.seek(io::SeekFrom::Start(0))?;
+        let mut buf = vec![0u8; READ_BACK];
+        // Bytes of a character split by the previous read, at the front of `buf`.
+        let mut carry = 0;
+        loop {
+            let n = f.read(&mut buf[carry..])?;
+            if n == 0 {
+                break;
+            }
+            let filled = carry + n;
+            let valid = match std::str::from_utf8(&buf[..filled]) {
+                Ok(_) => filled,
+                Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "kept stderr is not UTF-8",
+                    ));
+                }
+            };
+            let text = std::str::from_utf8(&buf[..valid]).map_err(io::Error::other)?;
+            write_str_contents(w, text)?;
+            buf.copy_within(valid..filled, 0);
+            carry = filled - valid;
+        }
+        Ok(())
     }
 }
 
@@ -291,5 +535,66 @@ mod tests {
             assert_eq!(serde_json::to_value(s).expect("serialises"), name);
             assert_eq!(s.as_str(), name);
         }
+    }
+
+    #[test]
+    fn streamed_record_is_the_same_line() {
+        let stdout = [
+            "Directory: C:\\Temp\n",
+            "日本\u{1b}[2J",
+            "",
+            "\u{202e}end\r\n",
+        ];
+        let stderr = ["warn\u{7}", "ing\n"];
+        let mut rec = sample();
+        let mut streamed = Vec::new();
+        let mut s = RecordStream::new(&mut streamed);
+        s.stdout(&rec, stdout[0]);
+        s.stderr(stderr[0]);
+        for c in &stdout[1..] {
+            s.stdout(&rec, c);
+        }
+        s.stderr(stderr[1]);
+        // Fields known only at the end change after the output started.
+        rec.status = CommandStatus::Error;
+        rec.session_id = Some("sess-2".into());
+        s.finish(&rec).expect("writes");
+        rec.set_stdout(stdout.concat().as_bytes());
+        rec.set_stderr(stderr.concat().as_bytes());
+        let mut whole = Vec::new();
+        rec.write_json_line(&mut whole).expect("writes");
+        assert_eq!(
+            String::from_utf8_lossy(&streamed),
+            String::from_utf8_lossy(&whole)
+        );
+        let back: CommandRecord = serde_json::from_slice(&streamed).expect("parses");
+        assert_eq!(back, rec);
+    }
+
+    #[test]
+    fn a_record_without_output_or_with_large_stderr() {
+        let rec = sample();
+        let mut buf = Vec::new();
+        RecordStream::new(&mut buf).finish(&rec).expect("writes");
+        let mut whole = Vec::new();
+        rec.write_json_line(&mut whole).expect("writes");
+        assert_eq!(buf, whole);
+        // Stderr past the in-memory limit goes through a file and is read back in pieces that
+        // never split a character.
+        let piece = "é€🦀\u{1b}x".repeat(1000);
+        let mut out = Vec::new();
+        let mut s = RecordStream::new(&mut out);
+        let mut want = String::new();
+        while want.len() <= 3 * STDERR_IN_MEMORY {
+            s.stderr(&piece);
+            want.push_str(&piece);
+        }
+        s.stdout(&rec, "out");
+        assert!(s.stderr.file.is_some());
+        s.finish(&rec).expect("writes");
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+        let back: CommandRecord = serde_json::from_slice(&out).expect("parses");
+        assert_eq!(back.stderr_text(), want);
+        assert_eq!(back.stdout_text(), "out");
     }
 }

@@ -34,7 +34,9 @@ use crate::falcon::devices::Device;
 use crate::falcon::rtr::SessionLog;
 use crate::falcon::{FalconClient, FalconError};
 use crate::session::names;
-use crate::session::poll::{Completion, OutputSink, PollLimits, Polled, Schedule, poll};
+use crate::session::poll::{
+    Completion, OutputSink, Pace, PollLimits, Polled, Schedule, poll, poll_paced,
+};
 
 /// The host a session runs on.
 #[derive(Clone, Debug)]
@@ -166,6 +168,8 @@ struct State {
     /// when it was opened, every command this session sent, and every entry a search of the
     /// log has seen.
     before: HashSet<String>,
+    /// How soon this host answers, for the dense polling window.
+    pace: Pace,
 }
 
 /// An open RTR session. Cheap to clone (the pulse task holds a clone).
@@ -191,9 +195,14 @@ impl HostSession {
         target: Target,
         opts: SessionOptions,
     ) -> Result<HostSession, FalconError> {
+        let sent = Instant::now();
         let s = client
             .init_session(&target.aid, opts.queue_offline, opts.init_timeout)
             .await?;
+        let mut pace = Pace::default();
+        if !s.offline_queued {
+            pace.init_took(sent.elapsed());
+        }
         let before = log_snapshot(&client, &s.session_id).await;
         Ok(HostSession {
             client,
@@ -204,6 +213,7 @@ impl HostSession {
                 cwd: s.pwd,
                 offline_queued: s.offline_queued,
                 before,
+                pace,
             })),
         })
     }
@@ -247,6 +257,7 @@ impl HostSession {
         cancel: &CancellationToken,
     ) -> Result<(), FalconError> {
         let cwd = state.cwd.clone();
+        let sent = Instant::now();
         let s = self
             .client
             .init_session(
@@ -255,6 +266,9 @@ impl HostSession {
                 self.opts.init_timeout,
             )
             .await?;
+        if !s.offline_queued {
+            state.pace.init_took(sent.elapsed());
+        }
         state.before = log_snapshot(&self.client, &s.session_id).await;
         state.session_id = s.session_id;
         state.cwd = s.pwd;
@@ -335,6 +349,7 @@ impl HostSession {
                 sequence_ids_seen: Vec::new(),
                 stderr_seen: false,
                 first_output_after: None,
+                answered: None,
             }
         } else {
             let mut tee = CdTracker {
@@ -342,16 +357,18 @@ impl HostSession {
                 stdout: String::new(),
                 track: base.eq_ignore_ascii_case("cd"),
             };
-            let polled = poll(
+            let polled = poll_paced(
                 &self.client,
                 tier,
                 &executed.cloud_request_id,
                 &mut tee,
                 &self.opts.schedule,
+                state.pace.expect(),
                 &self.opts.limits,
                 cancel,
             )
             .await?;
+            state.pace.observe(&polled);
             if tee.track && polled.completion == Completion::Complete && !polled.stderr_seen {
                 state.cwd = cd_result(&tee.stdout, &state.cwd);
             }

@@ -5,11 +5,18 @@
 //! sink the moment it arrives, exactly once, in order; the loop never re-fetches a delivered
 //! index and never spins.
 //!
-//! Polling is scheduled on absolute times after the execute: the first check at 50 ms, then
-//! every 30 ms until 350 ms (a typical command finishes in a few hundred ms and its output shows
-//! within ~30 ms), then intervals growing by 25% up to 2 s. A 300 ms command costs 10 status
-//! calls; a 10 s command 30.
+//! Polling is scheduled on absolute times after the execute. Without anything known about the
+//! host ([`Schedule`]): the first check at 50 ms, then every 30 ms until 350 ms, then intervals
+//! growing by 25% up to 2 s. A 300 ms command costs 10 status calls; a 10 s command 30.
+//!
+//! A single-host session learns how long its host takes to answer ([`Pace`]): from its init
+//! (which waits for the host) and from the bracket in which each earlier command's answer
+//! appeared. It then checks densely around that time ([`Expect`]): one probe before it (for a
+//! command faster than usual; more, halving, while only the init is known), a few checks a few ms apart across it, and after it intervals
+//! that grow quickly to 10% of the time spent so far (at least 250 ms, at most 2 s), so a
+//! command that runs longer than usual is still seen within 10% of its running time or 250 ms.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -86,6 +93,153 @@ impl Schedule {
     }
 }
 
+/// A dense polling window, learned from the session (see [`Pace::expect`]): offsets from the
+/// start of polling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// The first check of the dense window.
+    pub start: Duration,
+    /// The last check of the dense window is at or before this.
+    pub end: Duration,
+    /// Between two checks inside the window.
+    pub spacing: Duration,
+    /// Checks before the window, each at half the time of the next (for a command faster than
+    /// expected), down to [`FIRST_PROBE`].
+    pub probes: usize,
+}
+
+/// Probes before the dense window once commands taught the session (each costs a call on
+/// every command, so one), and while only the init is known (it may have been slow for reasons
+/// of its own: halving down to [`FIRST_PROBE`] keeps a fast first command from waiting long).
+const PROBES_LEARNED: usize = 1;
+const PROBES_FROM_INIT: usize = 8;
+/// No probe earlier than this.
+const FIRST_PROBE: Duration = Duration::from_millis(40);
+/// Spacing of the dense window: at least this, and the window is split into at most
+/// [`WINDOW_CHECKS`] steps (one check more).
+const MIN_SPACING: Duration = Duration::from_millis(3);
+const WINDOW_CHECKS: u32 = 6;
+/// After the window: the first interval is [`LATE_FIRST`] window spacings, then intervals grow
+/// by [`LATE_GROWTH`], up to [`LATE_SHARE`] of the time spent (but at least [`LATE_FLOOR`]) and
+/// [`Schedule::max_interval`]. A quick climb: the calls go where they buy the most (a command
+/// 10 ms late is seen at once, one 20 s late costs about two calls a second).
+const LATE_FIRST: u32 = 10;
+const LATE_GROWTH: f64 = 2.0;
+const LATE_SHARE: f64 = 0.1;
+const LATE_FLOOR: Duration = Duration::from_millis(250);
+
+impl Expect {
+    /// Offsets at which checks are due, lazily: probes, the window, then growing intervals.
+    pub fn offsets(&self, max_interval: Duration) -> impl Iterator<Item = Duration> + use<> {
+        let this = *self;
+        let mut probes: Vec<Duration> = Vec::with_capacity(this.probes);
+        let mut p = this.start / 2;
+        while probes.len() < this.probes && p >= FIRST_PROBE {
+            probes.push(p);
+            p /= 2;
+        }
+        probes.reverse();
+        let mut probes = probes.into_iter();
+        let mut t: Option<Duration> = None;
+        let mut interval: Option<Duration> = None;
+        std::iter::from_fn(move || {
+            if let Some(p) = probes.next() {
+                return Some(p);
+            }
+            let next = match t {
+                None => this.start,
+                Some(prev) if prev + this.spacing <= this.end => prev + this.spacing,
+                Some(prev) => {
+                    let cap = prev
+                        .mul_f64(LATE_SHARE)
+                        .max(LATE_FLOOR)
+                        .min(max_interval.max(LATE_FLOOR));
+                    let i = match interval {
+                        None => this.spacing * LATE_FIRST,
+                        Some(i) => i.mul_f64(LATE_GROWTH),
+                    }
+                    .min(cap)
+                    .max(this.spacing)
+                    .max(Duration::from_millis(1));
+                    interval = Some(i);
+                    prev + i
+                }
+            };
+            t = Some(next);
+            Some(next)
+        })
+    }
+}
+
+/// One command's answer appeared between these offsets from the start of its polling: the
+/// last check that found nothing was sent at `after`, the first reply with output or
+/// completion arrived at `by`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answered {
+    pub after: Duration,
+    pub by: Duration,
+}
+
+/// What a session has learned about how soon its host answers: the brackets of its recent
+/// commands' answers, or, before the first command, the time its init took (the API waits for
+/// the host to answer a first command before it replies to an init).
+#[derive(Clone, Debug, Default)]
+pub struct Pace {
+    init: Option<Duration>,
+    recent: VecDeque<Answered>,
+}
+
+/// How many commands [`Pace`] remembers.
+const PACE_MEMORY: usize = 8;
+
+impl Pace {
+    /// The session's init took `took` (request to reply).
+    pub fn init_took(&mut self, took: Duration) {
+        self.init = Some(took);
+    }
+
+    /// Learns from one polled command (nothing when it was never answered).
+    pub fn observe(&mut self, polled: &Polled) {
+        if let Some(a) = polled.answered {
+            if self.recent.len() == PACE_MEMORY {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(a);
+        }
+    }
+
+    /// Where to poll densely for the next command: around the fastest recent answer (a command
+    /// that runs longer is caught by the growing intervals after the window), or around the
+    /// init's time before any command. `None` when nothing is known yet.
+    pub fn expect(&self) -> Option<Expect> {
+        let (lo, hi, probes) = if self.recent.is_empty() {
+            let init = self.init?;
+            (init.mul_f64(0.9), init.mul_f64(1.05), PROBES_FROM_INIT)
+        } else {
+            // A bracket that starts at 0 (the first check already had the answer) says only
+            // "by then": assume it came in the second half.
+            let lo = self
+                .recent
+                .iter()
+                .map(|a| a.after.max(a.by / 2))
+                .min()
+                .unwrap_or_default();
+            let hi = self.recent.iter().map(|a| a.by).min().unwrap_or_default();
+            (lo, hi.max(lo), PROBES_LEARNED)
+        };
+        let margin = MIN_SPACING.max(lo.mul_f64(0.02));
+        let start = lo.saturating_sub(margin).max(FIRST_PROBE / 2);
+        let end = (hi + margin).max(start + 2 * MIN_SPACING);
+        let spacing = ((end - start) / WINDOW_CHECKS).max(MIN_SPACING);
+        Some(Expect {
+            start,
+            end,
+            spacing,
+            probes,
+        })
+    }
+}
+
 /// How a command ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Completion {
@@ -109,6 +263,9 @@ pub struct Polled {
     pub stderr_seen: bool,
     /// When the first output (or the completion) arrived, from the start of polling.
     pub first_output_after: Option<Duration>,
+    /// Between which checks the answer appeared (for [`Pace`]); `None` when it never did, or
+    /// when chunk 0 was already in hand.
+    pub answered: Option<Answered>,
 }
 
 /// Limits of one poll loop.
@@ -155,13 +312,41 @@ pub async fn poll(
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
-    poll_from(
+    poll_inner(
         client,
         tier,
         cloud_request_id,
         None,
         sink,
         schedule,
+        None,
+        limits,
+        cancel,
+    )
+    .await
+}
+
+/// [`poll`] with a dense window learned from the session ([`Pace::expect`]); without one, the
+/// fixed `schedule`.
+#[allow(clippy::too_many_arguments)]
+pub async fn poll_paced(
+    client: &FalconClient,
+    tier: Tier,
+    cloud_request_id: &str,
+    sink: &mut dyn OutputSink,
+    schedule: &Schedule,
+    expect: Option<Expect>,
+    limits: &PollLimits,
+    cancel: &CancellationToken,
+) -> Result<Polled, FalconError> {
+    poll_inner(
+        client,
+        tier,
+        cloud_request_id,
+        None,
+        sink,
+        schedule,
+        expect,
         limits,
         cancel,
     )
@@ -176,14 +361,46 @@ pub async fn poll_from(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
-    mut first: Option<Status>,
+    first: Option<Status>,
     sink: &mut dyn OutputSink,
     schedule: &Schedule,
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
+    poll_inner(
+        client,
+        tier,
+        cloud_request_id,
+        first,
+        sink,
+        schedule,
+        None,
+        limits,
+        cancel,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn poll_inner(
+    client: &FalconClient,
+    tier: Tier,
+    cloud_request_id: &str,
+    mut first: Option<Status>,
+    sink: &mut dyn OutputSink,
+    schedule: &Schedule,
+    expect: Option<Expect>,
+    limits: &PollLimits,
+    cancel: &CancellationToken,
+) -> Result<Polled, FalconError> {
     let start = Instant::now();
-    let mut offsets = schedule.offsets();
+    let mut offsets: Box<dyn Iterator<Item = Duration> + Send + '_> = match expect {
+        Some(e) => Box::new(e.offsets(schedule.max_interval)),
+        None => Box::new(schedule.offsets()),
+    };
+    let from_batch = first.is_some();
+    // When the last check that found nothing was sent (for `answered`).
+    let mut last_empty: Duration = Duration::ZERO;
     let mut next: u64 = 0;
     let mut delivered_up_to: Option<u64> = None;
     let mut seen_complete = false;
@@ -194,6 +411,7 @@ pub async fn poll_from(
         sequence_ids_seen: Vec::new(),
         stderr_seen: false,
         first_output_after: None,
+        answered: None,
     };
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
     let mut wait = true;
@@ -246,6 +464,7 @@ pub async fn poll_from(
                         }
                     }
                 }
+                let sent_at = start.elapsed();
                 let status = tokio::select! {
                     _ = cancel.cancelled() => {
                         result.completion = Completion::Cancelled;
@@ -253,6 +472,20 @@ pub async fn poll_from(
                     }
                     s = client.command_status(tier, cloud_request_id, next) => s,
                 };
+                if let Ok(s) = &status
+                    && result.answered.is_none()
+                {
+                    if s.complete || !s.stdout.is_empty() || !s.stderr.is_empty() {
+                        if !from_batch {
+                            result.answered = Some(Answered {
+                                after: last_empty,
+                                by: start.elapsed(),
+                            });
+                        }
+                    } else {
+                        last_empty = sent_at;
+                    }
+                }
                 result.status_calls += 1;
                 match status {
                     Ok(s) => {
@@ -363,5 +596,155 @@ mod tests {
                 "{d:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Status calls until (and including) the first check at or after `done`, and that check.
+    fn seen(e: &Expect, done: Duration) -> (usize, Duration) {
+        let mut n = 0;
+        for t in e.offsets(ms(2000)) {
+            n += 1;
+            if t >= done {
+                return (n, t);
+            }
+        }
+        unreachable!("the schedule is infinite")
+    }
+
+    fn polled(answered: Option<Answered>) -> Polled {
+        Polled {
+            completion: Completion::Complete,
+            status_calls: 0,
+            chunks: 0,
+            sequence_ids_seen: Vec::new(),
+            stderr_seen: false,
+            first_output_after: None,
+            answered,
+        }
+    }
+
+    #[test]
+    fn nothing_known_means_the_fixed_schedule() {
+        assert_eq!(Pace::default().expect(), None);
+    }
+
+    #[test]
+    fn the_init_seeds_a_window_that_holds_the_first_command() {
+        let mut p = Pace::default();
+        p.init_took(ms(302));
+        let e = p.expect().expect("seeded");
+        let (calls, at) = seen(&e, ms(300));
+        assert!(calls <= 10, "{calls} calls, {e:?}");
+        assert!(at <= ms(300) + e.spacing, "{at:?}, {e:?}");
+    }
+
+    #[test]
+    fn learned_commands_narrow_the_window() {
+        let mut p = Pace::default();
+        p.init_took(ms(302));
+        // A host that answers 299.6 ms after the execute, polled with the learned windows.
+        let done = Duration::from_micros(299_600);
+        for _ in 0..5 {
+            let e = p.expect().expect("known");
+            let offs: Vec<Duration> = e.offsets(ms(2000)).take(100).collect();
+            let by = *offs.iter().find(|t| **t >= done).expect("reached");
+            let after = offs
+                .iter()
+                .rev()
+                .find(|t| **t < done)
+                .copied()
+                .unwrap_or_default();
+            p.observe(&polled(Some(Answered { after, by })));
+        }
+        let e = p.expect().expect("known");
+        let (calls, at) = seen(&e, done);
+        assert!(calls <= 8, "{calls} calls, {e:?}");
+        assert!(at - done <= ms(4), "seen {at:?}, {e:?}");
+        // Faster than usual: seen by a probe or the window's first check.
+        let (calls, at) = seen(&e, ms(120));
+        assert!(calls <= 2 && at <= e.start, "{calls} {at:?}");
+    }
+
+    #[test]
+    fn a_command_longer_than_usual_is_seen_within_ten_percent() {
+        let mut p = Pace::default();
+        p.observe(&polled(Some(Answered {
+            after: ms(297),
+            by: ms(301),
+        })));
+        let e = p.expect().expect("known");
+        for secs in [1u64, 3, 10, 20, 60] {
+            let done = Duration::from_secs(secs) + ms(7);
+            let (_, at) = seen(&e, done);
+            let late = at - done;
+            assert!(
+                late <= done.mul_f64(0.1).max(ms(250)),
+                "{done:?} seen {late:?} late"
+            );
+        }
+        // About two calls a second for a 20 s command, fewer for longer ones (the window and
+        // the 250 ms steps up to 2.5 s are paid once).
+        let (calls, _) = seen(&e, Duration::from_secs(20) + ms(300));
+        assert!(calls <= 42, "{calls} calls by 20.3 s");
+        let (calls, _) = seen(&e, Duration::from_secs(60));
+        assert!(calls <= 70, "{calls} calls by 60 s");
+        // Intervals never shrink below the window's spacing and never exceed the cap.
+        let v: Vec<Duration> = e.offsets(ms(2000)).take(200).collect();
+        for w in v.windows(2) {
+            assert!(w[1] > w[0] && w[1] - w[0] <= ms(2000), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn a_slow_host_learned_from_its_init() {
+        // The init took 20 s: a 20 s command costs well under a call a second (halving probes
+        // and the window) and shows within 10%, and once learned, a handful of calls.
+        let mut p = Pace::default();
+        p.init_took(Duration::from_secs(20) + ms(3));
+        let e = p.expect().expect("seeded");
+        let (calls, at) = seen(&e, Duration::from_secs(20));
+        assert!(calls <= 15, "{calls}");
+        assert!(at - Duration::from_secs(20) <= ms(2000), "{at:?}");
+        p.observe(&polled(Some(Answered {
+            after: Duration::from_secs(19) + ms(990),
+            by: Duration::from_secs(20) + ms(5),
+        })));
+        let e = p.expect().expect("learned");
+        let (calls, at) = seen(&e, Duration::from_secs(20));
+        assert!(calls <= 8, "{calls}");
+        assert!(at - Duration::from_secs(20) <= ms(250), "{at:?}");
+    }
+
+    #[test]
+    fn a_slow_init_does_not_keep_a_fast_first_command_waiting() {
+        // The init took 20 s, the first command takes 300 ms: probes halve down to 40 ms, so it
+        // is seen within its own running time again.
+        let mut p = Pace::default();
+        p.init_took(Duration::from_secs(20));
+        let e = p.expect().expect("seeded");
+        let (calls, at) = seen(&e, ms(300));
+        assert!(at <= ms(600), "{at:?}");
+        assert!(calls <= 5, "{calls}");
+    }
+
+    #[test]
+    fn memory_is_bounded_and_unanswered_commands_teach_nothing() {
+        let mut p = Pace::default();
+        for i in 0..100 {
+            p.observe(&polled(Some(Answered {
+                after: ms(100 + i),
+                by: ms(110 + i),
+            })));
+            p.observe(&polled(None));
+        }
+        assert_eq!(p.recent.len(), PACE_MEMORY);
     }
 }

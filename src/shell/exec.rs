@@ -1,7 +1,7 @@
 //! Running one checked command line on the session, the same way for scripts and the prompt:
-//! output streams to the terminal (sanitised unless `--raw`) or is collected for `--json`, its
-//! SHA-256 is computed on the fly for the audit transcript, and the outcome becomes a
-//! [`CommandRecord`].
+//! output streams to the terminal (sanitised unless `--raw`) or, with `--json`, into the
+//! command's JSON line as it arrives ([`RecordStream`]: stdout is never held whole), its SHA-256
+//! is computed on the fly for the audit transcript, and the outcome becomes a [`CommandRecord`].
 
 use std::io::{IsTerminal, Stderr, Stdout, Write};
 
@@ -10,11 +10,11 @@ use tokio_util::sync::CancellationToken;
 use crate::command::{Tier, script_timeout};
 use crate::falcon::FalconError;
 use crate::falcon::error::hint;
-use crate::output::record::{CommandRecord, CommandStatus};
+use crate::output::record::{CommandRecord, CommandStatus, RecordStream};
 use crate::output::style::{self, Stream};
 use crate::output::transcript::{OutputDigest, SessionInfo, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
-use crate::session::poll::{Collect, Completion, OutputSink};
+use crate::session::poll::{Completion, OutputSink};
 use crate::session::{HostSession, Notice};
 use crate::shell::{Exit, one_line};
 
@@ -143,7 +143,7 @@ impl OutputSink for TerminalSink {
     }
 }
 
-/// Feeds every chunk to the digest and to either the terminal or a collector.
+/// Feeds every chunk to the digest and to either the terminal or the command's JSON line.
 struct Tee<'a, 'f> {
     digest: &'a mut OutputDigest,
     term: Option<&'a mut TerminalSink>,
@@ -151,7 +151,8 @@ struct Tee<'a, 'f> {
     local: Option<&'a mut crate::shell::pipe::Local>,
     /// The saved-output log, with the host's name and aid.
     saved: Option<(&'a mut crate::output::saved::SavedOutput, &'a str, &'a str)>,
-    collect: Option<&'a mut Collect>,
+    /// `--json`: the line being written, and the record whose head fields it starts with.
+    json: Option<(&'a mut RecordStream<Stdout>, &'a CommandRecord)>,
     first: Option<&'a mut (dyn FnMut() + 'f)>,
     /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
     stderr_tail: String,
@@ -180,8 +181,8 @@ impl OutputSink for Tee<'_, '_> {
         } else if let Some(t) = self.term.as_deref_mut() {
             t.stdout(chunk);
         }
-        if let Some(c) = self.collect.as_deref_mut() {
-            c.stdout(chunk);
+        if let Some((s, rec)) = self.json.as_mut() {
+            s.stdout(rec, chunk);
         }
     }
 
@@ -202,8 +203,8 @@ impl OutputSink for Tee<'_, '_> {
         if let Some(t) = self.term.as_deref_mut() {
             t.stderr(chunk);
         }
-        if let Some(c) = self.collect.as_deref_mut() {
-            c.stderr(chunk);
+        if let Some((s, _)) = self.json.as_mut() {
+            s.stderr(chunk);
         }
     }
 }
@@ -261,12 +262,13 @@ pub async fn run_line(
 ) -> LineResult {
     let started = std::time::SystemTime::now();
     let mut digest = OutputDigest::default();
-    let mut collected = Collect::default();
     let json = outs.json;
     let host = session.target();
     if let Some(s) = outs.saved.as_mut() {
         s.begin(&host.hostname, &host.aid, line);
     }
+    let mut rec = CommandRecord::new(&host.hostname, &host.aid, line, tier, started);
+    let mut stream = json.then(|| RecordStream::new(std::io::stdout()));
     let (result, stderr_tail) = {
         let mut tee = Tee {
             digest: &mut digest,
@@ -276,7 +278,7 @@ pub async fn run_line(
                 .saved
                 .as_mut()
                 .map(|s| (s, host.hostname.as_str(), host.aid.as_str())),
-            collect: if json { Some(&mut collected) } else { None },
+            json: stream.as_mut().map(|s| (s, &rec)),
             first: on_first_output,
             stderr_tail: String::new(),
         };
@@ -303,12 +305,10 @@ pub async fn run_line(
             outs.notify(format!("could not save the output: {e}"));
         }
     }
-    let t = session.target();
-    let mut rec = CommandRecord::new(&t.hostname, &t.aid, line, tier, started);
     rec.session_id = Some(session.session_id().await);
     let outcome = match result {
         Ok(o) => o,
-        Err(e) => return failed(outs, rec, &e, started, &digest),
+        Err(e) => return failed(outs, rec, stream, &e, started, &digest),
     };
     for n in &outcome.notices {
         match n {
@@ -372,7 +372,7 @@ pub async fn run_line(
         outs.notify(script_timeout::cut_off_note(&sent));
     }
     rec.status = status;
-    finish_record(outs, rec, collected, &digest);
+    finish_record(outs, rec, stream, &digest);
     // `get` in one step: wait for the upload, download, verify and extract.
     if result == LineResult::Ok
         && !outcome.queued
@@ -384,20 +384,20 @@ pub async fn run_line(
     result
 }
 
+/// The transcript entry and, with `--json`, the end of the command's JSON line (all of it when
+/// no output started it).
 fn finish_record(
     outs: &mut Outputs,
-    mut rec: CommandRecord,
-    collected: Collect,
+    rec: CommandRecord,
+    stream: Option<RecordStream<Stdout>>,
     digest: &OutputDigest,
 ) {
     if let Err(e) = outs.transcript.command_streamed(&rec, digest) {
         outs.notify(format!("could not write the audit transcript: {e}"));
     }
     if outs.json {
-        rec.set_stdout(collected.stdout.as_bytes());
-        rec.set_stderr(collected.stderr.as_bytes());
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = rec.write_json_line(&mut out).and_then(|_| out.flush())
+        let stream = stream.unwrap_or_else(|| RecordStream::new(std::io::stdout()));
+        if let Err(e) = stream.finish(&rec)
             && e.kind() == std::io::ErrorKind::BrokenPipe
         {
             outs.term.broken_pipe = true;
@@ -408,6 +408,7 @@ fn finish_record(
 fn failed(
     outs: &mut Outputs,
     mut rec: CommandRecord,
+    stream: Option<RecordStream<Stdout>>,
     e: &FalconError,
     started: std::time::SystemTime,
     digest: &OutputDigest,
@@ -428,7 +429,7 @@ fn failed(
         rec.trace_ids.push(t.to_string());
     }
     rec.set_duration(started.elapsed().unwrap_or_default());
-    finish_record(outs, rec, Collect::default(), digest);
+    finish_record(outs, rec, stream, digest);
     let exit = if e.is_auth_or_connection() {
         Exit::AuthOrConnection
     } else {

@@ -37,6 +37,7 @@ mod library;
 mod offline;
 mod one_shell;
 mod pipes;
+mod poll_pace;
 mod proxy;
 mod queue_cli;
 mod queued;

@@ -329,6 +329,8 @@ impl Printer {
             rec.trace_ids.extend(run.trace_id.iter().cloned());
             rec.set_duration(elapsed);
             let mut digest = &empty;
+            // `--json`: the group's text, written into this host's line without a copy.
+            let mut text: Option<(&str, &str)> = None;
             match &run.result {
                 RunResult::Output { group, stderr } => {
                     rec.exit.complete = true;
@@ -342,10 +344,7 @@ impl Printer {
                     }
                     if let Some(g) = unit.groups.get(*group) {
                         digest = &g.digest;
-                        if self.json {
-                            rec.set_stdout(g.stdout.as_bytes());
-                            rec.set_stderr(g.stderr.as_bytes());
-                        }
+                        text = Some((&g.stdout, &g.stderr));
                     }
                 }
                 RunResult::TimedOut => {
@@ -387,14 +386,15 @@ impl Printer {
                 }
             }
             if let Some(w) = out.as_mut() {
-                if let Err(e) = rec.write_json_line(w)
+                let r = match text {
+                    Some((stdout, stderr)) => rec.write_json_line_with_output(w, stdout, stderr),
+                    None => rec.write_json_line(w),
+                };
+                if let Err(e) = r
                     && e.kind() == std::io::ErrorKind::BrokenPipe
                 {
                     self.broken_pipe = true;
                 }
-                // The transcript keeps hashes only: drop this host's copy of the text.
-                rec.set_stdout(b"");
-                rec.set_stderr(b"");
             }
             entries.push((rec, digest));
         }
