@@ -64,6 +64,8 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --child-cids 'Number of MSSP child CIDs (tokens may then name one with member_cid)'
             cand --latency 'Time a host takes to finish a command (e.g. 300ms)'
             cand --latency-jitter 'Random extra time per command, up to this much (deterministic per seed)'
+            cand --slow-hosts 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)'
+            cand --slow-latency 'How long a command takes on a slow host (see `--slow-hosts`)'
             cand --chunk-size 'Bytes of output per sequence_id chunk'
             cand --chunk-model 'How chunked output is paged (see the API reference, section 8)'
             cand --token-lifetime 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)'

@@ -65,6 +65,8 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l offline-share -
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l child-cids -d 'Number of MSSP child CIDs (tokens may then name one with member_cid)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency -d 'Time a host takes to finish a command (e.g. 300ms)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency-jitter -d 'Random extra time per command, up to this much (deterministic per seed)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-hosts -d 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-latency -d 'How long a command takes on a slow host (see `--slow-hosts`)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-size -d 'Bytes of output per sequence_id chunk' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-model -d 'How chunked output is paged (see the API reference, section 8)' -r -f -a "next\t'A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch'
 echo\t'A non-final chunk has `complete:false` and `sequence_id` = the index that was requested'

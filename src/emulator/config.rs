@@ -196,6 +196,14 @@ pub struct EmulatorConfig {
     /// Random extra time per command, up to this much (deterministic per seed).
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     pub latency_jitter: Duration,
+    /// Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session
+    /// init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a
+    /// given seed, listed as `slow` by `/_emulator/hosts`).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub slow_hosts: f64,
+    /// How long a command takes on a slow host (see `--slow-hosts`).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub slow_latency: Duration,
     /// Bytes of output per sequence_id chunk.
     #[arg(long, default_value_t = 64 * 1024)]
     pub chunk_size: u64,
@@ -307,6 +315,8 @@ impl Default for EmulatorConfig {
             child_cids: 0,
             latency: Duration::from_millis(300),
             latency_jitter: Duration::ZERO,
+            slow_hosts: 0.0,
+            slow_latency: Duration::from_secs(20),
             chunk_size: 64 * 1024,
             chunk_model: ChunkModel::Next,
             token_lifetime: Duration::from_secs(30 * 60),
