@@ -143,7 +143,7 @@ impl Default for FleetOptions {
 }
 
 /// Batch replies read (and handed on) at once; the others wait in the server and the socket.
-pub const REPLIES_AT_ONCE: usize = 2;
+pub const REPLIES_AT_ONCE: usize = 1;
 
 /// Commands whose batch request always waits the whole batch timeout: they run long by nature,
 /// so following most hosts one status check at a time would cost more than it saves.
@@ -412,7 +412,7 @@ pub struct CloseReport {
 }
 
 /// Session deletions in flight at once when a fleet closes.
-const CLOSE_CONCURRENCY: usize = 16;
+const CLOSE_CONCURRENCY: usize = 64;
 
 /// How connecting went, for the user.
 #[derive(Debug, Default)]
