@@ -75,6 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--token-lifetime', '--token-lifetime', [CompletionResultType]::ParameterName, 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)')
             [CompletionResult]::new('--session-idle', '--session-idle', [CompletionResultType]::ParameterName, 'An RTR session expires after this long without activity (init, pulse, command)')
             [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Requests per minute per CID (sliding window); 0 disables the limit')
+            [CompletionResult]::new('--batch-concurrency', '--batch-concurrency', [CompletionResultType]::ParameterName, 'Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one second away. The API documents no such limit (0, the default: none); this plays the reading that one exists')
             [CompletionResult]::new('--unauthenticated-rate-limit', '--unauthenticated-rate-limit', [CompletionResultType]::ParameterName, 'Requests per minute per source IP with a missing or invalid token')
             [CompletionResult]::new('--retry-after-unit', '--retry-after-unit', [CompletionResultType]::ParameterName, 'Unit of X-RateLimit-RetryAfter on a 429')
             [CompletionResult]::new('--fault-5xx', '--fault-5xx', [CompletionResultType]::ParameterName, 'Share (0..1) of API requests answered with a 5xx (before or after the request took effect)')

@@ -71,6 +71,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --token-lifetime 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)'
             cand --session-idle 'An RTR session expires after this long without activity (init, pulse, command)'
             cand --rate-limit 'Requests per minute per CID (sliding window); 0 disables the limit'
+            cand --batch-concurrency 'Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one second away. The API documents no such limit (0, the default: none); this plays the reading that one exists'
             cand --unauthenticated-rate-limit 'Requests per minute per source IP with a missing or invalid token'
             cand --retry-after-unit 'Unit of X-RateLimit-RetryAfter on a 429'
             cand --fault-5xx 'Share (0..1) of API requests answered with a 5xx (before or after the request took effect)'

@@ -74,6 +74,7 @@ splunk\t'Every chunk after completion has `complete:true`; `sequence_id` names t
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l token-lifetime -d 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l session-idle -d 'An RTR session expires after this long without activity (init, pulse, command)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l rate-limit -d 'Requests per minute per CID (sliding window); 0 disables the limit' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l batch-concurrency -d 'Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one second away. The API documents no such limit (0, the default: none); this plays the reading that one exists' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l unauthenticated-rate-limit -d 'Requests per minute per source IP with a missing or invalid token' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l retry-after-unit -d 'Unit of X-RateLimit-RetryAfter on a 429' -r -f -a "seconds\t''
 millis\t''"

@@ -219,6 +219,11 @@ pub struct EmulatorConfig {
     /// Requests per minute per CID (sliding window); 0 disables the limit.
     #[arg(long, default_value_t = 6000)]
     pub rate_limit: u32,
+    /// Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one
+    /// second away. The API documents no such limit (0, the default: none); this plays the
+    /// reading that one exists.
+    #[arg(long, default_value_t = 0)]
+    pub batch_concurrency: u32,
     /// Requests per minute per source IP with a missing or invalid token.
     #[arg(long, default_value_t = 15)]
     pub unauthenticated_rate_limit: u32,
@@ -322,6 +327,7 @@ impl Default for EmulatorConfig {
             token_lifetime: Duration::from_secs(30 * 60),
             session_idle: Duration::from_secs(600),
             rate_limit: 6000,
+            batch_concurrency: 0,
             unauthenticated_rate_limit: 15,
             retry_after_unit: RetryAfterUnit::Seconds,
             fault_5xx: 0.0,

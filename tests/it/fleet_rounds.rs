@@ -242,3 +242,37 @@ async fn slow_hosts_that_finish_within_the_batch_timeout_are_shown_after_the_res
         "a status check failed once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_that_answers_one_batch_at_a_time_still_gets_every_host_once() {
+    // The API documents no limit on batch requests at once; should a tenant have one (here: one
+    // at a time, 429 with RetryAfter beyond it), the batches wait their turn and none is lost.
+    let env = TestEnv::start(EmulatorConfig {
+        hosts: 2_500,
+        offline_share: 0.0,
+        batch_concurrency: 1,
+        rate_limit: 0,
+        ..fast()
+    })
+    .await;
+    let (online, _) = world(&env).await;
+    let batches = online.len().div_ceil(1000) as u64;
+    assert!(batches >= 3, "{batches}");
+    let out = on_hosts(&env, &online).lines(&["pwd"]).run().await;
+    out.expect_code(0);
+    let stats = env.stats().await;
+    assert!(
+        stats["rate_limited"].as_u64().unwrap_or(0) >= 1,
+        "no batch request was refused"
+    );
+    assert_eq!(stats["batch_in_flight_max"].as_u64(), Some(1));
+    let answered = |e: &str| {
+        stats["endpoints"][e]["statuses"]["201"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!(answered(INIT), batches, "one session per host");
+    assert_eq!(answered(BATCH_CMD), batches);
+    let records = ran_once_each(&stats, &out, "pwd", &online);
+    assert!(records.iter().all(|r| r["status"] == "ok"));
+}

@@ -7,10 +7,11 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
@@ -22,7 +23,7 @@ use crate::emulator::handlers::{
     Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339,
 };
 use crate::emulator::http::{
-    ApiError, ApiResult, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
+    ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
 };
 use crate::emulator::state::{BatchGetRec, BatchRec, Caller, Emulator};
 
@@ -54,13 +55,40 @@ fn host_timeout(q: &Query, overall: Duration) -> Result<Duration, ApiError> {
 struct InFlight(Arc<Emulator>);
 
 impl InFlight {
-    fn enter(emu: &Arc<Emulator>) -> InFlight {
+    /// Takes a place; `None` over `--batch-concurrency` (answer [`too_many_batches`]).
+    fn enter(emu: &Arc<Emulator>) -> Option<InFlight> {
         let mut inner = emu.lock();
+        let limit = u64::from(emu.config.batch_concurrency);
+        if limit > 0 && inner.stats.batch_in_flight >= limit {
+            inner.stats.rate_limited += 1;
+            return None;
+        }
         let s = &mut inner.stats;
         s.batch_in_flight += 1;
         s.batch_in_flight_max = s.batch_in_flight_max.max(s.batch_in_flight);
-        InFlight(emu.clone())
+        Some(InFlight(emu.clone()))
     }
+}
+
+/// A 429 for a batch request over `--batch-concurrency`, with a `RetryAfter` one second away
+/// (epoch seconds, as the rate limit's).
+fn too_many_batches() -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        429,
+        "too many batch requests at once",
+    )
+    .shape(ErrorShape::MetaOnly)
+    .by(PoweredBy::Gateway)
+    .into_response();
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        + 1;
+    resp.headers_mut()
+        .insert("x-ratelimit-retryafter", at.into());
+    resp
 }
 
 impl Drop for InFlight {
@@ -97,7 +125,9 @@ pub async fn init(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let _in_flight = InFlight::enter(&emu);
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let q = Query::parse(raw.as_deref());
     let timeout = request_timeout(&q, &emu, INIT)?;
     let per_host = host_timeout(&q, timeout)?;
@@ -455,7 +485,9 @@ async fn batch_command(
     raw: Option<String>,
     body: Bytes,
 ) -> ApiResult {
-    let _in_flight = InFlight::enter(&emu);
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let path = tier.batch_path();
     let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", path, &body)?;
@@ -522,7 +554,9 @@ pub async fn get_command(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult {
-    let _in_flight = InFlight::enter(&emu);
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", GET, &body)?;
     let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
