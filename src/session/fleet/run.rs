@@ -61,13 +61,17 @@ impl Pacer {
 
     /// Waits for this caller's turn.
     pub(super) async fn wait(&self) {
-        let at = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let at = (*next).max(Instant::now());
-            *next = at + self.gap;
-            at
-        };
+        let at = self.turn(Instant::now());
         tokio::time::sleep_until(at).await;
+    }
+
+    /// Books the next turn for a caller asking at `now`: no earlier than `now`, and one gap
+    /// after the turn booked before.
+    fn turn(&self, now: Instant) -> Instant {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let at = (*next).max(now);
+        *next = at + self.gap;
+        at
     }
 }
 
@@ -623,6 +627,44 @@ async fn follow_late_hosts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::fleet::FleetOptions;
+
+    #[test]
+    fn the_first_wait_is_a_sixth_of_the_batch_timeout_within_two_to_ten_seconds() {
+        let secs = Duration::from_secs;
+        let with = |timeout: u64| FleetOptions {
+            batch_timeout: secs(timeout),
+            ..Default::default()
+        };
+        assert_eq!(with(30).first_wait_for("ps"), secs(5));
+        assert_eq!(with(10).first_wait_for("ps"), secs(2));
+        assert_eq!(with(600).first_wait_for("ls"), secs(10));
+        // Never longer than the batch timeout itself.
+        assert_eq!(with(1).first_wait_for("ps"), secs(1));
+        assert_eq!(with(2).first_wait_for("ps"), secs(2));
+        // Long-running commands wait the whole timeout.
+        assert_eq!(with(30).first_wait_for("runscript"), secs(30));
+        assert_eq!(with(30).first_wait_for("MemDump"), secs(30));
+        // An explicit first wait, in whole seconds (the API's unit), at least one.
+        let mut o = with(30);
+        o.first_wait = Some(Duration::from_millis(2500));
+        assert_eq!(o.first_wait_for("ps"), secs(2));
+        o.first_wait = Some(Duration::from_millis(10));
+        assert_eq!(o.first_wait_for("ps"), secs(1));
+    }
+
+    #[test]
+    fn the_pacer_spaces_turns_across_callers() {
+        let pacer = Pacer::new(50);
+        let t0 = Instant::now() + Duration::from_secs(1);
+        let turns: Vec<Instant> = (0..3).map(|_| pacer.turn(t0)).collect();
+        assert_eq!(turns[0], t0);
+        assert_eq!(turns[1] - turns[0], Duration::from_millis(20));
+        assert_eq!(turns[2] - turns[1], Duration::from_millis(20));
+        // After a quiet spell, the next caller goes at once.
+        let later = turns[2] + Duration::from_secs(5);
+        assert_eq!(pacer.turn(later), later);
+    }
 
     #[test]
     fn identical_outputs_share_one_copy() {
