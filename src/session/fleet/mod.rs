@@ -14,7 +14,8 @@
 //!   6,000 requests a minute per customer, which one round of 64 requests is far from. Should
 //!   the API refuse some of them with 429, the governor waits as it says and sends them again
 //!   (a 429 ran nothing). Only [`REPLIES_AT_ONCE`] replies are read at a time, each handed on
-//!   before the next is read, so memory stays that of a few batches whatever the fleet size.
+//!   before the next is read, so the outputs held are those of a batch or two whatever the
+//!   fleet size (each connection in flight still has the HTTP client's read buffer, ~400 KB).
 //! - Each batch reply is parsed as a stream ([`crate::falcon::batch`]); every host's text is
 //!   hashed and either joins a [`Group`] of identical output (its text is dropped on the spot)
 //!   or starts a new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output
