@@ -89,11 +89,12 @@ fn ran_once_each(stats: &Value, out: &Out, command: &str, hosts: &[String]) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_batch_goes_out_in_one_round_even_with_lost_replies() {
     // 5,000 hosts: five batches of 1,000, more than the four the engine used to send at once.
-    // Each batch waits 1.5 s on its hosts, so batches sent one after another cannot overlap.
+    // Each batch waits 3 s on its hosts (far longer than the emulator needs to take in all the
+    // others), so batches sent one after another could not all overlap.
     let env = TestEnv::start(EmulatorConfig {
         hosts: 5_000,
         offline_share: 0.0,
-        latency: ms(1_500),
+        latency: ms(3_000),
         ..fast()
     })
     .await;
