@@ -1,13 +1,14 @@
-//! The fleet shell end to end at 1,000 and 10,000 hosts: time to connect, time for `ps` across
-//! every host, API calls made, and the peak memory of the rtrsh process.
+//! The fleet shell end to end: connect, then `ps` on every host, at 10,000 and 50,000 hosts,
+//! and a run where 1% of the hosts are slow (they must not hold the rest). Figures are printed
+//! next to the targets of issue 13 and written to `target/bench-fleet.json`.
 //!
-//! Run with `cargo bench --bench fleet` (1,000 and 10,000 hosts) or
-//! `cargo bench --bench fleet -- --quick` (1,000 only; also `RTRSH_BENCH_QUICK=1`). See
-//! `benches/README.md`. Both the emulator and rtrsh run as child processes (the `rtrsh` binary
-//! cargo built for this bench), so rtrsh's `VmHWM` is its own. Figures are printed and written to
-//! `target/bench-fleet.json`.
+//! Run with `cargo bench --bench fleet` or `cargo bench --bench fleet -- --quick` (1,000 hosts
+//! and a smaller straggler run; also `RTRSH_BENCH_QUICK=1`). See `benches/README.md`. Both the
+//! emulator and rtrsh run as child processes (the `rtrsh` binary cargo built for this bench), so
+//! rtrsh's `VmHWM` is its own. `RTRSH_BENCH_CLIENT=/path/to/rtrsh` runs another rtrsh binary
+//! as the client (the emulator stays this build's), to measure an older version the same way.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +18,20 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
 
+/// One measured run: the emulator's switches and rtrsh's.
+struct Scenario {
+    name: &'static str,
+    hosts: usize,
+    emulator: Vec<String>,
+    rtrsh: Vec<String>,
+    /// Targets printed next to the figures: (figure, limit in seconds or MiB).
+    targets: &'static [(&'static str, f64)],
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 fn main() {
     // `cargo test --all-targets` runs bench binaries too, without `--bench`: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -25,53 +40,143 @@ fn main() {
     }
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let client = std::env::var("RTRSH_BENCH_CLIENT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| BIN.to_string());
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("cannot start the tokio runtime");
-    let sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
+    let round = |hosts: usize, targets: &'static [(&'static str, f64)]| Scenario {
+        name: "one round",
+        hosts,
+        emulator: strings(&["--latency", "300ms", "--rate-limit", "0"]),
+        rtrsh: strings(&["--json", "-c", "ps", "--yes"]),
+        targets,
+    };
+    let slow = |hosts: usize| Scenario {
+        name: "1% slow",
+        hosts,
+        emulator: strings(&[
+            "--latency",
+            "300ms",
+            "--rate-limit",
+            "0",
+            "--slow-hosts",
+            "0.01",
+            "--slow-latency",
+            "20s",
+        ]),
+        rtrsh: strings(&["--json", "-c", "ps", "--yes", "--batch-timeout", "10s"]),
+        targets: &[],
+    };
+    let scenarios: Vec<Scenario> = if quick {
+        vec![round(1_000, &[]), slow(1_000)]
+    } else {
+        vec![
+            round(
+                10_000,
+                &[("connect", 0.6), ("connect + ps", 1.2), ("peak MiB", 100.0)],
+            ),
+            round(50_000, &[("connect + ps", 3.0), ("peak MiB", 100.0)]),
+            slow(10_000),
+        ]
+    };
     println!(
-        "rtrsh fleet bench: connect, then `ps` on every host; emulator latency 300 ms, {} CPUs\n",
+        "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json); emulator \
+         latency 300 ms, --rate-limit 0; {} CPUs",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if client != BIN {
+        println!("client: {client}");
+    }
     println!(
-        "{:>7} {:>10} {:>9} {:>9} {:>10} {:>9} {:>10} {:>12}",
-        "hosts", "connect s", "ps s", "total s", "API calls", "peak MiB", "sections", "output MB"
+        "\n{:<10} {:>7} {:>9} {:>7} {:>8} {:>8} {:>9} {:>9} {:>6} {:>6} {:>9} {:>8} {:>9} {:>10}",
+        "run",
+        "hosts",
+        "connect s",
+        "ps s",
+        "total s",
+        "first s",
+        "last s",
+        "peak MiB",
+        "inits",
+        "cmds",
+        "API calls",
+        "ok",
+        "timed out",
+        "CPU s r/e"
     );
     let mut runs = Vec::new();
     let mut failed = false;
-    for &n in sizes {
-        match rt.block_on(run(n)) {
+    for sc in &scenarios {
+        match rt.block_on(run(&client, sc)) {
             Ok(r) => {
+                let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+                let u = |k: &str| r[k].as_u64().unwrap_or(0);
                 println!(
-                    "{:>7} {:>10.2} {:>9.2} {:>9.2} {:>10} {:>9.1} {:>10} {:>12.1}",
-                    n,
-                    r["connect_seconds"].as_f64().unwrap_or(0.0),
-                    r["ps_seconds"].as_f64().unwrap_or(0.0),
-                    r["total_seconds"].as_f64().unwrap_or(0.0),
-                    r["api_calls"].as_u64().unwrap_or(0),
-                    r["peak_mib"].as_f64().unwrap_or(0.0),
-                    r["hosts_with_output"].as_u64().unwrap_or(0),
-                    r["stdout_mb"].as_f64().unwrap_or(0.0),
+                    "{:<10} {:>7} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>6} {:>6} {:>9} {:>8} {:>9} {:>10}",
+                    sc.name,
+                    sc.hosts,
+                    f("connect_seconds"),
+                    f("ps_seconds"),
+                    f("total_seconds"),
+                    f("first_output_seconds"),
+                    f("last_output_seconds"),
+                    f("peak_mib"),
+                    u("batch_inits"),
+                    u("batch_commands"),
+                    u("api_calls"),
+                    u("ok"),
+                    u("timed_out"),
+                    format!(
+                        "{:.1}/{:.1}",
+                        f("rtrsh_cpu_seconds"),
+                        f("emulator_cpu_seconds")
+                    ),
                 );
+                for (what, limit) in sc.targets {
+                    let got = match *what {
+                        "connect" => f("connect_seconds"),
+                        "connect + ps" => f("last_output_seconds"),
+                        _ => f("peak_mib"),
+                    };
+                    let unit = if *what == "peak MiB" { "" } else { " s" };
+                    println!(
+                        "{:>18} target {what} <= {limit}{unit}: {got:.2}{unit} {}",
+                        "",
+                        if got <= *limit { "(met)" } else { "(NOT met)" }
+                    );
+                }
                 runs.push(r);
             }
             Err(e) => {
-                eprintln!("{n} hosts: FAILED: {e}");
+                eprintln!("{} at {} hosts: FAILED: {e}", sc.name, sc.hosts);
                 failed = true;
             }
         }
     }
-    if let Some(r) = runs.last() {
-        println!("\nAPI calls by endpoint ({} hosts):", r["hosts"]);
+    println!(
+        "\nconnect: spawn to `connected to N hosts` (the first prompt appears right after it); \
+         ps: rtrsh's own figure; first/last: spawn to the first/last record on stdout (last = \
+         connect + ps, what the user waits for); total: spawn to exit (closing every session \
+         included); CPU s r/e: CPU seconds of rtrsh / of the emulator during the run."
+    );
+    for r in &runs {
+        println!(
+            "\nAPI calls by endpoint ({}, {} hosts):",
+            r["run"].as_str().unwrap_or(""),
+            r["hosts"]
+        );
         if let Some(m) = r["endpoints"].as_object() {
             for (k, v) in m {
                 println!("  {v:>6}  {k}");
             }
         }
     }
-    let report = json!({ "bench": "fleet", "quick": quick, "runs": runs });
+    let report = json!({ "bench": "fleet", "quick": quick, "client": client, "runs": runs });
     let path = std::path::Path::new(BIN)
         .parent()
         .and_then(|p| p.parent())
@@ -97,10 +202,11 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn start(hosts: usize) -> Result<Emulator, String> {
+    fn start(hosts: usize, extra: &[String]) -> Result<Emulator, String> {
         let mut child = Command::new(BIN)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--latency", "300ms"])
+            .args(["emulator", "--listen", "127.0.0.1:0", "--no-hostile-host"])
             .args(["--hosts", &hosts.to_string(), "--offline-share", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -134,6 +240,16 @@ impl Drop for Emulator {
     }
 }
 
+/// CPU time (user + system) of a live process so far, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = text.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// `VmHWM` (peak resident memory) of a live process, in KiB.
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -143,12 +259,59 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-async fn run(hosts: usize) -> Result<Value, String> {
-    let emu = Emulator::start(hosts)?;
+/// What the stdout reader saw: bytes, records by status, and when the first and last came.
+#[derive(Default)]
+struct Seen {
+    bytes: u64,
+    records: u64,
+    statuses: std::collections::BTreeMap<String, u64>,
+    first: Option<Duration>,
+    last: Option<Duration>,
+}
+
+/// The `status` of a `--json` record without parsing the whole line (it precedes the output).
+fn status_of(line: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"status\":\"";
+    let at = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let end = line[at..].iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&line[at..at + end]).ok()
+}
+
+async fn get_json(http: &reqwest::Client, url: String) -> Result<Value, String> {
+    http.get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
+    let emu = Emulator::start(sc.hosts, &sc.emulator)?;
     let http = reqwest::Client::new();
     let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // Every online aid, one a line.
+    let world = get_json(&http, format!("{}/_emulator/hosts", emu.base)).await?;
+    let aids: Vec<&str> = world["hosts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|h| h["online"] == true)
+                .filter_map(|h| h["aid"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let file = home.path().join("hosts.txt");
+    {
+        let mut f = std::fs::File::create(&file).map_err(|e| e.to_string())?;
+        for a in &aids {
+            writeln!(f, "{a}").map_err(|e| e.to_string())?;
+        }
+    }
+    let emulator_cpu_before = cpu_seconds(emu.child.id()).unwrap_or(0.0);
     let start = Instant::now();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(client)
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -156,12 +319,9 @@ async fn run(hosts: usize) -> Result<Value, String> {
         .env("FALCON_BASE_URL", &emu.base)
         .env("FALCON_CLIENT_ID", DEFAULT_CLIENT_ID)
         .env("FALCON_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-        .args([
-            "--filter",
-            "platform_name:['Windows','Linux','Mac']",
-            "-c",
-            "ps",
-        ])
+        .arg("--hosts-file")
+        .arg(&file)
+        .args(&sc.rtrsh)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -169,33 +329,40 @@ async fn run(hosts: usize) -> Result<Value, String> {
         .map_err(|e| format!("cannot start rtrsh: {e}"))?;
     let pid = child.id();
     // Peak memory: VmHWM only grows; sample it until the process is gone.
-    let peak = Arc::new(Mutex::new(0u64));
+    let peak = Arc::new(Mutex::new((0u64, 0.0f64)));
     let p = peak.clone();
     let sampler = std::thread::spawn(move || {
         while let Some(kib) = vm_hwm_kib(pid) {
+            let cpu = cpu_seconds(pid);
             let mut m = p.lock().unwrap_or_else(|e| e.into_inner());
-            *m = (*m).max(kib);
+            m.0 = m.0.max(kib);
+            if let Some(c) = cpu {
+                m.1 = c;
+            }
             drop(m);
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    // Stdout is the hosts' output: count it and throw it away (like `> /dev/null`).
+    // Stdout is the hosts' records: count them and throw them away (like `> /dev/null`).
     let mut out = child.stdout.take().ok_or("no stdout")?;
     let counter = std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(1 << 20, &mut out);
-        let (mut bytes, mut sections) = (0u64, 0u64);
+        let mut seen = Seen::default();
         let mut line = Vec::new();
         while let Ok(n) = reader.read_until(b'\n', &mut line) {
             if n == 0 {
                 break;
             }
-            bytes += n as u64;
-            if line.starts_with(b"=== ") {
-                sections += 1;
-            }
+            let at = start.elapsed();
+            seen.first.get_or_insert(at);
+            seen.last = Some(at);
+            seen.bytes += n as u64;
+            seen.records += 1;
+            let status = status_of(&line).unwrap_or("?").to_string();
+            *seen.statuses.entry(status).or_default() += 1;
             line.clear();
         }
-        (bytes, sections)
+        seen
     });
     // Stderr: when "connected to" arrives is the connect time.
     let err = BufReader::new(child.stderr.take().ok_or("no stderr")?);
@@ -209,16 +376,10 @@ async fn run(hosts: usize) -> Result<Value, String> {
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let total = start.elapsed();
+    let emulator_cpu = cpu_seconds(emu.child.id()).unwrap_or(0.0) - emulator_cpu_before;
     let _ = sampler.join();
-    let (bytes, sections) = counter.join().map_err(|_| "counter thread")?;
-    let stats: Value = http
-        .get(format!("{}/_emulator/stats", emu.base))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let seen = counter.join().map_err(|_| "counter thread")?;
+    let stats = get_json(&http, format!("{}/_emulator/stats", emu.base)).await?;
     // rtrsh's own summary: `rtrsh: ps: N hosts: ... (K distinct outputs, 1.3 s)`.
     let summary = stderr
         .iter()
@@ -238,30 +399,63 @@ async fn run(hosts: usize) -> Result<Value, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let logged = stats["command_log"].as_array().map_or(0, |a| {
-        a.iter().filter(|e| e["command_string"] == "ps").count()
-    });
-    // Two of the world's fixed hosts are always offline (skipped, hence exit 1).
-    if ![0, 1].contains(&status.code().unwrap_or(-1)) || sections as usize != logged {
+    let count = |e: &str| endpoints.get(e).and_then(Value::as_u64).unwrap_or(0);
+    let logged: Vec<&str> = stats["command_log"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["command_string"] == "ps")
+                .filter_map(|e| e["aid"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let distinct: std::collections::HashSet<&str> = logged.iter().copied().collect();
+    let problem = if seen.records as usize != aids.len() {
+        Some(format!("{} records for {} hosts", seen.records, aids.len()))
+    } else if logged.len() != aids.len() || distinct.len() != logged.len() {
+        Some(format!(
+            "ps ran {} times on {} distinct hosts of {}",
+            logged.len(),
+            distinct.len(),
+            aids.len()
+        ))
+    } else {
+        None
+    };
+    if ![0, 1].contains(&status.code().unwrap_or(-1)) || problem.is_some() {
         return Err(format!(
-            "exit {:?}, {sections} sections for {logged} hosts that ran ps; stderr:\n{}",
+            "exit {:?}, {}; stderr:\n{}",
             status.code(),
+            problem.unwrap_or_default(),
             stderr.join("\n")
         ));
     }
-    let peak_kib = *peak.lock().unwrap_or_else(|e| e.into_inner());
+    let (peak_kib, rtrsh_cpu) = *peak.lock().unwrap_or_else(|e| e.into_inner());
+    let secs = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64());
     Ok(json!({
-        "hosts": hosts,
-        "connect_seconds": connect.map_or(0.0, |d| d.as_secs_f64()),
+        "run": sc.name,
+        "hosts": sc.hosts,
+        "emulator_args": sc.emulator,
+        "rtrsh_args": sc.rtrsh,
+        "connect_seconds": secs(connect),
         "ps_seconds": ps_seconds,
         "total_seconds": total.as_secs_f64(),
+        "first_output_seconds": secs(seen.first),
+        "last_output_seconds": secs(seen.last),
         "api_calls": stats["requests_total"],
         "rate_limited": stats["rate_limited"],
+        "batch_inits": count("POST /real-time-response/combined/batch-init-session/v1"),
+        "batch_commands": count("POST /real-time-response/combined/batch-command/v1"),
         "endpoints": endpoints,
         "peak_mib": peak_kib as f64 / 1024.0,
-        "hosts_with_output": sections,
-        "hosts_that_ran_ps": logged,
-        "stdout_mb": bytes as f64 / 1e6,
+        "rtrsh_cpu_seconds": rtrsh_cpu,
+        "emulator_cpu_seconds": emulator_cpu,
+        "records": seen.records,
+        "ok": seen.statuses.get("ok").copied().unwrap_or(0),
+        "timed_out": seen.statuses.get("timeout").copied().unwrap_or(0),
+        "statuses": seen.statuses,
+        "hosts_that_ran_ps": logged.len(),
+        "stdout_mb": seen.bytes as f64 / 1e6,
         "summary": summary,
         "exit_code": status.code(),
     }))

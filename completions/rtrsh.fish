@@ -70,6 +70,8 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l offline-share -
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l child-cids -d 'Number of MSSP child CIDs (tokens may then name one with member_cid)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency -d 'Time a host takes to finish a command (e.g. 300ms)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency-jitter -d 'Random extra time per command, up to this much (deterministic per seed)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-hosts -d 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-latency -d 'How long a command takes on a slow host (see `--slow-hosts`)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-size -d 'Bytes of output per sequence_id chunk' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-model -d 'How chunked output is paged (see the API reference, section 8)' -r -f -a "next\t'A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch'
 echo\t'A non-final chunk has `complete:false` and `sequence_id` = the index that was requested'
@@ -77,6 +79,7 @@ splunk\t'Every chunk after completion has `complete:true`; `sequence_id` names t
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l token-lifetime -d 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l session-idle -d 'An RTR session expires after this long without activity (init, pulse, command)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l rate-limit -d 'Requests per minute per CID (sliding window); 0 disables the limit' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l batch-concurrency -d 'Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one second away. The API documents no such limit (0, the default: none); this plays the reading that one exists' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l unauthenticated-rate-limit -d 'Requests per minute per source IP with a missing or invalid token' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l retry-after-unit -d 'Unit of X-RateLimit-RetryAfter on a 429' -r -f -a "seconds\t''
 millis\t''"

@@ -196,6 +196,14 @@ pub struct EmulatorConfig {
     /// Random extra time per command, up to this much (deterministic per seed).
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]
     pub latency_jitter: Duration,
+    /// Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session
+    /// init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a
+    /// given seed, listed as `slow` by `/_emulator/hosts`).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub slow_hosts: f64,
+    /// How long a command takes on a slow host (see `--slow-hosts`).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub slow_latency: Duration,
     /// Bytes of output per sequence_id chunk.
     #[arg(long, default_value_t = 64 * 1024)]
     pub chunk_size: u64,
@@ -211,6 +219,11 @@ pub struct EmulatorConfig {
     /// Requests per minute per CID (sliding window); 0 disables the limit.
     #[arg(long, default_value_t = 6000)]
     pub rate_limit: u32,
+    /// Batch requests (init, command, get) answered at once; more get 429 with a RetryAfter one
+    /// second away. The API documents no such limit (0, the default: none); this plays the
+    /// reading that one exists.
+    #[arg(long, default_value_t = 0)]
+    pub batch_concurrency: u32,
     /// Requests per minute per source IP with a missing or invalid token.
     #[arg(long, default_value_t = 15)]
     pub unauthenticated_rate_limit: u32,
@@ -307,11 +320,14 @@ impl Default for EmulatorConfig {
             child_cids: 0,
             latency: Duration::from_millis(300),
             latency_jitter: Duration::ZERO,
+            slow_hosts: 0.0,
+            slow_latency: Duration::from_secs(20),
             chunk_size: 64 * 1024,
             chunk_model: ChunkModel::Next,
             token_lifetime: Duration::from_secs(30 * 60),
             session_idle: Duration::from_secs(600),
             rate_limit: 6000,
+            batch_concurrency: 0,
             unauthenticated_rate_limit: 15,
             retry_after_unit: RetryAfterUnit::Seconds,
             fault_5xx: 0.0,

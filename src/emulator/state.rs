@@ -341,6 +341,9 @@ impl Emulator {
 
     /// Time the host needs for its `n`-th command.
     pub fn latency_for(&self, host: usize, n: u64) -> Duration {
+        if self.is_slow(host) {
+            return self.config.slow_latency;
+        }
         let jitter = self.config.latency_jitter.as_millis() as u64;
         let extra = if jitter == 0 {
             0
@@ -348,6 +351,13 @@ impl Emulator {
             Rng::derive(self.config.seed, &[host as u64, n]).below(jitter + 1)
         };
         self.config.latency + Duration::from_millis(extra)
+    }
+
+    /// Whether `host` is one of the slow hosts of `--slow-hosts` (fixed per seed).
+    pub fn is_slow(&self, host: usize) -> bool {
+        self.config.slow_hosts > 0.0
+            && Rng::derive(self.config.seed, &[0x5105_1a7e, host as u64]).unit()
+                < self.config.slow_hosts
     }
 
     pub fn host_index(&self, aid: &str) -> Option<usize> {

@@ -90,6 +90,10 @@ pub struct Stats {
     pub rate_limited: u64,
     pub faults: Faults,
     pub spec_violations: Vec<Violation>,
+    /// Batch requests (init, command, get) being answered right now, and the most at once:
+    /// whether a client sends its batches side by side.
+    pub batch_in_flight: u64,
+    pub batch_in_flight_max: u64,
 }
 
 impl Stats {

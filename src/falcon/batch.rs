@@ -171,6 +171,9 @@ pub struct BatchReplyInfo {
     pub errors: Vec<ApiErrorItem>,
     /// Hosts handed to the callback.
     pub hosts: usize,
+    /// The place taken in the gate the reply was read through, if any (see
+    /// [`FalconClient::send_gated`]): freed when this is dropped.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Seconds for the API's `timeout` parameter (1–600).
@@ -333,6 +336,33 @@ impl FalconClient {
         timeout: Duration,
         on_host: &mut dyn FnMut(HostReply<'_>),
     ) -> Result<BatchReplyInfo, FalconError> {
+        self.batch_command_gated(
+            tier,
+            batch_id,
+            base_command,
+            command_string,
+            optional_hosts,
+            timeout,
+            None,
+            on_host,
+        )
+        .await
+    }
+
+    /// [`Self::batch_command`], reading the reply only once a place in `gate` is free (see
+    /// [`FalconClient::send_gated`]); the place is returned in [`BatchReplyInfo::permit`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn batch_command_gated(
+        &self,
+        tier: Tier,
+        batch_id: &str,
+        base_command: &str,
+        command_string: &str,
+        optional_hosts: Option<&[String]>,
+        timeout: Duration,
+        gate: Option<&std::sync::Arc<tokio::sync::Semaphore>>,
+        on_host: &mut dyn FnMut(HostReply<'_>),
+    ) -> Result<BatchReplyInfo, FalconError> {
         let secs = timeout_secs(timeout);
         let mut body = json!({
             "base_command": base_command,
@@ -345,18 +375,20 @@ impl FalconClient {
             body["optional_hosts"] = json!(hosts);
         }
         let path = tier.batch_path();
-        let reply = self
-            .send(
+        let mut reply = self
+            .send_gated(
                 Method::POST,
                 path,
                 &[("timeout", secs.to_string())],
                 Some(&body),
                 Safety::Once,
                 Duration::from_secs(secs),
+                gate,
             )
             .await?;
         let mut info = parse_batch_reply(&reply.body, path, on_host)?;
-        info.trace_id = reply.trace_id;
+        info.trace_id = reply.trace_id.take();
+        info.permit = reply.permit.take();
         Ok(info)
     }
 }

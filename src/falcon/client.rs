@@ -116,6 +116,8 @@ pub struct Reply {
     pub body: Bytes,
     pub trace_id: Option<String>,
     pub path: String,
+    /// The place taken in the gate of [`FalconClient::send_gated`], held until this is dropped.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Reply {
@@ -662,6 +664,25 @@ impl FalconClient {
         safety: Safety,
         extra_timeout: Duration,
     ) -> Result<Reply, FalconError> {
+        self.send_gated(method, path, query, body, safety, extra_timeout, None)
+            .await
+    }
+
+    /// [`Self::send`], reading a successful reply's body only once a place in `gate` is free;
+    /// the place stays taken while the returned [`Reply`] (its `permit`) lives. Requests go out
+    /// side by side while only a few large bodies are held at once: the others wait in the
+    /// server and the socket.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_gated(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        safety: Safety,
+        extra_timeout: Duration,
+        gate: Option<&Arc<tokio::sync::Semaphore>>,
+    ) -> Result<Reply, FalconError> {
         let opts = &self.inner.opts;
         let mut attempt = 0u32;
         let mut refreshed = false;
@@ -729,6 +750,10 @@ impl FalconClient {
                 .get("x-cs-traceid")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let permit = match gate {
+                Some(g) if status.is_success() => g.clone().acquire_owned().await.ok(),
+                _ => None,
+            };
             let body = match resp.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
@@ -772,6 +797,7 @@ impl FalconClient {
                 body,
                 trace_id,
                 path: path.to_string(),
+                permit,
             });
         }
     }

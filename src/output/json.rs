@@ -18,18 +18,26 @@ impl Formatter for TerminalSafe {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, c) in fragment.char_indices() {
+        let mut i = 0;
+        // ASCII below DEL is never hidden: skip it a run at a time, decode only the rest.
+        while let Some(skip) = bytes[i..].iter().position(|&b| b >= 0x7f) {
+            i += skip;
+            let Some(c) = fragment[i..].chars().next() else {
+                break;
+            };
             if c == '\u{7f}' || is_hidden(c) {
-                writer.write_all(&fragment.as_bytes()[start..i])?;
+                writer.write_all(&bytes[start..i])?;
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     write!(writer, "\\u{unit:04x}")?;
                 }
                 start = i + c.len_utf8();
             }
+            i += c.len_utf8();
         }
-        writer.write_all(&fragment.as_bytes()[start..])
+        writer.write_all(&bytes[start..])
     }
 }
 

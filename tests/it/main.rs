@@ -26,6 +26,7 @@ mod fleet_get;
 mod fleet_harness;
 mod fleet_recovery;
 mod fleet_reopen;
+mod fleet_rounds;
 mod fleet_scale;
 mod fleet_script;
 mod fleet_summary;

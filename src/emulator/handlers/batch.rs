@@ -7,10 +7,11 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
@@ -22,7 +23,7 @@ use crate::emulator::handlers::{
     Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339,
 };
 use crate::emulator::http::{
-    ApiError, ApiResult, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
+    ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
 };
 use crate::emulator::state::{BatchGetRec, BatchRec, Caller, Emulator};
 
@@ -47,6 +48,53 @@ fn host_timeout(q: &Query, overall: Duration) -> Result<Duration, ApiError> {
             }
             Ok(d)
         }
+    }
+}
+
+/// Counts a batch request as being answered while it lives (`batch_in_flight` in the stats).
+struct InFlight(Arc<Emulator>);
+
+impl InFlight {
+    /// Takes a place; `None` over `--batch-concurrency` (answer [`too_many_batches`]).
+    fn enter(emu: &Arc<Emulator>) -> Option<InFlight> {
+        let mut inner = emu.lock();
+        let limit = u64::from(emu.config.batch_concurrency);
+        if limit > 0 && inner.stats.batch_in_flight >= limit {
+            inner.stats.rate_limited += 1;
+            return None;
+        }
+        let s = &mut inner.stats;
+        s.batch_in_flight += 1;
+        s.batch_in_flight_max = s.batch_in_flight_max.max(s.batch_in_flight);
+        Some(InFlight(emu.clone()))
+    }
+}
+
+/// A 429 for a batch request over `--batch-concurrency`, with a `RetryAfter` one second away
+/// (epoch seconds, as the rate limit's).
+fn too_many_batches() -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        429,
+        "too many batch requests at once",
+    )
+    .shape(ErrorShape::MetaOnly)
+    .by(PoweredBy::Gateway)
+    .into_response();
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        + 1;
+    resp.headers_mut()
+        .insert("x-ratelimit-retryafter", at.into());
+    resp
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.batch_in_flight = inner.stats.batch_in_flight.saturating_sub(1);
     }
 }
 
@@ -77,6 +125,9 @@ pub async fn init(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let q = Query::parse(raw.as_deref());
     let timeout = request_timeout(&q, &emu, INIT)?;
     let per_host = host_timeout(&q, timeout)?;
@@ -137,8 +188,9 @@ pub async fn init(
                     let queued = s.offline_queued;
                     let latency = emu.latency_for(host, 0);
                     let in_time = queued || latency <= per_host;
-                    if !queued && in_time {
-                        slowest = slowest.max(latency);
+                    // The reply waits for every host, up to the timeout (as a batch command).
+                    if !queued {
+                        slowest = slowest.max(latency.min(per_host));
                     }
                     let task_id = inner.uuid();
                     let s = &inner.sessions[&sid];
@@ -433,6 +485,9 @@ async fn batch_command(
     raw: Option<String>,
     body: Bytes,
 ) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let path = tier.batch_path();
     let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", path, &body)?;
@@ -499,6 +554,9 @@ pub async fn get_command(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
     let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", GET, &body)?;
     let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();

@@ -86,6 +86,7 @@ async fn hosts(State(emu): State<Arc<Emulator>>) -> Response {
                 "cid": h.cid,
                 "online": inner.online.get(i).copied().unwrap_or(false),
                 "hostile": h.hostile,
+                "slow": emu.is_slow(i),
             })
         })
         .collect();

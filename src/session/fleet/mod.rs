@@ -5,14 +5,26 @@
 //! - Hosts live in one `Vec<FleetHost>` and are named everywhere else by their index
 //!   ([`HostIdx`]); the aid → index map is shared read-only with the command tasks.
 //! - Sessions open through the batch endpoints, [`FleetOptions::batch_size`] hosts per batch
-//!   (well under the API's 10,000) so that replies stay a few MB, batches run in parallel, and
-//!   results arrive batch by batch instead of all at the end.
-//! - A command goes to every batch at once (bounded by [`FleetOptions::concurrency`]). Each batch
-//!   reply is parsed as a stream ([`crate::falcon::batch`]); every host's text is hashed and
-//!   either joins a [`Group`] of identical output (its text is dropped on the spot) or starts a
-//!   new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output is larger
-//!   than one chunk continue in the chunk loop of [`crate::session::poll`] (from the chunk 0 the
-//!   batch reply carried) and join the groups when complete.
+//!   (well under the API's 10,000) so that replies stay a few MB, and results arrive batch by
+//!   batch instead of all at the end.
+//! - Fleets go in one round: every batch's init, and every batch's command, goes out side by
+//!   side (up to [`FleetOptions::concurrency`] requests, 64 by default: 64,000 hosts), so the
+//!   wall time is about one sensor round trip whatever the fleet size. The API documents no
+//!   limit on concurrent batch requests; its documented limits are 10,000 hosts per batch and
+//!   6,000 requests a minute per customer, which one round of 64 requests is far from. Should
+//!   the API refuse some of them with 429, the governor waits as it says and sends them again
+//!   (a 429 ran nothing). Only [`REPLIES_AT_ONCE`] replies are read at a time, each handed on
+//!   before the next is read, so the outputs held are those of a batch or two whatever the
+//!   fleet size (each connection in flight still has the HTTP client's read buffer, ~400 KB).
+//! - Each batch reply is parsed as a stream ([`crate::falcon::batch`]); every host's text is
+//!   hashed and either joins a [`Group`] of identical output (its text is dropped on the spot)
+//!   or starts a new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output
+//!   is larger than one chunk continue in the chunk loop of [`crate::session::poll`] (from the
+//!   chunk 0 the batch reply carried) and join the groups when complete.
+//! - The slowest host does not hold the rest: batch requests wait only a first window
+//!   ([`FleetOptions::first_wait`]); hosts that had not answered by then are followed by their
+//!   `task_id` until the batch timeout (see `run.rs`), and sessions whose first `pwd` was late
+//!   are connected all the same.
 //! - Every request goes through the one `FalconClient`: one token, one rate-limit governor.
 //!
 //! Nothing here prints: the shell turns [`Unit`]s into sections, records and transcript lines.
@@ -37,7 +49,7 @@ use crate::falcon::rtr::QueuedCommandState;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
 use crate::session::poll::{PollLimits, Schedule};
-use run::{CHUNK_CONCURRENCY, Grouper, Job, follow_chunks, run_batch};
+use run::{CHUNK_CONCURRENCY, Grouper, Job, Pacer, follow_chunks, run_batch};
 
 /// A host's place in [`Fleet::hosts`].
 pub type HostIdx = u32;
@@ -101,8 +113,17 @@ pub struct FleetOptions {
     pub batch_timeout: Duration,
     /// Hosts per batch session (at most 10,000).
     pub batch_size: usize,
-    /// Batch requests in flight at once.
+    /// Batch requests in flight at once: every batch of a fleet up to this many, so that a
+    /// fleet goes in one round.
     pub concurrency: usize,
+    /// How long a batch request (init or command) waits for its hosts before the answers are
+    /// shown; hosts not done by then are followed until the batch timeout. `None`: a sixth of
+    /// the batch timeout, 2–10 s (5 s for the default 30 s). Commands that run long by nature
+    /// (scripts, memory dumps; see [`LONG_COMMANDS`]) always wait the whole batch timeout.
+    pub first_wait: Option<Duration>,
+    /// Status checks of hosts that did not answer within the first wait, per second, for the
+    /// whole command (a fraction of the API's 6,000 requests a minute).
+    pub late_checks_per_second: u32,
     pub schedule: Schedule,
     pub limits: PollLimits,
 }
@@ -113,10 +134,42 @@ impl Default for FleetOptions {
             queue_offline: false,
             batch_timeout: Duration::from_secs(30),
             batch_size: 1_000,
-            concurrency: 4,
+            concurrency: 64,
+            first_wait: None,
+            late_checks_per_second: 25,
             schedule: Schedule::default(),
             limits: PollLimits::default(),
         }
+    }
+}
+
+/// Batch replies read (and handed on) at once; the others wait in the server and the socket.
+pub const REPLIES_AT_ONCE: usize = 1;
+
+/// Commands whose batch request always waits the whole batch timeout: they run long by nature,
+/// so following most hosts one status check at a time would cost more than it saves.
+pub const LONG_COMMANDS: [&str; 7] = [
+    "runscript",
+    "run",
+    "memdump",
+    "xmemdump",
+    "put-and-run",
+    "falconscript",
+    "zip",
+];
+
+impl FleetOptions {
+    /// How long a batch request for `base` waits for its hosts (whole seconds, the API's unit;
+    /// never more than the batch timeout).
+    pub fn first_wait_for(&self, base: &str) -> Duration {
+        let full = self.batch_timeout;
+        if LONG_COMMANDS.iter().any(|c| base.eq_ignore_ascii_case(c)) {
+            return full;
+        }
+        let wait = self
+            .first_wait
+            .unwrap_or_else(|| (full / 6).clamp(Duration::from_secs(2), Duration::from_secs(10)));
+        Duration::from_secs(wait.as_secs().max(1)).min(full)
     }
 }
 
@@ -360,7 +413,7 @@ pub struct CloseReport {
 }
 
 /// Session deletions in flight at once when a fleet closes.
-const CLOSE_CONCURRENCY: usize = 16;
+const CLOSE_CONCURRENCY: usize = 64;
 
 /// How connecting went, for the user.
 #[derive(Debug, Default)]
@@ -371,6 +424,9 @@ pub struct ConnectReport {
     pub failed: Vec<(HostIdx, String)>,
     /// `(batch id, trace id)` of each batch opened.
     pub batches: Vec<(String, Option<String>)>,
+    /// Hosts left without a session because they did not answer in time (50401); `connect`
+    /// tries them once more with the whole batch timeout.
+    pub late: Vec<HostIdx>,
 }
 
 fn error_text(errors: &[crate::falcon::ApiErrorItem]) -> String {
@@ -471,9 +527,14 @@ impl Fleet {
         Ok(check)
     }
 
-    /// Opens batch sessions on every pending host, a few batches at a time; `progress` gets
-    /// the number of hosts done after each batch. Hosts that fail are marked with the reason.
-    /// An authentication or connection failure stops everything.
+    /// Opens batch sessions on every pending host, every batch side by side (one round);
+    /// `progress` gets the number of hosts done after each batch. Hosts that fail are marked
+    /// with the reason. An authentication or connection failure stops everything.
+    ///
+    /// Each init waits only the first window ([`FleetOptions::first_wait_for`]): a host whose
+    /// first `pwd` is late but that has a session is connected (its directory unknown until a
+    /// `cd`). A host the API left without a session because it timed out (50401) is tried once
+    /// more with the whole batch timeout.
     pub async fn connect(
         &mut self,
         progress: &mut dyn FnMut(usize),
@@ -485,6 +546,33 @@ impl Fleet {
             .filter(|(_, h)| h.state == HostState::Pending)
             .map(|(i, _)| i as HostIdx)
             .collect();
+        let window = self.opts.first_wait_for("pwd");
+        let mut report = self.connect_round(&pending, window, progress).await?;
+        let again = std::mem::take(&mut report.late);
+        if !again.is_empty() && window < self.opts.batch_timeout {
+            let retried: HashSet<HostIdx> = again.iter().copied().collect();
+            report.failed.retain(|(i, _)| !retried.contains(i));
+            for &i in &again {
+                self.hosts[i as usize].state = HostState::Pending;
+            }
+            let second = self
+                .connect_round(&again, self.opts.batch_timeout, &mut |_| {})
+                .await?;
+            report.connected += second.connected;
+            report.queued += second.queued;
+            report.failed.extend(second.failed);
+            report.batches.extend(second.batches);
+        }
+        Ok(report)
+    }
+
+    /// One round of batch inits over `pending`, each waiting `timeout`.
+    async fn connect_round(
+        &mut self,
+        pending: &[HostIdx],
+        timeout: Duration,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<ConnectReport, FalconError> {
         let size = self
             .opts
             .batch_size
@@ -501,7 +589,6 @@ impl Fleet {
             .collect();
         let client = self.client.clone();
         let queue = self.opts.queue_offline;
-        let timeout = self.opts.batch_timeout;
         // The server's clock had reached this before any init was sent (see `clean_orphans`).
         let floor = client.server_time_floor(std::time::Instant::now());
         let mut replies = stream::iter(jobs)
@@ -632,6 +719,9 @@ impl Fleet {
                     } else {
                         error_text(&r.errors)
                     };
+                    if r.errors.iter().any(|e| e.code == 50401) {
+                        report.late.push(i);
+                    }
                     h.state = HostState::Failed(reason.clone());
                     report.failed.push((i, reason));
                 }
@@ -732,6 +822,9 @@ impl Fleet {
             schedule: self.opts.schedule.clone(),
             limits: self.opts.limits.clone(),
             cancel: cancel.clone(),
+            first_wait: self.opts.first_wait_for(base),
+            pacer: Arc::new(Pacer::new(self.opts.late_checks_per_second)),
+            gate: Arc::new(tokio::sync::Semaphore::new(REPLIES_AT_ONCE)),
         }
     }
 
@@ -773,14 +866,35 @@ impl Fleet {
         on_unit: &mut dyn FnMut(&Fleet, Unit),
     ) -> Vec<HostIdx> {
         let work = self.batch_parts(wanted);
-        let mut units = stream::iter(work)
+        // Each batch hands its units on as they are known (the answers within the first wait,
+        // then the rest); one at a time, so a batch waits while the last is being shown.
+        let (tx, mut rx) = mpsc::channel::<Unit>(1);
+        let all = stream::iter(work)
             .map(|(batch_id, part, optional)| {
                 let job = job.clone();
-                async move { run_batch(job, batch_id, part, optional).await }
+                let tx = tx.clone();
+                async move { run_batch(job, batch_id, part, optional, tx).await }
             })
-            .buffer_unordered(self.opts.concurrency.max(1));
+            .buffer_unordered(self.opts.concurrency.max(1))
+            .collect::<Vec<()>>();
+        tokio::pin!(all);
+        let mut finished = false;
         let mut gone = Vec::new();
-        while let Some(mut unit) = units.next().await {
+        loop {
+            let next = if finished {
+                rx.try_recv().ok()
+            } else {
+                tokio::select! {
+                    u = rx.recv() => u,
+                    _ = &mut all => {
+                        finished = true;
+                        continue;
+                    }
+                }
+            };
+            let Some(mut unit) = next else {
+                break;
+            };
             if hold_gone {
                 unit.runs.retain(|r| {
                     let lost = session_gone(&r.result);

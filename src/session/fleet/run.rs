@@ -1,6 +1,14 @@
-//! Running one command line on the batches of a fleet: one batch request per batch (in
-//! parallel), each reply parsed as a stream and every host's output grouped by its SHA-256 on the
+//! Running one command line on the batches of a fleet: one batch request per batch (all side
+//! by side), each reply parsed as a stream and every host's output grouped by its SHA-256 on the
 //! spot, then the chunk loop for the hosts whose output is larger than one chunk.
+//!
+//! The slowest host does not hold the rest. The batch request waits only a first window
+//! ([`Job::first_wait`], shorter than the batch timeout): the hosts that answered within it are
+//! handed on at once, and the hosts that had not (`complete:false`, no output, or 50401) are
+//! followed through their `task_id` (the command's `cloud_request_id`) with single-host status
+//! checks, paced for the whole command by a [`Pacer`], until they finish or the batch timeout
+//! has passed since the command was sent: then they are reported timed out. Nothing is sent
+//! again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -9,6 +17,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream;
 use sha2::{Digest, Sha256};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Group, HostIdx, HostRun, RunResult, Unit, error_text};
@@ -22,6 +32,48 @@ use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from}
 
 /// Concurrent chunk loops for hosts with output larger than one chunk.
 pub(super) const CHUNK_CONCURRENCY: usize = 8;
+
+/// Status checks of stragglers in flight at once (within the pace of the [`Pacer`]).
+const STRAGGLER_CONCURRENCY: usize = 8;
+
+/// The first look at the stragglers comes this long after the batch reply; the pause between
+/// looks doubles up to [`STRAGGLER_MAX_PAUSE`].
+const STRAGGLER_FIRST_PAUSE: Duration = Duration::from_millis(500);
+const STRAGGLER_MAX_PAUSE: Duration = Duration::from_secs(4);
+/// How long before the batch timeout the stragglers get their last look.
+const LAST_LOOK_BEFORE: Duration = Duration::from_millis(300);
+
+/// Paces requests shared by many tasks: at most `per_second` start each second, whoever sends
+/// them (the stragglers of every batch of a command share one).
+#[derive(Debug)]
+pub(super) struct Pacer {
+    gap: Duration,
+    next: std::sync::Mutex<Instant>,
+}
+
+impl Pacer {
+    pub(super) fn new(per_second: u32) -> Pacer {
+        Pacer {
+            gap: Duration::from_secs(1) / per_second.max(1),
+            next: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this caller's turn.
+    pub(super) async fn wait(&self) {
+        let at = self.turn(Instant::now());
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// Books the next turn for a caller asking at `now`: no earlier than `now`, and one gap
+    /// after the turn booked before.
+    fn turn(&self, now: Instant) -> Instant {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let at = (*next).max(now);
+        *next = at + self.gap;
+        at
+    }
+}
 
 /// Groups outputs by content: one copy of each distinct output.
 #[derive(Default)]
@@ -74,6 +126,13 @@ pub(super) struct Job {
     pub(super) cancel: CancellationToken,
     /// Each host's session id (to look an unconfirmed command up in its log).
     pub(super) sessions: Arc<HashMap<HostIdx, String>>,
+    /// How long the batch request waits for the hosts (at most `timeout`). When shorter, the
+    /// hosts that had not answered are followed until `timeout`.
+    pub(super) first_wait: Duration,
+    /// Paces the stragglers' status checks (one for the whole command).
+    pub(super) pacer: Arc<Pacer>,
+    /// Batch replies read at once: each holds its body and its outputs until handed on.
+    pub(super) gate: Arc<Semaphore>,
 }
 
 /// How long a lost batch reply's hosts are looked up in their session logs (the logs may lag).
@@ -188,19 +247,25 @@ pub(super) async fn follow_chunks(
     }
 }
 
-/// One batch's part of a command: the batch request, then more chunks for the hosts that have
-/// them.
+/// One batch's part of a command: the batch request (waiting [`Job::first_wait`]), then the
+/// hosts whose output is larger than one chunk and the stragglers. Results go to `units` as they
+/// are known: first everything the batch reply settled, then the rest as it comes.
 pub(super) async fn run_batch(
     job: Job,
     batch_id: String,
     part: Vec<HostIdx>,
     optional: Vec<String>,
-) -> Unit {
+    units: mpsc::Sender<Unit>,
+) {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
     let mut more: Vec<(HostIdx, String, Option<Status>)> = Vec::new();
+    // Hosts that had not answered within the first window, with their task_id (may be empty).
+    let mut late: Vec<(HostIdx, String)> = Vec::new();
     let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
     let index = job.index.clone();
+    let window = job.first_wait.min(job.timeout);
+    let follow_late = window < job.timeout;
     let mut on_host = |r: HostReply<'_>| {
         let Some(&host) = index.get(r.aid.as_ref()) else {
             return;
@@ -210,21 +275,27 @@ pub(super) async fn run_batch(
         }
         let crid = r.task_id.to_string();
         let got = !r.stdout.is_empty() || !r.stderr.is_empty();
-        let result = if let Some(e) = r.errors.first() {
-            if e.code == 50401 && !got {
-                RunResult::TimedOut
-            } else {
-                RunResult::Failed {
-                    code: Some(e.code),
-                    http_status: None,
-                    message: error_text(&r.errors),
-                    maybe_executed: false,
-                }
+        let first_error = r.errors.first().map(|e| e.code);
+        let unfinished = !got
+            && match first_error {
+                Some(code) => code == 50401,
+                None => !r.offline_queued && !r.complete,
+            };
+        let result = if unfinished {
+            if follow_late {
+                late.push((host, crid));
+                return;
+            }
+            RunResult::TimedOut
+        } else if first_error.is_some() {
+            RunResult::Failed {
+                code: first_error,
+                http_status: None,
+                message: error_text(&r.errors),
+                maybe_executed: false,
             }
         } else if r.offline_queued {
             RunResult::Queued
-        } else if !r.complete && !got {
-            RunResult::TimedOut
         } else if r.has_more_chunks() {
             more.push((host, crid, Some(r.to_status())));
             return;
@@ -244,14 +315,16 @@ pub(super) async fn run_batch(
     };
     // The server's clock had reached this when the command was sent (see `recover`).
     let floor = job.client.server_time_floor(std::time::Instant::now());
+    let deadline = Instant::now() + job.timeout;
     let sent = tokio::select! {
-        r = job.client.batch_command(
+        r = job.client.batch_command_gated(
             job.tier,
             &batch_id,
             &job.base,
             &job.line,
             Some(&optional),
-            job.timeout,
+            window,
+            Some(&job.gate),
             &mut on_host,
         ) => Some(r),
         _ = job.cancel.cancelled() => None,
@@ -260,8 +333,12 @@ pub(super) async fn run_batch(
     // Hosts whose command may have run without our hearing of it, and why.
     let mut unconfirmed: Vec<HostIdx> = Vec::new();
     let mut lost = String::new();
+    let mut permit = None;
     let trace = match sent {
-        Some(Ok(info)) => info.trace_id,
+        Some(Ok(mut info)) => {
+            permit = info.permit.take();
+            info.trace_id
+        }
         Some(Err(e)) if e.maybe_executed() => {
             unconfirmed.extend(part.iter().copied().filter(|h| !answered.contains(h)));
             lost = format!("the reply was lost ({e})");
@@ -303,11 +380,38 @@ pub(super) async fn run_batch(
         unconfirmed.extend(part.iter().copied().filter(|h| !answered.contains(h)));
         lost = "missing from the batch reply".into();
     }
+    // What the reply settled is shown now; the rest follows.
+    for r in &mut runs {
+        r.trace_id.clone_from(&trace);
+    }
+    if !runs.is_empty() || error.is_some() {
+        let first = Unit {
+            groups: std::mem::take(&mut g.groups),
+            runs: std::mem::take(&mut runs),
+            error,
+            recovered: 0,
+        };
+        let _ = units.send(first).await;
+    }
+    drop(permit);
     // As on one host: look the command up in each such host's session log; where it ran, its
     // output is fetched; where that cannot be told, it may or may not have run. Never re-sent.
+    // Stragglers the reply gave no task_id are looked up the same way.
     let mut recovered = 0;
-    if !unconfirmed.is_empty() {
-        let found = recover(&job, &unconfirmed, floor).await;
+    let unnamed: Vec<HostIdx> = late
+        .iter()
+        .filter(|(_, c)| c.is_empty())
+        .map(|(h, _)| *h)
+        .collect();
+    if !unconfirmed.is_empty() || !unnamed.is_empty() {
+        let wanted: Vec<HostIdx> = unconfirmed.iter().chain(&unnamed).copied().collect();
+        let found = recover(&job, &wanted, floor).await;
+        for (h, crid) in late.iter_mut().filter(|(_, c)| c.is_empty()) {
+            if let Some(Ok(id)) = found.get(h) {
+                crid.clone_from(id);
+            }
+        }
+        let mut failed = Vec::new();
         for h in unconfirmed {
             let why = match found.get(&h) {
                 Some(Ok(crid)) => {
@@ -318,7 +422,7 @@ pub(super) async fn run_batch(
                 Some(Err(w)) => w.clone(),
                 None => "not found in its session's log".into(),
             };
-            runs.push(HostRun {
+            failed.push(HostRun {
                 host: h,
                 cloud_request_id: String::new(),
                 result: RunResult::Failed {
@@ -328,52 +432,239 @@ pub(super) async fn run_batch(
                     maybe_executed: true,
                 },
                 sequence_ids: Vec::new(),
-                trace_id: None,
+                trace_id: trace.clone(),
             });
         }
-    }
-    for r in &mut runs {
-        r.trace_id.clone_from(&trace);
-    }
-    // Output larger than one chunk: the rest, host by host, a few at a time.
-    let mut late = stream::iter(more)
-        .map(|(host, crid, first)| {
-            let job = job.clone();
-            async move {
-                let mut g = Grouper::default();
-                let run = follow_chunks(
-                    &job.client,
-                    job.tier,
-                    host,
-                    &crid,
-                    first,
-                    &job.schedule,
-                    &job.limits,
-                    &job.cancel,
-                    &mut g,
-                )
+        if !failed.is_empty() {
+            let _ = units
+                .send(Unit {
+                    runs: failed,
+                    ..Default::default()
+                })
                 .await;
-                (run, g.groups.pop())
-            }
+        }
+    }
+    let chunks = follow_more(&job, more, recovered, &trace, &units);
+    let stragglers = follow_late_hosts(&job, late, deadline, &trace, &units);
+    tokio::join!(chunks, stragglers);
+}
+
+/// Output larger than one chunk, and the hosts of a lost reply found in their session logs
+/// (`recovered` of them): the rest, host by host, a few at a time; one unit when all are in.
+async fn follow_more(
+    job: &Job,
+    more: Vec<(HostIdx, String, Option<Status>)>,
+    recovered: usize,
+    trace: &Option<String>,
+    units: &mpsc::Sender<Unit>,
+) {
+    if more.is_empty() {
+        return;
+    }
+    let mut g = Grouper::default();
+    let mut runs = Vec::with_capacity(more.len());
+    let mut late = stream::iter(more)
+        .map(|(host, crid, first)| async move {
+            let mut g = Grouper::default();
+            let run = follow_chunks(
+                &job.client,
+                job.tier,
+                host,
+                &crid,
+                first,
+                &job.schedule,
+                &job.limits,
+                &job.cancel,
+                &mut g,
+            )
+            .await;
+            (run, g.groups.pop())
         })
         .buffer_unordered(CHUNK_CONCURRENCY);
     while let Some((mut run, group)) = late.next().await {
         if let (RunResult::Output { group: gi, .. }, Some(grp)) = (&mut run.result, group) {
             *gi = g.add(run.host, &grp.stdout, &grp.stderr);
         }
+        if run.trace_id.is_none() {
+            run.trace_id.clone_from(trace);
+        }
         runs.push(run);
     }
-    Unit {
-        groups: g.groups,
-        runs,
-        error,
-        recovered,
+    drop(late);
+    let _ = units
+        .send(Unit {
+            groups: g.groups,
+            runs,
+            error: None,
+            recovered,
+        })
+        .await;
+}
+
+/// The hosts that had not answered within the first window: a look at each (its status by
+/// `task_id`, paced by the command's [`Pacer`]) every so often; those that finished are handed
+/// on after each look, with the rest of their output. At `deadline` (the batch timeout after
+/// the command was sent) the others are reported timed out; on cancel, cancelled.
+async fn follow_late_hosts(
+    job: &Job,
+    mut pending: Vec<(HostIdx, String)>,
+    deadline: Instant,
+    trace: &Option<String>,
+    units: &mpsc::Sender<Unit>,
+) {
+    let mut pause = STRAGGLER_FIRST_PAUSE;
+    let mut next_look = Instant::now() + pause;
+    // The last look comes just before the deadline, whatever the pause.
+    let last_look = deadline.checked_sub(LAST_LOOK_BEFORE).unwrap_or(deadline);
+    while !pending.is_empty() {
+        tokio::select! {
+            _ = job.cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(next_look.min(last_look)) => {}
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        let look_started = Instant::now();
+        let named: Vec<(HostIdx, String)> = pending
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .cloned()
+            .collect();
+        let mut checks = stream::iter(named)
+            .map(|(host, crid)| async move {
+                job.pacer.wait().await;
+                let status = job.client.command_status(job.tier, &crid, 0).await;
+                (host, crid, status)
+            })
+            .buffer_unordered(STRAGGLER_CONCURRENCY);
+        let mut finished = Vec::new();
+        loop {
+            let next = tokio::select! {
+                n = checks.next() => n,
+                _ = tokio::time::sleep_until(deadline) => None,
+                _ = job.cancel.cancelled() => None,
+            };
+            let Some((host, crid, status)) = next else {
+                break;
+            };
+            match status {
+                Ok(s) if s.complete || !s.stdout.is_empty() || !s.stderr.is_empty() => {
+                    finished.push((host, crid, s));
+                }
+                Ok(_) => {}
+                // Not known yet: looked at again next time (until the deadline).
+                Err(e) => tracing::debug!("status of a late host: {e}"),
+            }
+        }
+        drop(checks);
+        if !finished.is_empty() {
+            let done: HashSet<HostIdx> = finished.iter().map(|(h, _, _)| *h).collect();
+            pending.retain(|(h, _)| !done.contains(h));
+            let mut g = Grouper::default();
+            let mut runs = Vec::with_capacity(finished.len());
+            for (host, crid, s) in finished {
+                let mut run = follow_chunks(
+                    &job.client,
+                    job.tier,
+                    host,
+                    &crid,
+                    Some(s),
+                    &job.schedule,
+                    &job.limits,
+                    &job.cancel,
+                    &mut g,
+                )
+                .await;
+                run.trace_id.clone_from(trace);
+                runs.push(run);
+            }
+            let _ = units
+                .send(Unit {
+                    groups: g.groups,
+                    runs,
+                    error: None,
+                    recovered: 0,
+                })
+                .await;
+        }
+        if look_started >= last_look {
+            break;
+        }
+        next_look = look_started + pause;
+        pause = (pause * 2).min(STRAGGLER_MAX_PAUSE);
     }
+    if pending.is_empty() {
+        return;
+    }
+    let result = if job.cancel.is_cancelled() {
+        RunResult::Cancelled
+    } else {
+        // "No result within the batch timeout": said once it has passed.
+        tokio::select! {
+            _ = job.cancel.cancelled() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+        RunResult::TimedOut
+    };
+    let runs = pending
+        .into_iter()
+        .map(|(host, crid)| HostRun {
+            host,
+            cloud_request_id: crid,
+            result: result.clone(),
+            sequence_ids: Vec::new(),
+            trace_id: trace.clone(),
+        })
+        .collect();
+    let _ = units
+        .send(Unit {
+            runs,
+            ..Default::default()
+        })
+        .await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::fleet::FleetOptions;
+
+    #[test]
+    fn the_first_wait_is_a_sixth_of_the_batch_timeout_within_two_to_ten_seconds() {
+        let secs = Duration::from_secs;
+        let with = |timeout: u64| FleetOptions {
+            batch_timeout: secs(timeout),
+            ..Default::default()
+        };
+        assert_eq!(with(30).first_wait_for("ps"), secs(5));
+        assert_eq!(with(10).first_wait_for("ps"), secs(2));
+        assert_eq!(with(600).first_wait_for("ls"), secs(10));
+        // Never longer than the batch timeout itself.
+        assert_eq!(with(1).first_wait_for("ps"), secs(1));
+        assert_eq!(with(2).first_wait_for("ps"), secs(2));
+        // Long-running commands wait the whole timeout.
+        assert_eq!(with(30).first_wait_for("runscript"), secs(30));
+        assert_eq!(with(30).first_wait_for("MemDump"), secs(30));
+        // An explicit first wait, in whole seconds (the API's unit), at least one.
+        let mut o = with(30);
+        o.first_wait = Some(Duration::from_millis(2500));
+        assert_eq!(o.first_wait_for("ps"), secs(2));
+        o.first_wait = Some(Duration::from_millis(10));
+        assert_eq!(o.first_wait_for("ps"), secs(1));
+    }
+
+    #[test]
+    fn the_pacer_spaces_turns_across_callers() {
+        let pacer = Pacer::new(50);
+        let t0 = Instant::now() + Duration::from_secs(1);
+        let turns: Vec<Instant> = (0..3).map(|_| pacer.turn(t0)).collect();
+        assert_eq!(turns[0], t0);
+        assert_eq!(turns[1] - turns[0], Duration::from_millis(20));
+        assert_eq!(turns[2] - turns[1], Duration::from_millis(20));
+        // After a quiet spell, the next caller goes at once.
+        let later = turns[2] + Duration::from_secs(5);
+        assert_eq!(pacer.turn(later), later);
+    }
 
     #[test]
     fn identical_outputs_share_one_copy() {

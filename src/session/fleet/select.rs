@@ -11,7 +11,7 @@ use crate::falcon::{FalconClient, FalconError};
 use crate::session::names;
 
 /// Concurrent online-state requests (100 ids each).
-const ONLINE_CONCURRENCY: usize = 8;
+const ONLINE_CONCURRENCY: usize = 32;
 /// Which hosts the user asked for.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
