@@ -70,3 +70,82 @@ async fn a_lost_batch_reply_is_recovered_from_the_session_logs() {
         }
     }
 }
+
+/// A batch command whose request failed before it reached the hosts: each host's session log
+/// shows it never arrived. A read-only command is then sent once more, host by host, with a
+/// notice, and every host answers; a command that writes is never re-sent and every host is
+/// "may or may not have run".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_batch_command_that_never_arrived_is_sent_once_more_a_write_never() {
+    const RO_BATCH: &str = "POST /real-time-response/combined/batch-command/v1";
+    let env = TestEnv::start(EmulatorConfig {
+        hosts: 12,
+        offline_share: 0.0,
+        ..fast()
+    })
+    .await;
+    let windows: Vec<String> = env
+        .hosts()
+        .await
+        .iter()
+        .filter(|h| h["platform_name"] == "Windows" && h["online"] == true)
+        .filter_map(|h| h["aid"].as_str().map(str::to_string))
+        .collect();
+    assert!(windows.len() >= 2, "{windows:?}");
+    let arm = |endpoint: &'static str| {
+        let env = &env;
+        async move {
+            let code = env
+                .control_post(
+                    "/_emulator/faults",
+                    json!({"once": {"endpoint": endpoint, "fault": "5xx-before"}}),
+                )
+                .await;
+            assert!(code == 200 || code == 204, "{code}");
+        }
+    };
+    let run = |line: &'static str| {
+        let mut sh = rtrsh(&env).args(["--no-transcript", "--json", "--yes"]);
+        for aid in &windows {
+            sh = sh.args(["--aid", aid.as_str()]);
+        }
+        sh.commands([line])
+    };
+
+    arm(RO_BATCH).await;
+    let read = run(r"ls C:\Windows").run().await;
+    assert_eq!(read.code, 0, "{}", read.stderr);
+    assert!(
+        read.stderr.contains(
+            "showed the command never arrived; it is read-only, so it was sent to them once more"
+        ),
+        "{}",
+        read.stderr
+    );
+    let records = read.json_lines();
+    assert_eq!(records.len(), windows.len(), "{records:?}");
+    assert!(records.iter().all(|r| r["status"] == "ok"), "{records:?}");
+    let stats = env.stats().await;
+    for aid in &windows {
+        assert_eq!(
+            executions(&stats, aid, r"ls C:\Windows"),
+            1,
+            "once on {aid}"
+        );
+    }
+
+    arm(AR_BATCH).await;
+    let line = r"mkdir C:\Cases\never-twice";
+    let write = run(line).run().await;
+    assert_eq!(write.code, 1, "{}", write.stderr);
+    let records = write.json_lines();
+    assert_eq!(records.len(), windows.len(), "{records:?}");
+    assert!(
+        records.iter().all(|r| r["status"] == "unknown"),
+        "may or may not have run: {records:?}"
+    );
+    let stats = env.stats().await;
+    for aid in &windows {
+        assert_eq!(executions(&stats, aid, line), 0, "never sent on {aid}");
+    }
+}

@@ -256,6 +256,9 @@ pub struct Unit {
     pub error: Option<Arc<FalconError>>,
     /// Hosts whose results were found through their session logs after the reply was lost.
     pub recovered: usize,
+    /// Hosts sent a read-only command once more: the reply was lost and their logs showed it
+    /// never arrived.
+    pub resent: usize,
 }
 
 /// What the background refresh reports.
@@ -355,6 +358,7 @@ fn queue_failure(host: HostIdx, q: &QueuedCommand, s: &QueuedCommandState) -> Un
         }],
         error: None,
         recovered: 0,
+        resent: 0,
     }
 }
 
@@ -1362,6 +1366,7 @@ impl Fleet {
                             runs: vec![run],
                             error: None,
                             recovered: 0,
+                            resent: 0,
                         }),
                     )
                 }

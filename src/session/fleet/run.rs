@@ -142,13 +142,15 @@ const RECOVER_WITHIN: Duration = Duration::from_secs(10);
 /// this command made, with the single-host rule ([`pick_unconfirmed`]: same command line,
 /// created after it was sent). Reads the logs until every host is decided or
 /// [`RECOVER_WITHIN`] has passed. `Ok(cloud_request_id)` for a host where it ran; `Err(why)`
-/// where that cannot be told; hosts left out were not found.
+/// where that cannot be told; hosts left out were not found. The set: the hosts whose log was
+/// read at least once (left out and in it: the log shows the command never arrived).
 async fn recover(
     job: &Job,
     hosts: &[HostIdx],
     floor: Option<std::time::SystemTime>,
-) -> HashMap<HostIdx, Result<String, String>> {
+) -> (HashMap<HostIdx, Result<String, String>>, HashSet<HostIdx>) {
     let mut decided = HashMap::new();
+    let mut read = HashSet::new();
     let mut pending: Vec<(HostIdx, String)> = hosts
         .iter()
         .filter_map(|h| job.sessions.get(h).map(|s| (*h, s.clone())))
@@ -169,6 +171,9 @@ async fn recover(
                     until,
                 };
                 pending.retain(|(h, sid)| {
+                    if logs.contains_key(sid) {
+                        read.insert(*h);
+                    }
                     let entries = logs.get(sid).map(Vec::as_slice).unwrap_or_default();
                     match pick_unconfirmed(entries, &job.line, &none, window) {
                         Pick::One(id) => {
@@ -189,7 +194,7 @@ async fn recover(
             || job.cancel.is_cancelled()
             || std::time::Instant::now() + pause > deadline
         {
-            return decided;
+            return (decided, read);
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
@@ -390,6 +395,7 @@ pub(super) async fn run_batch(
             runs: std::mem::take(&mut runs),
             error,
             recovered: 0,
+            resent: 0,
         };
         let _ = units.send(first).await;
     }
@@ -398,6 +404,7 @@ pub(super) async fn run_batch(
     // output is fetched; where that cannot be told, it may or may not have run. Never re-sent.
     // Stragglers the reply gave no task_id are looked up the same way.
     let mut recovered = 0;
+    let mut resent = 0;
     let unnamed: Vec<HostIdx> = late
         .iter()
         .filter(|(_, c)| c.is_empty())
@@ -405,18 +412,25 @@ pub(super) async fn run_batch(
         .collect();
     if !unconfirmed.is_empty() || !unnamed.is_empty() {
         let wanted: Vec<HostIdx> = unconfirmed.iter().chain(&unnamed).copied().collect();
-        let found = recover(&job, &wanted, floor).await;
+        let (found, read) = recover(&job, &wanted, floor).await;
         for (h, crid) in late.iter_mut().filter(|(_, c)| c.is_empty()) {
             if let Some(Ok(id)) = found.get(h) {
                 crid.clone_from(id);
             }
         }
         let mut failed = Vec::new();
+        let mut absent = Vec::new();
         for h in unconfirmed {
             let why = match found.get(&h) {
                 Some(Ok(crid)) => {
                     more.push((h, crid.clone(), None));
                     recovered += 1;
+                    continue;
+                }
+                // As on one host: a read-only command its log shows never arrived is sent
+                // once more (a command that writes never is).
+                None if job.tier == Tier::ReadOnly && read.contains(&h) => {
+                    absent.push(h);
                     continue;
                 }
                 Some(Err(w)) => w.clone(),
@@ -435,6 +449,29 @@ pub(super) async fn run_batch(
                 trace_id: trace.clone(),
             });
         }
+        for (h, r) in resend(&job, &absent).await {
+            match r {
+                Ok(crid) => {
+                    more.push((h, crid, None));
+                    resent += 1;
+                }
+                Err(e) => failed.push(HostRun {
+                    host: h,
+                    cloud_request_id: String::new(),
+                    result: RunResult::Failed {
+                        code: e.code(),
+                        http_status: e.status(),
+                        message: format!(
+                            "{lost}; its session's log showed it never arrived, and sending it once more failed: {}",
+                            e
+                        ),
+                        maybe_executed: e.maybe_executed(),
+                    },
+                    sequence_ids: Vec::new(),
+                    trace_id: trace.clone(),
+                }),
+            }
+        }
         if !failed.is_empty() {
             let _ = units
                 .send(Unit {
@@ -444,17 +481,18 @@ pub(super) async fn run_batch(
                 .await;
         }
     }
-    let chunks = follow_more(&job, more, recovered, &trace, &units);
+    let chunks = follow_more(&job, more, (recovered, resent), &trace, &units);
     let stragglers = follow_late_hosts(&job, late, deadline, &trace, &units);
     tokio::join!(chunks, stragglers);
 }
 
-/// Output larger than one chunk, and the hosts of a lost reply found in their session logs
-/// (`recovered` of them): the rest, host by host, a few at a time; one unit when all are in.
+/// Output larger than one chunk, and the hosts of a lost reply found in their session logs or
+/// sent the command once more (`recovered`, `resent` of them): the rest, host by host, a few at
+/// a time; one unit when all are in.
 async fn follow_more(
     job: &Job,
     more: Vec<(HostIdx, String, Option<Status>)>,
-    recovered: usize,
+    (recovered, resent): (usize, usize),
     trace: &Option<String>,
     units: &mpsc::Sender<Unit>,
 ) {
@@ -497,8 +535,40 @@ async fn follow_more(
             runs,
             error: None,
             recovered,
+            resent,
         })
         .await;
+}
+
+/// Sends a read-only command once more, host by host through its own session (the batch's
+/// reply was lost and each host's log shows it never arrived); each host's cloud_request_id.
+async fn resend(job: &Job, hosts: &[HostIdx]) -> Vec<(HostIdx, Result<String, FalconError>)> {
+    if hosts.is_empty() {
+        return Vec::new();
+    }
+    let wanted: HashSet<HostIdx> = hosts.iter().copied().collect();
+    let aids: HashMap<HostIdx, &str> = job
+        .index
+        .iter()
+        .filter(|(_, h)| wanted.contains(h))
+        .map(|(aid, h)| (*h, aid.as_str()))
+        .collect();
+    stream::iter(hosts.iter().copied())
+        .map(|h| {
+            let sid = job.sessions.get(&h).cloned().unwrap_or_default();
+            let aid = aids.get(&h).copied().unwrap_or_default().to_string();
+            async move {
+                let r = job
+                    .client
+                    .execute(job.tier, &sid, &aid, &job.base, &job.line)
+                    .await
+                    .map(|ex| ex.cloud_request_id);
+                (h, r)
+            }
+        })
+        .buffer_unordered(CHUNK_CONCURRENCY)
+        .collect()
+        .await
 }
 
 /// The hosts that had not answered within the first window: a look at each (its status by
@@ -584,6 +654,7 @@ async fn follow_late_hosts(
                     runs,
                     error: None,
                     recovered: 0,
+                    resent: 0,
                 })
                 .await;
         }

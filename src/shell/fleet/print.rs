@@ -302,6 +302,12 @@ impl Printer {
 
     /// Takes in one unit of results: records, transcript entries, then the sections.
     pub fn unit(&mut self, fleet: &Fleet, unit: &Unit, line: &str, tier: Tier, tally: &mut Tally) {
+        if unit.resent > 0 {
+            self.notice(&format!(
+                "a reply was lost and the session logs of {} showed the command never arrived; it is read-only, so it was sent to them once more",
+                plural(unit.resent, "host")
+            ));
+        }
         if unit.recovered > 0 {
             self.notice(&format!(
                 "a reply was lost; the results of {} were found through their session logs (nothing was sent twice)",
