@@ -9,6 +9,9 @@
 //! ===== end: ok
 //! ```
 //!
+//! Beside them, `records.jsonl`: each command's JSON record with its output, as `--json` writes
+//! it (streamed on one host, from the batch's text on many).
+//!
 //! Default place: `<data dir>/rtrsh/output/YYYY-MM-DD/HHMMSS-<pid>/<HOST>-<aid8>.log` (UTC), in
 //! private folders (0700) and files (0600); `--output-dir DIR` puts the logs in DIR (appended to
 //! when they exist); `--no-save-output` or `save = false` under `[output]` in the config file
@@ -33,6 +36,8 @@ struct HostLog {
 pub struct SavedOutput {
     dir: PathBuf,
     logs: HashMap<String, HostLog>,
+    /// `records.jsonl`: each command's JSON record with its output (as `--json` writes it).
+    records: Option<File>,
     /// The first write error (disk full, ...), reported once; saving stops then.
     pub failed: Option<String>,
     reported: bool,
@@ -52,6 +57,18 @@ fn file_safe(s: &str, max: usize) -> String {
         })
         .collect();
     s.trim_start_matches('.').to_string()
+}
+
+/// Opens `path` for appending, created 0600.
+fn private_append(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
 }
 
 impl SavedOutput {
@@ -80,6 +97,7 @@ impl SavedOutput {
         Ok(SavedOutput {
             dir,
             logs: HashMap::new(),
+            records: None,
             failed: None,
             reported: false,
         })
@@ -105,14 +123,7 @@ impl SavedOutput {
         }
         if !self.logs.contains_key(aid) {
             let path = self.path_of(host, aid);
-            let mut o = OpenOptions::new();
-            o.create(true).append(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(0o600);
-            }
-            match o.open(&path) {
+            match private_append(&path) {
                 Ok(f) => {
                     self.logs.insert(
                         aid.to_string(),
@@ -138,6 +149,52 @@ impl SavedOutput {
         };
         if let Err(e) = f(log) {
             self.failed = Some(format!("cannot write the saved output: {e}"));
+        }
+    }
+
+    /// A handle on `records.jsonl` (created private when first asked for), for one command's
+    /// record written as its output arrives; `None` when it cannot be written (reported once).
+    pub fn records(&mut self) -> Option<File> {
+        if self.failed.is_some() {
+            return None;
+        }
+        if self.records.is_none() {
+            let path = self.dir.join("records.jsonl");
+            match private_append(&path) {
+                Ok(f) => self.records = Some(f),
+                Err(e) => {
+                    self.failed = Some(format!("cannot write {}: {e}", path.display()));
+                    return None;
+                }
+            }
+        }
+        let cloned = self.records.as_ref()?.try_clone();
+        match cloned {
+            Ok(f) => Some(f),
+            Err(e) => {
+                self.failed = Some(format!("cannot write the records: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A whole record with its output, into `records.jsonl` (many hosts: the output is already
+    /// in hand).
+    pub fn record(
+        &mut self,
+        rec: &crate::output::record::CommandRecord,
+        stdout: &str,
+        stderr: &str,
+    ) {
+        let Some(mut f) = self.records() else {
+            return;
+        };
+        let mut w = io::BufWriter::new(&mut f);
+        let r = rec
+            .write_json_line_with_output(&mut w, stdout, stderr)
+            .and_then(|_| w.flush());
+        if let Err(e) = r {
+            self.failed = Some(format!("cannot write the records: {e}"));
         }
     }
 

@@ -153,6 +153,8 @@ struct Tee<'a, 'f> {
     saved: Option<(&'a mut crate::output::saved::SavedOutput, &'a str, &'a str)>,
     /// `--json`: the line being written, and the record whose head fields it starts with.
     json: Option<(&'a mut RecordStream<Stdout>, &'a CommandRecord)>,
+    /// The saved output's JSON line of the command (`records.jsonl`), written the same way.
+    kept: Option<(&'a mut RecordStream<std::fs::File>, &'a CommandRecord)>,
     first: Option<&'a mut (dyn FnMut() + 'f)>,
     /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
     stderr_tail: String,
@@ -184,6 +186,9 @@ impl OutputSink for Tee<'_, '_> {
         if let Some((s, rec)) = self.json.as_mut() {
             s.stdout(rec, chunk);
         }
+        if let Some((s, rec)) = self.kept.as_mut() {
+            s.stdout(rec, chunk);
+        }
     }
 
     fn stderr(&mut self, chunk: &str) {
@@ -204,6 +209,9 @@ impl OutputSink for Tee<'_, '_> {
             t.stderr(chunk);
         }
         if let Some((s, _)) = self.json.as_mut() {
+            s.stderr(chunk);
+        }
+        if let Some((s, _)) = self.kept.as_mut() {
             s.stderr(chunk);
         }
     }
@@ -268,7 +276,14 @@ pub async fn run_line(
         s.begin(&host.hostname, &host.aid, line);
     }
     let mut rec = CommandRecord::new(&host.hostname, &host.aid, line, tier, started);
-    let mut stream = json.then(|| RecordStream::new(std::io::stdout()));
+    let mut streams = Streams {
+        json: json.then(|| RecordStream::new(std::io::stdout())),
+        kept: outs
+            .saved
+            .as_mut()
+            .and_then(|s| s.records())
+            .map(RecordStream::new),
+    };
     let (result, stderr_tail) = {
         let mut tee = Tee {
             digest: &mut digest,
@@ -278,7 +293,8 @@ pub async fn run_line(
                 .saved
                 .as_mut()
                 .map(|s| (s, host.hostname.as_str(), host.aid.as_str())),
-            json: stream.as_mut().map(|s| (s, &rec)),
+            json: streams.json.as_mut().map(|s| (s, &rec)),
+            kept: streams.kept.as_mut().map(|s| (s, &rec)),
             first: on_first_output,
             stderr_tail: String::new(),
         };
@@ -308,7 +324,7 @@ pub async fn run_line(
     rec.session_id = Some(session.session_id().await);
     let outcome = match result {
         Ok(o) => o,
-        Err(e) => return failed(outs, rec, stream, &e, started, &digest),
+        Err(e) => return failed(outs, rec, streams, &e, started, &digest),
     };
     for n in &outcome.notices {
         match n {
@@ -372,7 +388,7 @@ pub async fn run_line(
         outs.notify(script_timeout::cut_off_note(&sent));
     }
     rec.status = status;
-    finish_record(outs, rec, stream, &digest);
+    finish_record(outs, rec, streams, &digest);
     // `get` in one step: wait for the upload, download, verify and extract.
     if result == LineResult::Ok
         && !outcome.queued
@@ -384,19 +400,28 @@ pub async fn run_line(
     result
 }
 
+/// The command's JSON lines being written as its output arrives: `--json` on stdout, and the
+/// saved output's `records.jsonl`.
+struct Streams {
+    json: Option<RecordStream<Stdout>>,
+    kept: Option<RecordStream<std::fs::File>>,
+}
+
 /// The transcript entry and, with `--json`, the end of the command's JSON line (all of it when
-/// no output started it).
-fn finish_record(
-    outs: &mut Outputs,
-    rec: CommandRecord,
-    stream: Option<RecordStream<Stdout>>,
-    digest: &OutputDigest,
-) {
+/// no output started it); the same for the saved output's record.
+fn finish_record(outs: &mut Outputs, rec: CommandRecord, streams: Streams, digest: &OutputDigest) {
     if let Err(e) = outs.transcript.command_streamed(&rec, digest) {
         outs.notify(format!("could not write the audit transcript: {e}"));
     }
+    if let Some(kept) = streams.kept
+        && let Err(e) = kept.finish(&rec)
+    {
+        outs.notify(format!("could not save the output's record: {e}"));
+    }
     if outs.json {
-        let stream = stream.unwrap_or_else(|| RecordStream::new(std::io::stdout()));
+        let stream = streams
+            .json
+            .unwrap_or_else(|| RecordStream::new(std::io::stdout()));
         if let Err(e) = stream.finish(&rec)
             && e.kind() == std::io::ErrorKind::BrokenPipe
         {
@@ -408,7 +433,7 @@ fn finish_record(
 fn failed(
     outs: &mut Outputs,
     mut rec: CommandRecord,
-    stream: Option<RecordStream<Stdout>>,
+    streams: Streams,
     e: &FalconError,
     started: std::time::SystemTime,
     digest: &OutputDigest,
@@ -429,7 +454,7 @@ fn failed(
         rec.trace_ids.push(t.to_string());
     }
     rec.set_duration(started.elapsed().unwrap_or_default());
-    finish_record(outs, rec, stream, digest);
+    finish_record(outs, rec, streams, digest);
     let exit = if e.is_auth_or_connection() {
         Exit::AuthOrConnection
     } else {

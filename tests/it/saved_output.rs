@@ -75,6 +75,22 @@ async fn a_script_on_three_hosts_leaves_each_hosts_full_output_in_its_log() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let logs = logs_under(dir.path());
     assert_eq!(logs.len(), 3, "one log per host: {logs:?}");
+    // The JSON records, output included, as --json wrote them.
+    let kept = std::fs::read_to_string(dir.path().join("records.jsonl")).expect("records");
+    let kept: Vec<serde_json::Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let shown = out.json_lines();
+    assert_eq!(kept.len(), shown.len(), "{kept:?}");
+    for rec in &shown {
+        let same = kept
+            .iter()
+            .find(|k| k["aid"] == rec["aid"] && k["command"] == rec["command"])
+            .unwrap_or_else(|| panic!("no record for {rec}"));
+        assert_eq!(same["stdout"], rec["stdout"]);
+        assert_eq!(same["status"], rec["status"]);
+    }
     for rec in out.json_lines() {
         let host = rec["host"].as_str().expect("host");
         let aid = rec["aid"].as_str().expect("aid");
@@ -114,6 +130,14 @@ async fn one_host_saves_a_chunked_megabyte_byte_for_byte_under_the_data_dir() {
     assert_eq!(saved.len(), want.len(), "every byte");
     assert!(saved == want.as_slice(), "byte for byte");
     assert_eq!(how, "ok");
+    let records = logs[0].with_file_name("records.jsonl");
+    let kept = std::fs::read_to_string(&records).expect("records.jsonl");
+    let rec: serde_json::Value = serde_json::from_str(kept.trim_end()).expect("one JSON line");
+    assert_eq!(
+        rec["stdout"].as_str().map(str::as_bytes),
+        Some(want.as_slice()),
+        "the record holds the output too"
+    );
 
     let none = rtrsh(&env).args(["--host", "DESKTOP-01", "--no-save-output", "-c", "pwd"]);
     let out = none.run().await;

@@ -391,6 +391,10 @@ impl Printer {
                     tally.worst = tally.worst.max(Exit::CommandFailed);
                 }
             }
+            if let Some(saved) = self.saved.as_mut() {
+                let (stdout, stderr) = text.unwrap_or_default();
+                saved.record(&rec, stdout, stderr);
+            }
             if let Some(w) = out.as_mut() {
                 let r = match text {
                     Some((stdout, stderr)) => rec.write_json_line_with_output(w, stdout, stderr),

@@ -414,11 +414,16 @@ pub fn file_holding(bytes: &[u8]) -> std::fs::File {
     f
 }
 
-/// [`files_under`] without the saved-output logs (`*.log`): what the transcript wrote.
+/// [`files_under`] without the saved output (`.../rtrsh/output/...`): what the transcript wrote.
 pub fn transcript_files(dir: &Path) -> Vec<PathBuf> {
     files_under(dir)
         .into_iter()
-        .filter(|p| p.extension().is_none_or(|x| x != "log"))
+        .filter(|p| {
+            let parts: Vec<_> = p.components().map(|c| c.as_os_str()).collect();
+            !parts
+                .windows(2)
+                .any(|w| w[0] == "rtrsh" && w[1] == "output")
+        })
         .collect()
 }
 
