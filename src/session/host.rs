@@ -183,6 +183,28 @@ pub struct HostSession {
 
 pub use crate::command::{LineError, classify};
 
+/// Whether a command may be sent once more when its first send is unconfirmed and its session's
+/// log shows it never arrived (the log may lag, so it could run twice): read-only commands that
+/// leave nothing behind. Not `cd` (a relative `cd ..` twice lands elsewhere) nor `eventlog
+/// export|backup` (they write files).
+pub(crate) fn resend_is_harmless(tier: Tier, line: &str) -> bool {
+    if tier != Tier::ReadOnly {
+        return false;
+    }
+    let words = crate::command::lexer::words(line).unwrap_or_default();
+    let word = |i: usize| {
+        words
+            .get(i)
+            .map(|w| w.to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    match word(0).as_str() {
+        "" | "cd" => false,
+        "eventlog" => !matches!(word(1).as_str(), "export" | "backup"),
+        _ => true,
+    }
+}
+
 pub(crate) fn is_session_gone(e: &FalconError) -> bool {
     // 40002 "Could not find existing session"; 50007 "could not get session".
     matches!(e.code(), Some(40002 | 50007)) || (e.status() == Some(404) && e.code() == Some(404))
@@ -323,7 +345,7 @@ impl HostSession {
         let mut state = self.state.lock().await;
         let mut notices = Vec::new();
         let executed = match self
-            .execute_once(&mut state, tier, &base, line, &mut notices)
+            .execute_once(&mut state, tier, &base, line, &mut notices, cancel)
             .await
         {
             Err(e) if is_session_gone(&e) => {
@@ -332,7 +354,7 @@ impl HostSession {
                 notices.push(Notice::Reopened {
                     cwd: state.cwd.clone(),
                 });
-                self.execute_once(&mut state, tier, &base, line, &mut notices)
+                self.execute_once(&mut state, tier, &base, line, &mut notices, cancel)
                     .await?
             }
             r => r?,
@@ -395,6 +417,7 @@ impl HostSession {
         base: &str,
         line: &str,
         notices: &mut Vec<Notice>,
+        cancel: &CancellationToken,
     ) -> Result<crate::falcon::rtr::Executed, FalconError> {
         let floor = self.client.server_time_floor(Instant::now());
         match self
@@ -402,25 +425,27 @@ impl HostSession {
             .execute(tier, &state.session_id, &self.target.aid, base, line)
             .await
         {
-            Err(e) if e.maybe_executed() => match self.find_unconfirmed(state, line, floor).await {
-                Found::One(id) => {
-                    notices.push(Notice::Recovered);
-                    Ok(crate::falcon::rtr::Executed {
-                        cloud_request_id: id,
-                        session_id: state.session_id.clone(),
-                        queued_command_offline: false,
-                    })
+            Err(e) if e.maybe_executed() => {
+                match self.find_unconfirmed(state, line, floor, cancel).await {
+                    Found::One(id) => {
+                        notices.push(Notice::Recovered);
+                        Ok(crate::falcon::rtr::Executed {
+                            cloud_request_id: id,
+                            session_id: state.session_id.clone(),
+                            queued_command_offline: false,
+                        })
+                    }
+                    // A read-only command that never arrived is sent again, once; a command that
+                    // writes is never re-sent (it may still show up: it may or may not have run).
+                    Found::Absent if resend_is_harmless(tier, line) && !cancel.is_cancelled() => {
+                        notices.push(Notice::Resent);
+                        self.client
+                            .execute(tier, &state.session_id, &self.target.aid, base, line)
+                            .await
+                    }
+                    Found::Absent | Found::Unknown => Err(e),
                 }
-                // A read-only command that never arrived is sent again, once; a command that
-                // writes is never re-sent (it may still show up: it may or may not have run).
-                Found::Absent if tier == Tier::ReadOnly => {
-                    notices.push(Notice::Resent);
-                    self.client
-                        .execute(tier, &state.session_id, &self.target.aid, base, line)
-                        .await
-                }
-                Found::Absent | Found::Unknown => Err(e),
-            },
+            }
             r => r,
         }
     }
@@ -434,6 +459,7 @@ impl HostSession {
         state: &mut State,
         line: &str,
         floor: Option<SystemTime>,
+        cancel: &CancellationToken,
     ) -> Found {
         let mut read = false;
         let deadline = Instant::now() + self.opts.recover_within;
@@ -466,10 +492,17 @@ impl HostSession {
                 }
                 Err(e) => tracing::debug!("reading the session log: {e}"),
             }
+            // Ctrl-C ends the search undecided: "absent" is only said after the whole window.
+            if cancel.is_cancelled() {
+                break Found::Unknown;
+            }
             if Instant::now() + pause > deadline {
                 break if read { Found::Absent } else { Found::Unknown };
             }
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = cancel.cancelled() => {}
+            }
             pause = (pause * 2).min(Duration::from_secs(2));
         };
         // What the log showed predates any later execute.

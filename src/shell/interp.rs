@@ -244,15 +244,17 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
                 }
                 let sl = match next {
                     Ok(sl) => sl,
-                    // A piped line refused as it arrived: the lines before it already ran,
-                    // so it is reported (exit 2) and skipped (`--fail-fast` stops there).
+                    // A piped line refused as it arrived: the lines before it already ran; the
+                    // ones after it may depend on it (`cdd C:\Temp` then `rm x`), so the
+                    // stream stops there (exit 2).
                     Err(why) => {
                         eprintln!("{}", style::problem(&why));
+                        eprintln!(
+                            "{}",
+                            style::problem("stopped at this line; the lines before it ran")
+                        );
                         worst = worst.max(Exit::Usage);
-                        if args.fail_fast {
-                            break;
-                        }
-                        continue;
+                        break;
                     }
                 };
                 it.hosts.before_line();
@@ -440,8 +442,9 @@ impl<H: Hosts> Interp<'_, H> {
             Err((column, why)) => return self.refuse(at, Some(offset + column), &why),
         };
         if plan.targets.is_empty() && plan.skipped.is_empty() {
+            // The hosts meant are not connected: nothing ran where it was asked to.
             self.hosts.notice("no connected host to run it on");
-            return LineEnd::of(Exit::Ok);
+            return LineEnd::of(Exit::CommandFailed);
         }
         let count = plan.targets.len();
         if plan.tier >= Tier::ActiveResponder
@@ -461,7 +464,8 @@ impl<H: Hosts> Interp<'_, H> {
                 return self.refuse(at, None, &e);
             }
             let q = format!("Run `{}` ({what})?", sanitize_line(text));
-            if !confirm(q).await {
+            // Ctrl-C while the question waits counts as "no".
+            if !confirm(q).await || cancel.is_cancelled() {
                 eprintln!("{}", style::notice("not run"));
                 return LineEnd::of(Exit::Ok);
             }
@@ -475,11 +479,14 @@ impl<H: Hosts> Interp<'_, H> {
             .hosts
             .send(text, &plan, only.is_some(), &mut local, cancel)
             .await;
-        if let Some(l) = local
-            && let Err(e) = l.finish()
-        {
-            eprintln!("{}", style::error(&e));
-            end.exit = end.exit.max(Exit::CommandFailed);
+        match local.map(Local::finish) {
+            Some(Err(e)) => {
+                eprintln!("{}", style::error(&e));
+                end.exit = end.exit.max(Exit::CommandFailed);
+            }
+            // The pipeline failed (`| grep -q x` found nothing): its status, as in a shell.
+            Some(Ok(false)) => end.exit = end.exit.max(Exit::CommandFailed),
+            _ => {}
         }
         end
     }

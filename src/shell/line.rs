@@ -31,6 +31,13 @@ pub enum Output {
     },
 }
 
+/// `C:\x`, `C:/x` or `\\server\share`: a Windows path (the host's, on a Unix client).
+fn looks_like_windows_path(p: &str) -> bool {
+    let b = p.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && matches!(b[2], b'\\' | b'/'))
+        || p.starts_with("\\\\")
+}
+
 /// Splits a command for the hosts from a local pipe or redirection at the first `|` or `>`
 /// outside quotes and ``` fences. `offset`: characters before `text` in the typed line.
 fn split_output(text: &str, offset: usize) -> Result<(String, Option<Output>), LineProblem> {
@@ -42,6 +49,29 @@ fn split_output(text: &str, offset: usize) -> Result<(String, Option<Output>), L
     let rest = &text[at + 1..];
     if before.is_empty() {
         return Err((col, "nothing to run before the pipe or redirection".into()));
+    }
+    // A script or command line typed unfenced (`runscript -Raw=Get-Process | Sort-Object`):
+    // the `|` or `>` is surely meant for the host's shell, not ours. Neither guess is sent.
+    let lower = before.to_ascii_lowercase();
+    for flag in ["-raw=", "-commandline="] {
+        let unfenced = lower.match_indices(flag).any(|(i, _)| {
+            let value = &before[i + flag.len()..];
+            !value.starts_with("```") && !value.starts_with('"')
+        });
+        if unfenced {
+            let shown = &before[lower.find(flag).unwrap_or(0)..][..flag.len() - 1];
+            return Err((
+                col,
+                format!(
+                    "`{}` belongs to the {shown} value: put the value in a ``` block ({shown}=```...```) to send it to the host; a local pipe or redirection goes after the block",
+                    if matches!(op, Operator::Pipe) {
+                        "|"
+                    } else {
+                        ">"
+                    },
+                ),
+            ));
+        }
     }
     let out = match op {
         Operator::Pipe => {
@@ -79,6 +109,15 @@ fn split_output(text: &str, offset: usize) -> Result<(String, Option<Output>), L
             };
             let words = lexer::words(rest).map_err(|e| (col, e.to_string()))?;
             match words.as_slice() {
+                // `> C:\out.txt` on a Unix machine names a file on the host, not here.
+                [path] if !cfg!(windows) && looks_like_windows_path(path) => {
+                    return Err((
+                        col,
+                        format!(
+                            "`> {path}` would write a local file, not one on the host; RTR has no redirection (quote a literal `>`)"
+                        ),
+                    ));
+                }
                 [path] => Output::File {
                     path: path.into(),
                     append,
@@ -388,6 +427,13 @@ mod tests {
         assert!(parse("ps < x").is_err());
         assert!(parse("pwd; rm x").is_err());
         assert!(parse("| grep x").is_err());
+        // Meant for the host: refused, never guessed.
+        assert!(parse("runscript -Raw=Get-Process | Sort-Object CPU").is_err());
+        assert!(parse(r"cat C:\x.txt > C:\out.txt").is_err());
+        assert_eq!(
+            to("runscript -Raw=```Get-Process | Sort-Object CPU``` | grep x").1,
+            Some(Output::Pipe("grep x".into()))
+        );
         // Local commands take none.
         assert!(parse("history | grep x").is_err());
         assert!(check("ps | findstr x").is_ok());

@@ -468,7 +468,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     );
     let source = match input {
         script::Input::Lines(lines) => interp::Source::Script(lines),
-        script::Input::Stream => interp::Source::Stream(script::stream_stdin()),
+        script::Input::Stream => interp::Source::Stream(script::stream_stdin(args.json)),
         script::Input::Prompt => {
             interp::Source::Prompt(repl::history_path(args.profile.as_deref()))
         }

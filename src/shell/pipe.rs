@@ -15,16 +15,73 @@ use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::shell::line::Output;
 
 enum Sink {
-    Pipe(ChildStdin),
+    /// The pipeline's stdin, fed by a thread of its own: a pipeline that reads slowly (`| less`)
+    /// must not hold up the polling (the hosts' results would time out). What it has not read
+    /// yet waits in memory.
+    Pipe(Feeder),
     File(File),
     /// The pipeline stopped reading (`| head -1`): the rest is dropped, as a shell does.
     Closed,
 }
 
+/// Hands bytes to the thread that writes them into the pipeline.
+struct Feeder {
+    tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Feeder {
+    fn start(mut stdin: ChildStdin) -> io::Result<Feeder> {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("rtrsh-pipe".into())
+            .spawn(move || {
+                while let Ok(bytes) = rx.recv() {
+                    match stdin.write_all(&bytes) {
+                        Ok(()) => {}
+                        // It stopped reading: the rest is dropped (as a shell does).
+                        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                stdin.flush().or_else(|e| {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+            })?;
+        Ok(Feeder {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Closes the pipeline's input once everything was written; the writer's error, if any.
+    fn close(&mut self) -> io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("the pipe's writer failed")),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let r = match self {
-            Sink::Pipe(p) => p.write(buf),
+            Sink::Pipe(p) => {
+                // The writer ended (the pipeline stopped reading): dropped from here on.
+                if p.tx
+                    .as_ref()
+                    .is_none_or(|tx| tx.send(buf.to_vec()).is_err())
+                {
+                    return Ok(buf.len());
+                }
+                Ok(buf.len())
+            }
             Sink::File(f) => f.write(buf),
             Sink::Closed => return Ok(buf.len()),
         };
@@ -39,9 +96,8 @@ impl Write for Sink {
 
     fn flush(&mut self) -> io::Result<()> {
         let r = match self {
-            Sink::Pipe(p) => p.flush(),
+            Sink::Pipe(_) | Sink::Closed => Ok(()),
             Sink::File(f) => f.flush(),
-            Sink::Closed => Ok(()),
         };
         match r {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
@@ -105,7 +161,9 @@ impl Local {
                     .stdin
                     .take()
                     .ok_or_else(|| format!("cannot write to `{pipeline}`"))?;
-                (Sink::Pipe(stdin), Some(child), format!("| {pipeline}"))
+                let feeder = Feeder::start(stdin)
+                    .map_err(|e| format!("cannot write to `{pipeline}`: {e}"))?;
+                (Sink::Pipe(feeder), Some(child), format!("| {pipeline}"))
             }
             Output::File { path, append } => {
                 let mut o = OpenOptions::new();
@@ -148,8 +206,10 @@ impl Local {
     }
 
     /// Ends the output: the file is flushed, the pipeline's input closed and the pipeline
-    /// waited for (its output shows before the next prompt). `Err`: what went wrong, one line.
-    pub fn finish(mut self) -> Result<(), String> {
+    /// waited for (its output shows before the next prompt). `Ok(false)`: the pipeline ended
+    /// with a failure status (`| grep -q x` found nothing), as a shell's pipeline status.
+    /// `Err`: what went wrong, one line.
+    pub fn finish(mut self) -> Result<bool, String> {
         if self.last.is_some_and(|b| b != b'\n') {
             self.put(b"\n");
         }
@@ -165,8 +225,14 @@ impl Local {
         {
             self.failed = Some(e);
         }
-        // Closing stdin lets the pipeline end.
-        let sink = std::mem::replace(self.out.get_mut(), Sink::Closed);
+        // Closing stdin (after the writer has written everything) lets the pipeline end.
+        let mut sink = std::mem::replace(self.out.get_mut(), Sink::Closed);
+        if let Sink::Pipe(feeder) = &mut sink
+            && let Err(e) = feeder.close()
+            && self.failed.is_none()
+        {
+            self.failed = Some(e);
+        }
         drop(sink);
         let status = self.child.take().map(|mut c| c.wait());
         if let Some(e) = self.failed.take() {
@@ -174,7 +240,8 @@ impl Local {
         }
         match status {
             Some(Err(e)) => Err(format!("{}: {e}", self.shown)),
-            _ => Ok(()),
+            Some(Ok(s)) => Ok(s.success()),
+            None => Ok(true),
         }
     }
 }
@@ -183,6 +250,9 @@ impl Drop for Local {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
             // Not finished (an error path): close its input and let it end.
+            if let Sink::Pipe(feeder) = self.out.get_mut() {
+                let _ = feeder.close();
+            }
             *self.out.get_mut() = Sink::Closed;
             let _ = c.wait();
         }
@@ -258,6 +328,6 @@ mod tests {
         for _ in 0..1000 {
             l.put(&[b'x'; 4096]);
         }
-        assert_eq!(l.finish(), Ok(()));
+        assert_eq!(l.finish(), Ok(true));
     }
 }

@@ -162,18 +162,18 @@ pub fn source_whole(
     } else {
         return Ok(None);
     }
-    check(raw).map(Some)
+    check(raw, args.json).map(Some)
 }
 
 /// Checks every line without a host ([`line::check`]: its characters, the local commands, and
 /// RTR commands against the catalog on any platform), the same for one host and many. What
 /// depends on a host's platform is checked when the line runs.
-fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
+fn check(raw: Vec<Raw>, json: bool) -> Result<Vec<ScriptLine>, CliError> {
     let total = raw.len();
     let mut lines = Vec::with_capacity(total);
     let mut bad = 0;
     for r in raw {
-        match check_one(r) {
+        match check_one(r, json) {
             Ok(line) => lines.push(line),
             Err(why) => {
                 eprintln!("{}", style::problem(&why));
@@ -192,12 +192,18 @@ fn check(raw: Vec<Raw>) -> Result<Vec<ScriptLine>, CliError> {
 }
 
 /// One line's checks; `Err` is the message (`source:line:column: why`).
-fn check_one(r: Raw) -> Result<ScriptLine, String> {
+fn check_one(r: Raw, json: bool) -> Result<ScriptLine, String> {
     match r.text {
         // Bytes that are not text: the column counts from the start of the line.
         Err(e) => Err(format!("{}:{}: {e}", r.place, e.column)),
         Ok(text) => {
-            let problem = line::check(&text).map(drop);
+            let problem = line::check(&text).and_then(|l| match l {
+                line::Line::Remote { to: Some(_), .. } if json => Err((
+                    1,
+                    "a local pipe or redirection takes text output; with --json, pipe rtrsh's own output (rtrsh ... --json | jq)".to_string(),
+                )),
+                _ => Ok(()),
+            });
             let line = ScriptLine {
                 place: r.place,
                 indent: r.indent,
@@ -214,7 +220,9 @@ fn check_one(r: Raw) -> Result<ScriptLine, String> {
 /// Reads stdin on a thread of its own and hands over each command line as it arrives, checked
 /// as a script's lines are (blank lines and comments dropped); `Err` for a refused line (its
 /// message). The channel ends with stdin.
-pub fn stream_stdin() -> tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine, String>> {
+pub fn stream_stdin(
+    json: bool,
+) -> tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine, String>> {
     use std::io::BufRead;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let source: Arc<str> = Arc::from("stdin");
@@ -238,7 +246,7 @@ pub fn stream_stdin() -> tokio::sync::mpsc::UnboundedReceiver<Result<ScriptLine,
                 let mut raw = Vec::new();
                 read_lines(&source, &buf, n, &mut raw);
                 for r in raw {
-                    if tx.send(check_one(r)).is_err() {
+                    if tx.send(check_one(r, json)).is_err() {
                         return;
                     }
                 }
@@ -289,8 +297,11 @@ mod tests {
 
     #[test]
     fn good_scripts_keep_their_places() {
-        let lines =
-            check(raw(&["# x", "", "  pwd", "\tls C:\\", "help ls", "exit"])).expect("valid");
+        let lines = check(
+            raw(&["# x", "", "  pwd", "\tls C:\\", "help ls", "exit"]),
+            false,
+        )
+        .expect("valid");
         let texts: Vec<(&str, String)> = lines
             .iter()
             .map(|l| (l.text.as_str(), l.place.to_string()))
@@ -309,20 +320,24 @@ mod tests {
 
     #[test]
     fn any_bad_line_refuses_the_whole_script() {
-        let e = check(raw(&[
-            "pwd",
-            "  ls C:\\\rrm C:\\x",
-            "lss",
-            "help nope",
-            "hosts x",
-        ]))
+        let e = check(
+            raw(&["pwd", "  ls C:\\\rrm C:\\x", "lss", "help nope", "hosts x"]),
+            false,
+        )
         .expect_err("refused");
+        assert!(
+            check(raw(&["pwd | cat"]), true).is_err(),
+            "--json: a pipe is refused before anything runs"
+        );
         assert_eq!(e.exit, Exit::Usage);
         assert!(e.message.contains("4 of 5 lines invalid"), "{}", e.message);
-        assert!(check(raw(&["hosts", "only A pwd", "queue wait 5s"])).is_ok());
-        assert!(check(raw(&["only A ps | x"])).is_ok(), "a local pipe");
-        assert!(check(raw(&["only A ps ; x"])).is_err());
-        assert!(check(raw(&["only A lss"])).is_err());
+        assert!(check(raw(&["hosts", "only A pwd", "queue wait 5s"]), false).is_ok());
+        assert!(
+            check(raw(&["only A ps | x"]), false).is_ok(),
+            "a local pipe"
+        );
+        assert!(check(raw(&["only A ps ; x"]), false).is_err());
+        assert!(check(raw(&["only A lss"]), false).is_err());
     }
 
     #[test]

@@ -157,7 +157,8 @@ impl Hosts for OneHost<'_> {
         cancel: &CancellationToken,
     ) -> LineEnd {
         self.outs.local = to.take();
-        let spin = if self.interactive {
+        // No spinner over a local pipeline's output (it shares the terminal).
+        let spin = if self.interactive && self.outs.local.is_none() {
             repl::spinner(text)
         } else {
             None

@@ -33,6 +33,13 @@ async fn a_pipe_on_one_host_filters_locally_and_sends_only_the_command() {
         ["ps"],
         "the pipe stays local"
     );
+    // The pipeline's status is the line's, as in a shell: `grep -q` that finds nothing fails.
+    let miss = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "-c", "pwd | grep -q no-such-thing"])
+        .env("SHELL", "/bin/sh")
+        .run()
+        .await;
+    assert_eq!(miss.code, 1, "{}", miss.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

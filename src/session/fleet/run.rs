@@ -190,13 +190,17 @@ async fn recover(
             }
             Err(e) => tracing::debug!("reading session logs: {e}"),
         }
-        if pending.is_empty()
-            || job.cancel.is_cancelled()
-            || std::time::Instant::now() + pause > deadline
-        {
+        if job.cancel.is_cancelled() {
+            // Undecided: nobody may say the command never arrived.
+            return (decided, HashSet::new());
+        }
+        if pending.is_empty() || std::time::Instant::now() + pause > deadline {
             return (decided, read);
         }
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = job.cancel.cancelled() => {}
+        }
         pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
@@ -429,7 +433,10 @@ pub(super) async fn run_batch(
                 }
                 // As on one host: a read-only command its log shows never arrived is sent
                 // once more (a command that writes never is).
-                None if job.tier == Tier::ReadOnly && read.contains(&h) => {
+                None if read.contains(&h)
+                    && !job.cancel.is_cancelled()
+                    && crate::session::host::resend_is_harmless(job.tier, &job.line) =>
+                {
                     absent.push(h);
                     continue;
                 }
@@ -543,7 +550,7 @@ async fn follow_more(
 /// Sends a read-only command once more, host by host through its own session (the batch's
 /// reply was lost and each host's log shows it never arrived); each host's cloud_request_id.
 async fn resend(job: &Job, hosts: &[HostIdx]) -> Vec<(HostIdx, Result<String, FalconError>)> {
-    if hosts.is_empty() {
+    if hosts.is_empty() || job.cancel.is_cancelled() {
         return Vec::new();
     }
     let wanted: HashSet<HostIdx> = hosts.iter().copied().collect();

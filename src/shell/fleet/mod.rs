@@ -530,7 +530,7 @@ impl Hosts for FleetShell<'_> {
                 .notice("nothing to download: no finished file matches (see `files`)");
         }
         self.printer.end(&line, &tally);
-        tally.worst.max(report.worst)
+        tally.worst.max(report.exit())
     }
 
     async fn queue(&mut self, wait: Option<Duration>, cancel: &CancellationToken) -> Exit {
@@ -894,7 +894,7 @@ pub async fn run(
     let source = match input {
         crate::shell::script::Input::Lines(lines) => interp::Source::Script(lines),
         crate::shell::script::Input::Stream => {
-            interp::Source::Stream(crate::shell::script::stream_stdin())
+            interp::Source::Stream(crate::shell::script::stream_stdin(args.json))
         }
         crate::shell::script::Input::Prompt => {
             interp::Source::Prompt(crate::shell::repl::history_path(args.profile.as_deref()))

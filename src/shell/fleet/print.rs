@@ -266,7 +266,8 @@ impl Printer {
     /// Starts a command on `hosts` hosts (a progress bar on a terminal for more than one).
     pub fn begin(&mut self, line: &str, hosts: usize) -> Tally {
         self.shown.clear();
-        if hosts > 1 && std::io::stderr().is_terminal() {
+        // No bar over a local pipeline's output (it shares the terminal).
+        if hosts > 1 && std::io::stderr().is_terminal() && self.local.is_none() {
             let pb = indicatif::ProgressBar::new(hosts as u64);
             pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             if let Ok(style) = indicatif::ProgressStyle::with_template(
