@@ -538,10 +538,39 @@ impl Hosts for FleetShell<'_> {
     }
 
     async fn hosts(&mut self) -> Exit {
-        if local::print_hosts(&local::host_rows(&self.fleet), self.printer.json()).is_err() {
+        let mut rows = local::host_rows(&self.fleet);
+        let refreshed = local::refresh(self.fleet.client(), &mut rows).await;
+        let printed = local::print_hosts(&rows, self.printer.json());
+        drop(rows);
+        if let Err(e) = refreshed {
+            self.printer
+                .notice(&format!("device details as of the start: {e}"));
+        }
+        if printed.is_err() {
             self.printer.broken_pipe = true;
         }
         Exit::Ok
+    }
+
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
+        let hosts: Vec<HostIdx> = match only {
+            Some(names) => local::find_hosts(&self.fleet, names)?,
+            None => (0..self.fleet.hosts.len() as HostIdx)
+                .filter(|&i| {
+                    !matches!(
+                        self.fleet.hosts[i as usize].state,
+                        crate::session::fleet::HostState::Dropped
+                    )
+                })
+                .collect(),
+        };
+        Ok(hosts
+            .into_iter()
+            .map(|i| {
+                let d = &self.fleet.hosts[i as usize].device;
+                (d.hostname.clone(), d.device_id.clone())
+            })
+            .collect())
     }
 
     async fn drop_hosts(&mut self, names: &[String]) -> Result<(), String> {
