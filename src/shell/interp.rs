@@ -168,6 +168,8 @@ pub trait Hosts {
     /// offline ones too (containment needs no session; an offline host is contained when it is
     /// back), or those `only` names (an error names the ones that are not here).
     fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String>;
+    /// A note about one host in the audit transcript (what a containment action did).
+    fn audit(&mut self, host: &str, aid: &str, note: &str);
 }
 
 /// Where lines come from.
@@ -551,6 +553,13 @@ impl<H: Hosts> Interp<'_, H> {
         let aids: Vec<String> = targets.iter().map(|(_, a)| a.clone()).collect();
         let outcome = self.hosts.client().device_action(action, &aids).await;
         let (results, exit) = containment_results(action, &targets, &outcome);
+        for r in &results {
+            let note = match &r.message {
+                Some(m) => format!("{}: {} ({m})", action.action_name(), r.result),
+                None => format!("{}: {}", action.action_name(), r.result),
+            };
+            self.hosts.audit(&r.host, &r.aid, &note);
+        }
         let json = self.hosts.json();
         let mut out = std::io::stdout().lock();
         for r in &results {

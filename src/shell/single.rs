@@ -96,6 +96,15 @@ impl Hosts for OneHost<'_> {
         self.outs.term.broken_pipe
     }
 
+    fn audit(&mut self, host: &str, aid: &str, note: &str) {
+        let info = crate::output::transcript::SessionInfo {
+            host: host.to_string(),
+            aid: aid.to_string(),
+            ..Default::default()
+        };
+        let _ = self.outs.transcript.note(Some(&info), note);
+    }
+
     fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
         self.targets(only)?;
         let t = self.session.target();

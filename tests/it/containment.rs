@@ -6,11 +6,14 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::shell::rtrsh;
+use crate::support::shell::{Pty, converse, rtrsh, transcript_files};
 use crate::support::{TestEnv, endpoint_count, fast, ms};
 
 const ACTIONS: &str = "/devices/entities/devices-actions/v2";
 const ACTIONS_ENDPOINT: &str = "POST /devices/entities/devices-actions/v2";
+
+/// Generous: the machine is shared; a deadline only catches hangs.
+const T: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A tenant whose hosts settle 300 ms after a containment action.
 async fn env() -> TestEnv {
@@ -57,20 +60,27 @@ fn split(lines: &[Value]) -> (Vec<&Value>, Vec<&Value>) {
 async fn one_host_is_contained_then_lifted_and_hosts_shows_the_state() {
     let env = env().await;
     let aid = env.aid("DESKTOP-01").await;
-    let out = rtrsh(&env)
-        .args([
-            "--host",
-            "DESKTOP-01",
-            "--yes",
-            "--json",
-            "-c",
-            "contain",
-            "-c",
-            "hosts",
-        ])
-        .run()
-        .await;
+    let sh = rtrsh(&env).args([
+        "--host",
+        "DESKTOP-01",
+        "--yes",
+        "--json",
+        "-c",
+        "contain",
+        "-c",
+        "hosts",
+    ]);
+    let out = sh.run().await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // The audit transcript says what was done to which host.
+    let files = transcript_files(sh.home());
+    let audit = std::fs::read_to_string(&files[0]).expect("transcript");
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"contain: requested\"") && l.contains(&aid)),
+        "{audit}"
+    );
     let lines = out.json_lines();
     let (results, hosts) = split(&lines);
     assert_eq!(results.len(), 1, "{lines:?}");
@@ -290,6 +300,29 @@ async fn scripts_without_yes_are_refused_before_any_request() {
             out.stderr
         );
     }
+    // `--dry-run` says so, and sends nothing either.
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            &a,
+            "--host",
+            &b,
+            "--dry-run",
+            "--json",
+            "-c",
+            "contain",
+        ])
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines = out.json_lines();
+    let line = lines
+        .iter()
+        .find(|l| l["command"] == "contain")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(line["action"], "contain");
+    assert_eq!(line["hosts"], 2);
+    assert_eq!(line["needs_yes"], true);
     // Piped on stdin, too.
     let out = rtrsh(&env)
         .args(["--host", &a])
@@ -412,4 +445,39 @@ async fn the_action_endpoint_answers_per_host_as_the_spec_says() {
     ro.send(rb)
         .await
         .expect_meta_error(403, 403, "access denied, authorization failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prompt_asks_even_for_one_host() {
+    let env = env().await;
+    let aid = env.aid("DESKTOP-01").await;
+    let sh = rtrsh(&env).args(["--host", "DESKTOP-01"]);
+    let code = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line("contain");
+        t.expect("Network-contain 1 host (DESKTOP-01)?", T);
+        t.line("n");
+        t.expect("not run", T);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.line("lift");
+        t.expect("Lift containment on 1 host (DESKTOP-01)? [y/N]", T);
+        t.line("");
+        t.expect("not run", T);
+        t.line("contain");
+        t.expect("[y/N]", T);
+        t.line("y");
+        t.expect("DESKTOP-01: containment requested", T);
+        t.expect(r"DESKTOP-01 C:\> ", T);
+        t.ctrl_d();
+        t.wait_exit(T)
+    })
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        endpoint_count(&env.stats().await, ACTIONS_ENDPOINT),
+        1,
+        "only the yes"
+    );
+    assert_eq!(status(&env, &aid).await, "containment_pending");
 }
