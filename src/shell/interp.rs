@@ -552,7 +552,14 @@ impl<H: Hosts> Interp<'_, H> {
         }
         let aids: Vec<String> = targets.iter().map(|(_, a)| a.clone()).collect();
         let outcome = self.hosts.client().device_action(action, &aids).await;
-        let (results, exit) = containment_results(action, &targets, &outcome);
+        let (results, mut exit) = containment_results(action, &targets, &outcome);
+        if outcome
+            .failed
+            .as_ref()
+            .is_some_and(|e| e.is_auth_or_connection())
+        {
+            exit = Exit::AuthOrConnection;
+        }
         for r in &results {
             let note = match &r.message {
                 Some(m) => format!("{}: {} ({m})", action.action_name(), r.result),
@@ -595,7 +602,7 @@ impl<H: Hosts> Interp<'_, H> {
                     None => format!("{word}: {e}"),
                 },
             };
-            self.hosts.notice(&msg);
+            eprintln!("{}", style::problem(&msg));
         }
         if targets.len() > 1 {
             let requested = results.iter().filter(|r| r.result == "requested").count();
@@ -734,6 +741,40 @@ async fn confirm(question: String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containment_results_per_host() {
+        use crate::falcon::ApiErrorItem;
+        let t = |h: &str, a: &str| (h.to_string(), a.to_string());
+        let targets = [
+            t("A", "aaaa"),
+            t("B", "bbbb"),
+            t("C", "cccc"),
+            t("D", "dddd"),
+        ];
+        let outcome = ActionOutcome {
+            done: vec!["AAAA".into()],
+            errors: vec![
+                ApiErrorItem {
+                    code: 409,
+                    message: "Device bbbb is already contained".into(),
+                },
+                ApiErrorItem {
+                    code: 404,
+                    message: "Device not found: cccc".into(),
+                },
+            ],
+            failed: None,
+        };
+        let (r, exit) = containment_results(Containment::Contain, &targets, &outcome);
+        let got: Vec<&str> = r.iter().map(|r| r.result).collect();
+        assert_eq!(got, ["requested", "already", "failed", "not sent"]);
+        assert_eq!(exit, Exit::CommandFailed);
+        // "Already" is the state asked for.
+        let (r, exit) = containment_results(Containment::Contain, &targets[..2], &outcome);
+        assert_eq!(r[1].text, "already contained or pending");
+        assert_eq!(exit, Exit::Ok);
+    }
 
     #[test]
     fn plans_per_platform() {
