@@ -422,7 +422,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --slow-hosts --slow-latency --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --batch-concurrency --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --profile --color --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --slow-hosts --slow-latency --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --batch-concurrency --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --containment-delay --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +554,10 @@ _rtrsh() {
                     ;;
                 --queued-status)
                     COMPREPLY=($(compgen -W "pending not-found sensor-offline" -- "${cur}"))
+                    return 0
+                    ;;
+                --containment-delay)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -92,6 +92,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --session-log-order 'Order of a session''s log entries in sessions GET (undocumented)'
             cand --queued-session-lifetime 'Lifetime of an offline-queued session: this long after its last activity (creation or a command). PSFalcon''s `Get-FalconQueue` help and FalconPy''s `queued_execute.py` give 7 days, with adding commands extending it; live sessions use `--session-idle`'
             cand --queued-status 'What check-status answers for a queued command that has not run yet (undocumented)'
+            cand --containment-delay 'How long a host stays `containment_pending` (or `lift_containment_pending`) after the action, counted from when it is online: an offline host stays pending until it is back'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --no-hostile-host 'Leave out the host whose outputs are hostile (HOSTILE-01)'

@@ -108,6 +108,7 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l queued-session-
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l queued-status -d 'What check-status answers for a queued command that has not run yet (undocumented)' -r -f -a "pending\t'200 with `complete:false` and no output, like a command still running'
 not-found\t'404 "Could not find command": no result exists yet'
 sensor-offline\t'404 with code 40401 "Could not establish sensor comms", the code the API gives for an offline host elsewhere (psfalcon#79)'"
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l containment-delay -d 'How long a host stays `containment_pending` (or `lift_containment_pending`) after the action, counted from when it is online: an offline host stays pending until it is back' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'

@@ -14,12 +14,15 @@ use crate::emulator::world::WorldConfig;
 pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 
-/// Every scope an RTR client can hold.
-pub const ALL_SCOPES: [&str; 4] = [
+/// Every scope an rtrsh client can hold. `devices:write` ("Hosts: Write" in the console) is
+/// the one containment needs (reference §5; psfalcon#161, maintainer: `devices:read` and
+/// `devices:write` "to find the hosts and contain them").
+pub const ALL_SCOPES: [&str; 5] = [
     "devices:read",
     "real-time-response:read",
     "real-time-response:write",
     "real-time-response-admin:write",
+    "devices:write",
 ];
 
 /// How output larger than one chunk is paged through `sequence_id` (reference §8). The real
@@ -307,6 +310,10 @@ pub struct EmulatorConfig {
     /// What check-status answers for a queued command that has not run yet (undocumented).
     #[arg(long, value_enum, default_value_t = QueuedStatus::Pending)]
     pub queued_status: QueuedStatus,
+    /// How long a host stays `containment_pending` (or `lift_containment_pending`) after the
+    /// action, counted from when it is online: an offline host stays pending until it is back.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub containment_delay: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -349,6 +356,7 @@ impl Default for EmulatorConfig {
             session_log_order: LogOrder::OldestFirst,
             queued_session_lifetime: Duration::from_secs(7 * 24 * 3600),
             queued_status: QueuedStatus::Pending,
+            containment_delay: Duration::from_secs(2),
         }
     }
 }
@@ -405,7 +413,7 @@ mod tests {
         let c: ClientCredential = "a:b:devices:read".parse().expect("parses");
         assert_eq!(c.scopes, vec!["devices:read"]);
         let c: ClientCredential = "a:b".parse().expect("parses");
-        assert_eq!(c.scopes.len(), 4);
+        assert_eq!(c.scopes.len(), 5);
         assert!("a".parse::<ClientCredential>().is_err());
         assert!(":b".parse::<ClientCredential>().is_err());
     }

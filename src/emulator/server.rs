@@ -47,6 +47,10 @@ pub fn router(emu: Arc<Emulator>) -> Router {
             get(devices::get_details).post(devices::post_details),
         )
         .route(
+            "/devices/entities/devices-actions/v2",
+            post(devices::action),
+        )
+        .route(
             "/devices/entities/online-state/v1",
             get(devices::online_state),
         )
@@ -182,6 +186,9 @@ async fn unknown_route() -> Response {
 fn required_scope(method: &Method, path: &str) -> Option<&'static str> {
     if path.starts_with("/oauth2/") {
         return None;
+    }
+    if path.starts_with("/devices/entities/devices-actions/") {
+        return Some("devices:write");
     }
     if path.starts_with("/devices/") {
         return Some("devices:read");

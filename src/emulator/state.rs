@@ -280,6 +280,25 @@ pub struct Inner {
     /// One-shot faults armed through `/_emulator/faults`: the next request to the endpoint
     /// (`METHOD /path`) gets the fault, then the entry is gone.
     pub faults_once: Vec<(String, OnceFault)>,
+    /// Network containment: the last action taken on a host (none: `normal`).
+    pub containment: HashMap<usize, Containment>,
+}
+
+/// The last containment action on a host (reference §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Containment {
+    /// `contain` (true) or `lift_containment` (false).
+    pub contain: bool,
+    /// When the host took the order: when the action ran with the host online, or when it came
+    /// back online. `None`: offline ever since, so still pending.
+    pub reached: Option<Instant>,
+}
+
+/// Why a containment action was not taken on a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainRefusal {
+    /// The host is already in (or on its way to) the state asked for: its status.
+    AlreadyThere(&'static str),
 }
 
 /// A fault armed for one request.
@@ -320,6 +339,7 @@ impl Emulator {
             corrupt_downloads: config.corrupt_downloads,
             queued_lifetime: config.queued_session_lifetime,
             faults_once: Vec::new(),
+            containment: HashMap::new(),
         };
         Ok(Arc::new(Emulator {
             archive_dir: tempfile::Builder::new()
@@ -537,13 +557,66 @@ impl Inner {
         Ok(())
     }
 
-    /// Brings a host online or offline. Going online runs its queued commands in order.
+    /// A host's containment `status` (device details): `normal`, `containment_pending`,
+    /// `contained` or `lift_containment_pending`. A pending action settles `delay` after the host
+    /// took it.
+    pub fn containment_status(&self, host: usize, delay: Duration, now: Instant) -> &'static str {
+        let Some(c) = self.containment.get(&host) else {
+            return "normal";
+        };
+        let settled = c
+            .reached
+            .is_some_and(|t| now.saturating_duration_since(t) >= delay);
+        match (c.contain, settled) {
+            (true, true) => "contained",
+            (true, false) => "containment_pending",
+            (false, true) => "normal",
+            (false, false) => "lift_containment_pending",
+        }
+    }
+
+    /// Contains a host (`contain`) or lifts its containment: it goes pending, and settles once
+    /// it has been online for the delay. Refused when it is already there or on its way.
+    pub fn set_containment(
+        &mut self,
+        host: usize,
+        contain: bool,
+        delay: Duration,
+        now: Instant,
+    ) -> Result<(), ContainRefusal> {
+        let status = self.containment_status(host, delay, now);
+        let already = if contain {
+            matches!(status, "contained" | "containment_pending")
+        } else {
+            matches!(status, "normal" | "lift_containment_pending")
+        };
+        if already {
+            return Err(ContainRefusal::AlreadyThere(status));
+        }
+        let online = self.online.get(host).copied().unwrap_or(false);
+        self.containment.insert(
+            host,
+            Containment {
+                contain,
+                reached: online.then_some(now),
+            },
+        );
+        Ok(())
+    }
+
+    /// Brings a host online or offline. Going online runs its queued commands in order, and
+    /// lets a pending containment action reach it.
     pub fn set_online(&mut self, emu: &Emulator, host: usize, online: bool, now: Instant) {
         if let Some(o) = self.online.get_mut(host) {
             *o = online;
         }
         if !online {
             return;
+        }
+        if let Some(c) = self.containment.get_mut(&host)
+            && c.reached.is_none()
+        {
+            c.reached = Some(now);
         }
         // Commands of a queued session that expired never run. A deleted one's still do:
         // whether deleting a queued session cancels its commands is undocumented, and clients

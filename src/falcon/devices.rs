@@ -1,11 +1,68 @@
 //! Host lookup: FQL queries, device details and online state (reference §5).
 
+use std::time::Duration;
+
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::falcon::client::FalconClient;
-use crate::falcon::error::FalconError;
+use crate::falcon::client::{FalconClient, Safety};
+use crate::falcon::error::{ApiErrorItem, FalconError};
 use crate::falcon::{Envelope, null_default};
+
+/// The devices action endpoint (`PerformActionV2`, scope `devices:write`).
+pub const DEVICE_ACTIONS_PATH: &str = "/devices/entities/devices-actions/v2";
+
+/// The most ids one devices action carries: PSFalcon sends `contain` and `lift_containment` in
+/// groups of 500 (psfalcon#73, maintainer).
+pub const ACTION_IDS_PER_REQUEST: usize = 500;
+
+/// Network containment of hosts (reference §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Containment {
+    /// `contain`: the host talks to the Falcon cloud only (RTR keeps working).
+    Contain,
+    /// `lift_containment`: its network is back to normal.
+    Lift,
+}
+
+impl Containment {
+    /// The `action_name` of the request.
+    pub fn action_name(self) -> &'static str {
+        match self {
+            Containment::Contain => "contain",
+            Containment::Lift => "lift_containment",
+        }
+    }
+
+    /// The shell's word for it (`contain`, `lift`).
+    pub fn word(self) -> &'static str {
+        match self {
+            Containment::Contain => "contain",
+            Containment::Lift => "lift",
+        }
+    }
+}
+
+/// One `msa.AffectedEntity`.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct AffectedEntity {
+    #[serde(default, deserialize_with = "null_default")]
+    id: String,
+}
+
+/// What a containment action did.
+#[derive(Debug, Default)]
+pub struct ActionOutcome {
+    /// Aids the action was taken on (`resources`).
+    pub done: Vec<String>,
+    /// Per-host errors the API gave (`errors`; the message names the aid). Code 409: the host
+    /// is already in, or on its way to, that state.
+    pub errors: Vec<ApiErrorItem>,
+    /// A request that failed as a whole (403 without the scope, ...): its hosts, and those of
+    /// any later request, were not acted on.
+    pub failed: Option<FalconError>,
+}
 
 /// The fields of `deviceapi.DeviceSwagger` rtrsh uses.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -193,6 +250,53 @@ impl FalconClient {
             }
         }
         Ok(out)
+    }
+
+    /// `POST /devices/entities/devices-actions/v2?action_name=...`: contains hosts or lifts their
+    /// containment, [`ACTION_IDS_PER_REQUEST`] ids per request. The API answers per host: the
+    /// hosts it acted on in `resources`, the others in `errors` (with 409, "already", when every
+    /// host was already there; CrowdStrike's Ansible `host_contain` module reads it so). Stops at
+    /// the first request that fails as a whole. Re-sending is safe: a host that took the action
+    /// comes back as a 409.
+    pub async fn device_action(&self, action: Containment, ids: &[String]) -> ActionOutcome {
+        let mut out = ActionOutcome::default();
+        for chunk in ids.chunks(ACTION_IDS_PER_REQUEST) {
+            let body = json!({ "ids": chunk });
+            let q = [("action_name", action.action_name().to_string())];
+            let reply = self
+                .send(
+                    Method::POST,
+                    DEVICE_ACTIONS_PATH,
+                    &q,
+                    Some(&body),
+                    Safety::Retry,
+                    Duration::ZERO,
+                )
+                .await;
+            match reply {
+                Ok(r) => match r.json::<Envelope<Vec<AffectedEntity>>>() {
+                    Ok(env) => {
+                        out.done.extend(env.resources.into_iter().map(|e| e.id));
+                        out.errors.extend(env.errors);
+                    }
+                    Err(e) => {
+                        out.failed = Some(e);
+                        break;
+                    }
+                },
+                // Every host of the request refused, each with its reason.
+                Err(FalconError::Api {
+                    status: 404 | 409,
+                    errors,
+                    ..
+                }) if !errors.is_empty() => out.errors.extend(errors),
+                Err(e) => {
+                    out.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// `GET /devices/entities/online-state/v1`, 100 ids per request.

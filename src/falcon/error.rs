@@ -145,6 +145,8 @@ pub fn hint(err: &FalconError) -> Option<String> {
                 "Real Time Response (Admin): Write"
             } else if path.contains("active-responder") || path.contains("/file") || path.contains("batch-get") {
                 "Real Time Response: Write"
+            } else if path.starts_with("/devices/entities/devices-actions") {
+                "Hosts: Write"
             } else if path.starts_with("/devices") {
                 "Hosts: Read"
             } else {

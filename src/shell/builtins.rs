@@ -25,12 +25,27 @@ const LOCAL_HELP: &[(&[&str], &str)] = &[
     ),
     (
         &["hosts"],
-        "hosts - the hosts of this shell, their state and working directory (local)\nusage: hosts\n",
+        "hosts - the hosts of this shell: state, containment, IP, OS, last seen, directory (local)\nusage: hosts\n",
     ),
     (
         &["only"],
         "only - run one command on some of the hosts (local prefix)\n\
          usage: only HOST[,HOST...] COMMAND\nHOST is a host name (any case) or an aid.\n",
+    ),
+    (
+        &["contain"],
+        "contain - network-contain the hosts of this shell: they talk to the Falcon cloud only (local)\n\
+         usage: contain | only HOST[,HOST...] contain\n\
+         Asks first at the prompt; a script needs --yes. The API client needs the Hosts: Write\n\
+         scope. Each host shows `containment_pending`, then `contained` (see `hosts`); an offline\n\
+         host is contained when it is back. RTR keeps working on a contained host.\n",
+    ),
+    (
+        &["lift"],
+        "lift - lift network containment on the hosts of this shell (local)\n\
+         usage: lift | only HOST[,HOST...] lift\n\
+         Asks first at the prompt; a script needs --yes. The API client needs the Hosts: Write\n\
+         scope. Each host shows `lift_containment_pending`, then `normal` (see `hosts`).\n",
     ),
     (
         &["drop"],
@@ -121,6 +136,7 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                  \x20 hosts                         the hosts and each one's state\n\
                  \x20 only HOST[,HOST...] COMMAND   run COMMAND on these hosts only\n\
                  \x20 drop HOST[,HOST...]           leave these hosts out from now on\n\
+                 \x20 contain, lift                 network containment (only HOSTS contain: some)\n\
                  \x20 queue [wait [DURATION]]       commands queued for offline hosts, and their results\n\
                  \x20 files                         the files `get` put in the cloud\n\
                  \x20 download [NAME]               save them (those ending in NAME) as `get` does\n\

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier};
 use crate::falcon::FalconClient;
+use crate::falcon::devices::{ActionOutcome, Containment};
 use crate::output::sanitize::sanitize_line;
 use crate::output::style;
 use crate::session::classify;
@@ -163,6 +164,12 @@ pub trait Hosts {
     async fn hosts(&mut self) -> Exit;
     /// `drop HOSTS`.
     async fn drop_hosts(&mut self, names: &[String]) -> Result<(), String>;
+    /// The hosts `contain` and `lift` act on, each as (hostname, aid): every host of the shell,
+    /// offline ones too (containment needs no session; an offline host is contained when it is
+    /// back), or those `only` names (an error names the ones that are not here).
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String>;
+    /// A note about one host in the audit transcript (what a containment action did).
+    fn audit(&mut self, host: &str, aid: &str, note: &str);
 }
 
 /// Where lines come from.
@@ -402,6 +409,10 @@ impl<H: Hosts> Interp<'_, H> {
                 Ok(()) => LineEnd::of(Exit::Ok),
                 Err(e) => self.refuse(at, None, &e),
             },
+            Line::Contain { action, only } => {
+                self.history.push(text.trim().to_string());
+                self.contain(action, only.as_deref(), at).await
+            }
             Line::Remote {
                 only,
                 text: cmd,
@@ -492,6 +503,208 @@ impl<H: Hosts> Interp<'_, H> {
     }
 }
 
+impl<H: Hosts> Interp<'_, H> {
+    /// `contain` / `lift`: confirmed first, then one devices action for all the hosts (500 a
+    /// request), and a line per host saying what the API did.
+    ///
+    /// Containment cuts a host off the network (or puts a possibly compromised one back on it),
+    /// so it asks even for one host, below `--confirm-threshold`: at the prompt it asks, in a
+    /// script it is refused without `--yes`, before anything is sent.
+    async fn contain(
+        &mut self,
+        action: Containment,
+        only: Option<&[String]>,
+        at: Option<&ScriptLine>,
+    ) -> LineEnd {
+        let targets = match self.hosts.action_targets(only) {
+            Ok(t) => t,
+            Err(e) => return self.refuse(at, None, &e),
+        };
+        if targets.is_empty() {
+            self.hosts.notice("no host to act on");
+            return LineEnd::of(Exit::Ok);
+        }
+        let word = action.word();
+        let hosts = crate::shell::fleet::plural(targets.len(), "host");
+        if !self.args.yes {
+            if !self.interactive {
+                let e = format!(
+                    "refused: `{word}` on {hosts} changes their network access; pass --yes to run it"
+                );
+                return self.refuse(at, None, &e);
+            }
+            let names: Vec<String> = targets
+                .iter()
+                .take(5)
+                .map(|(h, _)| sanitize_line(h))
+                .collect();
+            let more = if targets.len() > names.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            let q = match action {
+                Containment::Contain => format!(
+                    "Network-contain {hosts} ({}{more})? They will reach the Falcon cloud only.",
+                    names.join(", ")
+                ),
+                Containment::Lift => {
+                    format!("Lift containment on {hosts} ({}{more})?", names.join(", "))
+                }
+            };
+            if !confirm(q).await {
+                eprintln!("{}", style::notice("not run"));
+                return LineEnd::of(Exit::Ok);
+            }
+        }
+        let aids: Vec<String> = targets.iter().map(|(_, a)| a.clone()).collect();
+        let outcome = self.hosts.client().device_action(action, &aids).await;
+        let (results, mut exit) = containment_results(action, &targets, &outcome);
+        if outcome
+            .failed
+            .as_ref()
+            .is_some_and(|e| e.is_auth_or_connection())
+        {
+            exit = Exit::AuthOrConnection;
+        }
+        for r in &results {
+            let note = match &r.message {
+                Some(m) => format!("{}: {} ({m})", action.action_name(), r.result),
+                None => format!("{}: {}", action.action_name(), r.result),
+            };
+            self.hosts.audit(&r.host, &r.aid, &note);
+        }
+        let json = self.hosts.json();
+        let mut out = std::io::stdout().lock();
+        for r in &results {
+            let line = if json {
+                let mut v = serde_json::json!({
+                    "host": r.host,
+                    "aid": r.aid,
+                    "action": action.action_name(),
+                    "result": r.result,
+                });
+                if let Some(m) = &r.message {
+                    v["error"] = serde_json::json!(m);
+                }
+                crate::output::json::to_line(&v).unwrap_or_default()
+            } else {
+                let mut l = format!("{}: {}", sanitize_line(&r.host), r.text);
+                l.push('\n');
+                l.into_bytes()
+            };
+            if out.write_all(&line).is_err() {
+                break;
+            }
+        }
+        let _ = out.flush();
+        drop(out);
+        if let Some(e) = &outcome.failed {
+            let msg = match e.status() {
+                Some(403) => format!(
+                    "{word}: this API client lacks the \"Hosts: Write\" scope (devices:write); add it to the API client in the Falcon console"
+                ),
+                _ => match crate::falcon::error::hint(e) {
+                    Some(h) => format!("{word}: {e} ({h})"),
+                    None => format!("{word}: {e}"),
+                },
+            };
+            eprintln!("{}", style::problem(&msg));
+        }
+        if targets.len() > 1 {
+            let requested = results.iter().filter(|r| r.result == "requested").count();
+            let already = results.iter().filter(|r| r.result == "already").count();
+            let mut summary = format!("{word} on {hosts}: {requested} requested");
+            if already > 0 {
+                summary.push_str(&format!(", {already} already so"));
+            }
+            let failed = results.len() - requested - already;
+            if failed > 0 {
+                summary.push_str(&format!(", {failed} failed"));
+            }
+            self.hosts.notice(&summary);
+        }
+        LineEnd::of(exit)
+    }
+}
+
+/// What a containment action did on one host.
+#[derive(Debug, PartialEq, Eq)]
+struct ContainResult {
+    host: String,
+    aid: String,
+    /// `requested`, `already` (409: in, or on its way to, that state), `failed` or `not sent`.
+    result: &'static str,
+    /// The API's reason, when it refused the host.
+    message: Option<String>,
+    /// The text line.
+    text: String,
+}
+
+/// A result per host, in the order of `targets`, and the exit status: 1 when a host failed or
+/// was not reached, else 0 ("already" is the state asked for).
+fn containment_results(
+    action: Containment,
+    targets: &[(String, String)],
+    outcome: &ActionOutcome,
+) -> (Vec<ContainResult>, Exit) {
+    let mut exit = Exit::Ok;
+    let results = targets
+        .iter()
+        .map(|(host, aid)| {
+            let error = outcome.errors.iter().find(|e| {
+                e.message
+                    .to_ascii_lowercase()
+                    .contains(&aid.to_ascii_lowercase())
+            });
+            let (result, message, text) =
+                if outcome.done.iter().any(|d| d.eq_ignore_ascii_case(aid)) {
+                    let text = match action {
+                        Containment::Contain => {
+                            "containment requested (containment_pending until the host applies it)"
+                        }
+                        Containment::Lift => {
+                            "lift requested (lift_containment_pending until the host applies it)"
+                        }
+                    };
+                    ("requested", None, text.to_string())
+                } else if let Some(e) = error {
+                    let m = sanitize_line(&e.message);
+                    if e.code == 409 {
+                        let text = match action {
+                            Containment::Contain => "already contained or pending",
+                            Containment::Lift => "not contained, or lift already pending",
+                        };
+                        ("already", Some(m), text.to_string())
+                    } else {
+                        exit = Exit::CommandFailed;
+                        (
+                            "failed",
+                            Some(m.clone()),
+                            format!("failed: {m} ({})", e.code),
+                        )
+                    }
+                } else {
+                    exit = Exit::CommandFailed;
+                    let why = if outcome.failed.is_some() {
+                        "not done: the request failed"
+                    } else {
+                        "not done: the API did not mention this host"
+                    };
+                    ("not sent", None, why.to_string())
+                };
+            ContainResult {
+                host: host.clone(),
+                aid: aid.clone(),
+                result,
+                message,
+                text,
+            }
+        })
+        .collect();
+    (results, exit)
+}
+
 /// Prints a listing that is already inert (`library`): JSON lines as they are, text through
 /// the terminal sanitiser.
 fn print_listing(text: &str, json: bool) {
@@ -535,6 +748,40 @@ async fn confirm(question: String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn containment_results_per_host() {
+        use crate::falcon::ApiErrorItem;
+        let t = |h: &str, a: &str| (h.to_string(), a.to_string());
+        let targets = [
+            t("A", "aaaa"),
+            t("B", "bbbb"),
+            t("C", "cccc"),
+            t("D", "dddd"),
+        ];
+        let outcome = ActionOutcome {
+            done: vec!["AAAA".into()],
+            errors: vec![
+                ApiErrorItem {
+                    code: 409,
+                    message: "Device bbbb is already contained".into(),
+                },
+                ApiErrorItem {
+                    code: 404,
+                    message: "Device not found: cccc".into(),
+                },
+            ],
+            failed: None,
+        };
+        let (r, exit) = containment_results(Containment::Contain, &targets, &outcome);
+        let got: Vec<&str> = r.iter().map(|r| r.result).collect();
+        assert_eq!(got, ["requested", "already", "failed", "not sent"]);
+        assert_eq!(exit, Exit::CommandFailed);
+        // "Already" is the state asked for.
+        let (r, exit) = containment_results(Containment::Contain, &targets[..2], &outcome);
+        assert_eq!(r[1].text, "already contained or pending");
+        assert_eq!(exit, Exit::Ok);
+    }
 
     #[test]
     fn plans_per_platform() {

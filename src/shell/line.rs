@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::command::input;
 use crate::command::lexer::{self, Operator};
+use crate::falcon::devices::Containment;
 use crate::session::classify;
 use crate::shell::builtins;
 
@@ -175,6 +176,12 @@ pub enum Line {
     Hosts,
     /// `drop HOST[,HOST...]`: leave these hosts out from now on.
     Drop(Vec<String>),
+    /// `contain` / `lift`: network containment of every host of the shell, or those `only`
+    /// names (`only HOSTS contain`).
+    Contain {
+        action: Containment,
+        only: Option<Vec<String>>,
+    },
     /// `clear` / `cls`: clear the terminal.
     Clear,
     Exit,
@@ -226,6 +233,20 @@ pub fn parse(line: &str) -> Result<Line, LineProblem> {
     }
 }
 
+fn first_word(text: &str) -> &str {
+    text.split_whitespace().next().unwrap_or_default()
+}
+
+/// `contain` or `lift` (the only words that reach here).
+fn containment(word: &str, only: Option<Vec<String>>) -> Line {
+    let action = if word == "lift" {
+        Containment::Lift
+    } else {
+        Containment::Contain
+    };
+    Line::Contain { action, only }
+}
+
 fn parse_words(line: &str) -> Result<Line, String> {
     let (first, rest) = match line.split_once(char::is_whitespace) {
         Some((f, r)) => (f, r.trim()),
@@ -238,6 +259,7 @@ fn parse_words(line: &str) -> Result<Line, String> {
         "history" => bare(first, rest, Line::History),
         "files" => bare(first, rest, Line::Files),
         "hosts" => bare(first, rest, Line::Hosts),
+        "contain" | "lift" => bare(first, rest, containment(first, None)),
         "clear" | "cls" => bare(first, rest, Line::Clear),
         "exit" | "quit" => Ok(Line::Exit),
         "download" => Ok(Line::Download(
@@ -266,6 +288,11 @@ fn parse_words(line: &str) -> Result<Line, String> {
             }
         }
         "only" => match rest.split_once(char::is_whitespace) {
+            Some((list, cmd)) if matches!(first_word(cmd), "contain" | "lift") => {
+                let word = first_word(cmd);
+                let after = cmd.trim()[word.len()..].trim();
+                bare(word, after, containment(word, Some(host_names(list))))
+            }
             Some((list, cmd)) if !cmd.trim().is_empty() => {
                 let text = cmd.trim().to_string();
                 let offset = line[..line.len() - text.len()].chars().count();
@@ -354,6 +381,41 @@ mod tests {
             })
         );
         assert!(parse("only A").is_err());
+        assert_eq!(
+            parse("contain"),
+            Ok(Line::Contain {
+                action: Containment::Contain,
+                only: None
+            })
+        );
+        assert_eq!(
+            parse(" lift "),
+            Ok(Line::Contain {
+                action: Containment::Lift,
+                only: None
+            })
+        );
+        assert_eq!(
+            parse("only A,b1  contain"),
+            Ok(Line::Contain {
+                action: Containment::Contain,
+                only: Some(vec!["A".into(), "b1".into()])
+            })
+        );
+        assert_eq!(
+            parse("only A lift"),
+            Ok(Line::Contain {
+                action: Containment::Lift,
+                only: Some(vec!["A".into()])
+            })
+        );
+        // Words are never dropped, and there is nothing to pipe.
+        assert!(parse("contain A").is_err_and(|e| e.1.contains("takes no arguments")));
+        assert!(parse("only A lift now").is_err());
+        assert!(parse("contain | tee x").is_err());
+        assert!(check("only A contain").is_ok());
+        // A command that merely starts with the word is an RTR command.
+        assert_eq!(parse("containment"), Ok(remote("containment")));
         assert_eq!(parse("ls"), Ok(remote("ls")));
         assert_eq!(parse("drop"), Err((1, "usage: drop HOST[,HOST...]".into())));
     }

@@ -96,6 +96,21 @@ impl Hosts for OneHost<'_> {
         self.outs.term.broken_pipe
     }
 
+    fn audit(&mut self, host: &str, aid: &str, note: &str) {
+        let info = crate::output::transcript::SessionInfo {
+            host: host.to_string(),
+            aid: aid.to_string(),
+            ..Default::default()
+        };
+        let _ = self.outs.transcript.note(Some(&info), note);
+    }
+
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
+        self.targets(only)?;
+        let t = self.session.target();
+        Ok(vec![(t.hostname.clone(), t.aid.clone())])
+    }
+
     fn targets(
         &mut self,
         only: Option<&[String]>,
@@ -241,20 +256,27 @@ impl Hosts for OneHost<'_> {
         let t = self.session.target();
         let sid = self.session.session_id().await;
         let cwd = self.session.cwd().await;
-        let row = local::HostRow {
+        let mut rows = [local::HostRow {
             hostname: &t.hostname,
             aid: &t.aid,
             platform: t
                 .platform
                 .map(|p| p.api_name().to_string())
                 .unwrap_or_default(),
+            containment: String::new(),
+            ip: String::new(),
+            os: String::new(),
+            last_seen: String::new(),
             state: "connected".into(),
             label: "connected".into(),
             error: None,
             cwd,
             session_id: sid,
-        };
-        if local::print_hosts(&[row], self.outs.json).is_err() {
+        }];
+        if let Err(e) = local::refresh(self.session.client(), &mut rows).await {
+            self.notice(&format!("device details: {e}"));
+        }
+        if local::print_hosts(&rows, self.outs.json).is_err() {
             self.outs.term.broken_pipe = true;
         }
         Exit::Ok

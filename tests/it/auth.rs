@@ -311,6 +311,11 @@ fn privileged() -> Vec<(Method, &'static str, &'static str)> {
             "/real-time-response/entities/scripts/v1",
             admin,
         ),
+        (
+            Method::POST,
+            "/devices/entities/devices-actions/v2",
+            "devices:write",
+        ),
     ]
 }
 
@@ -341,7 +346,8 @@ async fn a_responder_reaches_active_responder_endpoints_but_not_admin() {
             .await
             .json(&json!({}));
         let r = responder.unvalidated().send(rb).await;
-        if scope == "real-time-response-admin:write" {
+        // Neither admin nor containment (`devices:write`) comes with a responder's scopes.
+        if scope == "real-time-response-admin:write" || scope == "devices:write" {
             r.expect_meta_error(403, 403, "authorization failed");
         } else {
             assert_ne!(r.status, 403, "{method} {path} refused a responder");

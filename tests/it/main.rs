@@ -17,6 +17,7 @@ mod cmd_verdicts;
 mod commands;
 mod complete_files;
 mod complete_remote;
+mod containment;
 mod demo_pty;
 mod devices;
 mod faults;

@@ -1,7 +1,7 @@
 //! The devices API: FQL host queries, device details and online state (reference §5).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use crate::emulator::config::{HostnameMatch, Misbehaviour};
 use crate::emulator::fql::{self, Record};
 use crate::emulator::handlers::{Body, Query};
 use crate::emulator::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, meta_paged};
-use crate::emulator::state::{Caller, Emulator};
+use crate::emulator::state::{Caller, ContainRefusal, Emulator};
 use crate::emulator::world::Host;
 
 /// Fields of a host that FQL filters and `sort` may name.
@@ -35,7 +35,8 @@ pub const FIELDS: [&str; 16] = [
     "tags",
 ];
 
-struct HostRecord<'a>(&'a Host, HostnameMatch);
+/// A host as filters see it, with its containment status.
+struct HostRecord<'a>(&'a Host, HostnameMatch, &'static str);
 
 impl Record for HostRecord<'_> {
     fn rule(&self, field: &str) -> fql::TextRule {
@@ -65,7 +66,7 @@ impl Record for HostRecord<'_> {
             "system_manufacturer" => s(&h.system_manufacturer),
             "first_seen" => s(&h.first_seen),
             "last_seen" => s(&h.last_seen),
-            "status" => s("normal"),
+            "status" => s(self.2),
             "tags" => Some(fql::Value::List(
                 h.tags.iter().map(String::as_str).collect(),
             )),
@@ -82,8 +83,8 @@ fn platform_id(h: &Host) -> &'static str {
     }
 }
 
-/// `deviceapi.DeviceSwagger` for a host.
-pub fn device_json(h: &Host) -> Value {
+/// `deviceapi.DeviceSwagger` for a host; `status` is its containment state.
+pub fn device_json(h: &Host, status: &str) -> Value {
     json!({
         "device_id": h.aid,
         "cid": h.cid,
@@ -102,7 +103,7 @@ pub fn device_json(h: &Host) -> Value {
         "first_seen": h.first_seen,
         "last_seen": h.last_seen,
         "modified_timestamp": h.last_seen,
-        "status": "normal",
+        "status": status,
         "tags": h.tags,
         "groups": [],
     })
@@ -135,8 +136,14 @@ fn select<'a>(emu: &'a Emulator, caller: &'a Caller, q: &Query) -> Result<Vec<&'
             )));
         }
     }
+    let statuses = statuses(emu);
+    let status = |h: &Host| {
+        emu.host_index(&h.aid)
+            .and_then(|i| statuses.get(i).copied())
+            .unwrap_or("normal")
+    };
     let mut hosts: Vec<&Host> = visible(emu, caller)
-        .filter(|h| filter.matches(&HostRecord(h, rule)))
+        .filter(|h| filter.matches(&HostRecord(h, rule, status(h))))
         .collect();
     if let Some(sort) = q.get("sort").filter(|s| !s.is_empty()) {
         let (field, dir) = sort
@@ -146,7 +153,7 @@ fn select<'a>(emu: &'a Emulator, caller: &'a Caller, q: &Query) -> Result<Vec<&'
         if !FIELDS.contains(&field) || !(dir == "asc" || dir == "desc") {
             return Err(ApiError::bad_request(format!("Invalid sort: {sort:?}")));
         }
-        let key = |h: &&Host| match HostRecord(h, rule).field(field) {
+        let key = |h: &&Host| match HostRecord(h, rule, status(h)).field(field) {
             Some(fql::Value::Str(s)) => s.to_ascii_lowercase(),
             Some(fql::Value::List(l)) => l.join(",").to_ascii_lowercase(),
             _ => String::new(),
@@ -317,15 +324,15 @@ fn details(emu: &Emulator, caller: &Caller, ids: &[String], max: usize) -> ApiRe
         ))
         .by(PoweredBy::Devices));
     }
+    let statuses = statuses(emu);
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for id in ids {
         match emu
             .host_index(id)
-            .map(|i| &emu.world.hosts()[i])
-            .filter(|h| h.cid == caller.cid)
+            .filter(|&i| emu.world.hosts()[i].cid == caller.cid)
         {
-            Some(h) => found.push(device_json(h)),
+            Some(i) => found.push(device_json(&emu.world.hosts()[i], statuses[i])),
             None => {
                 errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }))
             }
@@ -413,6 +420,105 @@ pub async fn online_state(
         status,
         &json!({ "meta": meta(PoweredBy::Devices), "resources": out, "errors": errors }),
     ))
+}
+
+/// Every host's containment status, by host index, as of now.
+fn statuses(emu: &Emulator) -> Vec<&'static str> {
+    let inner = emu.lock();
+    let now = Instant::now();
+    let delay = emu.config.containment_delay;
+    (0..emu.world.hosts().len())
+        .map(|i| inner.containment_status(i, delay, now))
+        .collect()
+}
+
+/// The most ids one devices action takes: PSFalcon sends `contain` and `lift_containment` in
+/// groups of 500 (psfalcon#73, maintainer), `hide_host` in groups of 100.
+pub const MAX_ACTION_IDS: usize = 500;
+
+/// `POST /devices/entities/devices-actions/v2?action_name=contain|lift_containment` with
+/// `{"ids": [...]}` (scope `devices:write`, checked by the gateway). Per host: the hosts the
+/// action was taken on are `resources` (`{id, path}`), the others are `errors` naming the aid:
+/// 409 for a host already in (or on its way to) that state, 404 for an unknown aid. 202 when
+/// any host took the action, else 409 when some were already there, else 400. The reply is
+/// `msa.ReplyAffectedEntities` whatever the status. Each host goes `containment_pending` (or
+/// `lift_containment_pending`) and settles after `--containment-delay` online; an offline host
+/// stays pending until it is back (inferred: the sensor enforces containment).
+pub async fn action(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    let affected = |status: StatusCode, resources: Vec<Value>, errors: Vec<Value>| {
+        json_reply(
+            status,
+            &json!({ "meta": meta(PoweredBy::Devices), "resources": resources, "errors": errors }),
+        )
+    };
+    let bad = |msg: String| {
+        Ok(affected(
+            StatusCode::BAD_REQUEST,
+            Vec::new(),
+            vec![json!({ "code": 400, "message": msg })],
+        ))
+    };
+    let contain = match q.get("action_name") {
+        Some("contain") => true,
+        Some("lift_containment") => false,
+        Some(other) => {
+            return bad(format!(
+                "Invalid action_name {other:?}: this emulator takes contain or lift_containment"
+            ));
+        }
+        None => return bad("action_name is a required parameter".into()),
+    };
+    let path = "/devices/entities/devices-actions/v2";
+    let ids =
+        match Body::parse(&emu, "POST", path, &body).and_then(|b| b.strings("ids", true, true)) {
+            Ok(ids) => ids.unwrap_or_default(),
+            Err(e) => return bad(e.message),
+        };
+    if ids.is_empty() || ids.len() > MAX_ACTION_IDS {
+        return bad(format!(
+            "request must contain between 1 and {MAX_ACTION_IDS} ids"
+        ));
+    }
+    let now = Instant::now();
+    let delay = emu.config.containment_delay;
+    let mut inner = emu.lock();
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    let mut conflicts = 0;
+    for id in &ids {
+        let Some(i) = emu
+            .host_index(id)
+            .filter(|&i| caller_owns(&emu, &caller, i))
+        else {
+            errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }));
+            continue;
+        };
+        match inner.set_containment(i, contain, delay, now) {
+            Ok(()) => done.push(json!({ "id": emu.world.hosts()[i].aid, "path": "" })),
+            Err(ContainRefusal::AlreadyThere(status)) => {
+                conflicts += 1;
+                errors.push(json!({
+                    "code": 409,
+                    "message": format!("Device {id} is already {}", status.replace('_', " ")),
+                }));
+            }
+        }
+    }
+    drop(inner);
+    let status = if !done.is_empty() {
+        StatusCode::ACCEPTED
+    } else if conflicts > 0 {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok(affected(status, done, errors))
 }
 
 /// The hosts a caller may see, for handlers elsewhere.

@@ -73,6 +73,7 @@ async fn reset_stats(State(emu): State<Arc<Emulator>>) -> StatusCode {
 
 async fn hosts(State(emu): State<Arc<Emulator>>) -> Response {
     let inner = emu.lock();
+    let now = std::time::Instant::now();
     let list: Vec<Value> = emu
         .world
         .hosts()
@@ -87,6 +88,7 @@ async fn hosts(State(emu): State<Arc<Emulator>>) -> Response {
                 "online": inner.online.get(i).copied().unwrap_or(false),
                 "hostile": h.hostile,
                 "slow": emu.is_slow(i),
+                "containment": inner.containment_status(i, emu.config.containment_delay, now),
             })
         })
         .collect();

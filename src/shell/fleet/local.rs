@@ -5,6 +5,8 @@
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
 
+use crate::falcon::devices::Device;
+use crate::falcon::{FalconClient, FalconError};
 use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use crate::session::fleet::{Fleet, HostIdx, HostState};
@@ -76,6 +78,12 @@ pub struct HostRow<'a> {
     pub hostname: &'a str,
     pub aid: &'a str,
     pub platform: String,
+    /// The device's containment `status` (`normal`, `containment_pending`, `contained`,
+    /// `lift_containment_pending`); empty when unknown.
+    pub containment: String,
+    pub ip: String,
+    pub os: String,
+    pub last_seen: String,
     /// One word (`connected`, `offline`, `failed`, ...).
     pub state: String,
     /// The state as the table shows it (`offline (queueing)`).
@@ -86,25 +94,75 @@ pub struct HostRow<'a> {
     pub session_id: String,
 }
 
-/// A fleet's rows of `hosts`.
+impl HostRow<'_> {
+    /// Takes the containment state, IP, OS and last seen from device details.
+    pub fn set_device(&mut self, d: &Device) {
+        self.containment = d.status.clone();
+        self.ip = d.local_ip.clone();
+        self.os = if d.os_version.is_empty() {
+            d.platform_name.clone()
+        } else {
+            d.os_version.clone()
+        };
+        self.last_seen = d.last_seen.clone();
+    }
+}
+
+/// Asks the API for the rows' current device details (containment changes under a running
+/// shell), 5,000 hosts a request; rows keep what they had for hosts it does not return.
+pub async fn refresh(client: &FalconClient, rows: &mut [HostRow<'_>]) -> Result<(), FalconError> {
+    let ids: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.aid.is_empty())
+        .map(|r| r.aid.to_string())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let devices = client.get_devices(&ids).await?;
+    let by_aid: std::collections::HashMap<String, &Device> = devices
+        .iter()
+        .map(|d| (d.device_id.to_ascii_lowercase(), d))
+        .collect();
+    for r in rows.iter_mut() {
+        if let Some(d) = by_aid.get(&r.aid.to_ascii_lowercase()) {
+            r.set_device(d);
+        }
+    }
+    Ok(())
+}
+
+/// A fleet's rows of `hosts` (device details as resolved).
 pub fn host_rows(fleet: &Fleet) -> Vec<HostRow<'_>> {
     fleet
         .hosts
         .iter()
-        .map(|h| HostRow {
-            hostname: &h.device.hostname,
-            aid: &h.device.device_id,
-            platform: h.device.platform_name.clone(),
-            state: state_name(&h.state).to_string(),
-            label: h.state.label().to_string(),
-            error: match &h.state {
-                HostState::Failed(why) => Some(why.clone()),
-                _ => None,
-            },
-            cwd: h.cwd.clone(),
-            session_id: h.session_id.clone(),
+        .map(|h| {
+            let mut row = fleet_row(h);
+            row.set_device(&h.device);
+            row
         })
         .collect()
+}
+
+fn fleet_row(h: &crate::session::fleet::FleetHost) -> HostRow<'_> {
+    HostRow {
+        hostname: &h.device.hostname,
+        aid: &h.device.device_id,
+        platform: h.device.platform_name.clone(),
+        containment: String::new(),
+        ip: String::new(),
+        os: String::new(),
+        last_seen: String::new(),
+        state: state_name(&h.state).to_string(),
+        label: h.state.label().to_string(),
+        error: match &h.state {
+            HostState::Failed(why) => Some(why.clone()),
+            _ => None,
+        },
+        cwd: h.cwd.clone(),
+        session_id: h.session_id.clone(),
+    }
 }
 
 /// `hosts`, one host or many: every host, its state and working directory; with `--json` one
@@ -120,6 +178,10 @@ pub fn print_hosts(rows: &[HostRow<'_>], json: bool) -> std::io::Result<()> {
                     "platform": r.platform,
                     "state": r.state,
                     "cwd": r.cwd,
+                    "containment": r.containment,
+                    "local_ip": r.ip,
+                    "os_version": r.os,
+                    "last_seen": r.last_seen,
                 });
                 if !r.session_id.is_empty() {
                     v["session_id"] = json!(r.session_id);
@@ -132,24 +194,71 @@ pub fn print_hosts(rows: &[HostRow<'_>], json: bool) -> std::io::Result<()> {
             .collect();
         return print_json(&values);
     }
-    let mut t = table(vec!["#", "hostname", "aid", "platform", "state", "cwd"]);
-    for (i, r) in rows.iter().enumerate() {
+    let t = hosts_table(rows, layout::terminal_width(layout::Stream::Stdout));
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{t}").and_then(|_| out.flush())
+}
+
+/// The text of `hosts` for a terminal `width` wide (`None`: not a terminal). It keeps what
+/// fits 80 columns: the aid and the OS version are in `--json`, the table has the platform and
+/// how long ago the host was last seen.
+pub fn hosts_table(rows: &[HostRow<'_>], width: Option<u16>) -> String {
+    hosts_table_at(rows, width, std::time::SystemTime::now())
+}
+
+fn hosts_table_at(rows: &[HostRow<'_>], width: Option<u16>, now: std::time::SystemTime) -> String {
+    let mut t = Table::new();
+    t.load_style(UTF8_BORDERS_ONLY).set_header(vec![
+        "hostname", "state", "network", "ip", "os", "seen", "cwd",
+    ]);
+    // Seven columns in 80: two spaces between columns rather than three.
+    let last = t.column_count().saturating_sub(1);
+    for (i, c) in t.column_iter_mut().enumerate() {
+        c.set_padding((1, u16::from(i == last)));
+    }
+    layout::fit(&mut t, width);
+    for r in rows {
         let state = match &r.error {
             Some(why) => format!("{}: {why}", r.label),
             None => r.label.clone(),
         };
         t.add_row(vec![
-            (i + 1).to_string(),
             sanitize_line(r.hostname),
-            sanitize_line(r.aid),
-            sanitize_line(&r.platform),
             sanitize_line(&state),
+            sanitize_line(containment_label(&r.containment)),
+            sanitize_line(&r.ip),
+            sanitize_line(&r.platform),
+            sanitize_line(&ago(&r.last_seen, now)),
             sanitize_line(&r.cwd),
         ]);
     }
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{t}").and_then(|_| out.flush())
+    t.to_string()
+}
+
+/// A containment status, short: `normal`, `contained`, `containing` (pending), `lifting`.
+fn containment_label(status: &str) -> &str {
+    match status {
+        "containment_pending" => "containing",
+        "lift_containment_pending" => "lifting",
+        other => other,
+    }
+}
+
+/// How long before `now` an RFC 3339 time was: `now`, `40s`, `5m`, `3h`, `12d` (other text as
+/// it is).
+fn ago(t: &str, now: std::time::SystemTime) -> String {
+    let Ok(then) = humantime::parse_rfc3339_weak(t.trim_end_matches('Z')) else {
+        return t.to_string();
+    };
+    let secs = now.duration_since(then).map_or(0, |d| d.as_secs());
+    match secs {
+        0..=4 => "now".into(),
+        5..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
 }
 
 /// A host's state: one word.
@@ -229,4 +338,56 @@ pub fn queue_table(fleet: &Fleet) -> String {
         ]);
     }
     t.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(hostname: &'a str, aid: &'a str, containment: &str, cwd: &str) -> HostRow<'a> {
+        HostRow {
+            hostname,
+            aid,
+            platform: "Windows".into(),
+            containment: containment.into(),
+            ip: "10.20.130.241".into(),
+            // `hosts` shows the platform; `--json` has this.
+            os: "Windows Server 2022".into(),
+            last_seen: "2026-11-22T10:15:03Z".into(),
+            state: "connected".into(),
+            label: "connected".into(),
+            error: None,
+            cwd: cwd.into(),
+            session_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn hosts_fits_80_columns_and_shows_containment() {
+        let aid = "4c2e8a1b9d0f4e6a8b7c6d5e4f3a2b1c";
+        let rows = [
+            row("DESKTOP-01", aid, "lift_containment_pending", "C:\\Windows"),
+            row("SRV-LNX-01", aid, "contained", "/var/log"),
+            row("MBP-01", aid, "normal", "/"),
+        ];
+        let now = humantime::parse_rfc3339("2026-11-22T13:15:03Z").expect("time");
+        let t = hosts_table_at(&rows, Some(80), now);
+        for line in t.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{}: {line}\n{t}",
+                line.chars().count()
+            );
+        }
+        // A typical row stays on one line.
+        let one = t.lines().find(|l| l.contains("DESKTOP-01")).expect("row");
+        for want in ["lifting", "10.20.130.241", "Windows", "3h", "C:\\Windows"] {
+            assert!(one.contains(want), "{want}:\n{t}");
+        }
+        assert!(t.contains("contained"), "{t}");
+        assert_eq!(ago("yesterday", now), "yesterday");
+        assert_eq!(ago("2026-11-22T13:14:00Z", now), "1m");
+        assert_eq!(ago("2026-11-20T13:15:03Z", now), "2d");
+        assert_eq!(containment_label("containment_pending"), "containing");
+    }
 }

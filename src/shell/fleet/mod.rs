@@ -538,10 +538,48 @@ impl Hosts for FleetShell<'_> {
     }
 
     async fn hosts(&mut self) -> Exit {
-        if local::print_hosts(&local::host_rows(&self.fleet), self.printer.json()).is_err() {
+        let mut rows = local::host_rows(&self.fleet);
+        let refreshed = local::refresh(self.fleet.client(), &mut rows).await;
+        let printed = local::print_hosts(&rows, self.printer.json());
+        drop(rows);
+        if let Err(e) = refreshed {
+            self.printer
+                .notice(&format!("device details as of the start: {e}"));
+        }
+        if printed.is_err() {
             self.printer.broken_pipe = true;
         }
         Exit::Ok
+    }
+
+    fn audit(&mut self, host: &str, aid: &str, note: &str) {
+        let info = SessionInfo {
+            host: host.to_string(),
+            aid: aid.to_string(),
+            ..Default::default()
+        };
+        let _ = self.printer.transcript.note(Some(&info), note);
+    }
+
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
+        let hosts: Vec<HostIdx> = match only {
+            Some(names) => local::find_hosts(&self.fleet, names)?,
+            None => (0..self.fleet.hosts.len() as HostIdx)
+                .filter(|&i| {
+                    !matches!(
+                        self.fleet.hosts[i as usize].state,
+                        crate::session::fleet::HostState::Dropped
+                    )
+                })
+                .collect(),
+        };
+        Ok(hosts
+            .into_iter()
+            .map(|i| {
+                let d = &self.fleet.hosts[i as usize].device;
+                (d.hostname.clone(), d.device_id.clone())
+            })
+            .collect())
     }
 
     async fn drop_hosts(&mut self, names: &[String]) -> Result<(), String> {
@@ -613,6 +651,13 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
                 ..
             }) => local::find_hosts(fleet, &hosts).and_then(|h| dry_line(fleet, args, &text, &h)),
             Ok(Line::Remote { only: None, .. }) => dry_line(fleet, args, line, &all),
+            Ok(Line::Contain { action, only }) => {
+                let n = match &only {
+                    Some(names) => local::find_hosts(fleet, names).map(|h| h.len()),
+                    None => Ok(fleet.hosts.len()),
+                };
+                n.map(|n| dry_contain(args, line, action, n))
+            }
             Ok(_) if args.json => Ok(serde_json::json!({"command": line, "local": true})),
             Ok(_) => {
                 println!("{}  (local)", sanitize_line(line));
@@ -632,6 +677,34 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
         let _ = local::print_json(&json);
     }
     worst
+}
+
+/// A `contain` / `lift` line of `--dry-run` (offline hosts count: containment reaches them).
+fn dry_contain(
+    args: &ShellArgs,
+    line: &str,
+    action: crate::falcon::devices::Containment,
+    hosts: usize,
+) -> serde_json::Value {
+    if !args.json {
+        let note = if args.yes {
+            "confirmed by --yes"
+        } else {
+            "asks for confirmation; refused in scripts without --yes"
+        };
+        println!(
+            "{}  → {} on {} ({note})",
+            sanitize_line(line),
+            action.action_name(),
+            plural(hosts, "host")
+        );
+    }
+    serde_json::json!({
+        "command": line,
+        "action": action.action_name(),
+        "hosts": hosts,
+        "needs_yes": !args.yes,
+    })
 }
 
 /// One line of `--dry-run`: printed, or its JSON object returned (`--json`).
