@@ -458,6 +458,19 @@ fn error_text(errors: &[crate::falcon::ApiErrorItem]) -> String {
         .join("; ")
 }
 
+/// A device with only the fields a fleet shows (hostname, aid, platform, last seen, status):
+/// at 50,000 hosts every string kept costs megabytes.
+fn keep_shown(d: Device) -> Device {
+    Device {
+        device_id: d.device_id,
+        hostname: d.hostname,
+        platform_name: d.platform_name,
+        last_seen: d.last_seen,
+        status: d.status,
+        ..Default::default()
+    }
+}
+
 impl Fleet {
     /// A fleet of resolved hosts (not connected yet).
     pub fn new(client: FalconClient, devices: Vec<Device>, opts: FleetOptions) -> Fleet {
@@ -465,7 +478,7 @@ impl Fleet {
             .into_iter()
             .map(|d| FleetHost {
                 platform: Platform::from_api_name(&d.platform_name),
-                device: d,
+                device: keep_shown(d),
                 online: None,
                 state: HostState::Pending,
                 session_id: String::new(),
