@@ -1,5 +1,6 @@
 //! The fleet shell end to end: connect, then `ps` on every host, at 10,000 and 50,000 hosts,
-//! and a run where 1% of the hosts are slow (they must not hold the rest). Figures are printed
+//! a run where 1% of the hosts are slow (they must not hold the rest), and one where 2,000 hosts
+//! each print a distinct 1 MiB log (what the fleet holds of outputs at once). Figures are printed
 //! next to the targets of issue 13 and written to `target/bench-fleet.json`.
 //!
 //! Run with `cargo bench --bench fleet` or `cargo bench --bench fleet -- --quick` (1,000 hosts
@@ -112,8 +113,8 @@ fn main() {
         .filter(|s| s.name.replace(' ', "").contains(&only))
         .collect();
     println!(
-        "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json); emulator \
-         latency 300 ms, --rate-limit 0; {} CPUs",
+        "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json; the 1 MiB \
+         run: `cat` of each host's 1 MiB log); emulator latency 300 ms, --rate-limit 0; {} CPUs",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     if client != BIN {
