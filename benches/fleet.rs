@@ -1,5 +1,6 @@
 //! The fleet shell end to end: connect, then `ps` on every host, at 10,000 and 50,000 hosts,
-//! and a run where 1% of the hosts are slow (they must not hold the rest). Figures are printed
+//! a run where 1% of the hosts are slow (they must not hold the rest), and one where 2,000 hosts
+//! each print a distinct 1 MiB log (what the fleet holds of outputs at once). Figures are printed
 //! next to the targets of issue 13 and written to `target/bench-fleet.json`.
 //!
 //! Run with `cargo bench --bench fleet` or `cargo bench --bench fleet -- --quick` (1,000 hosts
@@ -21,7 +22,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
 /// One measured run: the emulator's switches and rtrsh's.
 struct Scenario {
     name: &'static str,
+    /// Hosts of the emulator's world.
     hosts: usize,
+    /// The hosts run on: the world's online hosts, or only the first `n` of one platform.
+    only: Option<(&'static str, usize)>,
+    /// The command line (the bench checks it ran once on every host).
+    command: &'static str,
     emulator: Vec<String>,
     rtrsh: Vec<String>,
     /// Targets printed next to the figures: (figure, limit in seconds or MiB).
@@ -52,6 +58,8 @@ fn main() {
     let round = |hosts: usize, targets: &'static [(&'static str, f64)]| Scenario {
         name: "one round",
         hosts,
+        only: None,
+        command: "ps",
         emulator: strings(&["--latency", "300ms", "--rate-limit", "0"]),
         rtrsh: strings(&["--json", "-c", "ps", "--yes"]),
         targets,
@@ -59,6 +67,8 @@ fn main() {
     let slow = |hosts: usize| Scenario {
         name: "1% slow",
         hosts,
+        only: None,
+        command: "ps",
         emulator: strings(&[
             "--latency",
             "300ms",
@@ -72,8 +82,19 @@ fn main() {
         rtrsh: strings(&["--json", "-c", "ps", "--yes", "--batch-timeout", "10s"]),
         targets: &[],
     };
+    // Every host a distinct 1 MiB output (its own generated log), 16 chunks of 64 KiB each:
+    // what the fleet holds of them at once.
+    let big = |hosts: usize| Scenario {
+        name: "1 MiB each",
+        hosts: hosts * 3 / 2,
+        only: Some(("Windows", hosts)),
+        command: r"cat C:\Logs\big-1mb.log",
+        emulator: strings(&["--latency", "300ms", "--rate-limit", "0"]),
+        rtrsh: strings(&["--json", "-c", r"cat C:\Logs\big-1mb.log", "--yes"]),
+        targets: &[],
+    };
     let scenarios: Vec<Scenario> = if quick {
-        vec![round(1_000, &[]), slow(1_000)]
+        vec![round(1_000, &[]), slow(1_000), big(200)]
     } else {
         vec![
             round(
@@ -82,11 +103,18 @@ fn main() {
             ),
             round(50_000, &[("connect + ps", 3.0), ("peak MiB", 100.0)]),
             slow(10_000),
+            big(2_000),
         ]
     };
+    // `RTRSH_BENCH_ONLY=1MiB` (say): only the runs whose name, without spaces, contains it.
+    let only = std::env::var("RTRSH_BENCH_ONLY").unwrap_or_default();
+    let scenarios: Vec<Scenario> = scenarios
+        .into_iter()
+        .filter(|s| s.name.replace(' ', "").contains(&only))
+        .collect();
     println!(
-        "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json); emulator \
-         latency 300 ms, --rate-limit 0; {} CPUs",
+        "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json; the 1 MiB \
+         run: `cat` of each host's 1 MiB log); emulator latency 300 ms, --rate-limit 0; {} CPUs",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     if client != BIN {
@@ -119,7 +147,7 @@ fn main() {
                 println!(
                     "{:<10} {:>7} {:>9.2} {:>7.2} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>6} {:>6} {:>9} {:>8} {:>9} {:>10}",
                     sc.name,
-                    sc.hosts,
+                    u("hosts"),
                     f("connect_seconds"),
                     f("ps_seconds"),
                     f("total_seconds"),
@@ -153,7 +181,7 @@ fn main() {
                 runs.push(r);
             }
             Err(e) => {
-                eprintln!("{} at {} hosts: FAILED: {e}", sc.name, sc.hosts);
+                eprintln!("{} ({} hosts): FAILED: {e}", sc.name, sc.hosts);
                 failed = true;
             }
         }
@@ -298,7 +326,9 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
         .map(|a| {
             a.iter()
                 .filter(|h| h["online"] == true)
+                .filter(|h| sc.only.is_none_or(|(p, _)| h["platform_name"] == p))
                 .filter_map(|h| h["aid"].as_str())
+                .take(sc.only.map_or(usize::MAX, |(_, n)| n))
                 .collect()
         })
         .unwrap_or_default();
@@ -381,11 +411,12 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
     let seen = counter.join().map_err(|_| "counter thread")?;
     let stats = get_json(&http, format!("{}/_emulator/stats", emu.base)).await?;
     // rtrsh's own summary: `rtrsh: ps: N hosts: ... (K distinct outputs, 1.3 s)`.
+    let prefix = format!("rtrsh: {}: ", sc.command);
     let summary = stderr
         .iter()
-        .find(|l| l.starts_with("rtrsh: ps: "))
+        .find(|l| l.starts_with(&prefix))
         .cloned()
-        .ok_or_else(|| format!("no ps summary; stderr:\n{}", stderr.join("\n")))?;
+        .ok_or_else(|| format!("no summary; stderr:\n{}", stderr.join("\n")))?;
     let ps_seconds = summary
         .rsplit(", ")
         .next()
@@ -404,7 +435,7 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .filter(|e| e["command_string"] == "ps")
+                .filter(|e| e["command_string"] == sc.command)
                 .filter_map(|e| e["aid"].as_str())
                 .collect()
         })
@@ -414,7 +445,8 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
         Some(format!("{} records for {} hosts", seen.records, aids.len()))
     } else if logged.len() != aids.len() || distinct.len() != logged.len() {
         Some(format!(
-            "ps ran {} times on {} distinct hosts of {}",
+            "{} ran {} times on {} distinct hosts of {}",
+            sc.command,
             logged.len(),
             distinct.len(),
             aids.len()
@@ -434,7 +466,9 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
     let secs = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64());
     Ok(json!({
         "run": sc.name,
-        "hosts": sc.hosts,
+        "hosts": aids.len(),
+        "world_hosts": sc.hosts,
+        "command": sc.command,
         "emulator_args": sc.emulator,
         "rtrsh_args": sc.rtrsh,
         "connect_seconds": secs(connect),

@@ -1,5 +1,6 @@
 //! Saved output: every command's full output, per host, kept for the case file. One readable
-//! text log per host and run, written as the output arrives (nothing is held in memory):
+//! text log per host and run, written as the output arrives (nothing is held in memory; a
+//! host's log is open only while one of its commands is being written):
 //!
 //! ```text
 //! ===== 2026-12-04T23:25:37Z DESKTOP-01 (aid 6e7bc8e0…) $ ps
@@ -240,7 +241,9 @@ impl SavedOutput {
         });
     }
 
-    /// The host's current command ended (`how`: ok, error, timed out, ...).
+    /// The host's current command ended (`how`: ok, error, timed out, ...). Its log is
+    /// closed until the host's next command: a fleet of 50,000 hosts holds no open file (and no
+    /// write buffer) per host between commands.
     pub fn end(&mut self, host: &str, aid: &str, how: &str) {
         self.write(host, aid, |l| {
             if !l.at_line_start {
@@ -250,6 +253,7 @@ impl SavedOutput {
                 .write_all(format!("===== end: {how}\n\n").as_bytes())?;
             l.file.flush()
         });
+        self.logs.remove(aid);
     }
 
     /// The write error to report, once.
@@ -274,6 +278,25 @@ impl Drop for SavedOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_closed_between_commands_and_appended_to() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = SavedOutput::open(dir.path().join("run")).expect("opens");
+        for line in ["pwd", "ps"] {
+            for i in 0..50 {
+                let aid = format!("{i:08x}{:024x}", 0);
+                s.begin("H", &aid, line);
+                s.stdout("H", &aid, line.as_bytes());
+                s.end("H", &aid, "ok");
+            }
+            assert!(s.logs.is_empty(), "no log stays open after its command");
+        }
+        drop(s);
+        let text = std::fs::read_to_string(dir.path().join("run/H-00000000.log")).expect("log");
+        assert!(text.contains("$ pwd\npwd\n===== end: ok\n"), "{text:?}");
+        assert!(text.contains("$ ps\nps\n===== end: ok\n"), "{text:?}");
+    }
 
     #[test]
     fn a_log_per_host_holds_the_bytes_and_the_names_are_safe() {

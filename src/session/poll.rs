@@ -320,6 +320,7 @@ pub async fn poll(
         sink,
         schedule,
         None,
+        false,
         limits,
         cancel,
     )
@@ -347,6 +348,7 @@ pub async fn poll_paced(
         sink,
         schedule,
         expect,
+        false,
         limits,
         cancel,
     )
@@ -375,6 +377,34 @@ pub async fn poll_from(
         sink,
         schedule,
         None,
+        false,
+        limits,
+        cancel,
+    )
+    .await
+}
+
+/// [`poll`] of a command known to have finished with output (a batch reply said so, and its
+/// chunk 0 was not kept): the first check goes at once, from chunk 0.
+#[allow(clippy::too_many_arguments)]
+pub async fn poll_ready(
+    client: &FalconClient,
+    tier: Tier,
+    cloud_request_id: &str,
+    sink: &mut dyn OutputSink,
+    schedule: &Schedule,
+    limits: &PollLimits,
+    cancel: &CancellationToken,
+) -> Result<Polled, FalconError> {
+    poll_inner(
+        client,
+        tier,
+        cloud_request_id,
+        None,
+        sink,
+        schedule,
+        None,
+        true,
         limits,
         cancel,
     )
@@ -390,6 +420,7 @@ async fn poll_inner(
     sink: &mut dyn OutputSink,
     schedule: &Schedule,
     expect: Option<Expect>,
+    ready: bool,
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
@@ -398,7 +429,7 @@ async fn poll_inner(
         Some(e) => Box::new(e.offsets(schedule.max_interval)),
         None => Box::new(schedule.offsets()),
     };
-    let from_batch = first.is_some();
+    let from_batch = first.is_some() || ready;
     // When the last check that found nothing was sent (for `answered`).
     let mut last_empty: Duration = Duration::ZERO;
     let mut next: u64 = 0;
@@ -414,7 +445,7 @@ async fn poll_inner(
         answered: None,
     };
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
-    let mut wait = true;
+    let mut wait = !ready;
     // A pause before the next immediate fetch (after a chunk that carried almost nothing).
     let mut pause: Option<Duration> = None;
     let mut failures = 0u32;

@@ -25,6 +25,7 @@ mod files;
 mod fleet_exit;
 mod fleet_get;
 mod fleet_harness;
+mod fleet_memory;
 mod fleet_recovery;
 mod fleet_reopen;
 mod fleet_rounds;

@@ -14,13 +14,19 @@
 //!   6,000 requests a minute per customer, which one round of 64 requests is far from. Should
 //!   the API refuse some of them with 429, the governor waits as it says and sends them again
 //!   (a 429 ran nothing). Only [`REPLIES_AT_ONCE`] replies are read at a time, each handed on
-//!   before the next is read, so the outputs held are those of a batch or two whatever the
-//!   fleet size (each connection in flight still has the HTTP client's read buffer, ~400 KB).
+//!   before the next is read (each connection in flight still has the HTTP client's read
+//!   buffer, ~400 KB).
 //! - Each batch reply is parsed as a stream ([`crate::falcon::batch`]); every host's text is
 //!   hashed and either joins a [`Group`] of identical output (its text is dropped on the spot)
 //!   or starts a new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output
 //!   is larger than one chunk continue in the chunk loop of [`crate::session::poll`] (from the
-//!   chunk 0 the batch reply carried) and join the groups when complete.
+//!   chunk 0 the batch reply carried) and are handed on in units of about
+//!   [`FleetOptions::unit_bytes`] as they complete.
+//! - What a command holds of its outputs is bounded whatever the fleet size: one batch reply
+//!   (its body and the outputs it completed), at most [`FleetOptions::first_chunks_kept`] of
+//!   chunk 0 text for hosts waiting for their chunk loop (a host past it fetches its chunk 0
+//!   again), `CHUNK_LOOPS` (16) outputs being fetched, and a unit gathering plus the one
+//!   being shown. With 1 MB outputs that is a few dozen MB, for 2,000 hosts as for 50,000.
 //! - The slowest host does not hold the rest: batch requests wait only a first window
 //!   ([`FleetOptions::first_wait`]); hosts that had not answered by then are followed by their
 //!   `task_id` until the batch timeout (see `run.rs`), and sessions whose first `pwd` was late
@@ -49,7 +55,8 @@ use crate::falcon::rtr::QueuedCommandState;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
 use crate::session::poll::{PollLimits, Schedule};
-use run::{CHUNK_CONCURRENCY, Grouper, Job, Pacer, follow_chunks, run_batch};
+use run::{CHUNK_CONCURRENCY, CHUNK_LOOPS, Grouper, Job, Pacer, follow_chunks, run_batch};
+pub use run::{FIRST_CHUNKS_KEPT, UNIT_BYTES};
 
 /// A host's place in [`Fleet::hosts`].
 pub type HostIdx = u32;
@@ -124,6 +131,12 @@ pub struct FleetOptions {
     /// Status checks of hosts that did not answer within the first wait, per second, for the
     /// whole command (a fraction of the API's 6,000 requests a minute).
     pub late_checks_per_second: u32,
+    /// Distinct output a unit of chunk-loop results gathers before it is handed on (see
+    /// [`UNIT_BYTES`]).
+    pub unit_bytes: usize,
+    /// Chunk-0 text kept for hosts waiting for their chunk loop, for the whole command (see
+    /// [`FIRST_CHUNKS_KEPT`]).
+    pub first_chunks_kept: usize,
     pub schedule: Schedule,
     pub limits: PollLimits,
 }
@@ -137,6 +150,8 @@ impl Default for FleetOptions {
             concurrency: 64,
             first_wait: None,
             late_checks_per_second: 25,
+            unit_bytes: UNIT_BYTES,
+            first_chunks_kept: FIRST_CHUNKS_KEPT,
             schedule: Schedule::default(),
             limits: PollLimits::default(),
         }
@@ -447,6 +462,19 @@ fn error_text(errors: &[crate::falcon::ApiErrorItem]) -> String {
         .join("; ")
 }
 
+/// A device with only the fields a fleet shows (hostname, aid, platform, last seen, status):
+/// at 50,000 hosts every string kept costs megabytes.
+fn keep_shown(d: Device) -> Device {
+    Device {
+        device_id: d.device_id,
+        hostname: d.hostname,
+        platform_name: d.platform_name,
+        last_seen: d.last_seen,
+        status: d.status,
+        ..Default::default()
+    }
+}
+
 impl Fleet {
     /// A fleet of resolved hosts (not connected yet).
     pub fn new(client: FalconClient, devices: Vec<Device>, opts: FleetOptions) -> Fleet {
@@ -454,7 +482,7 @@ impl Fleet {
             .into_iter()
             .map(|d| FleetHost {
                 platform: Platform::from_api_name(&d.platform_name),
-                device: d,
+                device: keep_shown(d),
                 online: None,
                 state: HostState::Pending,
                 session_id: String::new(),
@@ -829,6 +857,10 @@ impl Fleet {
             first_wait: self.opts.first_wait_for(base),
             pacer: Arc::new(Pacer::new(self.opts.late_checks_per_second)),
             gate: Arc::new(tokio::sync::Semaphore::new(REPLIES_AT_ONCE)),
+            chunk_gate: Arc::new(tokio::sync::Semaphore::new(CHUNK_LOOPS)),
+            first_kept: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            first_chunks_kept: self.opts.first_chunks_kept,
+            unit_bytes: self.opts.unit_bytes,
         }
     }
 
@@ -1353,6 +1385,7 @@ impl Fleet {
                         q.host,
                         &q.cloud_request_id,
                         Some(first),
+                        false,
                         &schedule,
                         &limits,
                         &cancel,

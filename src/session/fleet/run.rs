@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -28,10 +29,24 @@ use crate::falcon::rtr::Status;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
 use crate::session::host::{Pick, Window, pick_unconfirmed};
-use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from};
+use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from, poll_ready};
 
-/// Concurrent chunk loops for hosts with output larger than one chunk.
+/// Concurrent chunk loops for hosts with output larger than one chunk, per batch (and for
+/// queued commands).
 pub(super) const CHUNK_CONCURRENCY: usize = 8;
+
+/// Chunk loops running at once for a whole command, whatever its number of batches: each holds
+/// one host's output until it is complete (see [`Job::chunk_gate`]).
+pub(super) const CHUNK_LOOPS: usize = 16;
+
+/// Distinct output (bytes of text) a unit of chunk-loop results gathers before it is handed
+/// on. A unit gathers at least one host; identical outputs within it are one copy.
+pub const UNIT_BYTES: usize = 4 << 20;
+
+/// Chunk-0 text the batch replies of one command may leave waiting for the chunk loop. A host
+/// whose chunk 0 finds this full drops it and fetches it again (one more status check) when its
+/// turn comes, so waiting hosts cost their ids only.
+pub const FIRST_CHUNKS_KEPT: usize = 16 << 20;
 
 /// Status checks of stragglers in flight at once (within the pace of the [`Pacer`]).
 const STRAGGLER_CONCURRENCY: usize = 8;
@@ -91,6 +106,53 @@ fn output_key(stdout: &str, stderr: &str) -> [u8; 32] {
 }
 
 impl Grouper {
+    /// Files a host's output, taking the text when it is new (no copy).
+    pub(super) fn add_owned(
+        &mut self,
+        host: HostIdx,
+        mut stdout: String,
+        mut stderr: String,
+    ) -> usize {
+        let key = output_key(&stdout, &stderr);
+        if let Some(&g) = self.index.get(&key) {
+            self.groups[g].hosts.push(host);
+            return g;
+        }
+        let mut digest = OutputDigest::default();
+        digest.stdout(stdout.as_bytes());
+        digest.stderr(stderr.as_bytes());
+        stdout.shrink_to_fit();
+        stderr.shrink_to_fit();
+        self.groups.push(Group {
+            key,
+            stdout,
+            stderr,
+            digest,
+            hosts: vec![host],
+        });
+        self.index.insert(key, self.groups.len() - 1);
+        self.groups.len() - 1
+    }
+
+    /// Files a group of one host made elsewhere (its key and digest are kept).
+    fn adopt(&mut self, group: Group) -> usize {
+        if let Some(&g) = self.index.get(&group.key) {
+            self.groups[g].hosts.extend(group.hosts);
+            return g;
+        }
+        self.index.insert(group.key, self.groups.len());
+        self.groups.push(group);
+        self.groups.len() - 1
+    }
+
+    /// Bytes of text held.
+    fn bytes(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|g| g.stdout.len() + g.stderr.len())
+            .sum()
+    }
+
     pub(super) fn add(&mut self, host: HostIdx, stdout: &str, stderr: &str) -> usize {
         let key = output_key(stdout, stderr);
         if let Some(&g) = self.index.get(&key) {
@@ -109,6 +171,29 @@ impl Grouper {
         });
         self.index.insert(key, self.groups.len() - 1);
         self.groups.len() - 1
+    }
+}
+
+/// A host whose output continues in the chunk loop.
+pub(super) struct More {
+    host: HostIdx,
+    crid: String,
+    /// Its chunk 0, when kept (see [`Job::keep_first`]).
+    first: Option<Status>,
+    /// Known to have finished with output (its chunk 0 was dropped): the loop starts at once.
+    ready: bool,
+}
+
+impl More {
+    fn new(job: &Job, host: HostIdx, crid: String, first: Status) -> More {
+        let first = job.keep_first(first);
+        let ready = first.is_none();
+        More {
+            host,
+            crid,
+            first,
+            ready,
+        }
     }
 }
 
@@ -133,6 +218,82 @@ pub(super) struct Job {
     pub(super) pacer: Arc<Pacer>,
     /// Batch replies read at once: each holds its body and its outputs until handed on.
     pub(super) gate: Arc<Semaphore>,
+    /// Chunk loops running at once for the whole command ([`CHUNK_LOOPS`]): each holds one
+    /// host's output until it is complete.
+    pub(super) chunk_gate: Arc<Semaphore>,
+    /// Chunk-0 text kept for hosts waiting for a chunk loop (at most `first_chunks_kept`).
+    pub(super) first_kept: Arc<AtomicUsize>,
+    pub(super) first_chunks_kept: usize,
+    /// Distinct output a unit of chunk-loop results gathers before it is handed on.
+    pub(super) unit_bytes: usize,
+}
+
+impl Job {
+    /// A host's chunk 0 to keep until its chunk loop starts, if the command's budget for them
+    /// has room; `None`: the loop fetches it again.
+    fn keep_first(&self, status: Status) -> Option<Status> {
+        let n = status.stdout.len() + status.stderr.len();
+        let before = self.first_kept.fetch_add(n, Ordering::Relaxed);
+        if before + n <= self.first_chunks_kept {
+            Some(status)
+        } else {
+            self.first_kept.fetch_sub(n, Ordering::Relaxed);
+            None
+        }
+    }
+
+    /// Gives back what [`Job::keep_first`] took for `first`.
+    fn release_first(&self, first: &Option<Status>) {
+        if let Some(s) = first {
+            self.first_kept
+                .fetch_sub(s.stdout.len() + s.stderr.len(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Results of chunk loops gathered into units of about [`UNIT_BYTES`] of distinct output, each
+/// handed on when full, so a batch never holds more than one unit of them.
+struct Gather {
+    g: Grouper,
+    runs: Vec<HostRun>,
+    recovered: usize,
+    resent: usize,
+    limit: usize,
+}
+
+impl Gather {
+    fn new(job: &Job, recovered: usize, resent: usize) -> Gather {
+        Gather {
+            g: Grouper::default(),
+            runs: Vec::new(),
+            recovered,
+            resent,
+            limit: job.unit_bytes,
+        }
+    }
+
+    /// Adds one host's run (its output in `group`, a group of that one host).
+    fn add(&mut self, mut run: HostRun, group: Option<Group>) {
+        if let (RunResult::Output { group: gi, .. }, Some(grp)) = (&mut run.result, group) {
+            *gi = self.g.adopt(grp);
+        }
+        self.runs.push(run);
+    }
+
+    /// Hands the gathered runs on when they hold `limit` bytes or more (always with `all`).
+    async fn flush(&mut self, units: &mpsc::Sender<Unit>, all: bool) {
+        if self.runs.is_empty() || (!all && self.g.bytes() < self.limit) {
+            return;
+        }
+        let unit = Unit {
+            groups: std::mem::take(&mut self.g).groups,
+            runs: std::mem::take(&mut self.runs),
+            error: None,
+            recovered: std::mem::take(&mut self.recovered),
+            resent: std::mem::take(&mut self.resent),
+        };
+        let _ = units.send(unit).await;
+    }
 }
 
 /// How long a lost batch reply's hosts are looked up in their session logs (the logs may lag).
@@ -215,7 +376,8 @@ fn failure(e: &FalconError) -> RunResult {
 }
 
 /// Fetches the rest of one host's output with the single-host chunk loop, from the chunk 0
-/// in hand, and files it in `g`.
+/// in hand (or, without it, from chunk 0: at once when `ready`, else on the polling schedule),
+/// and files it in `g`.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn follow_chunks(
     client: &FalconClient,
@@ -223,21 +385,30 @@ pub(super) async fn follow_chunks(
     host: HostIdx,
     crid: &str,
     first: Option<Status>,
+    ready: bool,
     schedule: &Schedule,
     limits: &PollLimits,
     cancel: &CancellationToken,
     g: &mut Grouper,
 ) -> HostRun {
     let mut out = Collect::default();
-    let polled = poll_from(
-        client, tier, crid, first, &mut out, schedule, limits, cancel,
-    )
-    .await;
+    let polled = if first.is_none() && ready {
+        poll_ready(client, tier, crid, &mut out, schedule, limits, cancel).await
+    } else {
+        poll_from(
+            client, tier, crid, first, &mut out, schedule, limits, cancel,
+        )
+        .await
+    };
     let (result, seqs) = match polled {
         Ok(p) => {
             let r = match p.completion {
                 Completion::Complete => RunResult::Output {
-                    group: g.add(host, &out.stdout, &out.stderr),
+                    group: g.add_owned(
+                        host,
+                        std::mem::take(&mut out.stdout),
+                        std::mem::take(&mut out.stderr),
+                    ),
                     stderr: p.stderr_seen,
                 },
                 Completion::TimedOut => RunResult::TimedOut,
@@ -268,7 +439,7 @@ pub(super) async fn run_batch(
 ) {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
-    let mut more: Vec<(HostIdx, String, Option<Status>)> = Vec::new();
+    let mut more: Vec<More> = Vec::new();
     // Hosts that had not answered within the first window, with their task_id (may be empty).
     let mut late: Vec<(HostIdx, String)> = Vec::new();
     let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
@@ -306,7 +477,7 @@ pub(super) async fn run_batch(
         } else if r.offline_queued {
             RunResult::Queued
         } else if r.has_more_chunks() {
-            more.push((host, crid, Some(r.to_status())));
+            more.push(More::new(&job, host, crid, r.to_status()));
             return;
         } else {
             RunResult::Output {
@@ -427,7 +598,12 @@ pub(super) async fn run_batch(
         for h in unconfirmed {
             let why = match found.get(&h) {
                 Some(Ok(crid)) => {
-                    more.push((h, crid.clone(), None));
+                    more.push(More {
+                        host: h,
+                        crid: crid.clone(),
+                        first: None,
+                        ready: false,
+                    });
                     recovered += 1;
                     continue;
                 }
@@ -459,7 +635,12 @@ pub(super) async fn run_batch(
         for (h, r) in resend(&job, &absent).await {
             match r {
                 Ok(crid) => {
-                    more.push((h, crid, None));
+                    more.push(More {
+                        host: h,
+                        crid,
+                        first: None,
+                        ready: false,
+                    });
                     resent += 1;
                 }
                 Err(e) => failed.push(HostRun {
@@ -495,10 +676,11 @@ pub(super) async fn run_batch(
 
 /// Output larger than one chunk, and the hosts of a lost reply found in their session logs or
 /// sent the command once more (`recovered`, `resent` of them): the rest, host by host, a few at
-/// a time; one unit when all are in.
+/// a time for the whole command (the [`Job::chunk_gate`]); handed on in units of about
+/// [`UNIT_BYTES`] as they complete.
 async fn follow_more(
     job: &Job,
-    more: Vec<(HostIdx, String, Option<Status>)>,
+    more: Vec<More>,
     (recovered, resent): (usize, usize),
     trace: &Option<String>,
     units: &mpsc::Sender<Unit>,
@@ -506,17 +688,19 @@ async fn follow_more(
     if more.is_empty() {
         return;
     }
-    let mut g = Grouper::default();
-    let mut runs = Vec::with_capacity(more.len());
+    let mut gather = Gather::new(job, recovered, resent);
     let mut late = stream::iter(more)
-        .map(|(host, crid, first)| async move {
+        .map(|m| async move {
+            let _turn = job.chunk_gate.acquire().await.ok();
+            job.release_first(&m.first);
             let mut g = Grouper::default();
             let run = follow_chunks(
                 &job.client,
                 job.tier,
-                host,
-                &crid,
-                first,
+                m.host,
+                &m.crid,
+                m.first,
+                m.ready,
                 &job.schedule,
                 &job.limits,
                 &job.cancel,
@@ -527,24 +711,14 @@ async fn follow_more(
         })
         .buffer_unordered(CHUNK_CONCURRENCY);
     while let Some((mut run, group)) = late.next().await {
-        if let (RunResult::Output { group: gi, .. }, Some(grp)) = (&mut run.result, group) {
-            *gi = g.add(run.host, &grp.stdout, &grp.stderr);
-        }
         if run.trace_id.is_none() {
             run.trace_id.clone_from(trace);
         }
-        runs.push(run);
+        gather.add(run, group);
+        gather.flush(units, false).await;
     }
     drop(late);
-    let _ = units
-        .send(Unit {
-            groups: g.groups,
-            runs,
-            error: None,
-            recovered,
-            resent,
-        })
-        .await;
+    gather.flush(units, true).await;
 }
 
 /// Sends a read-only command once more, host by host through its own session (the batch's
@@ -626,7 +800,7 @@ async fn follow_late_hosts(
             };
             match status {
                 Ok(s) if s.complete || !s.stdout.is_empty() || !s.stderr.is_empty() => {
-                    finished.push((host, crid, s));
+                    finished.push(More::new(job, host, crid, s));
                 }
                 Ok(_) => {}
                 // Not known yet: looked at again next time (until the deadline).
@@ -635,17 +809,20 @@ async fn follow_late_hosts(
         }
         drop(checks);
         if !finished.is_empty() {
-            let done: HashSet<HostIdx> = finished.iter().map(|(h, _, _)| *h).collect();
+            let done: HashSet<HostIdx> = finished.iter().map(|m| m.host).collect();
             pending.retain(|(h, _)| !done.contains(h));
-            let mut g = Grouper::default();
-            let mut runs = Vec::with_capacity(finished.len());
-            for (host, crid, s) in finished {
+            let mut gather = Gather::new(job, 0, 0);
+            for m in finished {
+                let _turn = job.chunk_gate.acquire().await.ok();
+                job.release_first(&m.first);
+                let mut g = Grouper::default();
                 let mut run = follow_chunks(
                     &job.client,
                     job.tier,
-                    host,
-                    &crid,
-                    Some(s),
+                    m.host,
+                    &m.crid,
+                    m.first,
+                    m.ready,
                     &job.schedule,
                     &job.limits,
                     &job.cancel,
@@ -653,17 +830,10 @@ async fn follow_late_hosts(
                 )
                 .await;
                 run.trace_id.clone_from(trace);
-                runs.push(run);
+                gather.add(run, g.groups.pop());
+                gather.flush(units, false).await;
             }
-            let _ = units
-                .send(Unit {
-                    groups: g.groups,
-                    runs,
-                    error: None,
-                    recovered: 0,
-                    resent: 0,
-                })
-                .await;
+            gather.flush(units, true).await;
         }
         if look_started >= last_look {
             break;

@@ -65,16 +65,13 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
     let mut unique = HashSet::new();
     aids.retain(|a| unique.insert(a.clone()));
     let mut devices = client.get_devices(&aids).await?;
-    let by_id: HashMap<String, usize> = devices
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.device_id.clone(), i))
-        .collect();
-    let mut unmatched: Vec<String> = given_aids
-        .into_iter()
-        .filter(|a| !by_id.contains_key(a.as_str()))
-        .collect();
-    let mut order: Vec<usize> = Vec::with_capacity(devices.len());
+    let mut unmatched: Vec<String> = {
+        let found: HashSet<&str> = devices.iter().map(|d| d.device_id.as_str()).collect();
+        given_aids
+            .into_iter()
+            .filter(|a| !found.contains(a.as_str()))
+            .collect()
+    };
     let mut ambiguous = Vec::new();
     let mut suggestions = Vec::new();
     let mut from_names: Vec<Device> = Vec::new();
@@ -97,27 +94,27 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
         }
         from_names.append(&mut m.hosts);
     }
-    // Names first (in the order given), then aids and the filter's matches.
+    // Names first (in the order given), then aids and the filter's matches, each host once.
+    // Sorted in place: at 50,000 hosts every copy of the list is 12 MB.
     let mut seen = HashSet::new();
-    let mut out: Vec<Device> = Vec::with_capacity(from_names.len() + devices.len());
-    for d in from_names {
-        if seen.insert(d.device_id.clone()) {
-            out.push(d);
-        }
+    from_names.retain(|d| seen.insert(d.device_id.clone()));
+    {
+        let rank: HashMap<&str, usize> = aids
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.as_str(), i))
+            .collect();
+        devices.retain(|d| rank.contains_key(d.device_id.as_str()));
+        devices.sort_unstable_by_key(|d| rank[d.device_id.as_str()]);
     }
-    for a in &aids {
-        if let Some(&i) = by_id.get(a.as_str()) {
-            order.push(i);
-        }
-    }
-    let mut slots: Vec<Option<Device>> = devices.drain(..).map(Some).collect();
-    for i in order {
-        if let Some(d) = slots[i].take()
-            && seen.insert(d.device_id.clone())
-        {
-            out.push(d);
-        }
-    }
+    devices.dedup_by(|a, b| a.device_id == b.device_id);
+    let out = if from_names.is_empty() {
+        devices
+    } else {
+        devices.retain(|d| !seen.contains(&d.device_id));
+        from_names.append(&mut devices);
+        from_names
+    };
     Ok(Resolved {
         devices: out,
         unmatched,
