@@ -251,6 +251,30 @@ impl Job {
     }
 }
 
+impl Job {
+    /// One host's output to its end, chunk by chunk, in its turn of the [`Job::chunk_gate`]:
+    /// its run and its output (a group of that one host).
+    async fn follow(&self, m: More) -> (HostRun, Option<Group>) {
+        let _turn = self.chunk_gate.acquire().await.ok();
+        self.release_first(&m.first);
+        let mut g = Grouper::default();
+        let run = follow_chunks(
+            &self.client,
+            self.tier,
+            m.host,
+            &m.crid,
+            m.first,
+            m.ready,
+            &self.schedule,
+            &self.limits,
+            &self.cancel,
+            &mut g,
+        )
+        .await;
+        (run, g.groups.pop())
+    }
+}
+
 /// Results of chunk loops gathered into units of about [`UNIT_BYTES`] of distinct output, each
 /// handed on when full, so a batch never holds more than one unit of them.
 struct Gather {
@@ -690,25 +714,7 @@ async fn follow_more(
     }
     let mut gather = Gather::new(job, recovered, resent);
     let mut late = stream::iter(more)
-        .map(|m| async move {
-            let _turn = job.chunk_gate.acquire().await.ok();
-            job.release_first(&m.first);
-            let mut g = Grouper::default();
-            let run = follow_chunks(
-                &job.client,
-                job.tier,
-                m.host,
-                &m.crid,
-                m.first,
-                m.ready,
-                &job.schedule,
-                &job.limits,
-                &job.cancel,
-                &mut g,
-            )
-            .await;
-            (run, g.groups.pop())
-        })
+        .map(|m| job.follow(m))
         .buffer_unordered(CHUNK_CONCURRENCY);
     while let Some((mut run, group)) = late.next().await {
         if run.trace_id.is_none() {
@@ -813,24 +819,9 @@ async fn follow_late_hosts(
             pending.retain(|(h, _)| !done.contains(h));
             let mut gather = Gather::new(job, 0, 0);
             for m in finished {
-                let _turn = job.chunk_gate.acquire().await.ok();
-                job.release_first(&m.first);
-                let mut g = Grouper::default();
-                let mut run = follow_chunks(
-                    &job.client,
-                    job.tier,
-                    m.host,
-                    &m.crid,
-                    m.first,
-                    m.ready,
-                    &job.schedule,
-                    &job.limits,
-                    &job.cancel,
-                    &mut g,
-                )
-                .await;
+                let (mut run, group) = job.follow(m).await;
                 run.trace_id.clone_from(trace);
-                gather.add(run, g.groups.pop());
+                gather.add(run, group);
                 gather.flush(units, false).await;
             }
             gather.flush(units, true).await;
