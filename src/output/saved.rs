@@ -25,6 +25,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+// A host's name cannot steer the path (the transcript's rule).
+use crate::output::transcript::file_safe;
+
 /// One host's log, and whether its current command has written stderr yet.
 struct HostLog {
     file: io::BufWriter<File>,
@@ -42,22 +45,6 @@ pub struct SavedOutput {
     /// The first write error (disk full, ...), reported once; saving stops then.
     pub failed: Option<String>,
     reported: bool,
-}
-
-/// `[A-Za-z0-9._-]`, at most `max` characters: a host's name cannot steer the path.
-fn file_safe(s: &str, max: usize) -> String {
-    let s: String = s
-        .chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    s.trim_start_matches('.').to_string()
 }
 
 /// Opens `path` for appending, created 0600.

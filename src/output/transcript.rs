@@ -417,7 +417,7 @@ pub fn default_path(
 }
 
 /// At most `max` characters of `[A-Za-z0-9._-]` (others become `_`), not starting with `.`.
-fn file_safe(s: &str, max: usize) -> String {
+pub(crate) fn file_safe(s: &str, max: usize) -> String {
     s.chars()
         .take(max)
         .map(|c| {
