@@ -162,9 +162,12 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         t.line("pwd | sort");
         t.expect("3 succeeded", T);
         let many = t.expect("[3 hosts] ", T);
+        t.line("ps | grep -i svchost.exe");
+        t.expect("3 succeeded", T);
+        let svchost = t.expect("[3 hosts] ", T);
         t.ctrl_d();
         assert_eq!(t.wait_exit(T), 0);
-        (single, many)
+        (single, (many, svchost))
     })
     .await;
     assert_eq!(
@@ -180,6 +183,18 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         .collect();
     assert_eq!(count.len(), 1, "{single:?}");
     assert!(count[0].parse::<u32>().is_ok_and(|n| n > 0), "{single:?}");
+    let (many, svchost) = many;
+    // Only the Windows host runs svchost.exe: every line grep kept names it.
+    let kept: Vec<&str> = svchost
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().contains("svchost.exe") && !l.contains("grep"))
+        .collect();
+    assert!(!kept.is_empty(), "{svchost:?}");
+    assert!(
+        kept.iter()
+            .all(|l| l.trim_start().starts_with("DESKTOP-01: ")),
+        "{svchost:?}"
+    );
     assert!(
         many.contains("DESKTOP-01: C:\\")
             && many.contains("MBP-01: /")
