@@ -339,9 +339,17 @@ pub async fn run_line(
             Notice::Queued => {
                 outs.notify("host offline: the command is queued and runs when the host returns")
             }
-            Notice::Resent => outs.notify(
-                "the API did not confirm the command and the session log shows it never arrived; it is read-only, so it was sent once more",
-            ),
+            Notice::Resent => {
+                // The audit trail says it was sent twice, whatever the log later shows.
+                let info = session_info(session, session.session_id().await);
+                let _ = outs.transcript.note(
+                    Some(&info),
+                    &format!("resent: {line} (the first execute was not confirmed and the session log showed it never arrived)"),
+                );
+                outs.notify(
+                    "the API did not confirm the command and the session log shows it never arrived; it is read-only, so it was sent once more",
+                )
+            }
             Notice::Recovered => outs.notify(
                 "the API did not confirm the command, but the session log shows it ran, so its output was fetched anyway",
             ),

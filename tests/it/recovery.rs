@@ -228,10 +228,18 @@ async fn a_read_only_command_that_never_arrived_is_sent_once_more_and_a_write_ne
         }
     };
     arm(EXECUTE).await;
+    let audit = tempfile::tempdir().expect("tempdir");
+    let transcript = audit.path().join("audit.jsonl");
     let read = rtrsh(&env)
-        .args(["--host", "DESKTOP-01", "--no-transcript", "-c", LINE])
+        .args(["--host", "DESKTOP-01", "-c", LINE, "--transcript"])
+        .arg(transcript.display().to_string())
         .run()
         .await;
+    let trail = std::fs::read_to_string(&transcript).expect("the transcript");
+    assert!(
+        trail.contains(r#"resent: ls C:\\Windows\\Temp"#),
+        "the audit trail says it was sent twice: {trail}"
+    );
     assert_eq!(read.code, 0, "{}", read.stderr);
     assert!(
         read.stdout()

@@ -304,6 +304,13 @@ impl Printer {
     /// Takes in one unit of results: records, transcript entries, then the sections.
     pub fn unit(&mut self, fleet: &Fleet, unit: &Unit, line: &str, tier: Tier, tally: &mut Tally) {
         if unit.resent > 0 {
+            let _ = self.transcript.note(
+                None,
+                &format!(
+                    "resent: {line} to {} (the batch reply was lost and their session logs showed it never arrived)",
+                    plural(unit.resent, "host")
+                ),
+            );
             self.notice(&format!(
                 "a reply was lost and the session logs of {} showed the command never arrived; it is read-only, so it was sent to them once more",
                 plural(unit.resent, "host")
