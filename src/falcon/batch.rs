@@ -199,16 +199,7 @@ impl FalconClient {
             "queue_offline": queue_offline,
             "existing_batch_id": existing_batch_id.unwrap_or_default(),
         });
-        let reply = self
-            .send(
-                Method::POST,
-                INIT,
-                &[("timeout", secs.to_string())],
-                Some(&body),
-                Safety::Once,
-                Duration::from_secs(secs),
-            )
-            .await?;
+        let reply = self.post_batch(INIT, &body, secs).await?;
         let lossy = String::from_utf8_lossy(&reply.body);
         let env: InitEnvelope<'_> =
             serde_json::from_str(&lossy).map_err(|e| FalconError::Decode {
@@ -227,6 +218,25 @@ impl FalconClient {
         })
     }
 
+    /// A batch POST with the API's `timeout` of `secs` (the request waits as long), sent once:
+    /// it starts sessions or commands.
+    async fn post_batch(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        secs: u64,
+    ) -> Result<crate::falcon::client::Reply, FalconError> {
+        self.send(
+            Method::POST,
+            path,
+            &[("timeout", secs.to_string())],
+            Some(body),
+            Safety::Once,
+            Duration::from_secs(secs),
+        )
+        .await
+    }
+
     /// `POST …/combined/batch-get-command/v1`: asks each of `optional_hosts` to send `path`
     /// to the cloud (reference §7.11). Sent once (it is a command).
     pub async fn batch_get(
@@ -242,16 +252,7 @@ impl FalconClient {
             "file_path": path,
             "optional_hosts": optional_hosts,
         });
-        let reply = self
-            .send(
-                Method::POST,
-                GET,
-                &[("timeout", secs.to_string())],
-                Some(&body),
-                Safety::Once,
-                Duration::from_secs(secs),
-            )
-            .await?;
+        let reply = self.post_batch(GET, &body, secs).await?;
         let mut hosts = HashMap::new();
         parse_batch_reply(&reply.body, GET, &mut |h| {
             hosts.insert(h.aid.to_string(), h.into_owned());

@@ -129,6 +129,11 @@ impl Representative {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = host;
     }
 
+    /// The directory of the host completion lists on, if there is one.
+    pub fn cwd(&self) -> Option<String> {
+        self.get().map(|b| b.cwd)
+    }
+
     fn get(&self) -> Option<Borrowed> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -116,8 +116,7 @@ impl FleetShell<'_> {
     /// the prompt shows), the first such host of the list. Directories differ between hosts;
     /// listing one host is what a single round trip allows, and the most common directory is
     /// the one the analyst sees.
-    fn representative(&self) -> Option<Borrowed> {
-        let (cwd, _) = common_dir(&self.fleet)?;
+    fn representative(&self, cwd: &str) -> Option<Borrowed> {
         let h = self.fleet.hosts.iter().find(|h| {
             h.state == engine::HostState::Connected
                 && !h.expired
@@ -262,7 +261,8 @@ impl FleetShell<'_> {
         if base.eq_ignore_ascii_case("get") {
             return self.get(line, plan, tally, cancel).await;
         }
-        let cwd = self.representative().map(|b| b.cwd).unwrap_or_default();
+        // The directory completion lists (set at the prompt; scripts complete nothing).
+        let cwd = self.rep.cwd().unwrap_or_default();
         let printer = &mut self.printer;
         let tier = plan.tier;
         let report = self
@@ -422,8 +422,13 @@ impl Hosts for FleetShell<'_> {
     }
 
     async fn prompt(&self) -> String {
-        self.rep.set(self.representative());
-        prompt_text(&self.fleet)
+        // One pass over the hosts for both (a fleet can be 50,000 hosts).
+        let dir = common_dir(&self.fleet);
+        if self.cache.is_some() {
+            let rep = dir.as_ref().and_then(|(cwd, _)| self.representative(cwd));
+            self.rep.set(rep);
+        }
+        prompt_text(self.fleet.active().count(), dir)
     }
 
     fn helper(&mut self) -> ShellHelper {
@@ -611,10 +616,10 @@ fn common_dir(fleet: &Fleet) -> Option<(String, usize)> {
     common.first().map(|(d, _)| (d.to_string(), kinds))
 }
 
-/// `[412 hosts] C:\Windows> `, with `(+N other dirs)` when working directories differ.
-fn prompt_text(fleet: &Fleet) -> String {
-    let n = fleet.active().count();
-    let (cwd, kinds) = common_dir(fleet).unwrap_or_default();
+/// `[412 hosts] C:\Windows> ` for `n` hosts and their [`common_dir`], with `(+N other dirs)`
+/// when working directories differ.
+fn prompt_text(n: usize, dir: Option<(String, usize)>) -> String {
+    let (cwd, kinds) = dir.unwrap_or_default();
     let others = match kinds {
         0 | 1 => String::new(),
         2 => " (+1 other dir)".to_string(),
@@ -1114,11 +1119,17 @@ mod tests {
             f.hosts[i].state = engine::HostState::Connected;
             f.hosts[i].cwd = d.to_string();
         }
-        assert_eq!(prompt_text(&f), "[3 hosts] C:\\ (+1 other dir)> ");
+        assert_eq!(
+            prompt_text(f.active().count(), common_dir(&f)),
+            "[3 hosts] C:\\ (+1 other dir)> "
+        );
         f.hosts[2].state = engine::HostState::Dropped;
-        assert_eq!(prompt_text(&f), "[2 hosts] C:\\> ");
+        assert_eq!(
+            prompt_text(f.active().count(), common_dir(&f)),
+            "[2 hosts] C:\\> "
+        );
         f.hosts[0].cwd = "EVIL\x1b[2J".into();
         f.hosts[1].cwd = "EVIL\x1b[2J".into();
-        assert!(!prompt_text(&f).contains('\x1b'));
+        assert!(!prompt_text(f.active().count(), common_dir(&f)).contains('\x1b'));
     }
 }
