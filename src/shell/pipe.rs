@@ -120,6 +120,8 @@ pub struct Local {
     /// The last byte given: output that does not end a line gets its newline at the end
     /// (`wc -l`, `grep` and the next `>>` see whole lines).
     last: Option<u8>,
+    /// Set once the output has ended ([`Local::close`]).
+    outcome: Option<Result<bool, String>>,
 }
 
 /// The user's shell and its "run this line" flag.
@@ -191,6 +193,7 @@ impl Local {
             shown,
             failed: None,
             last: None,
+            outcome: None,
         })
     }
 
@@ -210,6 +213,17 @@ impl Local {
     /// with a failure status (`| grep -q x` found nothing), as a shell's pipeline status.
     /// `Err`: what went wrong, one line.
     pub fn finish(mut self) -> Result<bool, String> {
+        self.close();
+        self.outcome.take().unwrap_or(Ok(true))
+    }
+
+    /// Ends the output now (see [`Local::finish`], which gives the outcome): a fleet ends it
+    /// before its summary line, so the pipeline's last output shows above that line, never
+    /// after it. Closing twice does nothing more.
+    pub fn close(&mut self) {
+        if self.outcome.is_some() {
+            return;
+        }
         if self.last.is_some_and(|b| b != b'\n') {
             self.put(b"\n");
         }
@@ -235,14 +249,15 @@ impl Local {
         }
         drop(sink);
         let status = self.child.take().map(|mut c| c.wait());
-        if let Some(e) = self.failed.take() {
-            return Err(format!("{}: {e}", self.shown));
-        }
-        match status {
-            Some(Err(e)) => Err(format!("{}: {e}", self.shown)),
-            Some(Ok(s)) => Ok(s.success()),
-            None => Ok(true),
-        }
+        self.outcome = Some(if let Some(e) = self.failed.take() {
+            Err(format!("{}: {e}", self.shown))
+        } else {
+            match status {
+                Some(Err(e)) => Err(format!("{}: {e}", self.shown)),
+                Some(Ok(s)) => Ok(s.success()),
+                None => Ok(true),
+            }
+        });
     }
 }
 

@@ -159,12 +159,13 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         let mut t = Pty::spawn(&three);
         t.expect("[3 hosts] ", T);
         t.expect("> ", T);
+        // The pipeline has ended (`sort` prints only then) before the summary line.
         t.line("pwd | sort");
-        t.expect("3 succeeded", T);
-        let many = t.expect("[3 hosts] ", T);
+        let many = t.expect("3 succeeded", T);
+        t.expect("[3 hosts] ", T);
         t.line("ps | grep -i svchost.exe");
-        t.expect("3 succeeded", T);
-        let svchost = t.expect("[3 hosts] ", T);
+        let svchost = t.expect("3 succeeded", T);
+        t.expect("[3 hosts] ", T);
         t.ctrl_d();
         assert_eq!(t.wait_exit(T), 0);
         (single, (many, svchost))

@@ -291,6 +291,11 @@ impl Printer {
         }
         let r = self.out.get_mut().flush();
         self.note_io(r);
+        // The pipeline's output (it may print only when its input ends: `| sort`) comes
+        // before the summary, as a command's output does.
+        if let Some(local) = self.local.as_mut() {
+            local.close();
+        }
         eprintln!(
             "{}",
             style::notice(&format!(
