@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod emulator;
 pub mod falcon;
 pub mod output;
+pub mod parse;
 pub mod rng;
 pub mod session;
 pub mod shell;
