@@ -47,8 +47,12 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
     /// Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01).
-    #[arg(long, default_value = "DESKTOP-01")]
+    #[arg(long, default_value = "DESKTOP-01", conflicts_with = "hosts")]
     pub host: String,
+    /// Open a fleet instead: a simulated tenant of N hosts (Windows, Linux, macOS; a few
+    /// offline), every one of them in the shell. `stack name ps` finds what only a few have.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=10000))]
+    pub hosts: Option<u16>,
     /// Time the simulated hosts take per command.
     #[arg(long, default_value = "150ms", value_parser = |s: &str| humantime::parse_duration(s).map_err(|e| e.to_string()))]
     pub latency: std::time::Duration,
@@ -80,10 +84,14 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn run_demo(args: DemoArgs) -> ExitCode {
-    let cfg = EmulatorConfig {
+    let mut cfg = EmulatorConfig {
         latency: args.latency,
         ..Default::default()
     };
+    if let Some(n) = args.hosts {
+        // The fixed hosts (DESKTOP-01, SRV-LNX-01, ...) come first; at least these exist.
+        cfg.hosts = usize::from(n).max(7);
+    }
     let handle = match emulator::start(cfg) {
         Ok(h) => h,
         Err(e) => {
@@ -91,7 +99,17 @@ fn run_demo(args: DemoArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    let fleet = args.hosts.is_some();
+    if fleet && args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!(
+            "rtrsh demo: a simulated Falcon tenant with {} hosts at {} (nothing leaves this machine).\n\
+             Try: ps (identical outputs are grouped), stack name ps, stack local_port netstat, \
+             stack value reg query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run, \
+             diff DESKTOP-01 DESKTOP-02, results, hosts, only DESKTOP-01 ls, help. Ctrl-D or `exit` leaves.",
+            handle.emulator().world.hosts().len(),
+            handle.base_url()
+        );
+    } else if args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprintln!(
             "rtrsh demo: a simulated Falcon tenant with {} hosts at {} (nothing leaves this machine).\n\
              Try: ls, cd Windows, ps, netstat, reg query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run, \
@@ -101,10 +119,10 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         );
     }
     let shell = crate::shell::ShellArgs {
-        host: vec![args.host],
+        host: if fleet { Vec::new() } else { vec![args.host] },
         aid: Vec::new(),
         hosts_file: None,
-        filter: None,
+        filter: fleet.then(|| "platform_name:['Windows','Linux','Mac']".to_string()),
         dry_run: false,
         yes: false,
         confirm_threshold: 10,

@@ -158,6 +158,8 @@ struct Tee<'a, 'f> {
     first: Option<&'a mut (dyn FnMut() + 'f)>,
     /// The end of stderr (enough to tell a script stopped by its `-Timeout`).
     stderr_tail: String,
+    /// The whole stdout, for parsed results (up to their limit).
+    parse: Option<String>,
 }
 
 /// How much of the end of stderr [`Tee`] keeps.
@@ -175,6 +177,11 @@ impl OutputSink for Tee<'_, '_> {
     fn stdout(&mut self, chunk: &str) {
         self.arrived();
         self.digest.stdout(chunk.as_bytes());
+        if let Some(p) = self.parse.as_mut()
+            && p.len() <= crate::shell::results::MAX_OUTPUT
+        {
+            p.push_str(chunk);
+        }
         if let Some((s, host, aid)) = self.saved.as_mut() {
             s.stdout(host, aid, chunk.as_bytes());
         }
@@ -231,6 +238,8 @@ pub struct Outputs {
     pub local: Option<crate::shell::pipe::Local>,
     /// Each command's full output, saved per host (`None`: `--no-save-output`).
     pub saved: Option<crate::output::saved::SavedOutput>,
+    /// The current command's parsed results, when its output is parsed.
+    pub collect: Option<crate::shell::results::Collect>,
 }
 
 impl Outputs {
@@ -297,9 +306,18 @@ pub async fn run_line(
             kept: streams.kept.as_mut().map(|s| (s, &rec)),
             first: on_first_output,
             stderr_tail: String::new(),
+            parse: outs.collect.is_some().then(String::new),
         };
         let r = session.run(line, words, tier, &mut tee, cancel).await;
         tee.arrived();
+        // A complete answer only: a cut-off one would stack as a host without those values.
+        if let (Some(c), Some(text), Ok(o)) = (outs.collect.as_mut(), tee.parse.take(), &r)
+            && o.polled.completion == Completion::Complete
+            && !o.queued
+            && !(o.polled.stderr_seen && text.is_empty())
+        {
+            c.add(&host.hostname, &host.aid, host.platform, None, &text);
+        }
         (r, tee.stderr_tail)
     };
     if !json {

@@ -28,8 +28,10 @@ use crate::output::style;
 use crate::session::classify;
 use crate::session::fleet::HostIdx;
 use crate::shell::complete::ShellHelper;
+use crate::shell::line::Of;
 use crate::shell::line::{self, Line, LineProblem, Output};
 use crate::shell::pipe::Local;
+use crate::shell::results::{Collect, Results};
 use crate::shell::script::{ScriptLine, typed_lines};
 use crate::shell::{Exit, ShellArgs, builtins, repl};
 
@@ -145,13 +147,15 @@ pub trait Hosts {
     fn before_line(&mut self);
     /// Sends a planned command (`text` without any `only` prefix or local pipe) and lays out its
     /// results; stdout goes to `to` when the line has a local pipe or redirection (on many
-    /// hosts a line per output line, prefixed with the host, as pdsh does).
+    /// hosts a line per output line, prefixed with the host, as pdsh does). Each host's
+    /// complete output goes to `collect` too, when there is one (parsed results).
     async fn send(
         &mut self,
         text: &str,
         plan: &Plan,
         only: bool,
         to: &mut Option<Local>,
+        collect: &mut Option<Collect>,
         cancel: &CancellationToken,
     ) -> LineEnd;
     /// `files`.
@@ -202,6 +206,8 @@ struct Interp<'a, H> {
     args: &'a ShellArgs,
     interactive: bool,
     history: Vec<String>,
+    /// Parsed results of the commands analysts stack (`stack`, `diff`, `results`).
+    results: Results,
 }
 
 /// Runs lines from `source` on `hosts` until the end, `exit`, Ctrl-D, or the API becomes
@@ -226,6 +232,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
         args,
         interactive,
         history: Vec::new(),
+        results: Results::default(),
     };
     let mut worst = Exit::Ok;
     match source {
@@ -423,7 +430,100 @@ impl<H: Hosts> Interp<'_, H> {
                 self.remote(only.as_deref(), &cmd, offset, to.as_ref(), at, cancel)
                     .await
             }
+            Line::Results => {
+                if crate::shell::triage::print_results(self.results.all(), json).is_err() {
+                    return self.stdout_gone();
+                }
+                LineEnd::of(Exit::Ok)
+            }
+            Line::Stack { field, all, of } => {
+                self.history.push(text.trim().to_string());
+                self.stack(&field, all, of, at, cancel).await
+            }
+            Line::Diff { a, b, of } => {
+                let printed = self
+                    .results
+                    .get(of)
+                    .and_then(|k| crate::shell::results::diff(k, &a, &b).map(|d| (k, d)));
+                match printed {
+                    Ok((k, d)) => {
+                        if crate::shell::triage::print_diff(k, &d, json).is_err() {
+                            return self.stdout_gone();
+                        }
+                        LineEnd::of(Exit::Ok)
+                    }
+                    Err(e) => self.refuse(at, None, &e),
+                }
+            }
         }
+    }
+
+    /// Stdout was closed (`| head`): stop.
+    fn stdout_gone(&self) -> LineEnd {
+        LineEnd {
+            exit: Exit::Ok,
+            stop: true,
+        }
+    }
+
+    /// `stack FIELD [#N | CMD]`: CMD runs first (its output saved and audited, not printed).
+    async fn stack(
+        &mut self,
+        field: &str,
+        all: bool,
+        of: Of,
+        at: Option<&ScriptLine>,
+        cancel: &CancellationToken,
+    ) -> LineEnd {
+        let (no, mut end) = match of {
+            Of::Newest => (None, LineEnd::of(Exit::Ok)),
+            Of::Kept(n) => (Some(n), LineEnd::of(Exit::Ok)),
+            Of::Run { text, offset } => {
+                let before = self.results.all().last().map(|k| k.no);
+                let end = self
+                    .remote(None, &text, offset, Some(&Output::Discard), at, cancel)
+                    .await;
+                let newest = self.results.all().last().map(|k| k.no);
+                if end.stop || cancel.is_cancelled() {
+                    return end;
+                }
+                if newest == before {
+                    // Nothing new to read: the command is not one whose output is parsed, or
+                    // no host answered it.
+                    let why = if crate::parse::Kind::of(
+                        &crate::command::lexer::words(&text).unwrap_or_default(),
+                    )
+                    .is_none()
+                    {
+                        format!(
+                            "`{}` is not parsed: stack reads ps, netstat, reg query, ls, filehash, env, eventlog view and runscript",
+                            sanitize_line(&text)
+                        )
+                    } else {
+                        "no host answered it: nothing to stack".to_string()
+                    };
+                    eprintln!("{}", style::problem(&why));
+                    return LineEnd::of(end.exit.max(Exit::CommandFailed));
+                }
+                (newest, end)
+            }
+        };
+        let kept = match self.results.get(no) {
+            Ok(k) => k,
+            Err(e) => return self.refuse(at, None, &e),
+        };
+        match crate::shell::results::stack(kept, field) {
+            Ok(s) => {
+                if crate::shell::triage::print_stack(&s, all, self.hosts.json()).is_err() {
+                    return self.stdout_gone();
+                }
+            }
+            Err(e) => {
+                let r = self.refuse(at, None, &e);
+                end.exit = end.exit.max(r.exit);
+            }
+        }
+        end
     }
 
     /// An RTR command: checked for the hosts' platforms, confirmed when it writes on many
@@ -486,10 +586,21 @@ impl<H: Hosts> Interp<'_, H> {
             Ok(l) => l,
             Err(e) => return self.refuse(at, None, &e),
         };
+        let mut collect = self.results.start(text, &plan.words);
         let mut end = self
             .hosts
-            .send(text, &plan, only.is_some(), &mut local, cancel)
+            .send(
+                text,
+                &plan,
+                only.is_some(),
+                &mut local,
+                &mut collect,
+                cancel,
+            )
             .await;
+        if let Some(c) = collect {
+            self.results.finish(c);
+        }
         match local.map(Local::finish) {
             Some(Err(e)) => {
                 eprintln!("{}", style::error(&e));

@@ -30,6 +30,9 @@ pub enum Output {
         path: std::path::PathBuf,
         append: bool,
     },
+    /// Not printed (`stack FIELD CMD` prints the stack, not CMD's output): the output is still
+    /// saved, audited and parsed.
+    Discard,
 }
 
 /// `C:\x`, `C:/x` or `\\server\share`: a Windows path (the host's, on a Unix client).
@@ -182,9 +185,102 @@ pub enum Line {
         action: Containment,
         only: Option<Vec<String>>,
     },
+    /// `stack [--all] FIELD [#N | CMD]`: each value of FIELD across hosts, rarest first, in the
+    /// newest parsed result, result `#N`, or CMD's (run first).
+    Stack {
+        field: String,
+        all: bool,
+        of: Of,
+    },
+    /// `diff HOST_A HOST_B [#N]`: what one host has that the other does not.
+    Diff {
+        a: String,
+        b: String,
+        of: Option<usize>,
+    },
+    /// `results`: the parsed results kept.
+    Results,
     /// `clear` / `cls`: clear the terminal.
     Clear,
     Exit,
+}
+
+/// Which results `stack` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Of {
+    Newest,
+    Kept(usize),
+    /// This command, run first (its output is not printed: the stack is).
+    Run {
+        text: String,
+        /// Characters before `text` in the typed line.
+        offset: usize,
+    },
+}
+
+/// `#N`.
+fn result_no(word: &str) -> Option<usize> {
+    word.strip_prefix('#')?.parse().ok().filter(|n| *n > 0)
+}
+
+const STACK_USAGE: &str = "usage: stack [--all] FIELD [#N | COMMAND] (e.g. `stack name ps`)";
+
+fn stack(line: &str, rest: &str) -> Result<Line, String> {
+    let mut rest = rest;
+    let mut all = false;
+    if let Some(r) = rest.strip_prefix("--all") {
+        if r.is_empty() || r.starts_with(char::is_whitespace) {
+            all = true;
+            rest = r.trim_start();
+        }
+    }
+    let (field, after) = match rest.split_once(char::is_whitespace) {
+        Some((f, a)) => (f, a.trim()),
+        None => (rest, ""),
+    };
+    if field.is_empty() || field.starts_with('-') || field.starts_with('#') {
+        return Err(STACK_USAGE.into());
+    }
+    let of = if after.is_empty() {
+        Of::Newest
+    } else if let Some(n) = result_no(after) {
+        Of::Kept(n)
+    } else if after.starts_with('#') {
+        return Err(format!("`{after}` is not a result number (see `results`)"));
+    } else {
+        let offset = line[..line.len() - after.len()].chars().count();
+        Of::Run {
+            text: after.to_string(),
+            offset,
+        }
+    };
+    Ok(Line::Stack {
+        field: field.to_string(),
+        all,
+        of,
+    })
+}
+
+fn diff(rest: &str) -> Result<Line, String> {
+    const USAGE: &str = "usage: diff HOST_A HOST_B [#N] (on the newest parsed result, or #N)";
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let (a, b, of) = match words.as_slice() {
+        [a, b] => (a, b, None),
+        [a, b, n] => (
+            a,
+            b,
+            Some(
+                result_no(n)
+                    .ok_or_else(|| format!("`{n}` is not a result number (see `results`)"))?,
+            ),
+        ),
+        _ => return Err(USAGE.into()),
+    };
+    Ok(Line::Diff {
+        a: a.to_string(),
+        b: b.to_string(),
+        of,
+    })
 }
 
 fn host_names(list: &str) -> Vec<String> {
@@ -259,6 +355,9 @@ fn parse_words(line: &str) -> Result<Line, String> {
         "history" => bare(first, rest, Line::History),
         "files" => bare(first, rest, Line::Files),
         "hosts" => bare(first, rest, Line::Hosts),
+        "results" => bare(first, rest, Line::Results),
+        "stack" => stack(line, rest),
+        "diff" => diff(rest),
         "contain" | "lift" => bare(first, rest, containment(first, None)),
         "clear" | "cls" => bare(first, rest, Line::Clear),
         "exit" | "quit" => Ok(Line::Exit),
@@ -329,6 +428,10 @@ pub fn check(text: &str) -> Result<Line, LineProblem> {
             .map_err(|e| (1, e))?,
         Line::Remote {
             text: cmd, offset, ..
+        }
+        | Line::Stack {
+            of: Of::Run { text: cmd, offset },
+            ..
         } => classify(cmd, None)
             .map(drop)
             .map_err(|e| (offset + e.column(cmd), e.to_string()))?,

@@ -15,8 +15,10 @@ pub mod line;
 pub mod pipe;
 pub mod queue;
 pub mod repl;
+pub mod results;
 pub mod script;
 pub mod single;
+pub mod triage;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -456,6 +458,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         },
         local: None,
         saved,
+        collect: None,
     };
     let _ = outs.transcript.session_open(&info);
     let stop = tokio_util::sync::CancellationToken::new();

@@ -167,6 +167,7 @@ impl Local {
                     .map_err(|e| format!("cannot write to `{pipeline}`: {e}"))?;
                 (Sink::Pipe(feeder), Some(child), format!("| {pipeline}"))
             }
+            Output::Discard => (Sink::Closed, None, String::new()),
             Output::File { path, append } => {
                 let mut o = OpenOptions::new();
                 o.create(true).write(true);
@@ -195,6 +196,11 @@ impl Local {
             last: None,
             outcome: None,
         })
+    }
+
+    /// Nothing is shown: the output is only discarded (progress may be drawn meanwhile).
+    pub fn discards(&self) -> bool {
+        self.child.is_none() && self.shown.is_empty()
     }
 
     /// Output for the pipeline or file (a write error is kept for [`Local::finish`]).

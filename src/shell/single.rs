@@ -169,11 +169,13 @@ impl Hosts for OneHost<'_> {
         plan: &Plan,
         _only: bool,
         to: &mut Option<Local>,
+        collect: &mut Option<crate::shell::results::Collect>,
         cancel: &CancellationToken,
     ) -> LineEnd {
         self.outs.local = to.take();
+        self.outs.collect = collect.take();
         // No spinner over a local pipeline's output (it shares the terminal).
-        let spin = if self.interactive && self.outs.local.is_none() {
+        let spin = if self.interactive && self.outs.local.as_ref().is_none_or(Local::discards) {
             repl::spinner(text)
         } else {
             None
@@ -195,6 +197,7 @@ impl Hosts for OneHost<'_> {
         )
         .await;
         *to = self.outs.local.take();
+        *collect = self.outs.collect.take();
         if let Some(cache) = &self.cache {
             cache.after_command(&plan.words, &cwd);
         }

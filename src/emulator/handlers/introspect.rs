@@ -3,7 +3,8 @@
 //!
 //! - `GET  /_emulator/stats`: counters (see `stats.rs`).
 //! - `POST /_emulator/stats/reset`: zero the counters.
-//! - `GET  /_emulator/hosts`: every host with its aid, hostname, platform, cid and online state.
+//! - `GET  /_emulator/hosts`: every host with its aid, hostname, platform, cid and online state
+//!   (and what was planted on it for stacking to find).
 //! - `POST /_emulator/hosts/{aid}/online?state=true|false`: bring a host online (its queued
 //!   commands run) or take it offline.
 //! - `GET  /_emulator/hosts/{aid}/file?path=...`: the raw bytes of a file on a host, streamed.
@@ -88,6 +89,7 @@ async fn hosts(State(emu): State<Arc<Emulator>>) -> Response {
                 "online": inner.online.get(i).copied().unwrap_or(false),
                 "hostile": h.hostile,
                 "slow": emu.is_slow(i),
+                "planted": emu.world.planted(i),
                 "containment": inner.containment_status(i, emu.config.containment_delay, now),
             })
         })

@@ -15,6 +15,7 @@ mod commands;
 mod fs;
 mod hosts;
 mod paths;
+mod planted;
 mod registry;
 mod system;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use crate::emulator::content::Content;
 pub use clock::NOW;
 pub use commands::available;
 pub use hosts::OLD_KIOSK;
+pub use planted::Planted;
 pub use system::HOSTILE_PROC_NAME;
 pub use trees::{
     BIG_FILES, BigFile, HOSTILE_DIR, HOSTILE_ESCAPE_NAME, HOSTILE_ESCAPES, HOSTILE_ESCAPES_TEXT,
@@ -244,6 +246,14 @@ impl World {
 
     pub fn hosts(&self) -> &[Host] {
         &self.hosts
+    }
+
+    /// What stacking has to find on this host (see [`planted`]).
+    pub fn planted(&self, host: usize) -> Planted {
+        match (self.hosts.get(host), self.extras.get(host)) {
+            (Some(h), Some(e)) => planted::planted(host, e.seed, h.platform, h.hostile),
+            _ => Planted::default(),
+        }
     }
 
     pub fn index_of(&self, aid: &str) -> Option<usize> {

@@ -132,7 +132,6 @@ impl Registry {
         r.add(r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run", &[
             ("SecurityHealth", "REG_EXPAND_SZ", r"%windir%\system32\SecurityHealthSystray.exe"),
             ("RtkAudUService", "REG_SZ", r#""C:\Windows\System32\DriverStore\FileRepository\realtekservice.inf_amd64\RtkAudUService64.exe" -background"#),
-            ("WindowsUpdaterSvc", "REG_SZ", r"C:\Windows\Temp\svch0st.exe -k netsvcs"),
         ]);
         r.add(
             r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce",
@@ -359,6 +358,15 @@ impl RegView<'_> {
                 data: self.who.render(&v.data),
                 ..v.clone()
             }));
+            // The intruder's autorun, on the few hosts it was planted on.
+            if self.who.planted().autorun && up == upper(super::planted::RUN_KEY) {
+                let (name, kind, data) = super::planted::AUTORUN;
+                out.push(RegValue {
+                    name: name.into(),
+                    kind: kind.into(),
+                    data: data.into(),
+                });
+            }
         }
         let lo = (up.to_string(), String::new());
         for ((k, name), v) in self.overlay.values.range(lo..) {

@@ -425,6 +425,25 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
             cpu_ms: 48_211,
         });
     }
+    // The intruder's process, started by its autorun at boot (see `planted`).
+    if who.planted().process {
+        let last = out.last().map_or(pid, |p| p.pid);
+        let services = out
+            .iter()
+            .find(|p| p.name == "services.exe")
+            .map_or(0, |p| p.pid);
+        out.push(Proc {
+            pid: last + 4 * (1 + r.below(50) as u32),
+            ppid: services,
+            name: super::planted::PROCESS.into(),
+            path: super::planted::PROCESS_PATH.into(),
+            user: r"NT AUTHORITY\SYSTEM".into(),
+            start: boot + 95,
+            ws_kb: 9_400,
+            vm_kb: 61_000,
+            cpu_ms: 91_000,
+        });
+    }
     if who.host.hostile {
         let last = out.last().map_or(pid, |p| p.pid);
         out.push(Proc {
@@ -598,6 +617,20 @@ pub fn render_netstat(who: &Who<'_>, platform: Platform, procs: &[Proc]) -> Stri
                 "ESTABLISHED",
                 4,
             ));
+            if who.planted().port {
+                // The intruder's listener: its own process where it runs, else a svchost.
+                let owner = match pid_of(super::planted::PROCESS) {
+                    0 => svc,
+                    p => p,
+                };
+                rows.push((
+                    "TCP",
+                    format!("0.0.0.0:{}", super::planted::PORT),
+                    "0.0.0.0:0".into(),
+                    "LISTENING",
+                    owner,
+                ));
+            }
             let inv = pid_of("invoice.pdf.exe");
             if inv != 0 {
                 rows.push((

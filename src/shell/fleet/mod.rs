@@ -486,11 +486,14 @@ impl Hosts for FleetShell<'_> {
         plan: &Plan,
         only: bool,
         to: &mut Option<Local>,
+        collect: &mut Option<crate::shell::results::Collect>,
         cancel: &CancellationToken,
     ) -> LineEnd {
         self.printer.local = to.take();
+        self.printer.collect = collect.take();
         let end = self.send_planned(line, plan, only, cancel).await;
         *to = self.printer.local.take();
+        *collect = self.printer.collect.take();
         end
     }
 
@@ -656,6 +659,10 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
                 ..
             }) => local::find_hosts(fleet, &hosts).and_then(|h| dry_line(fleet, args, &text, &h)),
             Ok(Line::Remote { only: None, .. }) => dry_line(fleet, args, line, &all),
+            Ok(Line::Stack {
+                of: line::Of::Run { text, .. },
+                ..
+            }) => dry_line(fleet, args, &text, &all),
             Ok(Line::Contain { action, only }) => {
                 let n = match &only {
                     Some(names) => local::find_hosts(fleet, names).map(|h| h.len()),

@@ -24,6 +24,7 @@ use crate::output::transcript::{OutputDigest, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::session::fleet::{Fleet, HostIdx, RunResult, Unit};
 use crate::shell::Exit;
+use crate::shell::pipe::Local;
 
 /// Hostnames listed in a section header or a note before "(+N more)".
 const LIST_MAX: usize = 8;
@@ -151,6 +152,8 @@ pub struct Printer {
     /// The current command's local pipe or file: its stdout goes there, a line per output
     /// line prefixed with the host (`HOST: line`, as pdsh does), instead of sections.
     pub local: Option<crate::shell::pipe::Local>,
+    /// The current command's parsed results, when its output is parsed.
+    pub collect: Option<crate::shell::results::Collect>,
     /// Each host's full output, saved per host (`None`: `--no-save-output`).
     saved: Option<crate::output::saved::SavedOutput>,
 }
@@ -184,6 +187,7 @@ impl Printer {
             shown: HashMap::new(),
             progress: None,
             local: None,
+            collect: None,
             saved: None,
         }
     }
@@ -267,7 +271,10 @@ impl Printer {
     pub fn begin(&mut self, line: &str, hosts: usize) -> Tally {
         self.shown.clear();
         // No bar over a local pipeline's output (it shares the terminal).
-        if hosts > 1 && std::io::stderr().is_terminal() && self.local.is_none() {
+        if hosts > 1
+            && std::io::stderr().is_terminal()
+            && self.local.as_ref().is_none_or(Local::discards)
+        {
             let pb = indicatif::ProgressBar::new(hosts as u64);
             pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -308,6 +315,28 @@ impl Printer {
 
     /// Takes in one unit of results: records, transcript entries, then the sections.
     pub fn unit(&mut self, fleet: &Fleet, unit: &Unit, line: &str, tier: Tier, tally: &mut Tally) {
+        if let Some(c) = self.collect.as_mut() {
+            for r in &unit.runs {
+                let RunResult::Output { group, stderr } = r.result else {
+                    continue;
+                };
+                let Some(g) = unit.groups.get(group) else {
+                    continue;
+                };
+                // A host that only reported an error has no results to count.
+                if stderr && g.stdout.is_empty() {
+                    continue;
+                }
+                let d = &fleet.hosts[r.host as usize].device;
+                c.add(
+                    &d.hostname,
+                    &d.device_id,
+                    crate::command::Platform::from_api_name(&d.platform_name),
+                    Some(g.key),
+                    &g.stdout,
+                );
+            }
+        }
         if unit.resent > 0 {
             let _ = self.transcript.note(
                 None,
