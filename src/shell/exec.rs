@@ -285,8 +285,13 @@ pub async fn run_line(
         s.begin(&host.hostname, &host.aid, line);
     }
     let mut rec = CommandRecord::new(&host.hostname, &host.aid, line, tier, started);
+    // `stack FIELD CMD --json`: the stack's lines, not CMD's record.
+    let discard = outs
+        .local
+        .as_ref()
+        .is_some_and(crate::shell::pipe::Local::discards);
     let mut streams = Streams {
-        json: json.then(|| RecordStream::new(std::io::stdout())),
+        json: (json && !discard).then(|| RecordStream::new(std::io::stdout())),
         kept: outs
             .saved
             .as_mut()
@@ -444,7 +449,12 @@ fn finish_record(outs: &mut Outputs, rec: CommandRecord, streams: Streams, diges
     {
         outs.notify(format!("could not save the output's record: {e}"));
     }
-    if outs.json {
+    // Not for `stack FIELD CMD --json` (its output is discarded: the stack's lines stand).
+    let discard = outs
+        .local
+        .as_ref()
+        .is_some_and(crate::shell::pipe::Local::discards);
+    if outs.json && !discard {
         let stream = streams
             .json
             .unwrap_or_else(|| RecordStream::new(std::io::stdout()));

@@ -488,21 +488,8 @@ impl<H: Hosts> Interp<'_, H> {
                     return end;
                 }
                 if newest == before {
-                    // Nothing new to read: the command is not one whose output is parsed, or
-                    // no host answered it.
-                    let why = if crate::parse::Kind::of(
-                        &crate::command::lexer::words(&text).unwrap_or_default(),
-                    )
-                    .is_none()
-                    {
-                        format!(
-                            "`{}` is not parsed: stack reads ps, netstat, reg query, ls, filehash, env, eventlog view and runscript",
-                            sanitize_line(&text)
-                        )
-                    } else {
-                        "no host answered it: nothing to stack".to_string()
-                    };
-                    eprintln!("{}", style::problem(&why));
+                    // No host answered it (`stack` only runs commands whose output is parsed).
+                    eprintln!("{}", style::problem("no host answered it: nothing to stack"));
                     return LineEnd::of(end.exit.max(Exit::CommandFailed));
                 }
                 (newest, end)
@@ -537,7 +524,7 @@ impl<H: Hosts> Interp<'_, H> {
         at: Option<&ScriptLine>,
         cancel: &CancellationToken,
     ) -> LineEnd {
-        if to.is_some() && self.hosts.json() {
+        if to.is_some_and(|o| *o != Output::Discard) && self.hosts.json() {
             return self.refuse(
                 at,
                 None,

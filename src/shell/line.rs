@@ -248,6 +248,12 @@ fn stack(line: &str, rest: &str) -> Result<Line, String> {
     } else if after.starts_with('#') {
         return Err(format!("`{after}` is not a result number (see `results`)"));
     } else {
+        let words = crate::command::lexer::words(after).unwrap_or_default();
+        if crate::parse::Kind::of(&words).is_none() {
+            return Err(format!(
+                "`{after}` is not parsed: stack reads ps, netstat, reg query, ls, filehash, env, eventlog view and runscript"
+            ));
+        }
         let offset = line[..line.len() - after.len()].chars().count();
         Of::Run {
             text: after.to_string(),

@@ -103,6 +103,11 @@ impl Kept {
         self.hosts.len()
     }
 
+    /// About how many bytes the records and their strings take.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// How many records all hosts gave.
     pub fn records(&self) -> usize {
         self.hosts.iter().map(|h| h.records.len()).sum()

@@ -56,5 +56,6 @@ mod shell_pty;
 mod shell_script;
 mod shell_sessions;
 mod shell_term;
+mod stack;
 mod stdin_stream;
 mod tls;

@@ -359,7 +359,9 @@ impl Printer {
         self.save(fleet, unit, line);
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
-        let mut out = self.json.then(|| BufWriter::new(std::io::stdout().lock()));
+        // `stack FIELD CMD --json`: the stack's lines, not CMD's records.
+        let discard = self.local.as_ref().is_some_and(Local::discards);
+        let mut out = (self.json && !discard).then(|| BufWriter::new(std::io::stdout().lock()));
         let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
         for run in &unit.runs {
             let h = &fleet.hosts[run.host as usize];
