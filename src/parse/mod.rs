@@ -59,6 +59,8 @@ impl Kind {
 
     /// The fields its records may have, the most useful for stacking first (`runscript`:
     /// none known in advance; its records carry the names of its CSV header or JSON keys).
+    /// Records also keep the output's other columns, after these, under their header's name
+    /// normalised (`WorkingSet(Kb)` → `workingset_kb`).
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             Kind::Ps => &["name", "path", "user", "pid", "ppid", "start"],
@@ -71,6 +73,7 @@ impl Kind {
                 "proto",
                 "pid",
                 "remote_port",
+                "process",
             ],
             Kind::RegQuery => &["value", "name", "key", "type", "subkey"],
             Kind::Ls => &["name", "path", "type", "size", "modified", "created"],
@@ -113,17 +116,125 @@ pub struct Parsed<'a> {
     pub unparsed: Vec<(usize, &'a str)>,
 }
 
+
+mod filehash;
+mod netstat;
+mod ps;
+mod reg;
+mod runscript;
+mod simple;
+mod table;
+#[cfg(test)]
+mod tests;
+
 /// Parses one host's output of a command of `kind`.
+///
+/// The format is recognised from the text itself (a header, a rule, `NAME=value`, JSON, ...),
+/// `platform` only breaking ties: a host's platform can be mislabelled, its output cannot.
 pub fn parse<'a>(kind: Kind, platform: Platform, text: &'a str) -> Parsed<'a> {
-    let _ = (kind, platform);
-    // Until the per-command parsers land: every line is kept unparsed.
-    Parsed {
-        records: Vec::new(),
-        consumed: Vec::new(),
-        unparsed: text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .collect(),
+    let lines: Vec<(usize, &'a str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let mut acc = Acc::default();
+    match kind {
+        Kind::Ps => ps::parse(&mut acc, &lines, platform),
+        Kind::Netstat => netstat::parse(&mut acc, &lines, platform),
+        Kind::RegQuery => reg::parse(&mut acc, &lines),
+        Kind::Ls => simple::ls(&mut acc, &lines, platform),
+        Kind::Filehash => filehash::parse(&mut acc, &lines),
+        Kind::Env => simple::env(&mut acc, &lines),
+        Kind::EventlogView => simple::eventlog(&mut acc, &lines),
+        Kind::Runscript => runscript::parse(&mut acc, text, &lines),
     }
+    acc.finish(kind)
+}
+
+/// Collects what each line became; [`Acc::finish`] puts records, consumed and unparsed lines in
+/// line order whatever order the parser found them in (a table's misaligned rows come last).
+#[derive(Default)]
+pub(crate) struct Acc<'a> {
+    records: Vec<Record<'a>>,
+    consumed: Vec<usize>,
+    unparsed: Vec<(usize, &'a str)>,
+}
+
+type Field<'a> = (Cow<'static, str>, Cow<'a, str>);
+
+impl<'a> Acc<'a> {
+    fn record(&mut self, line: usize, fields: Vec<Field<'a>>) {
+        self.records.push(Record { line, fields });
+    }
+
+    fn consume(&mut self, line: usize) {
+        self.consumed.push(line);
+    }
+
+    fn unparsed(&mut self, line: usize, text: &'a str) {
+        self.unparsed.push((line, text));
+    }
+
+    /// Every line of `lines` unparsed (an output not of the expected form).
+    fn all_unparsed(&mut self, lines: &[(usize, &'a str)]) {
+        self.unparsed.extend_from_slice(lines);
+    }
+
+    fn finish(mut self, kind: Kind) -> Parsed<'a> {
+        let known = kind.fields();
+        let rank = |k: &str| known.iter().position(|f| *f == k).unwrap_or(known.len());
+        for r in &mut self.records {
+            // Stable: extra fields keep the order of their columns after the known ones.
+            r.fields.sort_by_key(|(k, _)| rank(k));
+        }
+        self.records.sort_by_key(|r| r.line);
+        self.consumed.sort_unstable();
+        self.consumed.dedup();
+        self.unparsed.sort_by_key(|(i, _)| *i);
+        Parsed {
+            records: self.records,
+            consumed: self.consumed,
+            unparsed: self.unparsed,
+        }
+    }
+}
+
+/// A header's name as a field name: lower-case, runs of non-alphanumerics as one `_`, none at
+/// either end (`WorkingSet(Kb)` → `workingset_kb`, `Start Time (UTC)` → `start_time_utc`).
+pub(crate) fn normalise(h: &str) -> String {
+    let mut s = String::with_capacity(h.len());
+    let mut gap = false;
+    for c in h.chars() {
+        if c.is_alphanumeric() {
+            if gap && !s.is_empty() {
+                s.push('_');
+            }
+            gap = false;
+            s.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    s
+}
+
+/// A value lower-cased, borrowed when it already is (and static for the common protocols and
+/// types, so that 10,000 hosts' `TCP` do not allocate).
+pub(crate) fn lower(v: &str) -> Cow<'_, str> {
+    const COMMON: [&str; 10] = [
+        "tcp", "udp", "tcp4", "tcp6", "udp4", "udp6", "tcp46", "udp46", "file", "directory",
+    ];
+    if let Some(c) = COMMON.iter().find(|c| c.eq_ignore_ascii_case(v)) {
+        return Cow::Borrowed(c);
+    }
+    if v.chars().any(char::is_uppercase) {
+        Cow::Owned(v.to_lowercase())
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+/// A field from a static name.
+pub(crate) fn f<'a>(name: &'static str, v: impl Into<Cow<'a, str>>) -> Field<'a> {
+    (Cow::Borrowed(name), v.into())
 }

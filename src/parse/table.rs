@@ -1,0 +1,371 @@
+//! Column tables (`ps`, `netstat`, `ls`, `eventlog view`, PowerShell's `Format-Table`): a
+//! header, maybe a rule of dashes, rows whose values sit under their column.
+//!
+//! A row is first read by position: each word goes to the column it sits under, and a column's
+//! value must start where its header starts (left-aligned) or end where it ends
+//! (right-aligned). A row that does not fit (a value longer than its column pushed the rest, a
+//! tab, a hostile name) is read again by counting words, with the shape the well-aligned rows
+//! taught (the Windows `Start Time` is three words, a `COMMAND` any number); a row that fits
+//! neither way is left unparsed rather than guessed.
+
+/// A run of non-whitespace in a line: byte extents (for slicing) and char extents (for
+/// columns, which formatters pad in chars).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tok {
+    pub s: usize,
+    pub e: usize,
+    pub cs: usize,
+    pub ce: usize,
+}
+
+/// The words of a line.
+pub(crate) fn tokens(line: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, usize)> = None;
+    let mut col = 0;
+    for (b, c) in line.char_indices() {
+        if c.is_whitespace() {
+            if let Some((s, cs)) = start.take() {
+                out.push(Tok {
+                    s,
+                    e: b,
+                    cs,
+                    ce: col,
+                });
+            }
+        } else if start.is_none() {
+            start = Some((b, col));
+        }
+        col += 1;
+    }
+    if let Some((s, cs)) = start {
+        out.push(Tok {
+            s,
+            e: line.len(),
+            cs,
+            ce: col,
+        });
+    }
+    out
+}
+
+/// A rule under a header: only dashes (or `=`), in one or more groups.
+pub(crate) fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    t.len() >= 2
+        && t.chars().all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
+        && t.starts_with(['-', '='])
+}
+
+/// A column: its header text and the chars it spans (its rule's dashes when there is a rule).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Col<'a> {
+    pub name: &'a str,
+    pub cs: usize,
+    pub ce: usize,
+}
+
+/// Words that start a two-word header (`Local Address`, `Start Time`, `PID/Program name`).
+const FIRST: [&str; 12] = [
+    "local",
+    "foreign",
+    "peer",
+    "remote",
+    "start",
+    "user",
+    "kernel",
+    "last",
+    "pid/program",
+    "size",
+    "time",
+    "entry",
+];
+/// ... and the words that end one.
+const SECOND: [&str; 8] = [
+    "address", "time", "modified", "name", "type", "written", "created", "generated",
+];
+
+/// The columns of a header, from its rule when it has one (which says exactly where each
+/// column is), else from its words (a parenthesis and the usual two-word names kept together).
+pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
+    let words = tokens(header);
+    if let Some(rule) = rule {
+        let groups: Vec<Col<'a>> = tokens(rule)
+            .iter()
+            .map(|t| Col {
+                name: "",
+                cs: t.cs,
+                ce: t.ce,
+            })
+            .collect();
+        let mut cols = groups.clone();
+        if let Some(ranges) = assign(&words, &groups) {
+            for (c, r) in cols.iter_mut().zip(ranges) {
+                if let Some((a, b)) = r {
+                    c.name = &header[words[a].s..words[b - 1].e];
+                }
+            }
+            return cols;
+        }
+        // A header that does not fit its rule: its words are the columns.
+    }
+    let mut cols: Vec<Col<'a>> = Vec::with_capacity(words.len());
+    let mut prev: Option<Tok> = None;
+    for t in words {
+        let w = &header[t.s..t.e];
+        let merge = match (prev, cols.last()) {
+            (Some(p), Some(c)) if t.cs == p.ce + 1 => {
+                let lw = w.to_ascii_lowercase();
+                let pw = header[p.s..p.e].to_ascii_lowercase();
+                w.starts_with('(')
+                    || (FIRST.contains(&pw.as_str())
+                        && SECOND.iter().any(|s| lw.starts_with(s)))
+                    || c.name.contains(' ') && w.starts_with('(')
+            }
+            _ => false,
+        };
+        match cols.last_mut() {
+            Some(c) if merge => {
+                let start = c.name.as_ptr() as usize - header.as_ptr() as usize;
+                c.name = &header[start..t.e];
+                c.ce = t.ce;
+            }
+            _ => cols.push(Col {
+                name: w,
+                cs: t.cs,
+                ce: t.ce,
+            }),
+        }
+        prev = Some(t);
+    }
+    cols
+}
+
+/// Which words (a range of indexes) each column gets, by position; `None` when a word spans two
+/// columns or the words would go back to an earlier column.
+fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+    let mut out: Vec<Option<(usize, usize)>> = vec![None; cols.len()];
+    let (first, last) = (cols.first()?, cols.last()?);
+    let mut cur = 0usize;
+    let mut prev: Option<(Tok, usize)> = None;
+    for (i, t) in toks.iter().enumerate() {
+        let mut hit = cols
+            .iter()
+            .enumerate()
+            .skip(cur)
+            .filter(|(_, c)| c.cs < t.ce && t.cs < c.ce)
+            .map(|(j, _)| j);
+        let j = match (hit.next(), hit.next()) {
+            (Some(_), Some(_)) => return None,
+            (Some(j), None) => j,
+            _ if t.ce <= first.cs => 0,
+            _ if t.cs >= last.ce => cols.len() - 1,
+            _ => {
+                // In the gap between two columns: the next word of a value (`2:21:45 PM`) stays
+                // with it, else the nearer column.
+                let right = cols.iter().position(|c| c.cs >= t.ce)?;
+                let left = right.checked_sub(1)?;
+                match prev {
+                    Some((p, pj)) if pj == left && t.cs == p.ce + 1 => left,
+                    _ if t.cs - cols[left].ce <= cols[right].cs - t.ce => left,
+                    _ => right,
+                }
+            }
+        };
+        if j < cur {
+            return None;
+        }
+        cur = j;
+        out[j] = Some(match out[j] {
+            Some((a, _)) => (a, i + 1),
+            None => (i, i + 1),
+        });
+        prev = Some((*t, j));
+    }
+    Some(out)
+}
+
+/// Byte spans of a row's values, one per column (`None`: empty), when the row is aligned.
+fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+    let ranges = assign(toks, cols)?;
+    let mut spans = Vec::with_capacity(cols.len());
+    for (c, r) in cols.iter().zip(&ranges) {
+        spans.push(match *r {
+            Some((a, b)) => {
+                let (vs, ve) = (toks[a].cs, toks[b - 1].ce);
+                let fits = vs == c.cs || ve == c.ce || (vs <= c.cs && ve >= c.ce);
+                if !fits {
+                    return None;
+                }
+                Some((toks[a].s, toks[b - 1].e))
+            }
+            None => None,
+        });
+    }
+    Some(spans)
+}
+
+/// How many words a column had in the aligned rows.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    min: usize,
+    max: usize,
+}
+
+/// Spans of the cells of a row, cells being separated by two or more spaces or a tab: words
+/// indexes `(first, last + 1)`.
+fn cells(line: &str, toks: &[Tok]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let joined = i > 0 && {
+            let p = toks[i - 1];
+            t.cs == p.ce + 1 && line[p.e..t.s] == *" "
+        };
+        match out.last_mut() {
+            Some(c) if joined => c.1 = i + 1,
+            _ => out.push((i, i + 1)),
+        }
+    }
+    out
+}
+
+/// The rows of a table split into their columns' byte spans (`None` for a row that could not be
+/// read, which the caller keeps unparsed). `greedy_last`: the last column may hold any number
+/// of words (a command line, a message) even when no aligned row taught so.
+pub(crate) fn split_rows(
+    rows: &[(usize, &str)],
+    cols: &[Col<'_>],
+    greedy_last: bool,
+) -> Vec<Option<Vec<Option<(usize, usize)>>>> {
+    let n = cols.len();
+    let toks: Vec<Vec<Tok>> = rows.iter().map(|(_, l)| tokens(l)).collect();
+    let mut out: Vec<Option<Vec<Option<(usize, usize)>>>> =
+        toks.iter().map(|t| positional(t, cols)).collect();
+    if n == 0 || out.iter().all(Option::is_some) {
+        return out;
+    }
+    // What the aligned rows say of each column's number of words.
+    let mut shape: Vec<Option<Shape>> = vec![None; n];
+    for (spans, t) in out.iter().zip(&toks) {
+        let Some(spans) = spans else { continue };
+        for (k, s) in spans.iter().enumerate() {
+            let c = match s {
+                Some((a, b)) => t.iter().filter(|x| x.s >= *a && x.e <= *b).count(),
+                None => 0,
+            };
+            shape[k] = Some(match shape[k] {
+                Some(sh) => Shape {
+                    min: sh.min.min(c),
+                    max: sh.max.max(c),
+                },
+                None => Shape { min: c, max: c },
+            });
+        }
+    }
+    let learned = shape.iter().all(Option::is_some);
+    let fixed = |k: usize| -> Option<usize> {
+        match shape[k] {
+            Some(s) if s.min == s.max => Some(s.min),
+            Some(_) => None,
+            None if greedy_last && k == n - 1 => None,
+            None => Some(1),
+        }
+    };
+    for ((slot, t), (_, line)) in out.iter_mut().zip(&toks).zip(rows) {
+        if slot.is_some() {
+            continue;
+        }
+        let span = |a: usize, b: usize| (b > a).then(|| (t[a].s, t[b - 1].e));
+        // Cells separated by wide gaps, one per column, each with the words its column takes.
+        let cs = cells(line, t);
+        if cs.len() == n
+            && cs
+                .iter()
+                .enumerate()
+                .all(|(k, (a, b))| fixed(k).is_none_or(|f| f == b - a))
+        {
+            *slot = Some(cs.iter().map(|&(a, b)| span(a, b)).collect());
+            continue;
+        }
+        // Words counted: the fixed columns take their number, one variable column the rest.
+        let var: Vec<usize> = (0..n).filter(|&k| fixed(k).is_none()).collect();
+        let want: usize = (0..n).filter_map(fixed).sum();
+        let ok = match var.as_slice() {
+            [] => t.len() == want,
+            [v] => {
+                let min = if learned {
+                    shape[*v].map_or(1, |s| s.min)
+                } else {
+                    1
+                };
+                t.len() >= want + min
+            }
+            _ => false,
+        };
+        if !ok {
+            continue;
+        }
+        let extra = t.len() - want;
+        let mut spans = Vec::with_capacity(n);
+        let mut i = 0;
+        for k in 0..n {
+            let c = fixed(k).unwrap_or(extra);
+            spans.push(span(i, i + c));
+            i += c;
+        }
+        *slot = Some(spans);
+    }
+    out
+}
+
+/// Reads the table whose header is `lines[h]` (its rule, if any, next) up to `lines[end]`: the
+/// header, rule and repeated headers consumed, each row given to `build` (its line and its
+/// columns' byte spans), a row that cannot be split or built kept unparsed. `greedy` says,
+/// from the columns, whether the last one may hold any number of words.
+pub(crate) fn read<'a>(
+    acc: &mut super::Acc<'a>,
+    lines: &[(usize, &'a str)],
+    h: usize,
+    end: usize,
+    greedy: impl Fn(&[Col<'a>]) -> bool,
+    mut build: impl FnMut(&[Col<'a>], &'a str, &[Option<(usize, usize)>]) -> Option<Vec<super::Field<'a>>>,
+) {
+    let end = end.min(lines.len());
+    if h >= end {
+        return;
+    }
+    let (hi, header) = lines[h];
+    acc.consume(hi);
+    let mut first = h + 1;
+    let rule = match lines.get(first) {
+        Some(&(ri, r)) if first < end && is_rule(r) => {
+            acc.consume(ri);
+            first += 1;
+            Some(r)
+        }
+        _ => None,
+    };
+    let cols = columns(header, rule);
+    let mut rows: Vec<(usize, &'a str)> = Vec::with_capacity(end - first);
+    for &(i, l) in &lines[first..end] {
+        if l.trim() == header.trim() || is_rule(l) {
+            acc.consume(i);
+        } else {
+            rows.push((i, l));
+        }
+    }
+    let split = split_rows(&rows, &cols, greedy(&cols));
+    for ((i, l), spans) in rows.into_iter().zip(split) {
+        match spans.and_then(|s| build(&cols, l, &s)) {
+            Some(fields) => acc.record(i, fields),
+            None => acc.unparsed(i, l),
+        }
+    }
+}
+
+/// The value of a span, trimmed (`None`: empty).
+pub(crate) fn value<'a>(line: &'a str, span: Option<(usize, usize)>) -> Option<&'a str> {
+    let (a, b) = span?;
+    let v = line.get(a..b)?.trim();
+    (!v.is_empty()).then_some(v)
+}
