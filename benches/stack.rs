@@ -101,7 +101,10 @@ fn main() {
         parse_time.as_secs_f64() * 1e3,
         parse_time.as_secs_f64() * 1e6 / answered.max(1) as f64
     );
-    println!("  stack (count)    {:>10.1} ms", stack_time.as_secs_f64() * 1e3);
+    println!(
+        "  stack (count)    {:>10.1} ms",
+        stack_time.as_secs_f64() * 1e3
+    );
     println!(
         "  total            {:>10.1} ms   target: well under 1000 ms",
         total.as_secs_f64() * 1e3

@@ -116,7 +116,6 @@ pub struct Parsed<'a> {
     pub unparsed: Vec<(usize, &'a str)>,
 }
 
-
 mod filehash;
 mod netstat;
 mod ps;
@@ -222,7 +221,16 @@ pub(crate) fn normalise(h: &str) -> String {
 /// types, so that 10,000 hosts' `TCP` do not allocate).
 pub(crate) fn lower(v: &str) -> Cow<'_, str> {
     const COMMON: [&str; 10] = [
-        "tcp", "udp", "tcp4", "tcp6", "udp4", "udp6", "tcp46", "udp46", "file", "directory",
+        "tcp",
+        "udp",
+        "tcp4",
+        "tcp6",
+        "udp4",
+        "udp6",
+        "tcp46",
+        "udp46",
+        "file",
+        "directory",
     ];
     if let Some(c) = COMMON.iter().find(|c| c.eq_ignore_ascii_case(v)) {
         return Cow::Borrowed(c);

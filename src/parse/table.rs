@@ -53,7 +53,8 @@ pub(crate) fn tokens(line: &str) -> Vec<Tok> {
 pub(crate) fn is_rule(line: &str) -> bool {
     let t = line.trim();
     t.len() >= 2
-        && t.chars().all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
+        && t.chars()
+            .all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
         && t.starts_with(['-', '='])
 }
 
@@ -82,7 +83,14 @@ const FIRST: [&str; 12] = [
 ];
 /// ... and the words that end one.
 const SECOND: [&str; 8] = [
-    "address", "time", "modified", "name", "type", "written", "created", "generated",
+    "address",
+    "time",
+    "modified",
+    "name",
+    "type",
+    "written",
+    "created",
+    "generated",
 ];
 
 /// The columns of a header, from its rule when it has one (which says exactly where each
@@ -118,8 +126,7 @@ pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
                 let lw = w.to_ascii_lowercase();
                 let pw = header[p.s..p.e].to_ascii_lowercase();
                 w.starts_with('(')
-                    || (FIRST.contains(&pw.as_str())
-                        && SECOND.iter().any(|s| lw.starts_with(s)))
+                    || (FIRST.contains(&pw.as_str()) && SECOND.iter().any(|s| lw.starts_with(s)))
                     || c.name.contains(' ') && w.starts_with('(')
             }
             _ => false,
@@ -328,7 +335,11 @@ pub(crate) fn read<'a>(
     h: usize,
     end: usize,
     greedy: impl Fn(&[Col<'a>]) -> bool,
-    mut build: impl FnMut(&[Col<'a>], &'a str, &[Option<(usize, usize)>]) -> Option<Vec<super::Field<'a>>>,
+    mut build: impl FnMut(
+        &[Col<'a>],
+        &'a str,
+        &[Option<(usize, usize)>],
+    ) -> Option<Vec<super::Field<'a>>>,
 ) {
     let end = end.min(lines.len());
     if h >= end {

@@ -49,7 +49,14 @@ fn emu(host: usize, line: &str) -> String {
     let mut cwd = w.initial_cwd(host);
     let base = line.split_whitespace().next().unwrap_or("");
     let e = w
-        .execute(host, &mut HostState::default(), &mut cwd, base, line, &NoLib)
+        .execute(
+            host,
+            &mut HostState::default(),
+            &mut cwd,
+            base,
+            line,
+            &NoLib,
+        )
         .expect("command accepted");
     assert_eq!(e.stderr, "", "stderr of {line:?}");
     String::from_utf8_lossy(&e.stdout.to_bytes()).into_owned()
@@ -70,7 +77,8 @@ fn accounted(text: &str, p: &Parsed<'_>) -> Result<(), String> {
     if cons.len() != p.consumed.len() || unp.len() != p.unparsed.len() {
         return Err("a line consumed or unparsed twice".into());
     }
-    if !p.consumed.is_sorted() || !p.unparsed.is_sorted() || !p.records.is_sorted_by_key(|r| r.line) {
+    if !p.consumed.is_sorted() || !p.unparsed.is_sorted() || !p.records.is_sorted_by_key(|r| r.line)
+    {
         return Err("not in line order".into());
     }
     let all = rec.len() + cons.len() + unp.len();
@@ -113,12 +121,18 @@ fn find<'p, 'a>(p: &'p Parsed<'a>, field: &str, value: &str) -> &'p Record<'a> {
         .iter()
         .filter(|r| r.get(field) == Some(value))
         .collect();
-    assert!(!found.is_empty(), "no record with {field} = {value:?} in {p:#?}");
+    assert!(
+        !found.is_empty(),
+        "no record with {field} = {value:?} in {p:#?}"
+    );
     found[0]
 }
 
 fn fields<'r>(r: &'r Record<'_>) -> HashMap<&'r str, &'r str> {
-    r.fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect()
+    r.fields
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .collect()
 }
 
 // --- the emulator -----------------------------------------------------------------------------
@@ -141,7 +155,10 @@ fn emulator_windows_ps() {
     let r = find(&p, "pid", "1548");
     assert_eq!(r.get("name"), Some("svchost.exe"));
     let f = fields(r);
-    assert!(f["start"].ends_with(" PM") || f["start"].ends_with(" AM"), "{f:?}");
+    assert!(
+        f["start"].ends_with(" PM") || f["start"].ends_with(" AM"),
+        "{f:?}"
+    );
     assert!(f.contains_key("workingset_kb") && f.contains_key("virtualmem_kb"));
     assert!(f.contains_key("user_time") && f.contains_key("kernel_time"));
     assert_eq!(r.fields[0].0, "name", "known fields first");
@@ -156,7 +173,10 @@ fn emulator_unix_ps() {
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let k = find(&p, "name", "kthreadd");
     assert_eq!(k.get("path"), Some("[kthreadd]"));
-    assert_eq!((k.get("pid"), k.get("ppid"), k.get("user")), (Some("2"), Some("1"), Some("root")));
+    assert_eq!(
+        (k.get("pid"), k.get("ppid"), k.get("user")),
+        (Some("2"), Some("1"), Some("root"))
+    );
     assert_eq!(find(&p, "name", "kworker/0:1-events").get("pid"), Some("4"));
     let bad = find(&p, "name", "kworkerds");
     assert_eq!(bad.get("path"), Some("/tmp/.X11-unix/kworkerds"));
@@ -191,7 +211,8 @@ fn emulator_hostile_ps() {
     }
     let odd: Vec<&str> = p.unparsed.iter().map(|(_, l)| *l).collect();
     assert!(
-        p.records.iter().any(|r| r.get("pid") == Some("9999")) || odd.iter().any(|l| l.contains("9999")),
+        p.records.iter().any(|r| r.get("pid") == Some("9999"))
+            || odd.iter().any(|l| l.contains("9999")),
         "{odd:?}"
     );
 }
@@ -203,27 +224,49 @@ fn emulator_netstat() {
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let rdp = find(&p, "local_port", "3389");
     let f = fields(rdp);
-    assert_eq!((f["proto"], f["state"], f["pid"]), ("tcp", "LISTENING", "1548"));
+    assert_eq!(
+        (f["proto"], f["state"], f["pid"]),
+        ("tcp", "LISTENING", "1548")
+    );
     assert_eq!((f["remote_ip"], f["remote_port"]), ("0.0.0.0", "0"));
     let c2 = find(&p, "remote_ip", "203.0.113.66");
-    assert_eq!((c2.get("remote_port"), c2.get("pid")), (Some("8443"), Some("7280")));
+    assert_eq!(
+        (c2.get("remote_port"), c2.get("pid")),
+        (Some("8443"), Some("7280"))
+    );
     let udp = find(&p, "local_port", "5353");
     assert_eq!(udp.get("proto"), Some("udp"));
     assert_eq!(udp.get("remote"), Some("*:*"));
-    assert_eq!((udp.get("state"), udp.get("remote_ip"), udp.get("remote_port")), (None, None, None));
+    assert_eq!(
+        (
+            udp.get("state"),
+            udp.get("remote_ip"),
+            udp.get("remote_port")
+        ),
+        (None, None, None)
+    );
 
     let out = emu(LINUX, "netstat");
     let p = parsed(Kind::Netstat, Platform::Linux, &out);
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let c2 = find(&p, "remote_port", "4444");
-    assert_eq!((c2.get("remote_ip"), c2.get("pid"), c2.get("state")), (Some("203.0.113.66"), Some("3230"), Some("ESTABLISHED")));
+    assert_eq!(
+        (c2.get("remote_ip"), c2.get("pid"), c2.get("state")),
+        (Some("203.0.113.66"), Some("3230"), Some("ESTABLISHED"))
+    );
     let ssh = find(&p, "local", "0.0.0.0:22");
-    assert_eq!((ssh.get("remote_ip"), ssh.get("remote_port")), (Some("0.0.0.0"), None));
+    assert_eq!(
+        (ssh.get("remote_ip"), ssh.get("remote_port")),
+        (Some("0.0.0.0"), None)
+    );
 
     let out = emu(MAC, "netstat");
     let p = parsed(Kind::Netstat, Platform::Mac, &out);
     assert!(p.unparsed.is_empty());
-    assert_eq!(find(&p, "remote_ip", "17.253.144.10").get("pid"), Some("828"));
+    assert_eq!(
+        find(&p, "remote_ip", "17.253.144.10").get("pid"),
+        Some("828")
+    );
 }
 
 #[test]
@@ -232,19 +275,34 @@ fn emulator_env() {
     let p = parsed(Kind::Env, Platform::Windows, &p_out);
     assert!(p.unparsed.is_empty());
     assert_eq!(p.consumed, [0, 1]);
-    assert_eq!(find(&p, "name", "ProgramFiles(x86)").get("value"), Some(r"C:\Program Files (x86)"));
-    assert_eq!(find(&p, "name", "USERNAME").get("value"), Some("DESKTOP-01$"));
+    assert_eq!(
+        find(&p, "name", "ProgramFiles(x86)").get("value"),
+        Some(r"C:\Program Files (x86)")
+    );
+    assert_eq!(
+        find(&p, "name", "USERNAME").get("value"),
+        Some("DESKTOP-01$")
+    );
 
     let out = emu(LINUX, "env");
     let p = parsed(Kind::Env, Platform::Linux, &out);
     assert!(p.unparsed.is_empty() && p.consumed.is_empty());
-    assert_eq!(find(&p, "name", "HOSTNAME").get("value"), Some("srv-lnx-01"));
+    assert_eq!(
+        find(&p, "name", "HOSTNAME").get("value"),
+        Some("srv-lnx-01")
+    );
 
     let out = emu(HOSTILE, "env");
     let p = parsed(Kind::Env, Platform::Windows, &out);
-    assert!(find(&p, "name", "PROMPT=\u{1b}]0;pwned\u{7}\u{1b}[2J$P$G").get("value").is_some_and(str::is_empty)
-        || p.unparsed.iter().any(|(_, l)| l.starts_with("PROMPT"))
-        || p.records.iter().any(|r| r.get("name").is_some_and(|n| n.starts_with("PROMPT"))));
+    assert!(
+        find(&p, "name", "PROMPT=\u{1b}]0;pwned\u{7}\u{1b}[2J$P$G")
+            .get("value")
+            .is_some_and(str::is_empty)
+            || p.unparsed.iter().any(|(_, l)| l.starts_with("PROMPT"))
+            || p.records
+                .iter()
+                .any(|r| r.get("name").is_some_and(|n| n.starts_with("PROMPT")))
+    );
 }
 
 #[test]
@@ -254,7 +312,10 @@ fn emulator_ls() {
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let cmd = fields(find(&p, "name", "cmd.exe"));
     assert_eq!(cmd["path"], r"C:\Windows\System32\cmd.exe");
-    assert_eq!((cmd["type"], cmd["size"], cmd["size_mb"]), ("file", "323584", "0.309"));
+    assert_eq!(
+        (cmd["type"], cmd["size"], cmd["size_mb"]),
+        ("file", "323584", "0.309")
+    );
     assert!(cmd["modified"].contains('/') && cmd["created"].contains('/'));
     let drivers = fields(find(&p, "name", "drivers"));
     assert_eq!(drivers["type"], "directory");
@@ -263,14 +324,23 @@ fn emulator_ls() {
     let out = emu(DESKTOP, "ls");
     let p = parsed(Kind::Ls, Platform::Windows, &out);
     assert!(p.unparsed.is_empty());
-    assert_eq!(find(&p, "name", "Program Files (x86)").get("path"), Some(r"C:\Program Files (x86)"));
-    assert_eq!(find(&p, "name", "$Recycle.Bin").get("type"), Some("directory"));
+    assert_eq!(
+        find(&p, "name", "Program Files (x86)").get("path"),
+        Some(r"C:\Program Files (x86)")
+    );
+    assert_eq!(
+        find(&p, "name", "$Recycle.Bin").get("type"),
+        Some("directory")
+    );
 
     let out = emu(LINUX, "ls -l /etc");
     let p = parsed(Kind::Ls, Platform::Linux, &out);
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let ssh = fields(find(&p, "name", "ssh"));
-    assert_eq!((ssh["type"], ssh["size"], ssh["owner"]), ("directory", "4096", "root"));
+    assert_eq!(
+        (ssh["type"], ssh["size"], ssh["owner"]),
+        ("directory", "4096", "root")
+    );
     assert_eq!(find(&p, "name", "passwd").get("type"), Some("file"));
 
     let out = emu(MAC, "ls");
@@ -281,21 +351,44 @@ fn emulator_ls() {
 
 #[test]
 fn emulator_reg_query() {
-    let out = emu(DESKTOP, r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run");
+    let out = emu(
+        DESKTOP,
+        r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run",
+    );
     let p = parsed(Kind::RegQuery, Platform::Windows, &out);
     assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
     let r = fields(find(&p, "name", "WindowsUpdaterSvc"));
     assert_eq!(r["value"], r"C:\Windows\Temp\svch0st.exe -k netsvcs");
     assert_eq!(r["type"], "REG_SZ");
-    assert_eq!(r["key"], r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Run");
-    assert!(find(&p, "name", "RtkAudUService").get("value").is_some_and(|v| v.starts_with("\"C:\\") && v.ends_with(" -background")));
-    assert_eq!(find(&p, "name", "SecurityHealth").get("type"), Some("REG_EXPAND_SZ"));
+    assert_eq!(
+        r["key"],
+        r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"
+    );
+    assert!(
+        find(&p, "name", "RtkAudUService")
+            .get("value")
+            .is_some_and(|v| v.starts_with("\"C:\\") && v.ends_with(" -background"))
+    );
+    assert_eq!(
+        find(&p, "name", "SecurityHealth").get("type"),
+        Some("REG_EXPAND_SZ")
+    );
 
-    let out = emu(DESKTOP, r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion");
+    let out = emu(
+        DESKTOP,
+        r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion",
+    );
     let p = parsed(Kind::RegQuery, Platform::Windows, &out);
     assert!(p.unparsed.is_empty());
-    let run = find(&p, "subkey", r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Run");
-    assert_eq!(run.get("key"), Some(r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion"));
+    let run = find(
+        &p,
+        "subkey",
+        r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Run",
+    );
+    assert_eq!(
+        run.get("key"),
+        Some(r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion")
+    );
     assert_eq!(p.records.len(), 3);
 }
 
@@ -307,7 +400,10 @@ fn emulator_filehash_and_eventlog() {
     assert!(p.unparsed.is_empty());
     let h = fields(&p.records[0]);
     assert_eq!(h["path"], r"C:\Windows\System32\cmd.exe");
-    assert_eq!((h["md5"].len(), h["sha1"].len(), h["sha256"].len()), (32, 40, 64));
+    assert_eq!(
+        (h["md5"].len(), h["sha1"].len(), h["sha256"].len()),
+        (32, 40, 64)
+    );
     assert_eq!(p.consumed, [1, 2, 3]);
 
     let out = emu(LINUX, "filehash /usr/sbin/sshd");
@@ -327,7 +423,11 @@ fn emulator_filehash_and_eventlog() {
     let out = emu(HOSTILE, "eventlog view Security 20");
     let p = parsed(Kind::EventlogView, Platform::Windows, &out);
     assert!(p.unparsed.is_empty());
-    assert!(p.records.iter().any(|r| r.get("source") == Some("Microsoft-Windows-Security-Auditing")));
+    assert!(
+        p.records
+            .iter()
+            .any(|r| r.get("source") == Some("Microsoft-Windows-Security-Auditing"))
+    );
 }
 
 /// Every emulated command's output, parsed as every kind on every platform, is accounted for.
@@ -343,7 +443,10 @@ fn emulator_outputs_accounted_for_any_kind() {
         (HOSTILE, "env"),
         (HOSTILE, "ls"),
         (LINUX, "ls -l /"),
-        (DESKTOP, r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run"),
+        (
+            DESKTOP,
+            r"reg query HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Run",
+        ),
         (DESKTOP, r"filehash C:\Windows\System32\cmd.exe"),
         (DESKTOP, "eventlog view Application 10"),
     ];
@@ -365,8 +468,14 @@ fn timing_windows_ps() {
     let t = std::time::Instant::now();
     let mut records = 0;
     for _ in 0..n {
-        records += parse(Kind::Ps, Platform::Windows, std::hint::black_box(&out)).records.len();
+        records += parse(Kind::Ps, Platform::Windows, std::hint::black_box(&out))
+            .records
+            .len();
     }
     let per = t.elapsed() / n;
-    println!("parse ps (Windows, {} bytes, {} records): {per:?} per host", out.len(), records / n as usize);
+    println!(
+        "parse ps (Windows, {} bytes, {} records): {per:?} per host",
+        out.len(),
+        records / n as usize
+    );
 }

@@ -489,7 +489,10 @@ impl<H: Hosts> Interp<'_, H> {
                 }
                 if newest == before {
                     // No host answered it (`stack` only runs commands whose output is parsed).
-                    eprintln!("{}", style::problem("no host answered it: nothing to stack"));
+                    eprintln!(
+                        "{}",
+                        style::problem("no host answered it: nothing to stack")
+                    );
                     return LineEnd::of(end.exit.max(Exit::CommandFailed));
                 }
                 (newest, end)

@@ -44,13 +44,14 @@ fn names<'a>(all: impl Iterator<Item = &'a str>, count: usize) -> String {
 /// The line above a stack: what was stacked, over how many hosts.
 pub fn stack_title(s: &Stack<'_>) -> String {
     let k = s.kept;
+    let values = if s.rows.len() == 1 { "value" } else { "values" };
     let mut t = format!(
-        "{} of `{}` (#{}) on {}: {} distinct, rarest first",
+        "{} of `{}` (#{}) on {}: {} distinct {values}, rarest first",
         sanitize_line(&s.field),
         sanitize_line(&k.line),
         k.no,
         crate::shell::fleet::plural(k.hosts(), "host"),
-        crate::shell::fleet::plural(s.rows.len(), "value"),
+        s.rows.len(),
     );
     if s.without > 0 {
         t.push_str(&format!("; {} without it", s.without));
