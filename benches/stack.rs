@@ -61,6 +61,7 @@ fn main() {
     let before_kib = status_kib("VmHWM:");
     let mut collect = results.start("ps", &words).expect("ps is parsed");
     let mut parse_time = Duration::ZERO;
+    let mut parser_time = Duration::ZERO;
     let mut output_bytes = 0u64;
     let mut answered = 0usize;
     for (i, h) in world.hosts().iter().enumerate() {
@@ -72,6 +73,11 @@ fn main() {
         let text = String::from_utf8_lossy(&run.stdout.to_bytes()).into_owned();
         output_bytes += text.len() as u64;
         answered += 1;
+        // The parser alone (its share of the time below).
+        let t = Instant::now();
+        let parsed = rtrsh::parse::parse(rtrsh::parse::Kind::Ps, h.platform, &text);
+        parser_time += t.elapsed();
+        drop(parsed);
         // Timed: what happens once a host's output has arrived.
         let t = Instant::now();
         collect.add(&h.hostname, &h.aid, Some(h.platform), None, &text);
@@ -102,6 +108,10 @@ fn main() {
         parse_time.as_secs_f64() * 1e6 / answered.max(1) as f64
     );
     println!(
+        "    of which parser{:>10.1} ms (parsing alone, a second pass)",
+        parser_time.as_secs_f64() * 1e3
+    );
+    println!(
         "  stack (count)    {:>10.1} ms",
         stack_time.as_secs_f64() * 1e3
     );
@@ -125,6 +135,7 @@ fn main() {
         "output_bytes": output_bytes,
         "records": kept.records(),
         "parse_ms": parse_time.as_secs_f64() * 1e3,
+        "parser_alone_ms": parser_time.as_secs_f64() * 1e3,
         "stack_ms": stack_time.as_secs_f64() * 1e3,
         "total_ms": total.as_secs_f64() * 1e3,
         "kept_bytes_estimate": kept.bytes(),

@@ -103,7 +103,7 @@ fn run_demo(args: DemoArgs) -> ExitCode {
     if fleet && args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprintln!(
             "rtrsh demo: a simulated Falcon tenant with {} hosts at {} (nothing leaves this machine).\n\
-             Try: ps (identical outputs are grouped), stack name ps, stack local_port netstat, \
+             Try: ps (identical outputs are grouped), stack name ps, stack listen_port netstat, \
              stack value reg query HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run, \
              diff DESKTOP-01 DESKTOP-02, results, hosts, only DESKTOP-01 ls, help. Ctrl-D or `exit` leaves.",
             handle.emulator().world.hosts().len(),

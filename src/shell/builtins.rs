@@ -48,6 +48,29 @@ const LOCAL_HELP: &[(&[&str], &str)] = &[
          scope. Each host shows `lift_containment_pending`, then `normal` (see `hosts`).\n",
     ),
     (
+        &["stack"],
+        "stack - each value of a field across the hosts, the rarest first (local)\n\
+         usage: stack [--all] FIELD [#N | COMMAND]\n\
+         Reads the newest parsed result, result #N (see `results`), or COMMAND's, run first (its\n\
+         output is saved and audited, not printed). Parsed: ps, netstat, reg query, ls, filehash,\n\
+         env, eventlog view, runscript output in CSV or JSON. E.g. `stack name ps`,\n\
+         `stack listen_port netstat`, `stack value reg query HKLM\\...\\Run`. A misspelt FIELD\n\
+         lists the fields there are. At a terminal the 30 rarest show; --all shows every value.\n",
+    ),
+    (
+        &["diff"],
+        "diff - what one host has that the other does not, in a parsed result (local)\n\
+         usage: diff HOST_A HOST_B [#N]\n\
+         Compares what stays the same on a healthy machine (a process's name and path, a\n\
+         listening port, a registry value), not pids or start times.\n",
+    ),
+    (
+        &["results"],
+        "results - the parsed results kept for `stack` and `diff`: number, command, hosts (local)\n\
+         usage: results\n\
+         The last 32 are kept (fewer when they are very large): records, not copies of the output.\n",
+    ),
+    (
         &["drop"],
         "drop - leave hosts out of the commands that follow; their sessions are closed (local)\n\
          usage: drop HOST[,HOST...]\n",
@@ -137,6 +160,9 @@ pub fn help(topic: Option<&str>, platform: Option<Platform>) -> Result<String, S
                  \x20 only HOST[,HOST...] COMMAND   run COMMAND on these hosts only\n\
                  \x20 drop HOST[,HOST...]           leave these hosts out from now on\n\
                  \x20 contain, lift                 network containment (only HOSTS contain: some)\n\
+                 \x20 stack [--all] FIELD [#N|CMD]  each value across hosts, the rarest first\n\
+                 \x20 diff HOST_A HOST_B [#N]       what one host has and the other not\n\
+                 \x20 results                       the parsed results stack and diff read\n\
                  \x20 queue [wait [DURATION]]       commands queued for offline hosts, and their results\n\
                  \x20 files                         the files `get` put in the cloud\n\
                  \x20 download [NAME]               save them (those ending in NAME) as `get` does\n\

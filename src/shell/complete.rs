@@ -52,7 +52,7 @@ pub const REMOTE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Local commands of the shell (see `builtins`), completed with the catalog's.
 pub const BUILTINS: &[&str] = &[
     "help", "history", "files", "download", "queue", "hosts", "library", "clear", "cls", "exit",
-    "contain", "lift",
+    "contain", "lift", "stack", "diff", "results",
 ];
 
 /// Positional arguments that name a path on the host (by the catalog's argument names).

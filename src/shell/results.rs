@@ -24,10 +24,36 @@ pub const BUDGET: usize = 256 << 20;
 /// How much of one host's output is parsed (beyond it, the rest is left out and said so).
 pub const MAX_OUTPUT: usize = 64 << 20;
 
+/// FNV-1a: interning hashes hundreds of thousands of short strings that come from our own
+/// parser, not from an attacker able to choose collisions by the million (a flood of them only
+/// slows one `stack`), so a quick hash beats SipHash here.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// Strings stored once each.
 #[derive(Default)]
 struct Strings {
-    ids: HashMap<Arc<str>, u32>,
+    ids: FnvMap<Arc<str>, u32>,
     all: Vec<Arc<str>>,
     bytes: usize,
 }
@@ -168,6 +194,17 @@ impl Kept {
     }
 }
 
+/// Fields not kept: their values differ on every host by nature (when a process started, a
+/// log record's number), so there is nothing to stack, and interning them would cost more than
+/// all the rest (about half the memory of a 10,000-host `ps`).
+fn unique_per_host(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Ps => &["start"],
+        Kind::EventlogView => &["index"],
+        _ => &[],
+    }
+}
+
 /// Collects one command's results as they arrive.
 pub struct Collect {
     kept: Kept,
@@ -211,8 +248,18 @@ impl Collect {
             unparsed: u32::try_from(parsed.unparsed.len()).unwrap_or(u32::MAX),
             cut,
         };
+        // Runscript's fields are its own; the others keep the fields analysts stack and compare
+        // (a working set or a CPU time differs on every host: kept, they would cost memory
+        // for nothing to count).
+        let known = self.kept.kind.fields();
+        let unique = unique_per_host(self.kept.kind);
         for r in &parsed.records {
             for (f, v) in &r.fields {
+                if !known.is_empty() && !known.iter().any(|k| k.eq_ignore_ascii_case(f))
+                    || unique.iter().any(|k| k.eq_ignore_ascii_case(f))
+                {
+                    continue;
+                }
                 let fid = match self.kept.field_id(f) {
                     Some(id) => id,
                     None => {
@@ -221,6 +268,22 @@ impl Collect {
                     }
                 };
                 records.cells.push((fid, self.kept.strings.id(v)));
+            }
+            // A listening socket's port: what `stack listen_port netstat` counts (the local
+            // port of every connection would bury it under ephemeral ports).
+            if self.kept.kind == Kind::Netstat
+                && r.get("state")
+                    .is_some_and(|s| s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("listen")))
+                && let Some(port) = r.get("local_port")
+            {
+                let fid = match self.kept.field_id("listen_port") {
+                    Some(id) => id,
+                    None => {
+                        self.kept.fields.push("listen_port".into());
+                        (self.kept.fields.len() - 1) as u32
+                    }
+                };
+                records.cells.push((fid, self.kept.strings.id(port)));
             }
             records
                 .ends

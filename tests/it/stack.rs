@@ -76,7 +76,7 @@ async fn stack_over_500_hosts_finds_the_planted_process_autorun_and_port() {
         .args(["--filter", ALL, "--no-transcript", "--json"])
         .commands([
             "stack name ps".to_string(),
-            "stack local_port netstat".to_string(),
+            "stack listen_port netstat".to_string(),
             format!("stack value reg query {RUN_KEY}"),
         ])
         .run()
@@ -104,9 +104,19 @@ async fn stack_over_500_hosts_finds_the_planted_process_autorun_and_port() {
     assert_eq!(aids(svchost), every);
     assert_eq!(svchost["hosts"], every.len());
 
-    let ports = stacked(&lines, "local_port");
+    let ports = stacked(&lines, "listen_port");
     assert_eq!(aids(row(&ports, "4444")), port, "the planted listener");
     assert!(row(&ports, "3389")["hosts"].as_u64() > Some(port.len() as u64));
+    // Listening ports only: no ephemeral port of a connection among them.
+    assert!(
+        ports
+            .iter()
+            .all(
+                |r| r["value"].as_str().and_then(|p| p.parse::<u32>().ok()) < Some(49_700)
+                    || r["value"] == "49664"
+            ),
+        "{ports:?}"
+    );
 
     let values = stacked(&lines, "value");
     let run = row(&values, r"C:\Windows\Temp\svch0st.exe -k netsvcs");
