@@ -97,6 +97,10 @@ pub struct CommandRecord {
     pub trace_ids: Vec<String>,
     /// The `sequence_id`s of the output chunks received, in arrival order.
     pub sequence_ids_seen: Vec<u64>,
+    /// `--json`, for a command whose output is parsed (`ps`, `netstat`, ...): its records
+    /// (see `shell::results::parsed_json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parsed: Option<serde_json::Value>,
 }
 
 impl CommandRecord {
@@ -126,6 +130,7 @@ impl CommandRecord {
             queued: false,
             trace_ids: Vec::new(),
             sequence_ids_seen: Vec::new(),
+            parsed: None,
         }
     }
 
@@ -220,6 +225,8 @@ struct Tail<'a> {
     queued: bool,
     trace_ids: &'a [String],
     sequence_ids_seen: &'a [u64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parsed: &'a Option<serde_json::Value>,
 }
 
 /// Stderr kept in memory up to this much while stdout streams; beyond it, in a temporary file.
@@ -335,6 +342,7 @@ fn write_tail<W: Write + ?Sized>(w: &mut W, rec: &CommandRecord) -> io::Result<(
         queued: rec.queued,
         trace_ids: &rec.trace_ids,
         sequence_ids_seen: &rec.sequence_ids_seen,
+        parsed: &rec.parsed,
     };
     let mut line = json::to_line(&tail)?;
     // `{...}\n`: a comma instead of its `{`, after the quote that ends `stderr`.

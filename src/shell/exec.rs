@@ -298,6 +298,7 @@ pub async fn run_line(
             .and_then(|s| s.records())
             .map(RecordStream::new),
     };
+    let mut parsed = None;
     let (result, stderr_tail) = {
         let mut tee = Tee {
             digest: &mut digest,
@@ -322,9 +323,18 @@ pub async fn run_line(
             && !(o.polled.stderr_seen && text.is_empty())
         {
             c.add(&host.hostname, &host.aid, host.platform, None, &text);
+            // `--json` carries the records beside the output.
+            if json {
+                parsed = Some(crate::shell::results::parsed_json(
+                    c.kind(),
+                    host.platform,
+                    &text,
+                ));
+            }
         }
         (r, tee.stderr_tail)
     };
+    rec.parsed = parsed;
     if !json {
         outs.term.finish();
     }

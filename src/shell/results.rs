@@ -213,6 +213,11 @@ pub struct Collect {
 }
 
 impl Collect {
+    /// The kind of output collected.
+    pub fn kind(&self) -> Kind {
+        self.kept.kind
+    }
+
     /// Takes in one host's output. `key`: a digest of the output when the caller has one
     /// (identical outputs then share their records).
     pub fn add(
@@ -302,6 +307,39 @@ impl Collect {
             records,
         });
     }
+}
+
+/// `--json`: a host's output of a command whose output is parsed, as
+/// `{"kind": "ps", "records": [{"name": ..., ...}], "unparsed_lines": N}` (every field, in the
+/// parser's order; `unparsed_lines` counts the lines not understood, which are in `stdout`).
+pub fn parsed_json(kind: Kind, platform: Option<Platform>, stdout: &str) -> serde_json::Value {
+    let text = if stdout.len() > MAX_OUTPUT {
+        let mut end = MAX_OUTPUT;
+        while !stdout.is_char_boundary(end) {
+            end -= 1;
+        }
+        &stdout[..end]
+    } else {
+        stdout
+    };
+    let parsed = parse::parse(kind, platform.unwrap_or(Platform::Windows), text);
+    let records: Vec<serde_json::Value> = parsed
+        .records
+        .iter()
+        .map(|r| {
+            serde_json::Value::Object(
+                r.fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                    .collect(),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "kind": kind.name(),
+        "records": records,
+        "unparsed_lines": parsed.unparsed.len(),
+    })
 }
 
 /// The kept results of a shell.

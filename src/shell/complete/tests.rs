@@ -235,7 +235,7 @@ fn command_names_for_the_platform_and_builtins() {
         assert!(all.contains(&name.to_string()), "{name} in {all:?}");
     }
     assert!(!all.contains(&"ifconfig".to_string()), "Linux only");
-    assert_eq!(w.complete("re"), vec!["reg", "restart"]);
+    assert_eq!(w.complete("re"), vec!["reg", "restart", "results"]);
     assert_eq!(w.complete("  fi"), vec!["filehash", "files"]);
     assert_eq!(linux().complete("if"), vec!["ifconfig"]);
     assert!(linux().complete("reg").is_empty(), "Windows only");
@@ -654,7 +654,10 @@ fn fleet_prompts_complete_host_names_for_only_and_drop() {
         vec!["DESKTOP-01", "DESKTOP-02", "SRV-LNX-01"]
     );
     // After the hosts, the command as usual.
-    assert_eq!(complete("only DESKTOP-01 re"), vec!["reg", "restart"]);
+    assert_eq!(
+        complete("only DESKTOP-01 re"),
+        vec!["reg", "restart", "results"]
+    );
     // The fleet's own commands are offered; one host's helper knows no hosts.
     assert!(complete("on").contains(&"only".to_string()));
     assert!(w.complete("only DESK").is_empty());

@@ -363,6 +363,14 @@ impl Printer {
         let discard = self.local.as_ref().is_some_and(Local::discards);
         let mut out = (self.json && !discard).then(|| BufWriter::new(std::io::stdout().lock()));
         let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
+        // `--json` carries a parsed command's records beside its output: parsed once per
+        // distinct output (and platform).
+        let parsed_kind = out
+            .as_ref()
+            .and(self.collect.as_ref())
+            .map(crate::shell::results::Collect::kind);
+        let mut parsed: HashMap<(usize, Option<crate::command::Platform>), serde_json::Value> =
+            HashMap::new();
         for run in &unit.runs {
             let h = &fleet.hosts[run.host as usize];
             let mut rec = CommandRecord::new(
@@ -395,6 +403,20 @@ impl Printer {
                     if let Some(g) = unit.groups.get(*group) {
                         digest = &g.digest;
                         text = Some((&g.stdout, &g.stderr));
+                        if let Some(kind) = parsed_kind {
+                            let platform =
+                                crate::command::Platform::from_api_name(&h.device.platform_name);
+                            rec.parsed = Some(
+                                parsed
+                                    .entry((*group, platform))
+                                    .or_insert_with(|| {
+                                        crate::shell::results::parsed_json(
+                                            kind, platform, &g.stdout,
+                                        )
+                                    })
+                                    .clone(),
+                            );
+                        }
                     }
                 }
                 RunResult::TimedOut => {
