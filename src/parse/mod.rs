@@ -116,7 +116,6 @@ pub struct Parsed<'a> {
     pub unparsed: Vec<(usize, &'a str)>,
 }
 
-
 mod filehash;
 mod netstat;
 mod ps;
@@ -200,8 +199,14 @@ impl<'a> Acc<'a> {
 }
 
 /// A header's name as a field name: lower-case, runs of non-alphanumerics as one `_`, none at
-/// either end (`WorkingSet(Kb)` → `workingset_kb`, `Start Time (UTC)` → `start_time_utc`).
+/// either end (`WorkingSet(Kb)` → `workingset_kb`, `Start Time (UTC)` → `start_time_utc`);
+/// `column` for a header of no letters or digits.
 pub(crate) fn normalise(h: &str) -> String {
+    let s = normalise_(h);
+    if s.is_empty() { "column".into() } else { s }
+}
+
+fn normalise_(h: &str) -> String {
     let mut s = String::with_capacity(h.len());
     let mut gap = false;
     for c in h.chars() {
@@ -222,7 +227,16 @@ pub(crate) fn normalise(h: &str) -> String {
 /// types, so that 10,000 hosts' `TCP` do not allocate).
 pub(crate) fn lower(v: &str) -> Cow<'_, str> {
     const COMMON: [&str; 10] = [
-        "tcp", "udp", "tcp4", "tcp6", "udp4", "udp6", "tcp46", "udp46", "file", "directory",
+        "tcp",
+        "udp",
+        "tcp4",
+        "tcp6",
+        "udp4",
+        "udp6",
+        "tcp46",
+        "udp46",
+        "file",
+        "directory",
     ];
     if let Some(c) = COMMON.iter().find(|c| c.eq_ignore_ascii_case(v)) {
         return Cow::Borrowed(c);

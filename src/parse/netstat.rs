@@ -66,7 +66,9 @@ fn is_header(line: &str) -> bool {
 /// A title line before a table (`Active Connections`, `Active Internet connections (...)`).
 fn is_title(line: &str) -> bool {
     let t = line.trim_start();
-    t.len() > 7 && t.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("active "))
+    t.len() > 7
+        && t.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("active "))
 }
 
 pub(crate) fn parse<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)], platform: Platform) {

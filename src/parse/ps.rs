@@ -26,8 +26,8 @@ enum To {
 fn target(header: &str) -> To {
     let n = normalise(header);
     match n.as_str() {
-        "name" | "processname" | "process_name" | "image_name" | "imagename" | "comm"
-        | "ucomm" | "process" => To::Name,
+        "name" | "processname" | "process_name" | "image_name" | "imagename" | "comm" | "ucomm"
+        | "process" => To::Name,
         "id" | "pid" | "processid" | "process_id" => To::Field("pid"),
         "ppid" | "parentprocessid" | "parent_process_id" | "parent_pid" | "parentid" => {
             To::Field("ppid")
@@ -46,9 +46,8 @@ fn target(header: &str) -> To {
 
 /// Whether a header line is a `ps` header: a `PID` or `Id` column.
 fn is_header(line: &str) -> bool {
-    line.split_whitespace().any(|w| {
-        w.eq_ignore_ascii_case("pid") || w.eq_ignore_ascii_case("id") || w == "ProcessId"
-    })
+    line.split_whitespace()
+        .any(|w| w.eq_ignore_ascii_case("pid") || w.eq_ignore_ascii_case("id") || w == "ProcessId")
 }
 
 pub(crate) fn parse<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)], _platform: Platform) {
@@ -63,7 +62,10 @@ pub(crate) fn parse<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)], _platform
         lines,
         h,
         lines.len(),
-        |cols| cols.last().is_some_and(|c| matches!(target(c.name), To::Command)),
+        |cols| {
+            cols.last()
+                .is_some_and(|c| matches!(target(c.name), To::Command))
+        },
         |cols, line, spans| {
             if targets.len() != cols.len() {
                 targets = cols.iter().map(|c: &Col<'_>| target(c.name)).collect();
@@ -147,7 +149,10 @@ pub(crate) fn exe_name(cmd: &str) -> &str {
     };
     let exe = exe.strip_suffix(':').unwrap_or(exe);
     // A login shell: `-bash`.
-    let exe = exe.strip_prefix('-').filter(|e| !e.is_empty()).unwrap_or(exe);
+    let exe = exe
+        .strip_prefix('-')
+        .filter(|e| !e.is_empty())
+        .unwrap_or(exe);
     let base = exe.rsplit(['/', '\\']).next().unwrap_or(exe);
     if base.is_empty() { exe } else { base }
 }

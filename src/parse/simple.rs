@@ -89,7 +89,11 @@ fn named<'a>(name: &'a str, dir: Option<&str>, mut fields: Vec<Field<'a>>) -> Ve
             fields.push(f("path", p));
         }
         None if name.starts_with('/') && name.len() > 1 => {
-            let base = name.trim_end_matches('/').rsplit('/').next().unwrap_or(name);
+            let base = name
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(name);
             fields.push(f("name", base));
             fields.push(f("path", name));
         }
@@ -205,7 +209,10 @@ fn ls_tables<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
             lines,
             i,
             end,
-            |cols| cols.last().is_some_and(|c| c.name.eq_ignore_ascii_case("name")),
+            |cols| {
+                cols.last()
+                    .is_some_and(|c| c.name.eq_ignore_ascii_case("name"))
+            },
             |cols, line, spans| {
                 if names.len() != cols.len() {
                     names = cols.iter().map(|c: &Col<'_>| normalise(c.name)).collect();
@@ -240,7 +247,11 @@ fn ls_row<'a>(
             "size_bytes" | "length" | "size" => fs.push(f("size", v)),
             "mode" => {
                 if !typed {
-                    let t = if v.starts_with('d') { "directory" } else { "file" };
+                    let t = if v.starts_with('d') {
+                        "directory"
+                    } else {
+                        "file"
+                    };
                     fs.push(f("type", t));
                 }
                 fs.push(f("mode", v));
@@ -287,7 +298,7 @@ pub(crate) fn env<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
             let from = usize::from(t.starts_with('='));
             t[from..]
                 .find('=')
-                .map(|p| (&t[..from + p], &t[from + p + 1..]))
+                .map(|p| (&t[..from + p], t[from + p + 1..].trim()))
                 .filter(|(k, _)| !k.is_empty() && !k.contains(char::is_whitespace))
         };
         match pair {
@@ -333,7 +344,10 @@ pub(crate) fn eventlog<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
         lines,
         h,
         lines.len(),
-        |cols| cols.last().is_some_and(|c| c.name.eq_ignore_ascii_case("message")),
+        |cols| {
+            cols.last()
+                .is_some_and(|c| c.name.eq_ignore_ascii_case("message"))
+        },
         |cols, line, spans| {
             if names.len() != cols.len() {
                 names = cols.iter().map(|c: &Col<'_>| normalise(c.name)).collect();

@@ -53,7 +53,8 @@ pub(crate) fn tokens(line: &str) -> Vec<Tok> {
 pub(crate) fn is_rule(line: &str) -> bool {
     let t = line.trim();
     t.len() >= 2
-        && t.chars().all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
+        && t.chars()
+            .all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
         && t.starts_with(['-', '='])
 }
 
@@ -82,7 +83,14 @@ const FIRST: [&str; 12] = [
 ];
 /// ... and the words that end one.
 const SECOND: [&str; 8] = [
-    "address", "time", "modified", "name", "type", "written", "created", "generated",
+    "address",
+    "time",
+    "modified",
+    "name",
+    "type",
+    "written",
+    "created",
+    "generated",
 ];
 
 /// The columns of a header, from its rule when it has one (which says exactly where each
@@ -118,8 +126,7 @@ pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
                 let lw = w.to_ascii_lowercase();
                 let pw = header[p.s..p.e].to_ascii_lowercase();
                 w.starts_with('(')
-                    || (FIRST.contains(&pw.as_str())
-                        && SECOND.iter().any(|s| lw.starts_with(s)))
+                    || (FIRST.contains(&pw.as_str()) && SECOND.iter().any(|s| lw.starts_with(s)))
                     || c.name.contains(' ') && w.starts_with('(')
             }
             _ => false,
@@ -143,7 +150,7 @@ pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
 
 /// Which words (a range of indexes) each column gets, by position; `None` when a word spans two
 /// columns or the words would go back to an earlier column.
-fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
     let mut out: Vec<Option<(usize, usize)>> = vec![None; cols.len()];
     let (first, last) = (cols.first()?, cols.last()?);
     let mut cur = 0usize;
@@ -186,17 +193,24 @@ fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>>
 }
 
 /// Byte spans of a row's values, one per column (`None`: empty), when the row is aligned.
-fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
     let ranges = assign(toks, cols)?;
     let mut spans = Vec::with_capacity(cols.len());
+    // The end of the previous column's value, when it ran past its column.
+    let mut overran: Option<usize> = None;
     for (c, r) in cols.iter().zip(&ranges) {
         spans.push(match *r {
             Some((a, b)) => {
                 let (vs, ve) = (toks[a].cs, toks[b - 1].ce);
                 let fits = vs == c.cs || ve == c.ce || (vs <= c.cs && ve >= c.ce);
-                if !fits {
+                // A value of several words that ran past its column, one space before this
+                // column's first word: that word may be its last (`... 1:00:07 AM` pushed
+                // over). One word run past its rule (`Information Source`) is PowerShell's
+                // columns being wider than their headers.
+                if !fits || (vs == c.cs && overran.is_some_and(|e| vs == e + 1)) {
                     return None;
                 }
+                overran = (ve > c.ce && b - a > 1).then_some(ve);
                 Some((toks[a].s, toks[b - 1].e))
             }
             None => None,
@@ -204,6 +218,9 @@ fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize
     }
     Some(spans)
 }
+
+/// A row's values: the byte span of each column's (`None`: empty).
+pub(crate) type Spans = Vec<Option<(usize, usize)>>;
 
 /// How many words a column had in the aligned rows.
 #[derive(Clone, Copy, Debug)]
@@ -236,11 +253,10 @@ pub(crate) fn split_rows(
     rows: &[(usize, &str)],
     cols: &[Col<'_>],
     greedy_last: bool,
-) -> Vec<Option<Vec<Option<(usize, usize)>>>> {
+) -> Vec<Option<Spans>> {
     let n = cols.len();
     let toks: Vec<Vec<Tok>> = rows.iter().map(|(_, l)| tokens(l)).collect();
-    let mut out: Vec<Option<Vec<Option<(usize, usize)>>>> =
-        toks.iter().map(|t| positional(t, cols)).collect();
+    let mut out: Vec<Option<Spans>> = toks.iter().map(|t| positional(t, cols)).collect();
     if n == 0 || out.iter().all(Option::is_some) {
         return out;
     }
@@ -248,6 +264,10 @@ pub(crate) fn split_rows(
     let mut shape: Vec<Option<Shape>> = vec![None; n];
     for (spans, t) in out.iter().zip(&toks) {
         let Some(spans) = spans else { continue };
+        // A line with most columns empty is no row to learn from (a stray line of words).
+        if spans.iter().filter(|s| s.is_some()).count() < n.div_ceil(2) {
+            continue;
+        }
         for (k, s) in spans.iter().enumerate() {
             let c = match s {
                 Some((a, b)) => t.iter().filter(|x| x.s >= *a && x.e <= *b).count(),
@@ -265,6 +285,7 @@ pub(crate) fn split_rows(
     let learned = shape.iter().all(Option::is_some);
     let fixed = |k: usize| -> Option<usize> {
         match shape[k] {
+            _ if greedy_last && k == n - 1 => None,
             Some(s) if s.min == s.max => Some(s.min),
             Some(_) => None,
             None if greedy_last && k == n - 1 => None,
@@ -293,10 +314,9 @@ pub(crate) fn split_rows(
         let ok = match var.as_slice() {
             [] => t.len() == want,
             [v] => {
-                let min = if learned {
-                    shape[*v].map_or(1, |s| s.min)
-                } else {
-                    1
+                let min = match shape[*v] {
+                    Some(s) if learned => s.min.min(1),
+                    _ => 1,
                 };
                 t.len() >= want + min
             }
@@ -328,7 +348,11 @@ pub(crate) fn read<'a>(
     h: usize,
     end: usize,
     greedy: impl Fn(&[Col<'a>]) -> bool,
-    mut build: impl FnMut(&[Col<'a>], &'a str, &[Option<(usize, usize)>]) -> Option<Vec<super::Field<'a>>>,
+    mut build: impl FnMut(
+        &[Col<'a>],
+        &'a str,
+        &[Option<(usize, usize)>],
+    ) -> Option<Vec<super::Field<'a>>>,
 ) {
     let end = end.min(lines.len());
     if h >= end {
@@ -364,7 +388,7 @@ pub(crate) fn read<'a>(
 }
 
 /// The value of a span, trimmed (`None`: empty).
-pub(crate) fn value<'a>(line: &'a str, span: Option<(usize, usize)>) -> Option<&'a str> {
+pub(crate) fn value(line: &str, span: Option<(usize, usize)>) -> Option<&str> {
     let (a, b) = span?;
     let v = line.get(a..b)?.trim();
     (!v.is_empty()).then_some(v)
