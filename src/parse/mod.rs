@@ -162,7 +162,16 @@ pub(crate) struct Acc<'a> {
 type Field<'a> = (Cow<'static, str>, Cow<'a, str>);
 
 impl<'a> Acc<'a> {
-    fn record(&mut self, line: usize, fields: Vec<Field<'a>>) {
+    /// A record; its values trimmed here whatever the parser cut (a base name after a `/`
+    /// can start with a space as well as any value can).
+    fn record(&mut self, line: usize, mut fields: Vec<Field<'a>>) {
+        for (_, v) in &mut fields {
+            match v {
+                Cow::Borrowed(b) => *b = b.trim(),
+                Cow::Owned(o) if o.trim().len() != o.len() => *o = o.trim().to_string(),
+                Cow::Owned(_) => {}
+            }
+        }
         self.records.push(Record { line, fields });
     }
 

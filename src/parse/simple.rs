@@ -94,6 +94,7 @@ fn named<'a>(name: &'a str, dir: Option<&str>, mut fields: Vec<Field<'a>>) -> Ve
                 .rsplit('/')
                 .next()
                 .unwrap_or(name);
+            let base = Some(base.trim()).filter(|b| !b.is_empty()).unwrap_or(name);
             fields.push(f("name", base));
             fields.push(f("path", name));
         }

@@ -1157,7 +1157,12 @@ fn text_strategy() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    // No regressions file: the tests' files stay under `src/parse/`.
+    #![proptest_config(ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Whatever the text, every kind on every platform accounts for every line once.
     #[test]
