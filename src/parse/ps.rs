@@ -20,7 +20,7 @@ enum To {
     Command,
     /// A name column that may hold a path (`comm` on Linux).
     Name,
-    Extra(String),
+    Extra(Cow<'static, str>),
 }
 
 fn target(header: &str) -> To {
@@ -40,7 +40,7 @@ fn target(header: &str) -> To {
         s if s.starts_with("start") || s == "stime" || s == "lstart" || s == "creationdate" => {
             To::Field("start")
         }
-        _ => To::Extra(n),
+        _ => To::Extra(super::key(&n)),
     }
 }
 
@@ -99,7 +99,7 @@ fn build<'a>(
                 command.get_or_insert(v);
                 fields.push(f("path", v));
             }
-            To::Extra(k) => fields.push((Cow::Owned(k.clone()), Cow::Borrowed(v))),
+            To::Extra(k) => fields.push((k.clone(), Cow::Borrowed(v))),
         }
     }
     if !named && let Some(c) = command {

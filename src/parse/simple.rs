@@ -265,7 +265,7 @@ fn ls_row<'a>(
                 fs.push(f("modified", v))
             }
             c if c.starts_with("created") || c == "creationtime" => fs.push(f("created", v)),
-            _ => fs.push((Cow::Owned(n.clone()), Cow::Borrowed(v))),
+            _ => fs.push((super::key(n), Cow::Borrowed(v))),
         }
     }
     let name = name?;
@@ -360,7 +360,7 @@ pub(crate) fn eventlog<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
                 };
                 match event_target(n) {
                     Some(k) => fs.push(f(k, v)),
-                    None => fs.push((Cow::Owned(n.clone()), Cow::Borrowed(v))),
+                    None => fs.push((super::key(n), Cow::Borrowed(v))),
                 }
             }
             fs.iter()

@@ -20,6 +20,9 @@ pub(crate) struct Tok {
 
 /// The words of a line.
 pub(crate) fn tokens(line: &str) -> Vec<Tok> {
+    if line.is_ascii() {
+        return ascii_tokens(line);
+    }
     let mut out = Vec::new();
     let mut start: Option<(usize, usize)> = None;
     let mut col = 0;
@@ -49,9 +52,39 @@ pub(crate) fn tokens(line: &str) -> Vec<Tok> {
     out
 }
 
+/// [`tokens`] of an ASCII line (most lines): bytes are chars.
+fn ascii_tokens(line: &str) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(16);
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // `char::is_whitespace` of ASCII: tab to carriage return, and space.
+        while i < b.len() && matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        let s = i;
+        while i < b.len() && !matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        if i > s {
+            out.push(Tok {
+                s,
+                e: i,
+                cs: s,
+                ce: i,
+            });
+        }
+    }
+    out
+}
+
 /// A rule under a header: only dashes (or `=`), in one or more groups.
 pub(crate) fn is_rule(line: &str) -> bool {
-    let t = line.trim();
+    let t = line.trim_start();
+    if !t.starts_with(['-', '=']) {
+        return false;
+    }
+    let t = t.trim_end();
     t.len() >= 2
         && t.chars()
             .all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
@@ -371,8 +404,14 @@ pub(crate) fn read<'a>(
     };
     let cols = columns(header, rule);
     let mut rows: Vec<(usize, &'a str)> = Vec::with_capacity(end - first);
+    let head = header.trim();
     for &(i, l) in &lines[first..end] {
-        if l.trim() == header.trim() || is_rule(l) {
+        let repeated = || {
+            l.trim_start()
+                .strip_prefix(head)
+                .is_some_and(|r| r.trim().is_empty())
+        };
+        if repeated() || is_rule(l) {
             acc.consume(i);
         } else {
             rows.push((i, l));
