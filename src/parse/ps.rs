@@ -105,8 +105,12 @@ fn build<'a>(
     if !named && let Some(c) = command {
         fields.push(f("name", exe_name(c)));
     }
-    // A row without a pid is not a process (a stray line that happened to split).
-    fields.iter().any(|(k, _)| k == "pid").then_some(fields)
+    // A row without a number for its pid is not a process (a stray line that happened to
+    // split).
+    fields
+        .iter()
+        .any(|(k, v)| k == "pid" && v.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(fields)
 }
 
 /// The executable's base name in a command line.

@@ -293,7 +293,11 @@ pub(crate) fn env<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
         let t = l.trim();
         let pair = if table {
             let (k, v) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-            Some((k, v.trim()))
+            // A name cannot hold `=`: a `NAME=value` line among the rows is one too.
+            match k.split_once('=') {
+                Some((name, _)) if !name.is_empty() => t.split_once('='),
+                _ => Some((k, v.trim())),
+            }
         } else {
             // cmd's hidden `=C:=C:\` variables start with `=`.
             let from = usize::from(t.starts_with('='));

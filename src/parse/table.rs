@@ -5,8 +5,9 @@
 //! value must start where its header starts (left-aligned) or end where it ends
 //! (right-aligned). A row that does not fit (a value longer than its column pushed the rest, a
 //! tab, a hostile name) is read again by counting words, with the shape the well-aligned rows
-//! taught (the Windows `Start Time` is three words, a `COMMAND` any number); a row that fits
-//! neither way is left unparsed rather than guessed.
+//! taught (the Windows `Start Time` is three words, a `COMMAND` any number), or as a row cut
+//! short when its words fill the first columns exactly; a row that fits none of these is left
+//! unparsed rather than guessed.
 
 /// A run of non-whitespace in a line: byte extents (for slicing) and char extents (for
 /// columns, which formatters pad in chars).
@@ -356,6 +357,28 @@ pub(crate) fn split_rows(
             _ => false,
         };
         if !ok {
+            // A row cut short (the hostile host's process whose line ends after its start
+            // time): the first columns, when their words add up exactly (a column of any
+            // number of words taking its fewest, one at least).
+            let words = |k: usize| fixed(k).unwrap_or_else(|| shape[k].map_or(1, |s| s.min.max(1)));
+            let mut sum = 0;
+            for k in 0..n {
+                sum += words(k);
+                if sum == t.len() && k >= 1 {
+                    let mut spans: Spans = vec![None; n];
+                    let mut i = 0;
+                    for (j, slot) in spans.iter_mut().enumerate().take(k + 1) {
+                        let c = words(j);
+                        *slot = span(i, i + c);
+                        i += c;
+                    }
+                    *slot = Some(spans);
+                    break;
+                }
+                if sum > t.len() {
+                    break;
+                }
+            }
             continue;
         }
         let extra = t.len() - want;
