@@ -208,7 +208,7 @@ fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
                 let left = right.checked_sub(1)?;
                 match prev {
                     Some((p, pj)) if pj == left && t.cs == p.ce + 1 => left,
-                    _ if t.cs - cols[left].ce <= cols[right].cs - t.ce => left,
+                    _ if t.cs.saturating_sub(cols[left].ce) <= cols[right].cs - t.ce => left,
                     _ => right,
                 }
             }

@@ -930,6 +930,61 @@ TimeCreated                      Id LevelDisplayName Message\n\
     );
 }
 
+/// The sensor's Windows `ls` as a real host prints it (the form shown in the Cortex XSOAR
+/// CrowdStrike Falcon integration's documentation of `cs-falcon-run-command ls`): the columns'
+/// times in the host's offset (`UTC-5`), trailing spaces.
+#[test]
+fn windows_ls_real_offset() {
+    let row = |n: &str, t: &str, b: &str, m: &str, lm: &str, c: &str| {
+        format!("{n:<41}{t:<13}{b:<16}{m:<16}{lm:<26}{c:<25}\n")
+    };
+    let mut s = String::from("Directory listing for C:\\ -\n\n");
+    s += &row(
+        "Name",
+        "Type",
+        "Size (bytes)",
+        "Size (MB)",
+        "Last Modified (UTC-5)",
+        "Created (UTC-5)",
+    );
+    s += &row(
+        "----",
+        "----",
+        "------------",
+        "---------",
+        "---------------------",
+        "---------------",
+    );
+    s += &row(
+        "$Recycle.Bin",
+        "<Directory>",
+        "--",
+        "--",
+        "11/27/2018 10:54:44 AM",
+        "9/15/2017 3:33:40 AM",
+    );
+    s += &row(
+        "pagefile.sys",
+        "<File>",
+        "8589934592",
+        "8192.000",
+        "11/19/2018 1:31:42 PM",
+        "9/15/2017 3:33:40 AM",
+    );
+    let p = parsed(Kind::Ls, Platform::Windows, &s);
+    assert!(p.unparsed.is_empty(), "{:?}", p.unparsed);
+    let f = fields(find(&p, "name", "pagefile.sys"));
+    assert_eq!(
+        (f["path"], f["size"], f["modified"], f["created"]),
+        (
+            "C:\\pagefile.sys",
+            "8589934592",
+            "11/19/2018 1:31:42 PM",
+            "9/15/2017 3:33:40 AM"
+        )
+    );
+}
+
 /// `ls -l` on Linux with a symlink, ISO times, `total`; `ls -R`; a full path; Get-ChildItem.
 #[test]
 fn ls_other_forms() {
