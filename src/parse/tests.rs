@@ -430,6 +430,34 @@ fn emulator_filehash_and_eventlog() {
     );
 }
 
+/// `runscript` on the emulator: a script writing CSV, one writing NDJSON, one writing prose.
+#[test]
+fn emulator_runscript() {
+    let csv = emu(
+        DESKTOP,
+        "runscript -Raw=```Write-Output 'Name,Id'; Write-Output 'svchost,1548'; Write-Output '\"a, b\",7'```",
+    );
+    let p = parsed(Kind::Runscript, Platform::Windows, &csv);
+    assert_eq!(p.records.len(), 2, "{csv:?}");
+    assert_eq!(find(&p, "Name", "a, b").get("id"), Some("7"));
+    let json = emu(
+        LINUX,
+        "runscript -Raw=```echo '{\"user\": \"root\", \"uid\": 0}'; echo '{\"user\": \"deploy\", \"uid\": 1001}'```",
+    );
+    let p = parsed(Kind::Runscript, Platform::Linux, &json);
+    assert_eq!(
+        find(&p, "user", "deploy").get("uid"),
+        Some("1001"),
+        "{json:?}"
+    );
+    let prose = emu(
+        DESKTOP,
+        "runscript -Raw=```Write-Output 'triage done, 3 findings'```",
+    );
+    let p = parsed(Kind::Runscript, Platform::Windows, &prose);
+    assert_eq!((p.records.len(), p.unparsed.len()), (0, 1));
+}
+
 /// Every emulated command's output, parsed as every kind on every platform, is accounted for.
 #[test]
 fn emulator_outputs_accounted_for_any_kind() {
