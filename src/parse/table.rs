@@ -186,31 +186,35 @@ pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
 /// columns or the words would go back to an earlier column.
 fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
     let mut out: Vec<Option<(usize, usize)>> = vec![None; cols.len()];
-    let (first, last) = (cols.first()?, cols.last()?);
     let mut cur = 0usize;
     let mut prev: Option<(Tok, usize)> = None;
+    // The first column not wholly before the word (words and columns both go left to right:
+    // one pass over each, however long the line).
+    let mut p = 0usize;
     for (i, t) in toks.iter().enumerate() {
-        let mut hit = cols
-            .iter()
-            .enumerate()
-            .skip(cur)
-            .filter(|(_, c)| c.cs < t.ce && t.cs < c.ce)
-            .map(|(j, _)| j);
-        let j = match (hit.next(), hit.next()) {
-            (Some(_), Some(_)) => return None,
-            (Some(j), None) => j,
-            _ if t.ce <= first.cs => 0,
-            _ if t.cs >= last.ce => cols.len() - 1,
-            _ => {
-                // In the gap between two columns: the next word of a value (`2:21:45 PM`) stays
-                // with it, else the nearer column.
-                let right = cols.iter().position(|c| c.cs >= t.ce)?;
-                let left = right.checked_sub(1)?;
-                match prev {
-                    Some((p, pj)) if pj == left && t.cs == p.ce + 1 => left,
-                    _ if t.cs.saturating_sub(cols[left].ce) <= cols[right].cs - t.ce => left,
-                    _ => right,
+        while p < cols.len() && cols[p].ce <= t.cs {
+            p += 1;
+        }
+        let overlaps = |q: usize| cols.get(q).is_some_and(|c| c.cs < t.ce);
+        let j = if overlaps(p) {
+            if overlaps(p + 1) {
+                return None;
+            }
+            p
+        } else if p == 0 {
+            0
+        } else if p == cols.len() {
+            p - 1
+        } else {
+            // In the gap between two columns: the next word of a value (`2:21:45 PM`) stays
+            // with it, else the nearer column.
+            let (left, right) = (p - 1, p);
+            match prev {
+                Some((w, pj)) if pj == left && t.cs == w.ce + 1 => left,
+                _ if t.cs.saturating_sub(cols[left].ce) <= cols[right].cs.saturating_sub(t.ce) => {
+                    left
                 }
+                _ => right,
             }
         };
         if j < cur {
@@ -304,7 +308,7 @@ pub(crate) fn split_rows(
         }
         for (k, s) in spans.iter().enumerate() {
             let c = match s {
-                Some((a, b)) => t.iter().filter(|x| x.s >= *a && x.e <= *b).count(),
+                Some((a, b)) => t.partition_point(|x| x.s < *b) - t.partition_point(|x| x.s < *a),
                 None => 0,
             };
             shape[k] = Some(match shape[k] {

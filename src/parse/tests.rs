@@ -1152,6 +1152,26 @@ fn runscript_format_table() {
     assert_eq!(p.records.len() + p.unparsed.len(), 2);
 }
 
+/// Lines of hundreds of thousands of words (a header among them) take no longer than their
+/// length: nothing is quadratic in the words of a line.
+#[test]
+fn huge_lines() {
+    let words: String = (0..60_000).map(|i| format!("w{i} ")).collect();
+    let header = format!("Name PID Id {words}");
+    let text = format!("{header}\n{words}\n{}\n{words}\n", "-- ".repeat(60_000));
+    let t = std::time::Instant::now();
+    for k in KINDS {
+        for pf in Platform::ALL {
+            parsed(k, pf, &text);
+        }
+    }
+    println!(
+        "huge lines ({} bytes), every kind and platform: {:?}",
+        text.len(),
+        t.elapsed()
+    );
+}
+
 // --- properties -------------------------------------------------------------------------------
 
 /// Lines of every format above, to mix with garbage.
