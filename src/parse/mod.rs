@@ -162,7 +162,16 @@ pub(crate) struct Acc<'a> {
 type Field<'a> = (Cow<'static, str>, Cow<'a, str>);
 
 impl<'a> Acc<'a> {
-    fn record(&mut self, line: usize, fields: Vec<Field<'a>>) {
+    /// A record; its values trimmed here whatever the parser cut (a base name after a `/`
+    /// can start with a space as well as any value can).
+    fn record(&mut self, line: usize, mut fields: Vec<Field<'a>>) {
+        for (_, v) in &mut fields {
+            match v {
+                Cow::Borrowed(b) => *b = b.trim(),
+                Cow::Owned(o) if o.trim().len() != o.len() => *o = o.trim().to_string(),
+                Cow::Owned(_) => {}
+            }
+        }
         self.records.push(Record { line, fields });
     }
 
@@ -182,9 +191,36 @@ impl<'a> Acc<'a> {
     fn finish(mut self, kind: Kind) -> Parsed<'a> {
         let known = kind.fields();
         let rank = |k: &str| known.iter().position(|f| *f == k).unwrap_or(known.len());
+        // The rows of a table have the same field names (the same static strings): their order
+        // is worked out once (`None`: already in order).
+        let mut names: Vec<(usize, usize)> = Vec::new();
+        let mut order: Option<Vec<usize>> = None;
         for r in &mut self.records {
-            // Stable: extra fields keep the order of their columns after the known ones.
-            r.fields.sort_by_key(|(k, _)| rank(k));
+            let same = r.fields.len() == names.len()
+                && r.fields.iter().zip(&names).all(|((k, _), &(p, l))| {
+                    matches!(k, Cow::Borrowed(_)) && k.as_ptr() as usize == p && k.len() == l
+                });
+            if !same {
+                names = r
+                    .fields
+                    .iter()
+                    .map(|(k, _)| (k.as_ptr() as usize, k.len()))
+                    .collect();
+                let ranks: Vec<usize> = r.fields.iter().map(|(k, _)| rank(k)).collect();
+                order = (!ranks.is_sorted()).then(|| {
+                    let mut idx: Vec<usize> = (0..ranks.len()).collect();
+                    // Stable: extra fields keep the order of their columns after the known ones.
+                    idx.sort_by_key(|&i| ranks[i]);
+                    idx
+                });
+            }
+            if let Some(idx) = &order {
+                let mut old: Vec<Option<Field<'a>>> = std::mem::take(&mut r.fields)
+                    .into_iter()
+                    .map(Some)
+                    .collect();
+                r.fields = idx.iter().filter_map(|&i| old[i].take()).collect();
+            }
         }
         self.records.sort_by_key(|r| r.line);
         self.consumed.sort_unstable();
@@ -198,9 +234,57 @@ impl<'a> Acc<'a> {
     }
 }
 
+/// The usual extra columns, named without allocating for each record.
+const EXTRAS: [&str; 30] = [
+    "user_time",
+    "kernel_time",
+    "workingset_kb",
+    "virtualmem_kb",
+    "rss_kb",
+    "vsz_kb",
+    "time",
+    "cpu",
+    "mem",
+    "vsz",
+    "rss",
+    "tty",
+    "stat",
+    "c",
+    "recv_q",
+    "send_q",
+    "handles",
+    "npm_k",
+    "pm_k",
+    "ws_k",
+    "cpu_s",
+    "si",
+    "size_mb",
+    "mode",
+    "fd",
+    "type",
+    "device",
+    "size_off",
+    "user",
+    "column",
+];
+
+/// A column's field name: static when usual.
+pub(crate) fn key(normalised: &str) -> Cow<'static, str> {
+    match EXTRAS.iter().find(|e| **e == normalised) {
+        Some(e) => Cow::Borrowed(e),
+        None => Cow::Owned(normalised.to_string()),
+    }
+}
+
 /// A header's name as a field name: lower-case, runs of non-alphanumerics as one `_`, none at
-/// either end (`WorkingSet(Kb)` → `workingset_kb`, `Start Time (UTC)` → `start_time_utc`).
+/// either end (`WorkingSet(Kb)` → `workingset_kb`, `Start Time (UTC)` → `start_time_utc`);
+/// `column` for a header of no letters or digits.
 pub(crate) fn normalise(h: &str) -> String {
+    let s = normalise_(h);
+    if s.is_empty() { "column".into() } else { s }
+}
+
+fn normalise_(h: &str) -> String {
     let mut s = String::with_capacity(h.len());
     let mut gap = false;
     for c in h.chars() {

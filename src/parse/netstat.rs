@@ -184,7 +184,7 @@ fn build<'a>(
             To::LocalPort => fields.push(f("local_port", v)),
             To::RemoteIp => fields.push(f("remote_ip", v)),
             To::RemotePort => fields.push(f("remote_port", v)),
-            To::Extra => fields.push((Cow::Owned(n.clone()), Cow::Borrowed(v))),
+            To::Extra => fields.push((super::key(n), Cow::Borrowed(v))),
         }
     }
     if let Some((_, Some(port))) = local.and_then(|l| endpoint(l, platform)) {

@@ -20,7 +20,7 @@ enum To {
     Command,
     /// A name column that may hold a path (`comm` on Linux).
     Name,
-    Extra(String),
+    Extra(Cow<'static, str>),
 }
 
 fn target(header: &str) -> To {
@@ -40,7 +40,7 @@ fn target(header: &str) -> To {
         s if s.starts_with("start") || s == "stime" || s == "lstart" || s == "creationdate" => {
             To::Field("start")
         }
-        _ => To::Extra(n),
+        _ => To::Extra(super::key(&n)),
     }
 }
 
@@ -99,14 +99,18 @@ fn build<'a>(
                 command.get_or_insert(v);
                 fields.push(f("path", v));
             }
-            To::Extra(k) => fields.push((Cow::Owned(k.clone()), Cow::Borrowed(v))),
+            To::Extra(k) => fields.push((k.clone(), Cow::Borrowed(v))),
         }
     }
     if !named && let Some(c) = command {
         fields.push(f("name", exe_name(c)));
     }
-    // A row without a pid is not a process (a stray line that happened to split).
-    fields.iter().any(|(k, _)| k == "pid").then_some(fields)
+    // A row without a number for its pid is not a process (a stray line that happened to
+    // split).
+    fields
+        .iter()
+        .any(|(k, v)| k == "pid" && v.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(fields)
 }
 
 /// The executable's base name in a command line.

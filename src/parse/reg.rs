@@ -32,22 +32,33 @@ fn is_key(line: &str) -> bool {
     line.starts_with("HKEY_") || HIVES.iter().any(|h| head.eq_ignore_ascii_case(h))
 }
 
-/// A value line: name, type, data (data possibly empty).
+/// A value line: name, type, data (data possibly empty). Indented as printed, but a host
+/// that lost the indentation is read too.
 fn value(line: &str) -> Option<(&str, &str, &str)> {
-    if !line.starts_with([' ', '\t']) {
+    if is_key(line) {
         return None;
     }
+    // reg.exe's four spaces around the type first, then any whitespace (a name with a type's
+    // word in it is found by the first way).
+    split_at_type(line, true).or_else(|| split_at_type(line, false))
+}
+
+fn split_at_type(line: &str, strict: bool) -> Option<(&str, &str, &str)> {
     let mut from = 0;
     while let Some(p) = line[from..].find("REG_") {
         let at = from + p;
         let rest = &line[at..];
         let end = rest.find([' ', '\t']).unwrap_or(rest.len());
         let word = &rest[..end];
-        let spaced_before = line[..at].ends_with([' ', '\t']);
-        if spaced_before && TYPES.contains(&word) {
+        let after = &rest[end..];
+        let spaced = if strict {
+            line[..at].ends_with("    ") && (after.starts_with("    ") || after.trim().is_empty())
+        } else {
+            line[..at].ends_with([' ', '\t'])
+        };
+        if spaced && TYPES.contains(&word) {
             let name = line[..at].trim();
-            let data = rest[end..].trim();
-            return (!name.is_empty()).then_some((name, word, data));
+            return (!name.is_empty()).then_some((name, word, after.trim()));
         }
         from = at + 4;
     }

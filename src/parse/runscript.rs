@@ -15,14 +15,12 @@ pub(crate) fn parse<'a>(acc: &mut Acc<'a>, text: &'a str, lines: &[(usize, &'a s
     let Some(&(_, first)) = lines.first() else {
         return;
     };
-    let done = if first.trim_start().starts_with(['[', '{']) {
-        json(acc, text, lines)
-    } else if lines.get(1).is_some_and(|(_, l)| table::is_rule(l)) {
-        format_table(acc, lines);
-        true
-    } else {
-        csv(acc, text, lines)
-    };
+    let done = (first.trim_start().starts_with(['[', '{']) && json(acc, text, lines))
+        || (lines.get(1).is_some_and(|(_, l)| table::is_rule(l)) && {
+            format_table(acc, lines);
+            true
+        })
+        || csv(acc, text, lines);
     if !done {
         acc.all_unparsed(lines);
     }

@@ -94,6 +94,7 @@ fn named<'a>(name: &'a str, dir: Option<&str>, mut fields: Vec<Field<'a>>) -> Ve
                 .rsplit('/')
                 .next()
                 .unwrap_or(name);
+            let base = Some(base.trim()).filter(|b| !b.is_empty()).unwrap_or(name);
             fields.push(f("name", base));
             fields.push(f("path", name));
         }
@@ -264,7 +265,7 @@ fn ls_row<'a>(
                 fs.push(f("modified", v))
             }
             c if c.starts_with("created") || c == "creationtime" => fs.push(f("created", v)),
-            _ => fs.push((Cow::Owned(n.clone()), Cow::Borrowed(v))),
+            _ => fs.push((super::key(n), Cow::Borrowed(v))),
         }
     }
     let name = name?;
@@ -292,13 +293,17 @@ pub(crate) fn env<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
         let t = l.trim();
         let pair = if table {
             let (k, v) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-            Some((k, v.trim()))
+            // A name cannot hold `=`: a `NAME=value` line among the rows is one too.
+            match k.split_once('=') {
+                Some((name, _)) if !name.is_empty() => t.split_once('='),
+                _ => Some((k, v.trim())),
+            }
         } else {
             // cmd's hidden `=C:=C:\` variables start with `=`.
             let from = usize::from(t.starts_with('='));
             t[from..]
                 .find('=')
-                .map(|p| (&t[..from + p], &t[from + p + 1..]))
+                .map(|p| (&t[..from + p], t[from + p + 1..].trim()))
                 .filter(|(k, _)| !k.is_empty() && !k.contains(char::is_whitespace))
         };
         match pair {
@@ -359,7 +364,7 @@ pub(crate) fn eventlog<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
                 };
                 match event_target(n) {
                     Some(k) => fs.push(f(k, v)),
-                    None => fs.push((Cow::Owned(n.clone()), Cow::Borrowed(v))),
+                    None => fs.push((super::key(n), Cow::Borrowed(v))),
                 }
             }
             fs.iter()

@@ -5,8 +5,9 @@
 //! value must start where its header starts (left-aligned) or end where it ends
 //! (right-aligned). A row that does not fit (a value longer than its column pushed the rest, a
 //! tab, a hostile name) is read again by counting words, with the shape the well-aligned rows
-//! taught (the Windows `Start Time` is three words, a `COMMAND` any number); a row that fits
-//! neither way is left unparsed rather than guessed.
+//! taught (the Windows `Start Time` is three words, a `COMMAND` any number), or as a row cut
+//! short when its words fill the first columns exactly; a row that fits none of these is left
+//! unparsed rather than guessed.
 
 /// A run of non-whitespace in a line: byte extents (for slicing) and char extents (for
 /// columns, which formatters pad in chars).
@@ -20,6 +21,9 @@ pub(crate) struct Tok {
 
 /// The words of a line.
 pub(crate) fn tokens(line: &str) -> Vec<Tok> {
+    if line.is_ascii() {
+        return ascii_tokens(line);
+    }
     let mut out = Vec::new();
     let mut start: Option<(usize, usize)> = None;
     let mut col = 0;
@@ -49,9 +53,39 @@ pub(crate) fn tokens(line: &str) -> Vec<Tok> {
     out
 }
 
+/// [`tokens`] of an ASCII line (most lines): bytes are chars.
+fn ascii_tokens(line: &str) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(16);
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // `char::is_whitespace` of ASCII: tab to carriage return, and space.
+        while i < b.len() && matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        let s = i;
+        while i < b.len() && !matches!(b[i], b'\t'..=b'\r' | b' ') {
+            i += 1;
+        }
+        if i > s {
+            out.push(Tok {
+                s,
+                e: i,
+                cs: s,
+                ce: i,
+            });
+        }
+    }
+    out
+}
+
 /// A rule under a header: only dashes (or `=`), in one or more groups.
 pub(crate) fn is_rule(line: &str) -> bool {
-    let t = line.trim();
+    let t = line.trim_start();
+    if !t.starts_with(['-', '=']) {
+        return false;
+    }
+    let t = t.trim_end();
     t.len() >= 2
         && t.chars()
             .all(|c| c == '-' || c == '=' || c == ' ' || c == '\t')
@@ -150,33 +184,37 @@ pub(crate) fn columns<'a>(header: &'a str, rule: Option<&str>) -> Vec<Col<'a>> {
 
 /// Which words (a range of indexes) each column gets, by position; `None` when a word spans two
 /// columns or the words would go back to an earlier column.
-fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
     let mut out: Vec<Option<(usize, usize)>> = vec![None; cols.len()];
-    let (first, last) = (cols.first()?, cols.last()?);
     let mut cur = 0usize;
     let mut prev: Option<(Tok, usize)> = None;
+    // The first column not wholly before the word (words and columns both go left to right:
+    // one pass over each, however long the line).
+    let mut p = 0usize;
     for (i, t) in toks.iter().enumerate() {
-        let mut hit = cols
-            .iter()
-            .enumerate()
-            .skip(cur)
-            .filter(|(_, c)| c.cs < t.ce && t.cs < c.ce)
-            .map(|(j, _)| j);
-        let j = match (hit.next(), hit.next()) {
-            (Some(_), Some(_)) => return None,
-            (Some(j), None) => j,
-            _ if t.ce <= first.cs => 0,
-            _ if t.cs >= last.ce => cols.len() - 1,
-            _ => {
-                // In the gap between two columns: the next word of a value (`2:21:45 PM`) stays
-                // with it, else the nearer column.
-                let right = cols.iter().position(|c| c.cs >= t.ce)?;
-                let left = right.checked_sub(1)?;
-                match prev {
-                    Some((p, pj)) if pj == left && t.cs == p.ce + 1 => left,
-                    _ if t.cs - cols[left].ce <= cols[right].cs - t.ce => left,
-                    _ => right,
+        while p < cols.len() && cols[p].ce <= t.cs {
+            p += 1;
+        }
+        let overlaps = |q: usize| cols.get(q).is_some_and(|c| c.cs < t.ce);
+        let j = if overlaps(p) {
+            if overlaps(p + 1) {
+                return None;
+            }
+            p
+        } else if p == 0 {
+            0
+        } else if p == cols.len() {
+            p - 1
+        } else {
+            // In the gap between two columns: the next word of a value (`2:21:45 PM`) stays
+            // with it, else the nearer column.
+            let (left, right) = (p - 1, p);
+            match prev {
+                Some((w, pj)) if pj == left && t.cs == w.ce + 1 => left,
+                _ if t.cs.saturating_sub(cols[left].ce) <= cols[right].cs.saturating_sub(t.ce) => {
+                    left
                 }
+                _ => right,
             }
         };
         if j < cur {
@@ -193,17 +231,24 @@ fn assign(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>>
 }
 
 /// Byte spans of a row's values, one per column (`None`: empty), when the row is aligned.
-fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize)>>> {
+fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Spans> {
     let ranges = assign(toks, cols)?;
     let mut spans = Vec::with_capacity(cols.len());
+    // The end of the previous column's value, when it ran past its column.
+    let mut overran: Option<usize> = None;
     for (c, r) in cols.iter().zip(&ranges) {
         spans.push(match *r {
             Some((a, b)) => {
                 let (vs, ve) = (toks[a].cs, toks[b - 1].ce);
                 let fits = vs == c.cs || ve == c.ce || (vs <= c.cs && ve >= c.ce);
-                if !fits {
+                // A value of several words that ran past its column, one space before this
+                // column's first word: that word may be its last (`... 1:00:07 AM` pushed
+                // over). One word run past its rule (`Information Source`) is PowerShell's
+                // columns being wider than their headers.
+                if !fits || (vs == c.cs && overran.is_some_and(|e| vs == e + 1)) {
                     return None;
                 }
+                overran = (ve > c.ce && b - a > 1).then_some(ve);
                 Some((toks[a].s, toks[b - 1].e))
             }
             None => None,
@@ -211,6 +256,9 @@ fn positional(toks: &[Tok], cols: &[Col<'_>]) -> Option<Vec<Option<(usize, usize
     }
     Some(spans)
 }
+
+/// A row's values: the byte span of each column's (`None`: empty).
+pub(crate) type Spans = Vec<Option<(usize, usize)>>;
 
 /// How many words a column had in the aligned rows.
 #[derive(Clone, Copy, Debug)]
@@ -243,11 +291,10 @@ pub(crate) fn split_rows(
     rows: &[(usize, &str)],
     cols: &[Col<'_>],
     greedy_last: bool,
-) -> Vec<Option<Vec<Option<(usize, usize)>>>> {
+) -> Vec<Option<Spans>> {
     let n = cols.len();
     let toks: Vec<Vec<Tok>> = rows.iter().map(|(_, l)| tokens(l)).collect();
-    let mut out: Vec<Option<Vec<Option<(usize, usize)>>>> =
-        toks.iter().map(|t| positional(t, cols)).collect();
+    let mut out: Vec<Option<Spans>> = toks.iter().map(|t| positional(t, cols)).collect();
     if n == 0 || out.iter().all(Option::is_some) {
         return out;
     }
@@ -255,9 +302,13 @@ pub(crate) fn split_rows(
     let mut shape: Vec<Option<Shape>> = vec![None; n];
     for (spans, t) in out.iter().zip(&toks) {
         let Some(spans) = spans else { continue };
+        // A line with most columns empty is no row to learn from (a stray line of words).
+        if spans.iter().filter(|s| s.is_some()).count() < n.div_ceil(2) {
+            continue;
+        }
         for (k, s) in spans.iter().enumerate() {
             let c = match s {
-                Some((a, b)) => t.iter().filter(|x| x.s >= *a && x.e <= *b).count(),
+                Some((a, b)) => t.partition_point(|x| x.s < *b) - t.partition_point(|x| x.s < *a),
                 None => 0,
             };
             shape[k] = Some(match shape[k] {
@@ -272,6 +323,7 @@ pub(crate) fn split_rows(
     let learned = shape.iter().all(Option::is_some);
     let fixed = |k: usize| -> Option<usize> {
         match shape[k] {
+            _ if greedy_last && k == n - 1 => None,
             Some(s) if s.min == s.max => Some(s.min),
             Some(_) => None,
             None if greedy_last && k == n - 1 => None,
@@ -300,16 +352,37 @@ pub(crate) fn split_rows(
         let ok = match var.as_slice() {
             [] => t.len() == want,
             [v] => {
-                let min = if learned {
-                    shape[*v].map_or(1, |s| s.min)
-                } else {
-                    1
+                let min = match shape[*v] {
+                    Some(s) if learned => s.min.min(1),
+                    _ => 1,
                 };
                 t.len() >= want + min
             }
             _ => false,
         };
         if !ok {
+            // A row cut short (the hostile host's process whose line ends after its start
+            // time): the first columns, when their words add up exactly (a column of any
+            // number of words taking its fewest, one at least).
+            let words = |k: usize| fixed(k).unwrap_or_else(|| shape[k].map_or(1, |s| s.min.max(1)));
+            let mut sum = 0;
+            for k in 0..n {
+                sum += words(k);
+                if sum == t.len() && k >= 1 {
+                    let mut spans: Spans = vec![None; n];
+                    let mut i = 0;
+                    for (j, slot) in spans.iter_mut().enumerate().take(k + 1) {
+                        let c = words(j);
+                        *slot = span(i, i + c);
+                        i += c;
+                    }
+                    *slot = Some(spans);
+                    break;
+                }
+                if sum > t.len() {
+                    break;
+                }
+            }
             continue;
         }
         let extra = t.len() - want;
@@ -358,8 +431,14 @@ pub(crate) fn read<'a>(
     };
     let cols = columns(header, rule);
     let mut rows: Vec<(usize, &'a str)> = Vec::with_capacity(end - first);
+    let head = header.trim();
     for &(i, l) in &lines[first..end] {
-        if l.trim() == header.trim() || is_rule(l) {
+        let repeated = || {
+            l.trim_start()
+                .strip_prefix(head)
+                .is_some_and(|r| r.trim().is_empty())
+        };
+        if repeated() || is_rule(l) {
             acc.consume(i);
         } else {
             rows.push((i, l));
@@ -375,7 +454,7 @@ pub(crate) fn read<'a>(
 }
 
 /// The value of a span, trimmed (`None`: empty).
-pub(crate) fn value<'a>(line: &'a str, span: Option<(usize, usize)>) -> Option<&'a str> {
+pub(crate) fn value(line: &str, span: Option<(usize, usize)>) -> Option<&str> {
     let (a, b) = span?;
     let v = line.get(a..b)?.trim();
     (!v.is_empty()).then_some(v)
