@@ -110,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         }
         'rtrsh;demo' {
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)')
+            [CompletionResult]::new('--hosts', '--hosts', [CompletionResultType]::ParameterName, 'Open a fleet instead: a simulated tenant of N hosts (Windows, Linux, macOS; a few offline), every one of them in the shell. `stack name ps` finds what only a few have')
             [CompletionResult]::new('--latency', '--latency', [CompletionResultType]::ParameterName, 'Time the simulated hosts take per command')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
             [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')

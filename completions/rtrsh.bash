@@ -384,13 +384,17 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__demo)
-            opts="-c -h --host --latency --command --json --raw --no-transcript --profile --color --help"
+            opts="-c -h --host --hosts --latency --command --json --raw --no-transcript --profile --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hosts)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

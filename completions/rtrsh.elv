@@ -105,6 +105,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         }
         &'rtrsh;demo'= {
             cand --host 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)'
+            cand --hosts 'Open a fleet instead: a simulated tenant of N hosts (Windows, Linux, macOS; a few offline), every one of them in the shell. `stack name ps` finds what only a few have'
             cand --latency 'Time the simulated hosts take per command'
             cand -c 'Run this command line and exit (repeatable)'
             cand --command 'Run this command line and exit (repeatable)'

@@ -120,6 +120,7 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l sha256-when-com
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l runscript-disabled -d 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l host -d 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)' -r
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l hosts -d 'Open a fleet instead: a simulated tenant of N hosts (Windows, Linux, macOS; a few offline), every one of them in the shell. `stack name ps` finds what only a few have' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l latency -d 'Time the simulated hosts take per command' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s c -l command -d 'Run this command line and exit (repeatable)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
