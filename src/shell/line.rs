@@ -228,11 +228,11 @@ const STACK_USAGE: &str = "usage: stack [--all] FIELD [#N | COMMAND] (e.g. `stac
 fn stack(line: &str, rest: &str) -> Result<Line, String> {
     let mut rest = rest;
     let mut all = false;
-    if let Some(r) = rest.strip_prefix("--all") {
-        if r.is_empty() || r.starts_with(char::is_whitespace) {
-            all = true;
-            rest = r.trim_start();
-        }
+    if let Some(r) = rest.strip_prefix("--all")
+        && (r.is_empty() || r.starts_with(char::is_whitespace))
+    {
+        all = true;
+        rest = r.trim_start();
     }
     let (field, after) = match rest.split_once(char::is_whitespace) {
         Some((f, a)) => (f, a.trim()),
