@@ -363,11 +363,10 @@ impl Results {
     /// A collector for a command line, when its output is parsed.
     pub fn start(&mut self, line: &str, words: &[String]) -> Option<Collect> {
         let kind = Kind::of(words)?;
-        let no = self.next;
-        self.next += 1;
         Some(Collect {
             kept: Kept {
-                no,
+                // Numbered when kept (a command nobody answered takes no number).
+                no: 0,
                 line: line.to_string(),
                 kind,
                 strings: Strings::default(),
@@ -386,6 +385,8 @@ impl Results {
         if kept.hosts.is_empty() {
             return;
         }
+        kept.no = self.next;
+        self.next += 1;
         kept.bytes += kept.strings.bytes;
         kept.strings.ids.shrink_to_fit();
         self.kept.push_back(kept);

@@ -75,3 +75,55 @@ fn the_demo_lists_changes_directory_completes_and_helps_on_a_terminal() {
         "{history:?}"
     );
 }
+
+/// `rtrsh demo --hosts 50` on an 80-column terminal: a fleet prompt, `stack name ps` finds the
+/// planted process on one host in a table that fits the terminal, Ctrl-C stops a `stack` while
+/// its command runs and the shell goes on, `results` numbers only what was kept.
+#[test]
+fn the_fleet_demo_stacks_in_80_columns_and_ctrl_c_stops_a_stack() {
+    let sh = rtrsh_alone()
+        .args(["demo", "--hosts", "50", "--latency", "1500ms"])
+        .env("NO_COLOR", "1");
+    let mut t = Pty::spawn(&sh);
+    let banner = t.expect(" hosts] ", T);
+    assert!(
+        banner.contains("a simulated Falcon tenant with 50 hosts")
+            && banner.contains("stack name ps"),
+        "{banner:?}"
+    );
+    t.expect("> ", T);
+    t.line("stack name ps");
+    let shown = t.expect(" hosts] ", T);
+    t.expect("> ", T);
+    assert!(shown.contains("name of `ps` (#1) on "), "{shown:?}");
+    let rows: Vec<&str> = shown.lines().filter(|l| l.starts_with('│')).collect();
+    assert!(
+        rows.iter()
+            .any(|l| l.contains("svch0st.exe") && l.contains("DESKTOP-01")),
+        "{shown:?}"
+    );
+    // Fitted: no row is broken by the terminal's own wrapping.
+    assert!(
+        rows.len() > 5 && rows.iter().all(|l| l.trim_end().ends_with('│')),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("`stack --all name #1` shows every one"),
+        "{shown:?}"
+    );
+
+    t.line("stack listen_port netstat");
+    std::thread::sleep(Duration::from_millis(400));
+    t.ctrl_c();
+    t.expect(" hosts] ", T);
+    t.expect("> ", T);
+    t.line("results");
+    let kept = t.expect(" hosts] ", T);
+    assert!(kept.contains("#1") && kept.contains("ps"), "{kept:?}");
+    assert!(
+        !kept.contains("netstat"),
+        "nothing answered the cancelled one: {kept:?}"
+    );
+    t.ctrl_d();
+    assert_eq!(t.wait_exit(T), 0);
+}

@@ -976,6 +976,12 @@ pub async fn run(
         rep: Representative::default(),
         cache: None,
     };
+    // At a prompt, as on one host, the exit status is 0 unless the API became unusable: the
+    // hosts that were skipped or not reached were said when it started. A script's status
+    // tells them apart (1).
+    if matches!(input, crate::shell::script::Input::Prompt) {
+        worst = Exit::Ok;
+    }
     let source = match input {
         crate::shell::script::Input::Lines(lines) => interp::Source::Script(lines),
         crate::shell::script::Input::Stream => {
