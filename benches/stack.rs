@@ -92,7 +92,13 @@ fn main() {
         .rows
         .iter()
         .take(3)
-        .map(|r| format!("{} ({})", r.value, r.count()))
+        .map(|r| {
+            format!(
+                "{} ({})",
+                rtrsh::output::sanitize::sanitize_line(&r.value),
+                r.count()
+            )
+        })
         .collect();
     let after_kib = status_kib("VmHWM:");
     let total = parse_time + stack_time;
