@@ -137,6 +137,7 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         script: None,
         fail_fast: false,
         json: args.json,
+        parsed: false,
         raw: args.raw,
         queue_offline: false,
         transcript: None,

@@ -229,6 +229,8 @@ pub struct Outputs {
     pub term: TerminalSink,
     pub transcript: Transcript,
     pub json: bool,
+    /// `--parsed`: JSON records carry a parsed command's records.
+    pub parsed: bool,
     /// Prints notices (a line each) without corrupting a prompt being typed.
     pub notify: Box<dyn FnMut(String) + Send>,
     /// Where and how `get` saves retrieved files.
@@ -323,8 +325,8 @@ pub async fn run_line(
             && !(o.polled.stderr_seen && text.is_empty())
         {
             c.add(&host.hostname, &host.aid, host.platform, None, &text);
-            // `--json` carries the records beside the output.
-            if json {
+            // `--json --parsed` carries the records beside the output.
+            if json && outs.parsed {
                 parsed = Some(crate::shell::results::parsed_json(
                     c.kind(),
                     host.platform,

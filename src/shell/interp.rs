@@ -208,6 +208,10 @@ struct Interp<'a, H> {
     history: Vec<String>,
     /// Parsed results of the commands analysts stack (`stack`, `diff`, `results`).
     results: Results,
+    /// Whether outputs are parsed: at a prompt or from a pipe always (a `stack` may come); a
+    /// script only when a line of it reads them (or `--parsed`): a 50,000-host `ps` in a
+    /// script that never stacks costs no parsing.
+    parse: bool,
 }
 
 /// Runs lines from `source` on `hosts` until the end, `exit`, Ctrl-D, or the API becomes
@@ -227,12 +231,23 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
         *running.lock().unwrap_or_else(|p| p.into_inner()) = c;
     };
     let interactive = matches!(source, Source::Prompt(_));
+    let parse = args.parsed
+        || match &source {
+            Source::Script(lines) => lines.iter().any(|l| {
+                matches!(
+                    line::parse(&l.text),
+                    Ok(Line::Stack { .. } | Line::Diff { .. } | Line::Results)
+                )
+            }),
+            Source::Stream(_) | Source::Prompt(_) => true,
+        };
     let mut it = Interp {
         hosts,
         args,
         interactive,
         history: Vec::new(),
         results: Results::default(),
+        parse,
     };
     let mut worst = Exit::Ok;
     match source {
@@ -576,7 +591,11 @@ impl<H: Hosts> Interp<'_, H> {
             Ok(l) => l,
             Err(e) => return self.refuse(at, None, &e),
         };
-        let mut collect = self.results.start(text, &plan.words);
+        let mut collect = if self.parse {
+            self.results.start(text, &plan.words)
+        } else {
+            None
+        };
         let mut end = self
             .hosts
             .send(

@@ -113,6 +113,10 @@ pub struct ShellArgs {
     /// Write one JSON object per command to stdout instead of the output itself.
     #[arg(long)]
     pub json: bool,
+    /// With --json: the record of a command whose output is parsed (ps, netstat, reg query, ls,
+    /// filehash, env, eventlog view, runscript) carries its records under `parsed`.
+    #[arg(long, requires = "json")]
+    pub parsed: bool,
     /// Do not neutralise control characters in host output (for pipes).
     #[arg(long)]
     pub raw: bool,
@@ -450,6 +454,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         term: exec::TerminalSink::new(args.raw).interactive(interactive),
         transcript,
         json: args.json,
+        parsed: args.parsed,
         notify: Box::new(|m| eprintln!("{}", style::notice(&m))),
         get: get::GetOptions {
             evidence_dir: args.evidence_dir.clone(),

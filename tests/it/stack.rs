@@ -303,3 +303,59 @@ async fn stack_and_diff_mistakes_get_one_line_that_says_what_to_do() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_records_carry_the_parsed_records_when_asked_on_one_host_and_many() {
+    let env = TestEnv::start(fast()).await;
+    for hosts in [
+        vec!["--host", "DESKTOP-01"],
+        vec!["--host", "DESKTOP-01", "--host", "SRV-LNX-01"],
+    ] {
+        let out = rtrsh(&env)
+            .args(hosts.clone())
+            .args(["--no-transcript", "--json", "--parsed"])
+            .commands(["netstat", "pwd"])
+            .run()
+            .await;
+        out.expect_code(0);
+        let lines = out.json_lines();
+        let netstat: Vec<&Value> = lines.iter().filter(|l| l["command"] == "netstat").collect();
+        assert_eq!(netstat.len(), hosts.len() / 2, "{lines:?}");
+        for r in &netstat {
+            assert_eq!(r["parsed"]["kind"], "netstat", "{r}");
+            let records = r["parsed"]["records"].as_array().expect("records");
+            // The stdout is still there, and each of its connections is a record.
+            let rows = r["stdout"].as_str().unwrap_or_default().lines().count() - 1;
+            assert_eq!(records.len(), rows, "{r}");
+            assert!(
+                records.iter().any(|x| x["state"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("LISTEN"))
+                    && x["local_port"] == "22"
+                    || x["local_port"] == "3389"),
+                "{r}"
+            );
+        }
+        // Only parsed commands carry it.
+        assert!(
+            lines
+                .iter()
+                .filter(|l| l["command"] == "pwd")
+                .all(|l| l.get("parsed").is_none())
+        );
+    }
+    // Without --parsed, nothing is parsed into the records.
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--no-transcript",
+            "--json",
+            "-c",
+            "netstat",
+        ])
+        .run()
+        .await;
+    out.expect_code(0);
+    assert!(out.json_lines().iter().all(|l| l.get("parsed").is_none()));
+}

@@ -969,7 +969,9 @@ pub async fn run(
     let mut shell = FleetShell {
         fleet,
         args,
-        printer: Printer::new(args.raw, args.json, transcript).with_saved(saved),
+        printer: Printer::new(args.raw, args.json, transcript)
+            .with_saved(saved)
+            .with_parsed(args.parsed),
         events: Some(events_rx),
         expired: None,
         watcher: None,

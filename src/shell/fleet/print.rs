@@ -154,6 +154,8 @@ pub struct Printer {
     pub local: Option<crate::shell::pipe::Local>,
     /// The current command's parsed results, when its output is parsed.
     pub collect: Option<crate::shell::results::Collect>,
+    /// `--parsed`: JSON records carry a parsed command's records.
+    pub parsed: bool,
     /// Each host's full output, saved per host (`None`: `--no-save-output`).
     saved: Option<crate::output::saved::SavedOutput>,
 }
@@ -188,6 +190,7 @@ impl Printer {
             progress: None,
             local: None,
             collect: None,
+            parsed: false,
             saved: None,
         }
     }
@@ -201,6 +204,12 @@ impl Printer {
     }
 
     /// Saves each host's output in `saved` from now on.
+    /// `--parsed`: JSON records carry a parsed command's records.
+    pub fn with_parsed(mut self, parsed: bool) -> Printer {
+        self.parsed = parsed;
+        self
+    }
+
     pub fn with_saved(mut self, saved: Option<crate::output::saved::SavedOutput>) -> Printer {
         self.saved = saved;
         self
@@ -363,10 +372,11 @@ impl Printer {
         let discard = self.local.as_ref().is_some_and(Local::discards);
         let mut out = (self.json && !discard).then(|| BufWriter::new(std::io::stdout().lock()));
         let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
-        // `--json` carries a parsed command's records beside its output: parsed once per
+        // `--json --parsed` carries a parsed command's records beside its output: parsed once per
         // distinct output (and platform).
         let parsed_kind = out
             .as_ref()
+            .filter(|_| self.parsed)
             .and(self.collect.as_ref())
             .map(crate::shell::results::Collect::kind);
         let mut parsed: HashMap<(usize, Option<crate::command::Platform>), serde_json::Value> =
