@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'In scripts, stop at the first command that fails')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command to stdout instead of the output itself')
+            [CompletionResult]::new('--parsed', '--parsed', [CompletionResultType]::ParameterName, 'With --json: the record of a command whose output is parsed (ps, netstat, reg query, ls, filehash, env, eventlog view, runscript) carries its records under `parsed`')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output (for pipes)')
             [CompletionResult]::new('--queue-offline', '--queue-offline', [CompletionResultType]::ParameterName, 'Queue commands for an offline host (they run when it comes back)')
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')

@@ -98,7 +98,7 @@ _rtrsh() {
 
     case "${cmd}" in
         rtrsh)
-            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --raw --queue-offline --transcript --no-transcript --no-save-output --output-dir --pulse-interval --command-timeout --evidence-dir --no-extract --color --help --version emulator demo auth queue completions man help"
+            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --parsed --raw --queue-offline --transcript --no-transcript --no-save-output --output-dir --pulse-interval --command-timeout --evidence-dir --no-extract --color --help --version emulator demo auth queue completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

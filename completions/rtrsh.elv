@@ -42,6 +42,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --yes 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
             cand --fail-fast 'In scripts, stop at the first command that fails'
             cand --json 'Write one JSON object per command to stdout instead of the output itself'
+            cand --parsed 'With --json: the record of a command whose output is parsed (ps, netstat, reg query, ls, filehash, env, eventlog view, runscript) carries its records under `parsed`'
             cand --raw 'Do not neutralise control characters in host output (for pipes)'
             cand --queue-offline 'Queue commands for an offline host (they run when it comes back)'
             cand --no-transcript 'Do not write an audit transcript'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rtrsh_global_optspecs
-    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json raw queue-offline transcript= no-transcript no-save-output output-dir= pulse-interval= command-timeout= evidence-dir= no-extract color= h/help V/version
+    string join \n host= aid= hosts-file= filter= dry-run yes confirm-threshold= batch-timeout= profile= base-url= client-id= client-secret= member-cid= c/command= script= fail-fast json parsed raw queue-offline transcript= no-transcript no-save-output output-dir= pulse-interval= command-timeout= evidence-dir= no-extract color= h/help V/version
 end
 
 function __fish_rtrsh_needs_command
@@ -49,6 +49,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l dry-run -d 'Print the resol
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l yes -d 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l fail-fast -d 'In scripts, stop at the first command that fails'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l json -d 'Write one JSON object per command to stdout instead of the output itself'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l parsed -d 'With --json: the record of a command whose output is parsed (ps, netstat, reg query, ls, filehash, env, eventlog view, runscript) carries its records under `parsed`'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l raw -d 'Do not neutralise control characters in host output (for pipes)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue commands for an offline host (they run when it comes back)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
