@@ -466,6 +466,7 @@ fn open_private_append(path: &Path) -> io::Result<File> {
         .custom_flags(custom)
         .open(path)
         .map_err(|e| {
+            // unix-only: in `open_private_append`, which is cfg(unix).
             if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
                 refusal("it is a symbolic link")
             } else {
@@ -476,6 +477,7 @@ fn open_private_append(path: &Path) -> io::Result<File> {
     if !meta.file_type().is_file() {
         return Err(refusal("it is not a regular file"));
     }
+    // unix-only: in `open_private_append`, which is cfg(unix).
     if meta.uid() != rustix::process::geteuid().as_raw() {
         return Err(refusal("it is owned by another user"));
     }

@@ -279,11 +279,13 @@ mod unix {
         std::fs::write(&victim, "precious\n").expect("write");
         std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let path = dir.path().join("t.jsonl");
+        // unix-only: in `mod unix`, which is cfg(unix).
         std::os::unix::fs::symlink(&victim, &path).expect("symlink");
         let err = Transcript::open(Some(path.clone()), options(false)).expect_err("refused");
         assert!(err.to_string().contains("symbolic link"), "{err}");
         // A dangling symlink is refused too (it would otherwise create the target).
         let dangling = dir.path().join("d.jsonl");
+        // unix-only: in `mod unix`, which is cfg(unix).
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).expect("symlink");
         assert!(Transcript::open(Some(dangling), options(false)).is_err());
         assert!(!dir.path().join("nowhere").exists());

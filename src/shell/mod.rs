@@ -519,7 +519,7 @@ async fn open_session(
     }
     // The terminal's echo is off meanwhile: a Ctrl-C must give it back, not kill rtrsh. The
     // handler is in place before the echo goes (`signal()` installs it at once).
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    let mut interrupt = repl::Interrupts::take()
         .map_err(|e| CliError::usage(format!("cannot handle Ctrl-C: {e}")))?;
     let _shown = repl::connecting(&target.hostname, true);
     let hostname = target.hostname.clone();

@@ -334,6 +334,31 @@ impl Drop for QuietControls {
     }
 }
 
+/// Ctrl-C as a stream of events, taken from the moment it is made (SIGINT on Unix; the console's
+/// Ctrl-C event on Windows).
+pub struct Interrupts {
+    #[cfg(unix)]
+    inner: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    inner: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    /// Installs the handler at once (call it within the runtime).
+    pub fn take() -> std::io::Result<Interrupts> {
+        #[cfg(unix)]
+        let inner = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let inner = tokio::signal::windows::ctrl_c()?;
+        Ok(Interrupts { inner })
+    }
+
+    /// The next Ctrl-C (`None`: no more can come).
+    pub async fn recv(&mut self) -> Option<()> {
+        self.inner.recv().await
+    }
+}
+
 /// The token of the command running now, if any: what Ctrl-C cancels.
 pub type Running = Arc<Mutex<Option<CancellationToken>>>;
 
@@ -344,8 +369,7 @@ pub type Running = Arc<Mutex<Option<CancellationToken>>>;
 /// would put the default back and Ctrl-C during a command would kill rtrsh. `signal()` installs
 /// the handler at once (`ctrl_c()` only when first polled, which is too late).
 pub fn interrupt_canceller() -> Result<(Running, tokio::task::JoinHandle<()>), String> {
-    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let mut interrupts = Interrupts::take().map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     let running: Running = Arc::new(Mutex::new(None));
     let r = running.clone();
     let task = tokio::spawn(async move {

@@ -1026,8 +1026,7 @@ async fn close(fleet: &mut Fleet) {
     });
     let cancel = CancellationToken::new();
     let c = cancel.clone();
-    let interrupted = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-    {
+    let interrupted = match crate::shell::repl::Interrupts::take() {
         Ok(mut sig) => Some(tokio::spawn(async move {
             if sig.recv().await.is_some() {
                 c.cancel();
