@@ -10,6 +10,8 @@
 //! ===== end: ok
 //! ```
 //!
+//! A run of more than [`ONE_LOG_ABOVE`] hosts writes one `hosts.log` with the same sections.
+//!
 //! Beside them, `records.jsonl`: each command's JSON record with its output, as `--json` writes
 //! it (streamed on one host, from the batch's text on many).
 //!
@@ -45,7 +47,19 @@ pub struct SavedOutput {
     /// The first write error (disk full, ...), reported once; saving stops then.
     pub failed: Option<String>,
     reported: bool,
+    /// One log for every host ([`ONE_LOG`]) instead of a log per host.
+    one_log: bool,
 }
+
+/// More hosts than this in a run: their outputs go to one log, `hosts.log` (the same sections,
+/// each headed by its host), instead of a file per host. Creating 50,000 files costs more than
+/// the command (5 s of kernel time on a file system that has seen many files deleted), and a
+/// folder of 50,000 logs is read with `grep` anyway; `records.jsonl` holds every output either
+/// way.
+pub const ONE_LOG_ABOVE: usize = 1_000;
+
+/// The name of the log every host shares ([`SavedOutput::one_log`]).
+pub const ONE_LOG: &str = "hosts.log";
 
 /// Opens `path` for appending, created 0600.
 fn private_append(path: &Path) -> io::Result<File> {
@@ -88,7 +102,14 @@ impl SavedOutput {
             records: None,
             failed: None,
             reported: false,
+            one_log: false,
         })
+    }
+
+    /// Every host's output into one log, `hosts.log` (see [`ONE_LOG_ABOVE`]).
+    pub fn one_log(mut self) -> SavedOutput {
+        self.one_log = true;
+        self
     }
 
     /// Where the logs go.
@@ -98,6 +119,9 @@ impl SavedOutput {
 
     /// The log file of a host.
     pub fn path_of(&self, host: &str, aid: &str) -> PathBuf {
+        if self.one_log {
+            return self.dir.join(ONE_LOG);
+        }
         let name = match file_safe(host, 64) {
             h if h.is_empty() => "host".to_string(),
             h => h,
@@ -109,6 +133,8 @@ impl SavedOutput {
         if self.failed.is_some() {
             return None;
         }
+        // One log: one open file, under one key.
+        let aid = if self.one_log { "" } else { aid };
         if !self.logs.contains_key(aid) {
             let path = self.path_of(host, aid);
             match private_append(&path) {
@@ -240,7 +266,10 @@ impl SavedOutput {
                 .write_all(format!("===== end: {how}\n\n").as_bytes())?;
             l.file.flush()
         });
-        self.logs.remove(aid);
+        // A host's own log is closed until its next command; the shared one stays open.
+        if !self.one_log {
+            self.logs.remove(aid);
+        }
     }
 
     /// The write error to report, once.

@@ -147,3 +147,47 @@ async fn one_host_saves_a_chunked_megabyte_byte_for_byte_under_the_data_dir() {
         "--no-save-output keeps nothing"
     );
 }
+
+/// Over 1,000 hosts, every host's sections go to one `hosts.log` (no file per host), each
+/// headed by its host; `records.jsonl` still has every output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_over_a_thousand_hosts_shares_one_log() {
+    let env = TestEnv::start(rtrsh::emulator::EmulatorConfig {
+        hosts: 1_100,
+        offline_share: 0.0,
+        rate_limit: 0,
+        ..fast()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = rtrsh(&env)
+        .args([
+            "--filter",
+            "platform_name:['Windows','Linux','Mac']",
+            "--json",
+            "--no-transcript",
+            "--output-dir",
+        ])
+        .args([dir.path().to_str().expect("utf-8 path")])
+        .args(["-c", "pwd"])
+        .run()
+        .await;
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    let answered = out.json_lines().len();
+    assert!(answered > 1_000, "{answered}");
+    let logs = logs_under(dir.path());
+    assert_eq!(logs, vec![dir.path().join("hosts.log")], "one log");
+    let log = std::fs::read_to_string(&logs[0]).expect("log");
+    assert_eq!(
+        log.matches(" $ pwd\n").count(),
+        answered,
+        "a section per host"
+    );
+    assert_eq!(log.matches("===== end: ").count(), answered);
+    for rec in out.json_lines().iter().take(20) {
+        let host = rec["host"].as_str().expect("host");
+        assert!(log.contains(&format!(" {host} (aid ")), "{host}");
+    }
+    let kept = std::fs::read_to_string(dir.path().join("records.jsonl")).expect("records");
+    assert_eq!(kept.lines().count(), answered);
+}

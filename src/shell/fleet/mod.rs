@@ -963,6 +963,14 @@ pub async fn run(
             .collect();
         let _ = transcript.note(None, &format!("not connected ({why}): {}", aids.join(", ")));
     }
+    // A big fleet's outputs go to one log (see `ONE_LOG_ABOVE`).
+    let saved = saved.map(|s| {
+        if fleet.hosts.len() > crate::output::saved::ONE_LOG_ABOVE {
+            s.one_log()
+        } else {
+            s
+        }
+    });
     let stop = CancellationToken::new();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let refresh = fleet.spawn_refresh(args.pulse_interval, stop.clone(), events_tx);
