@@ -49,6 +49,8 @@ pub struct SavedOutput {
     reported: bool,
     /// One log for every host ([`ONE_LOG`]) instead of a log per host.
     one_log: bool,
+    /// `records.jsonl`, buffered, for records written whole ([`Self::record_line`]).
+    records_buf: Option<io::BufWriter<File>>,
 }
 
 /// More hosts than this in a run: their outputs go to one log, `hosts.log` (the same sections,
@@ -103,6 +105,7 @@ impl SavedOutput {
             failed: None,
             reported: false,
             one_log: false,
+            records_buf: None,
         })
     }
 
@@ -192,23 +195,30 @@ impl SavedOutput {
         }
     }
 
-    /// A whole record with its output, into `records.jsonl` (many hosts: the output is already
-    /// in hand).
-    pub fn record(
-        &mut self,
-        rec: &crate::output::record::CommandRecord,
-        stdout: &str,
-        stderr: &str,
-    ) {
-        let Some(mut f) = self.records() else {
-            return;
-        };
-        let mut w = io::BufWriter::new(&mut f);
-        let r = rec
-            .write_json_line_with_output(&mut w, stdout, stderr)
-            .and_then(|_| w.flush());
-        if let Err(e) = r {
+    /// A record's JSON line, as made for `--json`, into `records.jsonl` (buffered: see
+    /// [`Self::flush_records`]).
+    pub fn record_line(&mut self, line: &[u8]) {
+        if self.records_buf.is_none() {
+            let Some(f) = self.records() else {
+                return;
+            };
+            self.records_buf = Some(io::BufWriter::with_capacity(256 * 1024, f));
+        }
+        if let Some(w) = self.records_buf.as_mut()
+            && let Err(e) = w.write_all(line)
+        {
             self.failed = Some(format!("cannot write the records: {e}"));
+            self.records_buf = None;
+        }
+    }
+
+    /// Writes out what [`Self::record_line`] holds (after each batch's results).
+    pub fn flush_records(&mut self) {
+        if let Some(w) = self.records_buf.as_mut()
+            && let Err(e) = w.flush()
+        {
+            self.failed = Some(format!("cannot write the records: {e}"));
+            self.records_buf = None;
         }
     }
 

@@ -372,6 +372,7 @@ impl Printer {
         let discard = self.local.as_ref().is_some_and(Local::discards);
         let mut out = (self.json && !discard).then(|| BufWriter::new(std::io::stdout().lock()));
         let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
+        let mut line_buf: Vec<u8> = Vec::new();
         // `--json --parsed` carries a parsed command's records beside its output: parsed once per
         // distinct output (and platform).
         let parsed_kind = out
@@ -467,22 +468,26 @@ impl Printer {
                     tally.worst = tally.worst.max(Exit::CommandFailed);
                 }
             }
-            if let Some(saved) = self.saved.as_mut() {
+            // The JSON line is made once, for `records.jsonl` and for `--json`.
+            if self.saved.is_some() || out.is_some() {
+                line_buf.clear();
                 let (stdout, stderr) = text.unwrap_or_default();
-                saved.record(&rec, stdout, stderr);
-            }
-            if let Some(w) = out.as_mut() {
-                let r = match text {
-                    Some((stdout, stderr)) => rec.write_json_line_with_output(w, stdout, stderr),
-                    None => rec.write_json_line(w),
-                };
-                if let Err(e) = r
+                // Writing into a Vec cannot fail.
+                let _ = rec.write_json_line_with_output(&mut line_buf, stdout, stderr);
+                if let Some(saved) = self.saved.as_mut() {
+                    saved.record_line(&line_buf);
+                }
+                if let Some(w) = out.as_mut()
+                    && let Err(e) = w.write_all(&line_buf)
                     && e.kind() == std::io::ErrorKind::BrokenPipe
                 {
                     self.broken_pipe = true;
                 }
             }
             entries.push((rec, digest));
+        }
+        if let Some(saved) = self.saved.as_mut() {
+            saved.flush_records();
         }
         // One write and one sync for the whole unit.
         if let Err(e) = self
