@@ -356,6 +356,11 @@ const MAC_PROCS: &[ProcSpec] = &[
 /// The hostile host's extra process name (escape sequences; `ps` adds invalid UTF-8 too).
 pub const HOSTILE_PROC_NAME: &str = "\x1b]0;pwned\x07svchost\x1b[2K\r.exe";
 
+/// The pid of the first process named `name` (0 when there is none).
+fn pid_named(procs: &[Proc], name: &str) -> u32 {
+    procs.iter().find(|p| p.name == name).map_or(0, |p| p.pid)
+}
+
 /// The processes a host starts with (before `kill` and `run`).
 pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
     let specs = match platform {
@@ -409,10 +414,7 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
     }
     // Demo artefacts: the workstation that opened the fake invoice, and the hostile process.
     if platform == Platform::Windows && (who.index == 0 || who.seed.is_multiple_of(10)) {
-        let explorer = out
-            .iter()
-            .find(|p| p.name == "explorer.exe")
-            .map_or(0, |p| p.pid);
+        let explorer = pid_named(&out, "explorer.exe");
         out.push(Proc {
             pid: pid + 4 * (1 + r.below(200) as u32),
             ppid: explorer,
@@ -428,10 +430,7 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
     // The intruder's process, started by its autorun at boot (see `planted`).
     if who.planted().process {
         let last = out.last().map_or(pid, |p| p.pid);
-        let services = out
-            .iter()
-            .find(|p| p.name == "services.exe")
-            .map_or(0, |p| p.pid);
+        let services = pid_named(&out, "services.exe");
         out.push(Proc {
             pid: last + 4 * (1 + r.below(50) as u32),
             ppid: services,
@@ -562,7 +561,7 @@ pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
 /// Local addresses and listening ports of the host's platform.
 pub fn render_netstat(who: &Who<'_>, platform: Platform, procs: &[Proc]) -> String {
     let mut r = Rng::derive(who.seed, &[0x7e7]);
-    let pid_of = |name: &str| procs.iter().find(|p| p.name == name).map_or(0, |p| p.pid);
+    let pid_of = |name: &str| pid_named(procs, name);
     let ip = &who.host.local_ip;
     let mut rows: Vec<(&str, String, String, &str, u32)> = Vec::new();
     match platform {
