@@ -97,7 +97,13 @@ pub struct ShellHelper {
     hints: bool,
     /// The fleet's host names (for `only` and `drop`); empty on one host.
     hosts: Vec<String>,
+    /// The fields of the newest parsed result (`stack FIELD`), as the interpreter keeps them.
+    fields: StackFields,
 }
+
+/// The field names `stack` can count in the newest parsed result, shared with the interpreter
+/// (which updates them after each command; the editor reads them on its own thread).
+pub type StackFields = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 /// The local commands that name hosts (completed when the helper knows host names).
 const FLEET_LOCALS: &[&str] = &["only", "drop"];
@@ -129,7 +135,14 @@ impl ShellHelper {
             timeout: REMOTE_TIMEOUT,
             hints: true,
             hosts: Vec::new(),
+            fields: StackFields::default(),
         }
+    }
+
+    /// `stack FIELD` completes the names in `fields` (see [`StackFields`]).
+    pub fn with_stack_fields(mut self, fields: StackFields) -> Self {
+        self.fields = fields;
+        self
     }
 
     /// A helper for a fleet prompt: `only` and `drop` complete these host names (names that
@@ -241,6 +254,7 @@ impl ShellHelper {
                     timeout: self.timeout,
                     hints: false,
                     hosts: self.hosts.clone(),
+                    fields: self.fields.clone(),
                 };
                 futures_util::FutureExt::now_or_never(remote_free.candidates(line, pos))
                     .unwrap_or(none)
@@ -309,6 +323,22 @@ impl ShellHelper {
                 return self.want(&before[2..], word);
             }
             return Want::Nothing;
+        }
+        if base == "stack" {
+            // `stack [--all] FIELD ...`: the fields of the newest result.
+            let at_field = match before.get(1).map(String::as_str) {
+                None => true,
+                Some("--all") => before.len() == 2,
+                Some(_) => false,
+            };
+            if !at_field {
+                return Want::Nothing;
+            }
+            let mut words = self.fields.lock().map(|f| f.clone()).unwrap_or_default();
+            if before.len() == 1 {
+                words.push("--all".into());
+            }
+            return Want::words(typed, words);
         }
         if base == "help" || base == "?" {
             return if before.len() == 1 {

@@ -300,7 +300,7 @@ pub async fn run<H: Hosts>(hosts: &mut H, args: &ShellArgs, source: Source) -> E
             set_running(None);
         }
         Source::Prompt(history) => {
-            let helper = it.hosts.helper();
+            let helper = it.hosts.helper().with_stack_fields(it.results.fields());
             let (requests, notifier) = match repl::start_editor(history, helper) {
                 Ok(x) => x,
                 Err(e) => {

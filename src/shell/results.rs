@@ -347,6 +347,8 @@ pub struct Results {
     kept: VecDeque<Kept>,
     next: usize,
     budget: usize,
+    /// The newest result's fields, for TAB after `stack`.
+    fields: crate::shell::complete::StackFields,
 }
 
 impl Default for Results {
@@ -355,6 +357,7 @@ impl Default for Results {
             kept: VecDeque::new(),
             next: 1,
             budget: BUDGET,
+            fields: Default::default(),
         }
     }
 }
@@ -387,6 +390,9 @@ impl Results {
         }
         kept.no = self.next;
         self.next += 1;
+        if let Ok(mut f) = self.fields.lock() {
+            *f = kept.field_names();
+        }
         kept.bytes += kept.strings.bytes;
         kept.strings.ids.shrink_to_fit();
         self.kept.push_back(kept);
@@ -420,9 +426,9 @@ impl Results {
         self.kept.iter()
     }
 
-    /// The field names of the newest result (completion).
-    pub fn newest_fields(&self) -> Vec<String> {
-        self.kept.back().map(Kept::field_names).unwrap_or_default()
+    /// The newest result's field names, kept up to date (TAB after `stack`).
+    pub fn fields(&self) -> crate::shell::complete::StackFields {
+        self.fields.clone()
     }
 }
 

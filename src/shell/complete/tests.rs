@@ -662,3 +662,17 @@ fn fleet_prompts_complete_host_names_for_only_and_drop() {
     assert!(complete("on").contains(&"only".to_string()));
     assert!(w.complete("only DESK").is_empty());
 }
+
+#[test]
+fn stack_completes_the_fields_of_the_newest_result() {
+    let fields = StackFields::default();
+    let mut w = win();
+    w.helper = w.helper.with_stack_fields(fields.clone());
+    // Nothing parsed yet: only the flag.
+    assert_eq!(w.complete("stack "), vec!["--all"]);
+    *fields.lock().expect("lock") = vec!["name".into(), "path".into(), "pid".into()];
+    assert_eq!(w.complete("stack p"), vec!["path", "pid"]);
+    assert_eq!(w.complete("stack --all na"), vec!["name"]);
+    // After the field: a result number or a command, not fields again.
+    assert!(!w.complete("stack name p").contains(&"path".to_string()));
+}
