@@ -68,6 +68,14 @@ pub fn rfc3339(t: i64) -> String {
 
 /// `11/22/2026 10:15:03 AM` (the US format Windows RTR output uses).
 pub fn windows(t: i64) -> String {
+    let mut s = String::with_capacity(24);
+    write_windows(&mut s, t);
+    s
+}
+
+/// [`windows`], appended to `out` (no allocation of its own: `ps` writes one per process).
+pub fn write_windows(out: &mut String, t: i64) {
+    use std::fmt::Write as _;
     let p = parts(t);
     let (h12, ampm) = match p.h {
         0 => (12, "AM"),
@@ -75,10 +83,11 @@ pub fn windows(t: i64) -> String {
         12 => (12, "PM"),
         h => (h - 12, "PM"),
     };
-    format!(
+    let _ = write!(
+        out,
         "{}/{}/{} {}:{:02}:{:02} {}",
         p.mo, p.d, p.y, h12, p.mi, p.s, ampm
-    )
+    );
 }
 
 /// `Nov 22 10:15` for recent times, `Nov 22  2025` for older ones (like `ls -l`).

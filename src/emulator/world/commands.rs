@@ -1657,9 +1657,9 @@ fn start_process(ctx: &Ctx<'_>, state: &mut HostState, path: &str, name: &str) -
     state.started.push(Proc {
         pid,
         ppid: 0,
-        name: name.to_string(),
-        path: path.to_string(),
-        user: user.to_string(),
+        name: name.to_string().into(),
+        path: path.to_string().into(),
+        user: user.to_string().into(),
         start: clock::NOW,
         ws_kb: 4_096,
         vm_kb: 16_384,

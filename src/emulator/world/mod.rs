@@ -361,7 +361,7 @@ impl World {
         };
         ctx.procs(state)
             .into_iter()
-            .map(|p| (p.pid, p.name))
+            .map(|p| (p.pid, p.name.into_owned()))
             .collect()
     }
 }

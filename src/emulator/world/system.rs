@@ -1,6 +1,7 @@
 //! Everything on a host that is not a file: processes, network configuration and connections,
 //! environment, users, mounts and Windows event logs. All derived from the host's seed on demand.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::clock;
@@ -13,9 +14,10 @@ use crate::rng::Rng;
 pub struct Proc {
     pub pid: u32,
     pub ppid: u32,
-    pub name: String,
-    pub path: String,
-    pub user: String,
+    // Mostly the same few strings on every host: borrowed, not copied 50,000 times.
+    pub name: Cow<'static, str>,
+    pub path: Cow<'static, str>,
+    pub user: Cow<'static, str>,
     pub start: i64,
     pub ws_kb: u64,
     pub vm_kb: u64,
@@ -393,18 +395,22 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
         } else {
             boot + 60 + r.below((clock::NOW - boot - 60).max(1) as u64) as i64
         };
-        let user = match (platform, *as_user) {
-            (Platform::Windows, true) => format!("{}\\{}", netbios(who), who.user),
-            (Platform::Windows, false) => r"NT AUTHORITY\SYSTEM".to_string(),
-            (_, true) => who.user.to_string(),
-            (_, false) => "root".to_string(),
+        let user: Cow<'static, str> = match (platform, *as_user) {
+            (Platform::Windows, true) => format!("{}\\{}", netbios(who), who.user).into(),
+            (Platform::Windows, false) => r"NT AUTHORITY\SYSTEM".into(),
+            (_, true) => who.user.to_string().into(),
+            (_, false) => "root".into(),
         };
         let jitter = if *ws == 0 { 0 } else { r.below(*ws / 3 + 1) };
         out.push(Proc {
             pid,
             ppid,
-            name: (*name).to_string(),
-            path: who.render(path),
+            name: Cow::Borrowed(*name),
+            path: if path.contains('{') {
+                who.render(path).into()
+            } else {
+                Cow::Borrowed(*path)
+            },
             user,
             start,
             ws_kb: ws + jitter,
@@ -419,8 +425,10 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
             pid: pid + 4 * (1 + r.below(200) as u32),
             ppid: explorer,
             name: "invoice.pdf.exe".into(),
-            path: who.render(r"C:\Users\{user}\Downloads\invoice.pdf.exe"),
-            user: format!("{}\\{}", netbios(who), who.user),
+            path: who
+                .render(r"C:\Users\{user}\Downloads\invoice.pdf.exe")
+                .into(),
+            user: format!("{}\\{}", netbios(who), who.user).into(),
             start: clock::NOW - 2 * 86_400 - 3_500,
             ws_kb: 18_200,
             vm_kb: 96_512,
@@ -468,14 +476,33 @@ pub fn netbios(who: &Who<'_>) -> String {
 }
 
 fn mmss(ms: u64) -> String {
+    let mut out = String::with_capacity(12);
+    write_mmss(&mut out, ms);
+    out
+}
+
+/// [`mmss`], appended to `out`.
+fn write_mmss(out: &mut String, ms: u64) {
     let s = ms / 1000;
-    format!(
+    let _ = write!(
+        out,
         "{}:{:02}:{:02}.{:03}",
         s / 3600,
         (s / 60) % 60,
         s % 60,
         ms % 1000
-    )
+    );
+}
+
+/// Appends `cell` to `out`, then spaces up to `width` characters (`{:<width}` without a
+/// `String` per cell).
+fn pad(out: &mut String, width: usize, cell: impl FnOnce(&mut String)) {
+    let start = out.len();
+    cell(out);
+    let used = out[start..].chars().count();
+    for _ in used..width {
+        out.push(' ');
+    }
 }
 
 /// `ps` output.
@@ -505,18 +532,22 @@ pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
                 "--------------",
                 "--------------"
             );
+            s.reserve(procs.len() * 146);
             for p in procs {
-                let _ = writeln!(
-                    s,
-                    "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
-                    p.name,
-                    p.pid,
-                    clock::windows(p.start),
-                    mmss(p.cpu_ms * 2 / 3),
-                    mmss(p.cpu_ms / 3),
-                    p.ws_kb,
-                    p.vm_kb
-                );
+                pad(&mut s, 40, |o| o.push_str(&p.name));
+                pad(&mut s, 10, |o| {
+                    let _ = write!(o, "{}", p.pid);
+                });
+                pad(&mut s, 26, |o| clock::write_windows(o, p.start));
+                pad(&mut s, 16, |o| write_mmss(o, p.cpu_ms * 2 / 3));
+                pad(&mut s, 16, |o| write_mmss(o, p.cpu_ms / 3));
+                pad(&mut s, 18, |o| {
+                    let _ = write!(o, "{}", p.ws_kb);
+                });
+                pad(&mut s, 18, |o| {
+                    let _ = write!(o, "{}", p.vm_kb);
+                });
+                s.push('\n');
             }
         }
         Platform::Linux | Platform::Mac => {
@@ -526,10 +557,10 @@ pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
                 "PID", "PPID", "USER", "START (UTC)", "RSS(KB)", "VSZ(KB)", "TIME"
             );
             for p in procs {
-                let cmd = if p.path.is_empty() {
-                    format!("[{}]", p.name)
+                let cmd: Cow<'_, str> = if p.path.is_empty() {
+                    format!("[{}]", p.name).into()
                 } else {
-                    p.path.clone()
+                    Cow::Borrowed(&p.path)
                 };
                 let _ = writeln!(
                     s,
