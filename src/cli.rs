@@ -70,6 +70,24 @@ pub struct DemoArgs {
     pub no_transcript: bool,
 }
 
+/// Logs for a bug report: `RUST_LOG=debug` (or any `tracing` filter, e.g.
+/// `RUST_LOG=rtrsh::http=debug`) prints one line per API request (method, path, status,
+/// duration, attempt, trace id), retries and the session decisions to stderr. Never a secret,
+/// a token, a query string or a body: the events are written so. Off without `RUST_LOG`.
+pub fn init_logs() {
+    let Ok(filter) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    if filter.trim().is_empty() {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {

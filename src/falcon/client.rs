@@ -524,6 +524,12 @@ impl FalconClient {
                 }
             };
             let status = resp.status();
+            // The request's form holds the secret and the reply the token: neither is logged.
+            tracing::debug!(
+                target: "rtrsh::http",
+                "POST /oauth2/token -> {} (attempt {attempt})",
+                status.as_u16()
+            );
             let issued_by = resp
                 .url()
                 .as_str()
@@ -709,9 +715,16 @@ impl FalconClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
+            let sent_at = std::time::Instant::now();
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    tracing::debug!(
+                        target: "rtrsh::http",
+                        "{method} {path} -> {} ({} ms, attempt {attempt})",
+                        describe(&e),
+                        sent_at.elapsed().as_millis()
+                    );
                     // Not even connected: nothing can have run, any request may be re-sent.
                     let unsent = e.is_connect();
                     if (unsent || safety == Safety::Retry)
@@ -750,6 +763,15 @@ impl FalconClient {
                 .get("x-cs-traceid")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            // One line per request for a bug report: never the query (it names hosts), a
+            // header, a token or a body.
+            tracing::debug!(
+                target: "rtrsh::http",
+                "{method} {path} -> {} ({} ms, attempt {attempt}, trace_id {})",
+                status.as_u16(),
+                sent_at.elapsed().as_millis(),
+                trace_id.as_deref().unwrap_or("-")
+            );
             let permit = match gate {
                 Some(g) if status.is_success() => g.clone().acquire_owned().await.ok(),
                 _ => None,

@@ -287,3 +287,47 @@ async fn twenty_thousand_unknown_names_are_counted_not_listed() {
         "{line}"
     );
 }
+
+/// `RUST_LOG=debug` prints a line per API request for a bug report, and never the secret, a
+/// token, a header or a command's output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_name_each_request_and_never_a_secret_a_token_or_output() {
+    let env = crate::support::TestEnv::start(crate::support::fast()).await;
+    let out = crate::support::shell::rtrsh(&env)
+        .env("RUST_LOG", "debug")
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--no-transcript",
+            "-c",
+            "ps",
+            "-c",
+            "env",
+        ])
+        .run()
+        .await;
+    out.expect_code(0);
+    let log = &out.stderr;
+    for line in [
+        "rtrsh::http: POST /oauth2/token -> 201",
+        "rtrsh::http: POST /real-time-response/entities/sessions/v1 -> 201",
+        "rtrsh::http: POST /real-time-response/entities/command/v1 -> 201",
+        "rtrsh::http: GET /real-time-response/entities/command/v1 -> 200",
+    ] {
+        assert!(log.contains(line), "{line} in {log}");
+    }
+    assert!(log.contains("trace_id "), "{log}");
+    // The output went to stdout only; nothing secret anywhere.
+    assert!(out.stdout().contains("lsass.exe") && out.stdout().contains("COMPUTERNAME"));
+    for secret in [
+        rtrsh::emulator::DEFAULT_CLIENT_SECRET,
+        "access_token",
+        "Bearer",
+        "authorization",
+        "lsass.exe",
+        "COMPUTERNAME",
+        "cloud_request_id=",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
