@@ -13,6 +13,7 @@
 //! Every loop has a fixed count and every child a deadline; nothing leaves loopback. The report is
 //! printed and written as JSON to `target/bench-shell.json`.
 
+use rtrsh::digest::hex;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -338,10 +339,6 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Requests to one endpoint in a stats snapshot.

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod credentials;
+pub mod digest;
 pub mod emulator;
 pub mod falcon;
 pub mod output;

@@ -209,15 +209,7 @@ impl From<String> for Content {
     }
 }
 
-/// Lowercase hex of a byte slice.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+pub use crate::digest::hex;
 
 impl Generated {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {

@@ -13,6 +13,7 @@
 //!   (then base64 of the exact bytes). No function here takes a secret: the operator is the local
 //!   user name and the API client *id*.
 
+use crate::digest::hex;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -370,15 +371,6 @@ impl OutputDigest {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn len_u64(bytes: &[u8]) -> u64 {

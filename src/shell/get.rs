@@ -20,6 +20,7 @@
 //! With `--no-extract` the archive is kept instead; it is still decoded once (to nowhere) to
 //! verify the SHA-256. Folders are created 0700, files 0600; nothing existing is overwritten.
 
+use crate::digest::hex;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -639,14 +640,6 @@ pub fn extract(archive: &Path, out: Option<&Path>, cap: u64) -> Result<(String, 
         f.sync_all().map_err(|e| format!("cannot write: {e}"))?;
     }
     done.ok_or_else(|| "the archive holds no file".to_string())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// A file name made only of `[A-Za-z0-9._-]`, not starting with a dot, at most `max` chars.
