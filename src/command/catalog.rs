@@ -8,11 +8,11 @@
 //! - the emulator rejects a command sent to an endpoint of too low a tier and publishes the
 //!   `scripts` help catalogue of session init ([`script_help`]).
 //!
-//! Sources: `falcon-rtr-api.md` §9 (tier lists, wire syntax) and the shape of real `scripts`
-//! replies (flag names without the dash in `arg_name`, `eventlog`/`reg`/`update` as
-//! non-runnable parents of runnable subcommands). Where a platform restriction is not
-//! documented, the command is listed on every platform: a local rejection of a valid command is
-//! worse than letting the API answer.
+//! Sources: the SDKs' tier lists and the wire syntax real clients send (docs/protocol.md,
+//! "Command tiers") and the shape of real `scripts` replies (flag names without the dash in
+//! `arg_name`, `eventlog`/`reg`/`update` as non-runnable parents of runnable subcommands). Where a
+//! platform restriction is not documented, the command is listed on every platform: a local
+//! rejection of a valid command is worse than letting the API answer.
 //!
 //! Validation refuses locally what the API refuses (so an invalid line costs no API call): an
 //! unknown command or one of another platform (40007 "Command not found"), more positional
@@ -321,9 +321,9 @@ impl CatalogError {
 
     /// What the API answers for a line this catalog refuses: 40007 "Command not found" for a
     /// command it does not know (or not on that platform), 40012 with "Max args is N. M were
-    /// provided" for too many arguments (the real wording, reference §7.5), and 40012 with this
-    /// error's own text for every other malformed argument or flag (the real API's wording for
-    /// those is not documented).
+    /// provided" for too many arguments (the real wording; docs/protocol.md, "Errors"), and 40012
+    /// with this error's own text for every other malformed argument or flag (the real API's
+    /// wording for those is not documented).
     pub fn api_rejection(&self) -> (u32, String) {
         match self {
             CatalogError::Empty

@@ -1,10 +1,10 @@
 //! `runscript -Timeout`: the sensor stops a script that outlives it, and it defaults to 30 s.
 //!
-//! Evidence (reference §11 item 13): Falcon-Toolkit's help gives 30 s as the default; a
-//! maintainer explains 50401 "Exceeded maximum timeout" as scripts outliving that window
+//! Evidence (docs/protocol.md, "Script timeout"): Falcon-Toolkit's help gives 30 s as the default;
+//! a maintainer explains 50401 "Exceeded maximum timeout" as scripts outliving that window
 //! (psfalcon#56); PSFalcon therefore always appends `-Timeout` (3595 s for one host, the request
-//! timeout minus 2 s for batches). rtrsh does the same, matched to its own wait: a script the
-//! user did not limit may run as long as rtrsh waits for it, and no longer:
+//! timeout minus 2 s for batches). rtrsh does the same, matched to its own wait: a script the user
+//! did not limit may run as long as rtrsh waits for it, and no longer:
 //! - one host: rtrsh's poll limit (`--command-timeout`), at most 3595 s (PSFalcon's value, the
 //!   largest one known to be accepted);
 //! - a fleet: the batch timeout minus 2 s, so the script ends (and says so) before the batch
@@ -18,10 +18,10 @@
 //! every value it appends itself is within that.
 //!
 //! Only the spelling `-Timeout` is accepted (the catalog refuses `-timeout` and suggests
-//! `-Timeout`): flags are case-sensitive as written (reference §9.2) and every client that sends
-//! one (PSFalcon, Falcon-Toolkit) writes `-Timeout`. Sending `-timeout` would also risk the worst
-//! case: a host that ignores it stops the script at its 30 s default while rtrsh, seeing a
-//! timeout given, appends none.
+//! `-Timeout`): flags are case-sensitive as written (docs/protocol.md, "Command tiers") and every
+//! client that sends one (PSFalcon, Falcon-Toolkit) writes `-Timeout`. Sending `-timeout` would
+//! also risk the worst case: a host that ignores it stops the script at its 30 s default while
+//! rtrsh, seeing a timeout given, appends none.
 //!
 //! A `-Timeout` the user gave is left alone. What a stopped script returns
 //! is undocumented, so [`looks_cut_off`] recognises it tolerantly.

@@ -1,10 +1,10 @@
 //! Falcon clouds: names, API hosts, and the region switch that autodiscovery performs.
 //!
-//! Reference §2.3 and §2.4: the token endpoint answers with `X-CS-Region` naming the API client's
-//! home cloud. FalconPy and PSFalcon switch to that cloud when it differs from the configured
-//! one; gofalcon does it only in `autodiscover` mode. rtrsh switches for `auto` and for a named
-//! commercial cloud, never into or out of GovCloud (gov users must name their cloud), and never
-//! for an explicit URL (it may be a proxy).
+//! See docs/protocol.md, "Clouds and region discovery": the token endpoint answers with
+//! `X-CS-Region` naming the API client's home cloud. FalconPy and PSFalcon switch to that cloud
+//! when it differs from the configured one; gofalcon does it only in `autodiscover` mode. rtrsh
+//! switches for `auto` and for a named commercial cloud, never into or out of GovCloud (gov users
+//! must name their cloud), and never for an explicit URL (it may be a proxy).
 
 use std::collections::HashMap;
 use std::fmt;

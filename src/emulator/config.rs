@@ -15,8 +15,8 @@ pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 
 /// Every scope an rtrsh client can hold. `devices:write` ("Hosts: Write" in the console) is
-/// the one containment needs (reference §5; psfalcon#161, maintainer: `devices:read` and
-/// `devices:write` "to find the hosts and contain them").
+/// the one containment needs (docs/protocol.md, "Containment"; psfalcon#161, maintainer:
+/// `devices:read` and `devices:write` "to find the hosts and contain them").
 pub const ALL_SCOPES: [&str; 5] = [
     "devices:read",
     "real-time-response:read",
@@ -25,8 +25,8 @@ pub const ALL_SCOPES: [&str; 5] = [
     "devices:write",
 ];
 
-/// How output larger than one chunk is paged through `sequence_id` (reference §8). The real
-/// protocol is undocumented, so clients are proven against all three.
+/// How output larger than one chunk is paged through `sequence_id` (docs/protocol.md,
+/// "Chunk protocol"). The real protocol is undocumented, so clients are proven against all three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum ChunkModel {
     /// A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch.
@@ -94,7 +94,8 @@ pub enum HostnameMatch {
 }
 
 /// The order in which a session's command log (`logs` of sessions GET) lists its entries. The
-/// API documents none; FalconPy's replay sample sorts them "defensively" (reference §11.17).
+/// API documents none; FalconPy's replay sample sorts them "defensively" (docs/protocol.md,
+/// "Session log recovery").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogOrder {
     /// In the order the commands were sent.
@@ -106,8 +107,9 @@ pub enum LogOrder {
 
 /// What check-status answers for a command queued for an offline host that has not run yet.
 /// Undocumented: both SDK samples ask the queued-sessions endpoint first and only check status
-/// once the command is no longer `PENDING` (reference §11.14), so what status says before that
-/// was never seen. Each plausible reading is playable; clients must treat each as "not yet".
+/// once the command is no longer `PENDING` (docs/protocol.md, "Queued command status"), so what
+/// status says before that was never seen. Each plausible reading is playable; clients must treat
+/// each as "not yet".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum QueuedStatus {
     /// 200 with `complete:false` and no output, like a command still running.
@@ -272,7 +274,8 @@ pub struct EmulatorConfig {
     #[arg(long = "host-name", value_name = "NAME")]
     pub host_names: Vec<String>,
 
-    // Scripts, downloads and API errors (reference §11 items 13, 15, 16).
+    // Scripts, downloads and API errors (docs/protocol.md, "Script timeout", "Download readiness",
+    // "Errors").
     /// Multiplies script time on a host: `Start-Sleep`/`sleep` in a script and its `-Timeout`
     /// (default 30 s, after Falcon-Toolkit's help; psfalcon#56: a script that outlives its window
     /// is stopped). 0.01 makes a 60 s sleep take 600 ms, so tests stay short.
@@ -293,8 +296,8 @@ pub struct EmulatorConfig {
     /// "command is not valid" (CAST#15, maintainer: check that the policy enables runscript).
     #[arg(long)]
     pub runscript_disabled: bool,
-    // --- Fidelity switches for unconfirmed executes and queued commands (reference §11.14,
-    // §11.17). Kept together at the end.
+    // --- Fidelity switches for unconfirmed executes and queued commands (docs/protocol.md,
+    // "Queued command status" and "Session log recovery"). Kept together at the end.
     /// Session log entries stay invisible in sessions GET for this long after the command was
     /// sent (a log that lags behind the execute). Whether the real log lags is undocumented.
     #[arg(long, default_value = "0ms", value_parser = parse_duration)]

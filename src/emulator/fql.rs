@@ -33,10 +33,10 @@
 //! - A field the record does not know ([`Record::field`] → `None`) never matches, negated or
 //!   not. The emulator should reject such filters up front with a 400 using [`Filter::fields`].
 //! - A record may declare a field a **name field** ([`Record::rule`] → [`TextRule::Name`]), as the
-//!   devices API treats `hostname` on real tenants (reference §5.1): the single form
-//!   `field:'X'` is a case-insensitive *prefix* match (the API appends the `*`: `'WIN11'` finds
-//!   WIN11, WIN11-001, WIN110) and a value starting with `*` finds nothing; the list form
-//!   `field:['X','Y']` is an exact, case-sensitive match of each element.
+//!   devices API treats `hostname` on real tenants (docs/protocol.md, "Host-name matching"): the
+//!   single form `field:'X'` is a case-insensitive *prefix* match (the API appends the `*`:
+//!   `'WIN11'` finds WIN11, WIN11-001, WIN110) and a value starting with `*` finds nothing; the
+//!   list form `field:['X','Y']` is an exact, case-sensitive match of each element.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -103,7 +103,8 @@ pub fn ok(status: StatusCode, by: PoweredBy, resources: Value) -> Response {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorShape {
     /// `domain.APIError` in a form that satisfies both the 2023 envelope and the 2026 flat
-    /// `{code, message}` schema: `{meta, errors, resources: [], code, message}` (reference §11).
+    /// `{code, message}` schema: `{meta, errors, resources: [], code, message}` (docs/protocol.md,
+    /// "Response envelopes").
     ApiError,
     /// `msa.ReplyMetaOnly` / `msa.ErrorsOnly`: `{meta, errors}` (401, 403, 429, OAuth2).
     MetaOnly,

@@ -182,7 +182,7 @@ async fn unknown_route() -> Response {
         .into_response()
 }
 
-/// The scope a route needs (reference §6, "Tiers and scopes").
+/// The scope a route needs (docs/protocol.md, "Command tiers").
 fn required_scope(method: &Method, path: &str) -> Option<&'static str> {
     if path.starts_with("/oauth2/") {
         return None;

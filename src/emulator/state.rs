@@ -284,7 +284,7 @@ pub struct Inner {
     pub containment: HashMap<usize, Containment>,
 }
 
-/// The last containment action on a host (reference §5).
+/// The last containment action on a host (docs/protocol.md, "Containment").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Containment {
     /// `contain` (true) or `lift_containment` (false).

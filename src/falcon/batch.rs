@@ -1,5 +1,5 @@
-//! Batch RTR endpoints (reference §7.9–7.12): batch init, batch refresh, and the synchronous
-//! batch commands of the three tiers.
+//! Batch RTR endpoints (docs/protocol.md, "Batch sessions" and "Batch commands"): batch init, batch
+//! refresh, and the synchronous batch commands of the three tiers.
 //!
 //! A batch command reply holds every host's chunk 0 under `combined.resources`, keyed by aid: at
 //! 10,000 hosts running `ps` that is ~44 MB of JSON. It is never turned into a
@@ -123,7 +123,8 @@ impl HostReply<'_> {
     }
 
     /// Whether more output than this chunk 0 exists (under any of the chunk models of
-    /// reference §8): a non-final piece with output, or a complete one naming a next index.
+    /// docs/protocol.md, "Chunk protocol"): a non-final piece with output, or a complete one naming
+    /// a next index.
     pub fn has_more_chunks(&self) -> bool {
         let got = !self.stdout.is_empty() || !self.stderr.is_empty();
         got && (!self.complete || self.sequence_id.unwrap_or(0) > 0)
@@ -238,7 +239,7 @@ impl FalconClient {
     }
 
     /// `POST …/combined/batch-get-command/v1`: asks each of `optional_hosts` to send `path`
-    /// to the cloud (reference §7.11). Sent once (it is a command).
+    /// to the cloud (docs/protocol.md, "Files"). Sent once (it is a command).
     pub async fn batch_get(
         &self,
         batch_id: &str,

@@ -268,8 +268,9 @@ fn rate_limited_too_long(path: &str, wait: Duration) -> FalconError {
     }
 }
 
-/// Follows redirects only for the token request (a region redirect, reference §2.4), only to
-/// https (or loopback http), and never more than three times.
+/// Follows redirects only for the token request (a region redirect; docs/protocol.md,
+/// "Clouds and region discovery"), only to https (or loopback http), and never more than three
+/// times.
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         let url = attempt.url();
@@ -404,12 +405,13 @@ impl FalconClient {
             .clone()
     }
 
-    /// Region autodiscovery (reference §2.4): when the token reply names another cloud than the
-    /// one in use (`X-CS-Region`), or a 308 took the token request to another host, move there
-    /// once. A token issued there is kept; otherwise a token is fetched from the new home first
-    /// and only then is the move made and the discovery token revoked, so a failed switch leaves
-    /// the client where it was. Clouds that may not move (GovCloud, explicit URLs) refuse a
-    /// redirect elsewhere instead of calling the API on a host that did not issue the token.
+    /// Region autodiscovery (docs/protocol.md, "Clouds and region discovery"): when the token reply
+    /// names another cloud than the one in use (`X-CS-Region`), or a 308 took the token request to
+    /// another host, move there once. A token issued there is kept; otherwise a token is fetched
+    /// from the new home first and only then is the move made and the discovery token revoked, so a
+    /// failed switch leaves the client where it was. Clouds that may not move (GovCloud, explicit
+    /// URLs) refuse a redirect elsewhere instead of calling the API on a host that did not issue
+    /// the token.
     async fn discover(&self, fresh: &Token) -> Result<Option<Token>, FalconError> {
         if self.moved_from().is_some() {
             return Ok(None);

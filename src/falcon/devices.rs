@@ -1,4 +1,4 @@
-//! Host lookup: FQL queries, device details and online state (reference §5).
+//! Host lookup: FQL queries, device details and online state (docs/protocol.md, "Host lookup").
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ pub const DEVICE_ACTIONS_PATH: &str = "/devices/entities/devices-actions/v2";
 /// groups of 500 (psfalcon#73, maintainer).
 pub const ACTION_IDS_PER_REQUEST: usize = 500;
 
-/// Network containment of hosts (reference §5).
+/// Network containment of hosts (docs/protocol.md, "Containment").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Containment {
     /// `contain`: the host talks to the Falcon cloud only (RTR keeps working).
@@ -197,9 +197,9 @@ impl FalconClient {
     /// Every aid matching a filter, 5,000 a page, de-duplicated, in the order the API gives.
     ///
     /// Through the scroll endpoint: the offset query stops at 10,000 results on real tenants
-    /// (reference §5.1). The loop ends on a page that adds no new aid, once `total` aids are in
-    /// hand, or when the API gives no next token or the same one again, so a server that
-    /// misreports cannot keep it going; more than [`MAX_SELECTION`] aids is an error.
+    /// (docs/protocol.md, "Host lookup"). The loop ends on a page that adds no new aid, once
+    /// `total` aids are in hand, or when the API gives no next token or the same one again, so a
+    /// server that misreports cannot keep it going; more than [`MAX_SELECTION`] aids is an error.
     pub async fn query_all_devices(&self, filter: &str) -> Result<Vec<String>, FalconError> {
         const PAGE: u32 = 5000;
         let mut all = Vec::new();

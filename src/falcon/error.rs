@@ -118,8 +118,8 @@ impl FalconError {
     }
 }
 
-/// The hint for an RTR error code that names a cloud file or a refused command (reference §11
-/// item 16). These arrive as API errors, not as the command's stderr: 40408 from one host's
+/// The hint for an RTR error code that names a cloud file or a refused command (docs/protocol.md,
+/// "Errors"). These arrive as API errors, not as the command's stderr: 40408 from one host's
 /// `put`, 40412 per host in batch replies, 40006 for a `runscript` that a response policy
 /// disables or whose cloud-script name is wrong (CAST#15, maintainer).
 pub fn code_hint(code: i64) -> Option<&'static str> {

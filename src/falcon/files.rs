@@ -1,5 +1,5 @@
 //! Files retrieved with `get` and the admin libraries behind `put`, `runscript -CloudFile` and
-//! `falconscript` (reference §7.7 and §7.13):
+//! `falconscript` (docs/protocol.md, "Files" and "Put-files and scripts"):
 //! - the session's file list (`file/v2`), deleting a file, and the streamed download of one as a
 //!   password-protected 7z (`extracted-file-contents`, no Content-Length);
 //! - the names in the put-files, custom scripts and Falcon scripts libraries (query the ids, then
@@ -77,7 +77,7 @@ impl SessionFile {
     }
 
     /// Deleted: `deleted_at` holds a real time (`null`, `""` and the Go zero time mean "not
-    /// deleted", reference §7.7).
+    /// deleted"; docs/protocol.md, "Files").
     pub fn deleted(&self) -> bool {
         let d = self.deleted_at.trim();
         !(d.is_empty() || d.starts_with("0001-"))

@@ -3,7 +3,8 @@
 //! `error`); `devices`, `rtr` and `files` are the endpoints.
 //!
 //! Decoding is tolerant where real replies stray from the spec (`errors: null`, missing
-//! `resources`, missing `sequence_id`, invalid UTF-8 in output): see reference §11.
+//! `resources`, missing `sequence_id`, invalid UTF-8 in output): see docs/protocol.md,
+//! "Response envelopes", "Sequence chunks" and "Output encoding".
 
 pub mod batch;
 pub mod client;

@@ -1,5 +1,5 @@
 //! Single-host RTR endpoints: session init, pulse, delete, execute and check-status for the
-//! three tiers (reference §7.1–7.6).
+//! three tiers (docs/protocol.md, "RTR sessions" and "Execute-then-poll").
 
 use std::time::Duration;
 
@@ -345,7 +345,7 @@ pub struct QueuedSession {
     pub aid: String,
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
-    /// Capitalised in the spec and in real replies (reference §7.8).
+    /// Capitalised in the spec and in real replies (docs/protocol.md, "Queued commands").
     #[serde(
         default,
         rename = "Commands",

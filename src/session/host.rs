@@ -5,8 +5,8 @@
 //! effect) is never re-sent. Instead the session's command log is searched for it, and only an
 //! entry that is certainly this execute is taken. Init hands back the caller's live session on
 //! the host, so the log can hold the same line from an earlier run (or a concurrent one) of the
-//! same API client, may lag behind the execute, and its order is undocumented (reference
-//! §11.17). The rule ([`pick_unconfirmed`]):
+//! same API client, may lag behind the execute, and its order is undocumented (docs/protocol.md,
+//! "Session log recovery"). The rule ([`pick_unconfirmed`]):
 //! - entries that existed before the execute are not it: the log as it was when the session was
 //!   opened, every command this session sent, and whatever earlier searches saw;
 //! - entries created before the execute was sent are not it. The server's clock at sending is

@@ -1,14 +1,14 @@
 //! Finding hosts by the names analysts type: one code path for `--host NAME`, a list of
 //! `--host`s and `--hosts-file`.
 //!
-//! The devices API does not match names the way an analyst means them (reference §5.1):
-//! `hostname:'X'` is a case-insensitive *prefix* match on real tenants (DESKTOP-01 also finds
-//! DESKTOP-010 and DESKTOP-01-OLD), and the list form `hostname:['X']` is exact but
-//! case-sensitive (`desktop-01` misses DESKTOP-01). So rtrsh asks in the form that cannot miss
-//! the host, the single form, ORed for up to [`NAMES_PER_QUERY`] names, and decides itself: a
-//! host is a match when its name *equals* the typed one, ignoring case; the other hosts the
-//! query brought back are only offered as "did you mean". Under a server that matches names
-//! exactly, the same query finds the same hosts, so the answer does not depend on the reading.
+//! The devices API does not match names the way an analyst means them (docs/protocol.md,
+//! "Host-name matching"): `hostname:'X'` is a case-insensitive *prefix* match on real tenants
+//! (DESKTOP-01 also finds DESKTOP-010 and DESKTOP-01-OLD), and the list form `hostname:['X']` is
+//! exact but case-sensitive (`desktop-01` misses DESKTOP-01). So rtrsh asks in the form that cannot
+//! miss the host, the single form, ORed for up to [`NAMES_PER_QUERY`] names, and decides itself: a
+//! host is a match when its name *equals* the typed one, ignoring case; the other hosts the query
+//! brought back are only offered as "did you mean". Under a server that matches names exactly, the
+//! same query finds the same hosts, so the answer does not depend on the reading.
 //!
 //! A typed name is a literal: one holding `*` is never sent (no host name can contain it, and
 //! the API would read it as a wildcard); `--filter` is the way to ask with FQL.

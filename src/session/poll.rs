@@ -1,4 +1,5 @@
-//! Execute-then-poll for one command on one host, with the chunk loop of reference §8.4.
+//! Execute-then-poll for one command on one host, with the chunk loop of docs/protocol.md,
+//! "Chunk protocol".
 //!
 //! The `sequence_id` protocol is undocumented, so the loop is correct under all three plausible
 //! models (`next`, `echo`, `splunk`; see `emulator::ChunkModel`): every chunk is delivered to the

@@ -1,5 +1,6 @@
 //! The background pulse: keeps a session alive while the analyst thinks (the API expires idle
-//! sessions after 5 to 10 minutes, depending on whom you ask; reference §6).
+//! sessions after 5 to 10 minutes, depending on whom you ask; docs/protocol.md,
+//! "Session lifetime").
 
 use std::time::Duration;
 

@@ -1,5 +1,9 @@
-//! Local built-ins (`help`, `help CMD`, `history`, `files`, `library`, `clear`/`cls`, `exit`)
-//! and small interactive helpers. No API calls here.
+//! Local built-ins: their help text, `help`/`help CMD`, `history` and `clear`/`cls`, and small
+//! interactive helpers. Nothing in this module calls the API. "Local" means that rtrsh answers
+//! a built-in itself instead of sending it to the host as an RTR command; several still call the
+//! Falcon API from the shell's interpreter: `hosts` (device details), `files` and `download`,
+//! `library`, `queue`, `contain` and `lift`, and `drop` and `exit` (which close sessions).
+//! `help`, `history`, `clear`, `stack`, `diff` and `results` make no API call.
 //!
 //! `clear` is RTR's name too, but on the host it clears nothing the analyst sees: rtrsh answers
 //! it locally, and a built-in given words it does not take is an error rather than words

@@ -3,10 +3,11 @@
 //! PSFalcon's `Get-FalconQueue` does this; its users asked for it because a queued command
 //! outlives the shell that sent it.
 //!
-//! Order, as the SDK samples do (reference §11.14): the sessions query finds this client's
-//! sessions with queued commands, the queued-sessions endpoint says where each command stands,
-//! and only a command that is no longer `PENDING` has its status read (through the endpoint of
-//! its tier, known from the command line). A status that says "not yet" is shown as waiting.
+//! Order, as the SDK samples do (docs/protocol.md, "Queued commands"): the sessions query finds
+//! this client's sessions with queued commands, the queued-sessions endpoint says where each
+//! command stands, and only a command that is no longer `PENDING` has its status read (through the
+//! endpoint of its tier, known from the command line). A status that says "not yet" is shown as
+//! waiting.
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -22,7 +22,8 @@ const REVOKE: &str = "POST /oauth2/revoke";
 const QUERY: &str = "GET /devices/queries/devices-scroll/v1";
 
 /// Two emulators: `home` is the eu-1 cloud the API client belongs to; `us1` is the default
-/// cloud, which serves the token but names eu-1 in `X-CS-Region` (reference §2.4).
+/// cloud, which serves the token but names eu-1 in `X-CS-Region` (docs/protocol.md,
+/// "Clouds and region discovery").
 async fn two_clouds() -> (TestEnv, TestEnv, CloudUrls) {
     let eu = EmulatorConfig {
         region: "eu-1".into(),

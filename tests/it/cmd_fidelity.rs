@@ -1,5 +1,5 @@
-//! What the real API does that a naive client misses (reference §11 items 13, 15, 16), through
-//! the `rtrsh` binary against the emulator:
+//! What the real API does that a naive client misses (docs/protocol.md, "Script timeout",
+//! "Download readiness" and "Errors"), through the `rtrsh` binary against the emulator:
 //! - a script without `-Timeout` would be stopped after the sensor's 30 s: rtrsh appends one
 //!   matched to its own wait, and reports a script stopped by the `-Timeout` the user gave;
 //! - a retrieved file's hash shows before the file has moved to the cloud and the download is

@@ -1,8 +1,9 @@
 //! The emulator's verdict on command lines, per platform, and rtrsh's local verdict on the same
 //! lines: every line the API refuses (40007 "Command not found", 40012 "Max args is N. M were
 //! provided", a bad process id or flag value) is refused locally, so it costs no API call, on one
-//! host and on many. The table's verdicts are written down from the API reference (§7.5, §9.2);
-//! each line is sent to the emulator over HTTP and checked against `rtrsh::command::classify`.
+//! host and on many. The table's verdicts are written down from the API's known error wording
+//! and wire syntax (docs/protocol.md, "Errors" and "Command tiers"); each line is sent to the
+//! emulator over HTTP and checked against `rtrsh::command::classify`.
 
 use rtrsh::command::{Platform, Tier, classify};
 use serde_json::Value;

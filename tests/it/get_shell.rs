@@ -338,8 +338,8 @@ async fn put_and_runscript_go_to_the_right_tier_with_quoting_intact() {
     assert!(run.stdout.contains("a b"), "stdout: {}", run.stdout);
     assert!(run.stdout.contains("triage done"), "stdout: {}", run.stdout);
     let host_path = r#"runscript -HostPath="C:\Windows\Temp\no such.ps1" -Timeout=60"#;
-    // A file that is not in the put-files library: the API refuses the command (40408, reference
-    // §11 item 16) with a hint, and nothing runs on the host.
+    // A file that is not in the put-files library: the API refuses the command (40408;
+    // docs/protocol.md, "Errors") with a hint, and nothing runs on the host.
     let missing = "put not-in-the-library.exe";
     for line in [host_path, missing] {
         let run = rtrsh(

@@ -1,8 +1,8 @@
-//! Host names and big selections as the real devices API treats them (reference §5.1): a name
-//! filter is a case-insensitive prefix match, the list form is exact and case-sensitive, the
-//! offset query stops at 10,000 results and the scroll query goes on. First the emulator plays
-//! each rule over HTTP, then `rtrsh` finds exactly the hosts typed, under the real reading and
-//! under the exact one, one host or many.
+//! Host names and big selections as the real devices API treats them (docs/protocol.md,
+//! "Host lookup"): a name filter is a case-insensitive prefix match, the list form is exact and
+//! case-sensitive, the offset query stops at 10,000 results and the scroll query goes on. First the
+//! emulator plays each rule over HTTP, then `rtrsh` finds exactly the hosts typed, under the real
+//! reading and under the exact one, one host or many.
 
 use std::collections::HashSet;
 

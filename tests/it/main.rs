@@ -1,9 +1,10 @@
 //! Conformance tests of the Falcon API emulator: real HTTP against an in-process emulator, every
 //! JSON reply validated against the 2023 and 2026 spec definitions (see `support`).
 //!
-//! One integration-test binary (one link step). Tests that need parts of the emulator still being
-//! written are `#[ignore]`d with the reason: "needs world" (real command output and files),
-//! "needs fql" (FQL filtering), "needs 7z" (file download).
+//! One integration-test binary (one link step). No test waits for a missing part of the
+//! emulator. The only `#[ignore]`d tests are slow ones, with the reason in the attribute: the
+//! two rate-limited script tests of `shell_faults` wait out the emulator's real one-minute
+//! sliding window (run them with `cargo test -- --ignored`).
 
 mod support;
 

@@ -1,7 +1,7 @@
 //! An execute whose reply is lost after the command ran is recovered from the session's command
 //! log, and only ever as *this* run's command: init hands a second rtrsh of the same API client
 //! the session the first one still holds, so the log already has the same line, and the log
-//! lags behind the execute and lists newest first (reference §11.17).
+//! lags behind the execute and lists newest first (docs/protocol.md, "Session log recovery").
 
 use std::time::{Duration, Instant};
 

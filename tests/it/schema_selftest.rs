@@ -32,8 +32,8 @@ fn every_reference_example_matches_its_2023_definition() {
 
 #[test]
 fn every_reference_example_matches_its_2026_definition_but_the_2023_error_envelope() {
-    // The one known exception (reference §11.3): `domain.APIError` became a flat
-    // {code, message} in 2026, so the 2023-only envelope example cannot satisfy it.
+    // The one known exception (docs/protocol.md, "Response envelopes"): `domain.APIError` became a
+    // flat {code, message} in 2026, so the 2023-only envelope example cannot satisfy it.
     let mut failures = Vec::new();
     for e in examples() {
         let name = e["definition"].as_str().expect("definition");
@@ -53,8 +53,9 @@ fn every_reference_example_matches_its_2026_definition_but_the_2023_error_envelo
 
 #[test]
 fn the_dual_shape_error_example_matches_both_editions() {
-    // Reference §11.3: the body the emulator sends for RTR errors satisfies the 2023 envelope and
-    // the 2026 flat {code, message} at once; the 2023-only envelope does not satisfy 2026.
+    // docs/protocol.md, "Response envelopes": the body the emulator sends for RTR errors satisfies
+    // the 2023 envelope and the 2026 flat {code, message} at once; the 2023-only envelope does not
+    // satisfy 2026.
     let all = examples();
     let find = |label: &str| {
         all.iter()

@@ -1,4 +1,4 @@
-//! `POST /oauth2/token` and `POST /oauth2/revoke` (reference §2).
+//! `POST /oauth2/token` and `POST /oauth2/revoke` (docs/protocol.md, "Authentication").
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,7 +42,8 @@ pub async fn token(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: B
         let mut inner = emu.lock();
         inner.token_requests += 1;
         if emu.config.redirect_first_token && inner.token_requests == 1 {
-            // The region redirect a token request to the wrong cloud may get (reference §2.4).
+            // The region redirect a token request to the wrong cloud may get (docs/protocol.md,
+            // "Clouds and region discovery").
             let host = headers
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())

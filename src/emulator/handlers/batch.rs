@@ -1,5 +1,5 @@
-//! Batch RTR (reference §7.9–7.12): batch init, refresh, synchronous batch commands for the
-//! three tiers, and batch get with its status endpoint.
+//! Batch RTR (docs/protocol.md, "Batch sessions", "Batch commands" and "Files"): batch init,
+//! refresh, synchronous batch commands for the three tiers, and batch get with its status endpoint.
 //!
 //! Batch commands are synchronous: the reply waits until every host finished or the timeout
 //! passed. Each host's result is an ordinary command record, so output larger than one chunk is

@@ -1,5 +1,5 @@
 //! Single-host RTR commands: execute and check-status for the three tiers, with the
-//! `sequence_id` chunk models of reference §8.5 (also used by batch replies).
+//! `sequence_id` chunk models of docs/protocol.md, "Chunk protocol" (also used by batch replies).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +18,7 @@ use crate::emulator::http::{
 use crate::emulator::state::{Caller, CommandRec, Emulator, Inner};
 
 /// The view of one `sequence_id` chunk of a command's output under the configured chunk model
-/// (reference §8.5).
+/// (docs/protocol.md, "Chunk protocol").
 pub struct ChunkView {
     pub complete: bool,
     pub stdout: Bytes,

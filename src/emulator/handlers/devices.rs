@@ -1,4 +1,5 @@
-//! The devices API: FQL host queries, device details and online state (reference §5).
+//! The devices API: FQL host queries, device details and online state (docs/protocol.md,
+//! "Host lookup").
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -117,8 +118,8 @@ fn visible<'a>(emu: &'a Emulator, caller: &'a Caller) -> impl Iterator<Item = &'
 }
 
 /// The offset-paged query answers at most this far into a result (`offset + limit`); past it,
-/// 400 (reference §5.1, seen on real tenants: falconpy#241 reads 10,000 hosts in two pages of
-/// 5,000 and no further, falconpy#532 gets the 400 at offset 10,000).
+/// 400 (docs/protocol.md, "Host lookup"; seen on real tenants: falconpy#241 reads 10,000 hosts in
+/// two pages of 5,000 and no further, falconpy#532 gets the 400 at offset 10,000).
 pub const OFFSET_QUERY_CAP: usize = 10_000;
 /// A scroll `offset` token expires this long after it was issued (the spec's summary: "offset
 /// pointer which expires after 2 minutes").
@@ -272,8 +273,9 @@ fn query_fingerprint(caller: &Caller, q: &Query) -> u64 {
 }
 
 /// `GET /devices/queries/devices-scroll/v1`: pages through any number of hosts with an opaque
-/// string `offset` (reference §5.1; PSFalcon and caracara use it for big selections). Each page's
-/// `meta.pagination.offset` is the token of the next page; it expires after two minutes.
+/// string `offset` (docs/protocol.md, "Host lookup"; PSFalcon and caracara use it for big
+/// selections). Each page's `meta.pagination.offset` is the token of the next page; it expires
+/// after two minutes.
 pub async fn scroll(
     State(emu): State<Arc<Emulator>>,
     Extension(caller): Extension<Caller>,

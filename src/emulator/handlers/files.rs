@@ -1,6 +1,6 @@
-//! Files retrieved with `get` (reference §7.7): the session's file list (v1 and v2), deleting a
-//! file, and downloading it as a password-protected 7z (`extracted-file-contents`), streamed
-//! without a Content-Length as the real API does.
+//! Files retrieved with `get` (docs/protocol.md, "Files"): the session's file list (v1 and v2),
+//! deleting a file, and downloading it as a password-protected 7z (`extracted-file-contents`),
+//! streamed without a Content-Length as the real API does.
 
 use std::sync::Arc;
 use std::time::Instant;

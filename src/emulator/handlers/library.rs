@@ -1,6 +1,6 @@
-//! The admin libraries behind `put` and `runscript -CloudFile` (reference §7.13): list, get,
-//! create (multipart), update and delete put-files and custom scripts; and the read-only Falcon
-//! scripts catalogue behind `falconscript` (2026 spec).
+//! The admin libraries behind `put` and `runscript -CloudFile` (docs/protocol.md,
+//! "Put-files and scripts"): list, get, create (multipart), update and delete put-files and custom
+//! scripts; and the read-only Falcon scripts catalogue behind `falconscript` (2026 spec).
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -213,7 +213,7 @@ pub fn rfc3339_nanos(t: SystemTime) -> String {
     humantime::format_rfc3339_nanos(t).to_string()
 }
 
-/// The Go zero time, which the real API sends for "not deleted" (reference §7.7).
+/// The Go zero time, which the real API sends for "not deleted" (docs/protocol.md, "Files").
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// Reads `timeout` (seconds) and `timeout_duration` (a Go duration such as `30s`, `2m`) and

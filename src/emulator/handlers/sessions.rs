@@ -391,7 +391,7 @@ fn session_json(emu: &Emulator, inner: &Inner, s: &SessionRec, now: Instant) -> 
         .unwrap_or_default()
         .as_secs_f64();
     // The log as configured: entries younger than the lag are not visible yet, and the order
-    // is oldest or newest first (neither is documented; reference §11.17).
+    // is oldest or newest first (neither is documented; docs/protocol.md, "Session log recovery").
     let wall = SystemTime::now();
     let lag = emu.config.session_log_lag;
     let mut visible: Vec<&LogRec> = s

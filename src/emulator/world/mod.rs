@@ -150,9 +150,9 @@ pub struct Rejection {
 impl Rejection {
     /// The code the single-host execute endpoint answers with. The world rejects a cloud file
     /// that is not in the library with 40412 "The file NAME could not be found", as batch replies
-    /// show it per host (kibana fixture, reference §7.10). One host's execute answers differently:
-    /// a missing put-file is 40408 "Put file not found by name" (psfalcon#326), and a wrong or
-    /// misspelt cloud-script name is 40006 "command is not valid" (CAST#15, maintainer).
+    /// show it per host (kibana fixture; docs/protocol.md, "Errors"). One host's execute answers
+    /// differently: a missing put-file is 40408 "Put file not found by name" (psfalcon#326), and a
+    /// wrong or misspelt cloud-script name is 40006 "command is not valid" (CAST#15, maintainer).
     pub fn single_host(self, base_command: &str) -> Rejection {
         if self.code != 40412 {
             return self;

@@ -866,7 +866,7 @@ impl Fleet {
 
     /// Each batch's share of `wanted`: (batch id, hosts, their aids), batches with none left
     /// out (never send `optional_hosts: []`). The spec requires `optional_hosts`; the explicit
-    /// list is also the only safe way to say "these hosts" (reference §7.10).
+    /// list is also the only safe way to say "these hosts" (docs/protocol.md, "Batch commands").
     fn batch_parts(&self, wanted: &HashSet<HostIdx>) -> Vec<(String, Vec<HostIdx>, Vec<String>)> {
         let mut work = Vec::new();
         for b in &self.batches {

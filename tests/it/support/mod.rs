@@ -611,9 +611,9 @@ impl Api {
         }
     }
 
-    /// Reads a command's whole output, following `sequence_id` the way the reference (§8.4)
-    /// tells clients to, tolerant of all three chunk models. Returns (stdout, stderr, number of
-    /// chunks that carried output).
+    /// Reads a command's whole output, following `sequence_id` the way docs/protocol.md
+    /// ("Chunk protocol") tells clients to, tolerant of all three chunk models. Returns (stdout,
+    /// stderr, number of chunks that carried output).
     pub async fn read_all(&self, tier: Tier, cloud_request_id: &str) -> (String, String, u64) {
         let start = Instant::now();
         let (mut out, mut err) = (String::new(), String::new());
