@@ -75,7 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--slow-hosts', '--slow-hosts', [CompletionResultType]::ParameterName, 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)')
             [CompletionResult]::new('--slow-latency', '--slow-latency', [CompletionResultType]::ParameterName, 'How long a command takes on a slow host (see `--slow-hosts`)')
             [CompletionResult]::new('--chunk-size', '--chunk-size', [CompletionResultType]::ParameterName, 'Bytes of output per sequence_id chunk')
-            [CompletionResult]::new('--chunk-model', '--chunk-model', [CompletionResultType]::ParameterName, 'How chunked output is paged (see the API reference, section 8)')
+            [CompletionResult]::new('--chunk-model', '--chunk-model', [CompletionResultType]::ParameterName, 'How chunked output is paged (see docs/protocol.md, "Sequence chunks")')
             [CompletionResult]::new('--token-lifetime', '--token-lifetime', [CompletionResultType]::ParameterName, 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)')
             [CompletionResult]::new('--session-idle', '--session-idle', [CompletionResultType]::ParameterName, 'An RTR session expires after this long without activity (init, pulse, command)')
             [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Requests per minute per CID (sliding window); 0 disables the limit')

@@ -71,7 +71,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --slow-hosts 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)'
             cand --slow-latency 'How long a command takes on a slow host (see `--slow-hosts`)'
             cand --chunk-size 'Bytes of output per sequence_id chunk'
-            cand --chunk-model 'How chunked output is paged (see the API reference, section 8)'
+            cand --chunk-model 'How chunked output is paged (see docs/protocol.md, "Sequence chunks")'
             cand --token-lifetime 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)'
             cand --session-idle 'An RTR session expires after this long without activity (init, pulse, command)'
             cand --rate-limit 'Requests per minute per CID (sliding window); 0 disables the limit'

@@ -74,7 +74,7 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l latency-jitter 
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-hosts -d 'Share (0..1) of hosts that are slow: every command on them, and the `pwd` of a session init, takes `--slow-latency` instead of `--latency` (a long tail; the same hosts for a given seed, listed as `slow` by `/_emulator/hosts`)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l slow-latency -d 'How long a command takes on a slow host (see `--slow-hosts`)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-size -d 'Bytes of output per sequence_id chunk' -r
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-model -d 'How chunked output is paged (see the API reference, section 8)' -r -f -a "next\t'A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l chunk-model -d 'How chunked output is paged (see docs/protocol.md, "Sequence chunks")' -r -f -a "next\t'A non-final chunk has `complete:false` and `sequence_id` = the next index to fetch'
 echo\t'A non-final chunk has `complete:false` and `sequence_id` = the index that was requested'
 splunk\t'Every chunk after completion has `complete:true`; `sequence_id` names the next index, absent on the last chunk (the Splunk connector\'s reading)'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l token-lifetime -d 'Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799)' -r

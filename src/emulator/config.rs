@@ -212,7 +212,7 @@ pub struct EmulatorConfig {
     /// Bytes of output per sequence_id chunk.
     #[arg(long, default_value_t = 64 * 1024)]
     pub chunk_size: u64,
-    /// How chunked output is paged (see the API reference, section 8).
+    /// How chunked output is paged (see docs/protocol.md, "Sequence chunks").
     #[arg(long, value_enum, default_value_t = ChunkModel::Next)]
     pub chunk_model: ChunkModel,
     /// Lifetime of an OAuth2 access token (the real API: 30 minutes, expires_in 1799).
