@@ -14,6 +14,7 @@
 //! - [`output`]: where output goes: the sanitised terminal, `--json` records, the transcript.
 //! - [`emulator`]: the loopback Falcon API (`rtrsh emulator`, `emulator::spawn`).
 //! - [`rng`]: the deterministic generator behind the emulator's simulated world.
+//! - [`digest`]: lowercase hex of digests, shared by the client, the audit trail and the emulator.
 
 pub mod cli;
 pub mod command;
