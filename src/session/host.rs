@@ -35,7 +35,7 @@ use crate::falcon::rtr::SessionLog;
 use crate::falcon::{FalconClient, FalconError};
 use crate::session::names;
 use crate::session::poll::{
-    Completion, OutputSink, Pace, PollLimits, Polled, Schedule, poll, poll_paced,
+    Completion, OutputSink, Pace, PollLimits, Polled, Schedule, Start, poll, poll_starting,
 };
 
 /// The host a session runs on.
@@ -379,13 +379,13 @@ impl HostSession {
                 stdout: String::new(),
                 track: base.eq_ignore_ascii_case("cd"),
             };
-            let polled = poll_paced(
+            let polled = poll_starting(
                 &self.client,
                 tier,
                 &executed.cloud_request_id,
+                Start::Fresh(state.pace.expect()),
                 &mut tee,
                 &self.opts.schedule,
-                state.pace.expect(),
                 &self.opts.limits,
                 cancel,
             )

@@ -313,118 +313,51 @@ pub async fn poll(
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
-    poll_inner(
+    poll_starting(
         client,
         tier,
         cloud_request_id,
-        None,
+        Start::Fresh(None),
         sink,
         schedule,
-        None,
-        false,
         limits,
         cancel,
     )
     .await
 }
 
-/// [`poll`] with a dense window learned from the session ([`Pace::expect`]); without one, the
-/// fixed `schedule`.
-#[allow(clippy::too_many_arguments)]
-pub async fn poll_paced(
-    client: &FalconClient,
-    tier: Tier,
-    cloud_request_id: &str,
-    sink: &mut dyn OutputSink,
-    schedule: &Schedule,
-    expect: Option<Expect>,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
-) -> Result<Polled, FalconError> {
-    poll_inner(
-        client,
-        tier,
-        cloud_request_id,
-        None,
-        sink,
-        schedule,
-        expect,
-        false,
-        limits,
-        cancel,
-    )
-    .await
+/// Where a poll starts from.
+#[derive(Debug)]
+pub enum Start {
+    /// Nothing known yet: checks follow the schedule, or the dense window learned from the
+    /// session ([`Pace::expect`]) when there is one.
+    Fresh(Option<Expect>),
+    /// Chunk 0 already in hand (a batch reply carries each host's chunk 0): it goes through the
+    /// same loop as a fetched chunk, so the rest is fetched the same way under every chunk
+    /// model, and nothing is fetched when chunk 0 was all there is.
+    From(Status),
+    /// Known to have finished with output (a batch reply said so, and its chunk 0 was not
+    /// kept): the first check goes at once, from chunk 0.
+    Ready,
 }
 
-/// [`poll`], starting from chunk 0 already in hand (a batch reply carries each host's chunk 0):
-/// it goes through the same loop as a fetched chunk, so the rest is fetched the same way under
-/// every chunk model, and nothing is fetched when chunk 0 was all there is.
+/// [`poll`] from a known starting point ([`Start`]).
 #[allow(clippy::too_many_arguments)]
-pub async fn poll_from(
+pub async fn poll_starting(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
-    first: Option<Status>,
+    start_from: Start,
     sink: &mut dyn OutputSink,
     schedule: &Schedule,
     limits: &PollLimits,
     cancel: &CancellationToken,
 ) -> Result<Polled, FalconError> {
-    poll_inner(
-        client,
-        tier,
-        cloud_request_id,
-        first,
-        sink,
-        schedule,
-        None,
-        false,
-        limits,
-        cancel,
-    )
-    .await
-}
-
-/// [`poll`] of a command known to have finished with output (a batch reply said so, and its
-/// chunk 0 was not kept): the first check goes at once, from chunk 0.
-#[allow(clippy::too_many_arguments)]
-pub async fn poll_ready(
-    client: &FalconClient,
-    tier: Tier,
-    cloud_request_id: &str,
-    sink: &mut dyn OutputSink,
-    schedule: &Schedule,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
-) -> Result<Polled, FalconError> {
-    poll_inner(
-        client,
-        tier,
-        cloud_request_id,
-        None,
-        sink,
-        schedule,
-        None,
-        true,
-        limits,
-        cancel,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn poll_inner(
-    client: &FalconClient,
-    tier: Tier,
-    cloud_request_id: &str,
-    mut first: Option<Status>,
-    sink: &mut dyn OutputSink,
-    schedule: &Schedule,
-    expect: Option<Expect>,
-    ready: bool,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
-) -> Result<Polled, FalconError> {
+    let (mut first, expect, ready) = match start_from {
+        Start::Fresh(expect) => (None, expect, false),
+        Start::From(status) => (Some(status), None, false),
+        Start::Ready => (None, None, true),
+    };
     let start = Instant::now();
     let mut offsets: Box<dyn Iterator<Item = Duration> + Send + '_> = match expect {
         Some(e) => Box::new(e.offsets(schedule.max_interval)),

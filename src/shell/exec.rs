@@ -248,6 +248,16 @@ impl Outputs {
     pub fn notify(&mut self, msg: impl Into<String>) {
         (self.notify)(msg.into());
     }
+
+    /// `--json` records go to stdout: not for `stack FIELD CMD --json`, whose command output is
+    /// discarded (the stack's lines stand for it).
+    fn json_records(&self) -> bool {
+        self.json
+            && !self
+                .local
+                .as_ref()
+                .is_some_and(crate::shell::pipe::Local::discards)
+    }
 }
 
 /// What became of one line.
@@ -287,13 +297,10 @@ pub async fn run_line(
         s.begin(&host.hostname, &host.aid, line);
     }
     let mut rec = CommandRecord::new(&host.hostname, &host.aid, line, tier, started);
-    // `stack FIELD CMD --json`: the stack's lines, not CMD's record.
-    let discard = outs
-        .local
-        .as_ref()
-        .is_some_and(crate::shell::pipe::Local::discards);
     let mut streams = Streams {
-        json: (json && !discard).then(|| RecordStream::new(std::io::stdout())),
+        json: outs
+            .json_records()
+            .then(|| RecordStream::new(std::io::stdout())),
         kept: outs
             .saved
             .as_mut()
@@ -461,12 +468,7 @@ fn finish_record(outs: &mut Outputs, rec: CommandRecord, streams: Streams, diges
     {
         outs.notify(format!("could not save the output's record: {e}"));
     }
-    // Not for `stack FIELD CMD --json` (its output is discarded: the stack's lines stand).
-    let discard = outs
-        .local
-        .as_ref()
-        .is_some_and(crate::shell::pipe::Local::discards);
-    if outs.json && !discard {
+    if outs.json_records() {
         let stream = streams
             .json
             .unwrap_or_else(|| RecordStream::new(std::io::stdout()));

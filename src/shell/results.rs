@@ -641,8 +641,7 @@ pub fn diff(kept: &Kept, a: &str, b: &str) -> Result<Diff, String> {
 
 /// The `results` listing: number, command, hosts, records, lines not understood.
 pub fn summary(k: &Kept) -> (usize, String, usize, usize, usize, bool) {
-    let (unparsed, _) = k.unparsed();
-    let cut = k.hosts.iter().any(|h| h.records.cut);
+    let (unparsed, _, cut) = notes(k);
     (k.no, k.line.clone(), k.hosts(), k.records(), unparsed, cut)
 }
 

@@ -29,7 +29,7 @@ use crate::falcon::rtr::Status;
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::transcript::OutputDigest;
 use crate::session::host::{Pick, Window, pick_unconfirmed};
-use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll_from, poll_ready};
+use crate::session::poll::{Collect, Completion, PollLimits, Schedule, Start, poll_starting};
 
 /// Concurrent chunk loops for hosts with output larger than one chunk, per batch (and for
 /// queued commands).
@@ -416,14 +416,15 @@ pub(super) async fn follow_chunks(
     g: &mut Grouper,
 ) -> HostRun {
     let mut out = Collect::default();
-    let polled = if first.is_none() && ready {
-        poll_ready(client, tier, crid, &mut out, schedule, limits, cancel).await
-    } else {
-        poll_from(
-            client, tier, crid, first, &mut out, schedule, limits, cancel,
-        )
-        .await
+    let start = match first {
+        Some(status) => Start::From(status),
+        None if ready => Start::Ready,
+        None => Start::Fresh(None),
     };
+    let polled = poll_starting(
+        client, tier, crid, start, &mut out, schedule, limits, cancel,
+    )
+    .await;
     let (result, seqs) = match polled {
         Ok(p) => {
             let r = match p.completion {
