@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod docs;
+
 use crate::emulator::{self, EmulatorConfig};
 
 #[derive(Debug, Parser)]
@@ -95,8 +97,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Demo(args)) => run_demo(args),
         Some(Command::Auth { command }) => crate::config::run_auth(command, cli.shell.profile),
         Some(Command::Queue(args)) => crate::shell::queue::run(args),
-        Some(Command::Completions { shell }) => crate::shell::complete::print_completions(shell),
-        Some(Command::Man) => crate::shell::complete::print_man(),
+        Some(Command::Completions { shell }) => docs::print_completions(shell),
+        Some(Command::Man) => docs::print_man(),
         None => crate::shell::run(cli.shell),
     }
 }

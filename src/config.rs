@@ -25,8 +25,8 @@ pub use cloud::{Cloud, CloudUrls, Region};
 pub use profiles::{ConfigFile, DEFAULT_PROFILE, Profile};
 
 use crate::credentials::{KeyringStore, SecretStore, StoreError};
+use crate::error::CliError;
 use crate::falcon::{ClientOptions, Credentials, FalconClient};
-use crate::shell::{CliError, ShellArgs};
 
 /// Where a value came from (shown by `rtrsh auth status`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,19 +79,6 @@ impl fmt::Debug for Request {
             .field("secret_in_process", &redacted(&self.secret_in_process))
             .field("member_cid", &self.member_cid)
             .finish()
-    }
-}
-
-impl Request {
-    pub fn from_shell(args: &ShellArgs) -> Request {
-        Request {
-            profile: args.profile.clone(),
-            base_url: args.base_url.clone(),
-            client_id: args.client_id.clone(),
-            client_secret_flag: args.client_secret.clone(),
-            secret_in_process: args.secret.clone(),
-            member_cid: args.member_cid.clone(),
-        }
     }
 }
 
@@ -443,8 +430,8 @@ fn resolve_inner(req: &Request, ctx: &Context, lenient: bool) -> Result<Resolved
 }
 
 /// Builds the shell's API client from flags, environment and profile. Blocking (keyring).
-pub fn resolve(args: &ShellArgs) -> Result<FalconClient, CliError> {
-    resolve_with(&Request::from_shell(args), &Context::from_env())?.client(ClientOptions::default())
+pub fn resolve(req: &Request) -> Result<FalconClient, CliError> {
+    resolve_with(req, &Context::from_env())?.client(ClientOptions::default())
 }
 
 #[cfg(test)]

@@ -94,12 +94,12 @@ impl KeyringStore {
 
 /// Errors of credential stores can carry platform detail over several lines: keep one.
 fn short(e: &keyring_core::Error) -> String {
-    crate::shell::one_line(&e.to_string())
+    crate::output::sanitize::one_line(&e.to_string())
 }
 
 #[cfg(feature = "keyring")]
 fn short_store_name(store: &Arc<CredentialStore>) -> String {
-    crate::shell::one_line(&store.vendor())
+    crate::output::sanitize::one_line(&store.vendor())
 }
 
 impl SecretStore for KeyringStore {

@@ -6,6 +6,7 @@
 //! - [`cli`]: the command-line interface of the `rtrsh` binary (clap definitions and dispatch).
 //! - [`config`]: the API URL, cloud and credentials, from flags, environment and profiles.
 //! - [`credentials`]: API client secrets in the OS keyring.
+//! - [`error`]: the process-wide error and exit codes, printed in one place.
 //! - [`shell`]: the interactive prompt and scripts, local built-ins, fleets of hosts.
 //! - [`command`]: pure parsing of RTR command lines and the command catalog (tiers, help).
 //! - [`session`]: one host's session (execute-then-poll, pulse, re-open) and batch fleets.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod credentials;
 pub mod digest;
 pub mod emulator;
+pub mod error;
 pub mod falcon;
 pub mod output;
 pub mod parse;

@@ -14,8 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::profiles::check_profile_name;
 use super::{Cloud, Context, DEFAULT_PROFILE, Profile, Region, Request, Resolved, Source};
+use crate::error::{CliError, Exit};
 use crate::falcon::{ClientOptions, Credentials, FalconClient};
-use crate::shell::{CliError, Exit, one_line};
+use crate::output::sanitize::one_line;
 
 /// `rtrsh auth ...`
 #[derive(Clone, Debug, Subcommand)]

@@ -91,7 +91,7 @@ pub fn check_profile_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "invalid profile name {:?}: use letters, digits, '-', '_' or '.' (at most 64)",
-            crate::shell::one_line(name)
+            crate::output::sanitize::one_line(name)
         ))
     }
 }
@@ -108,7 +108,7 @@ impl ConfigFile {
             format!(
                 "{} is not a valid profiles file: {}",
                 path.display(),
-                crate::shell::one_line(e.message())
+                crate::output::sanitize::one_line(e.message())
             )
         })
     }
@@ -119,7 +119,7 @@ impl ConfigFile {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        crate::shell::get::make_private_dirs(dir)
+        crate::output::private::dirs(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let body = toml::to_string_pretty(self).map_err(|e| format!("cannot encode: {e}"))?;
         let header = "# rtrsh profiles (`rtrsh auth login|status|logout`). Secrets are in the OS keyring, never here.\n\n";

@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 use crate::credentials::{KeyringStore, SecretStore};
-use crate::shell::Exit;
+use crate::error::Exit;
 
 struct Fixture {
     _dir: tempfile::TempDir,

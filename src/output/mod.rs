@@ -14,6 +14,7 @@
 
 pub(crate) mod json;
 pub mod layout;
+pub mod private;
 pub mod record;
 pub mod sanitize;
 pub mod saved;

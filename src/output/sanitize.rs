@@ -506,6 +506,26 @@ pub fn truncate_for_display(s: &str, max_chars: usize) -> Cow<'_, str> {
     }
 }
 
+/// Makes text safe for a one-line terminal message (no control characters, no newlines).
+pub fn one_line(s: &str) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    // Whatever else the text holds (escape sequences, bidi overrides, other controls: an API
+    // error may quote what a host chose, e.g. its hostname) is made inert.
+    sanitize_line(&flat)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 #[path = "sanitize_tests.rs"]
 mod tests;

@@ -22,7 +22,7 @@
 //! that shows control characters (`less`), not `cat` on a terminal.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -65,14 +65,10 @@ pub const ONE_LOG: &str = "hosts.log";
 
 /// Opens `path` for appending, created 0600.
 fn private_append(path: &Path) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path)
+    super::private::options()
+        .create(true)
+        .append(true)
+        .open(path)
 }
 
 impl SavedOutput {
@@ -96,7 +92,7 @@ impl SavedOutput {
     /// Saves into `dir` (created private when missing). Fails early, before any request, when
     /// the folder cannot be made.
     pub fn open(dir: PathBuf) -> Result<SavedOutput, String> {
-        crate::shell::get::make_private_dirs(&dir)
+        super::private::dirs(&dir)
             .map_err(|e| format!("cannot create the output folder {}: {e}", dir.display()))?;
         Ok(SavedOutput {
             dir,

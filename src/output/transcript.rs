@@ -426,22 +426,18 @@ pub(crate) fn file_safe(s: &str, max: usize) -> String {
 
 #[cfg(unix)]
 fn open_private_append(path: &Path) -> io::Result<File> {
-    use std::fs::{DirBuilder, OpenOptions};
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)?;
+        super::private::dirs(parent)?;
     }
     // O_NONBLOCK: opening a planted FIFO must fail, not hang; no effect on regular files.
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
     let custom = i32::try_from(flags.bits()).map_err(io::Error::other)?;
-    match OpenOptions::new()
+    match super::private::options()
         .append(true)
         .create_new(true)
-        .mode(0o600)
         .custom_flags(custom)
         .open(path)
     {
@@ -496,9 +492,9 @@ fn refusal(why: &str) -> io::Error {
 #[cfg(not(unix))]
 fn open_private_append(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+        super::private::dirs(parent)?;
     }
-    std::fs::OpenOptions::new()
+    super::private::options()
         .append(true)
         .create(true)
         .open(path)

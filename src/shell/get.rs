@@ -31,13 +31,13 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::Exit;
 use crate::falcon::files::{SessionFile, is_sha256};
 use crate::falcon::{FalconClient, FalconError};
 use crate::output::sanitize_line;
 use crate::session::poll::OutputSink;
 use crate::session::{HostSession, Outcome, Target};
-use crate::shell::Exit;
-use crate::shell::exec::{LineResult, Outputs, session_info};
+use crate::shell::outputs::{GetOptions, LineResult, Outputs, session_info};
 
 /// The password RTR protects retrieved files with.
 pub const ARCHIVE_PASSWORD: &str = "infected";
@@ -52,27 +52,6 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 /// Attempts at a download that breaks off mid-way (each starts again from byte 0).
 const DOWNLOAD_ATTEMPTS: u32 = 3;
-
-/// Where and how `get` saves files.
-#[derive(Clone, Debug)]
-pub struct GetOptions {
-    /// Root of the evidence folders (one per host).
-    pub evidence_dir: PathBuf,
-    /// Extract the file from the 7z (false: keep the archive only).
-    pub extract: bool,
-    /// Give up waiting for the upload to the cloud after this long.
-    pub upload_timeout: Duration,
-}
-
-impl Default for GetOptions {
-    fn default() -> Self {
-        GetOptions {
-            evidence_dir: PathBuf::from("evidence"),
-            extract: true,
-            upload_timeout: Duration::from_secs(600),
-        }
-    }
-}
 
 /// Why a `get` did not end with a verified file on disk.
 #[derive(Debug, thiserror::Error)]
@@ -703,7 +682,7 @@ fn host_dir(root: &Path, target: &Target) -> Result<PathBuf, GetError> {
     };
     let name = if name.is_empty() { "host".into() } else { name };
     let dir = root.join(name);
-    make_private_dirs(&dir).map_err(|e| local("create the folder", &dir, e))?;
+    crate::output::private::dirs(&dir).map_err(|e| local("create the folder", &dir, e))?;
     let meta = std::fs::symlink_metadata(&dir).map_err(|e| local("open the folder", &dir, e))?;
     if !meta.is_dir() {
         return Err(GetError::Local(format!(
@@ -712,37 +691,6 @@ fn host_dir(root: &Path, target: &Target) -> Result<PathBuf, GetError> {
         )));
     }
     Ok(dir)
-}
-
-/// Creates `dir` and its missing parents, 0700 on Unix (an existing folder is left as it is).
-#[cfg(unix)]
-pub(crate) fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
-}
-
-#[cfg(unix)]
-fn private_options() -> std::fs::OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    o.mode(0o600);
-    if let Ok(flags) = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()) {
-        o.custom_flags(flags);
-    }
-    o
-}
-
-#[cfg(not(unix))]
-fn private_options() -> std::fs::OpenOptions {
-    std::fs::OpenOptions::new()
 }
 
 /// A new private (0600) file that is removed when dropped unless persisted under its final name.
@@ -756,7 +704,7 @@ impl PartFile {
     fn create(path: PathBuf) -> Result<PartFile, GetError> {
         // A leftover from an interrupted run is ours to replace.
         let _ = std::fs::remove_file(&path);
-        let file = private_options()
+        let file = crate::output::private::options_nofollow()
             .read(true)
             .write(true)
             .create_new(true)
@@ -818,7 +766,7 @@ fn append_manifest(
         "session_id": file.session_id,
     });
     let path = dir.join("manifest.jsonl");
-    let mut f = private_options()
+    let mut f = crate::output::private::options_nofollow()
         .append(true)
         .create(true)
         .open(&path)
@@ -846,7 +794,7 @@ pub fn print_files(lists: Listed, json: bool, many: bool) -> Exit {
                 eprintln!(
                     "rtrsh: error: {}: cannot list its files: {}",
                     sanitize_line(&target.hostname),
-                    crate::shell::one_line(e)
+                    crate::output::sanitize::one_line(e)
                 );
             }
         }

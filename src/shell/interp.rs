@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier};
+use crate::error::Exit;
 use crate::falcon::FalconClient;
 use crate::falcon::devices::{ActionOutcome, Containment};
 use crate::output::sanitize::sanitize_line;
@@ -29,11 +30,12 @@ use crate::session::classify;
 use crate::session::fleet::HostIdx;
 use crate::shell::complete::ShellHelper;
 use crate::shell::line::Of;
-use crate::shell::line::{self, Line, LineProblem, Output};
+use crate::shell::line::{self, Line, LineProblem};
 use crate::shell::pipe::Local;
+use crate::shell::pipe::Output;
 use crate::shell::results::{Collect, Results};
 use crate::shell::script::{ScriptLine, typed_lines};
-use crate::shell::{Exit, ShellArgs, builtins, repl};
+use crate::shell::{ShellArgs, builtins, repl};
 
 /// Where background notices go (a session refreshed, expired): the prompt's printer, which
 /// keeps the line being typed intact, or stderr in a script.
@@ -570,7 +572,7 @@ impl<H: Hosts> Interp<'_, H> {
             let what = format!(
                 "{} command on {}",
                 plan.tier,
-                crate::shell::fleet::plural(count, "host")
+                crate::output::layout::plural(count, "host")
             );
             if !self.interactive {
                 let e = format!(
@@ -645,7 +647,7 @@ impl<H: Hosts> Interp<'_, H> {
             return LineEnd::of(Exit::Ok);
         }
         let word = action.word();
-        let hosts = crate::shell::fleet::plural(targets.len(), "host");
+        let hosts = crate::output::layout::plural(targets.len(), "host");
         if !self.args.yes {
             if !self.interactive {
                 let e = format!(

@@ -118,7 +118,7 @@ pub async fn list(client: &FalconClient, which: &[Library], json_lines: bool) ->
             Err(e) => out.errors.push(format!(
                 "{}: {}",
                 lib.name(),
-                crate::shell::one_line(&e.to_string())
+                crate::output::sanitize::one_line(&e.to_string())
             )),
         }
     }
@@ -131,9 +131,9 @@ pub async fn list(client: &FalconClient, which: &[Library], json_lines: bool) ->
 pub async fn run(
     client: &FalconClient,
     line: &str,
-    outs: &mut crate::shell::exec::Outputs,
-) -> Result<(), crate::shell::CliError> {
-    use crate::shell::{CliError, Exit};
+    outs: &mut crate::shell::outputs::Outputs,
+) -> Result<(), crate::error::CliError> {
+    use crate::error::{CliError, Exit};
     let which = parse_args(line).map_err(CliError::usage)?;
     let listing = list(client, &which, outs.json).await;
     if outs.json {
@@ -152,7 +152,10 @@ pub async fn run(
         outs.term.finish();
     }
     for e in &listing.errors {
-        eprintln!("rtrsh: {}", crate::shell::one_line(&e.to_string()));
+        eprintln!(
+            "rtrsh: {}",
+            crate::output::sanitize::one_line(&e.to_string())
+        );
     }
     match listing.errors.first() {
         None => Ok(()),

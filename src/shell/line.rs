@@ -11,29 +11,13 @@ use crate::command::lexer::{self, Operator};
 use crate::falcon::devices::Containment;
 use crate::session::classify;
 use crate::shell::builtins;
+use crate::shell::pipe::Output;
 
 /// How long `queue wait` waits when no duration is given.
 pub const QUEUE_WAIT_DEFAULT: Duration = Duration::from_secs(600);
 
 /// A line's problem: its 1-based column and the one-line reason.
 pub type LineProblem = (usize, String);
-
-/// Where a command's output goes, locally, instead of the terminal. Nothing of it is sent to
-/// the API.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// `| PIPELINE`: the user's shell runs PIPELINE (`$SHELL -c`, `cmd /C` on Windows) with
-    /// the output on its stdin.
-    Pipe(String),
-    /// `> FILE` (or `>> FILE`: `append`).
-    File {
-        path: std::path::PathBuf,
-        append: bool,
-    },
-    /// Not printed (`stack FIELD CMD` prints the stack, not CMD's output): the output is still
-    /// saved, audited and parsed.
-    Discard,
-}
 
 /// `C:\x`, `C:/x` or `\\server\share`: a Windows path (the host's, on a Unix client).
 fn looks_like_windows_path(p: &str) -> bool {

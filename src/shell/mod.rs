@@ -12,6 +12,7 @@ pub mod get;
 pub mod interp;
 pub mod library;
 pub mod line;
+pub mod outputs;
 pub mod pipe;
 pub mod queue;
 pub mod repl;
@@ -27,29 +28,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::falcon::error::hint;
-use crate::falcon::{FalconClient, FalconError};
-use crate::output::sanitize::sanitize_line;
+use crate::error::{CliError, Exit};
+use crate::falcon::FalconClient;
+use crate::output::sanitize::{one_line, sanitize_line};
 use crate::output::style;
 use crate::session::host::{Resolve, resolve_aid, resolve_host};
 use crate::session::names::is_literal_name;
 use crate::session::{HostSession, SessionOptions, Target};
-
-/// Exit statuses, ordered by severity (the worst seen wins).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Exit {
-    #[default]
-    Ok = 0,
-    CommandFailed = 1,
-    Usage = 2,
-    AuthOrConnection = 3,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
-    }
-}
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
@@ -153,85 +138,18 @@ pub struct ShellArgs {
     pub color: crate::output::style::ColorChoice,
 }
 
-/// A failure with a one-line message, an optional hint, and an exit status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CliError {
-    pub exit: Exit,
-    pub message: String,
-    pub hint: Option<String>,
-    /// Printed verbatim after the message (e.g. a table); already safe for a terminal.
-    pub detail: Option<String>,
-}
-
-impl CliError {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        CliError {
-            exit,
-            message: message.into(),
-            hint: None,
-            detail: None,
+impl ShellArgs {
+    /// What the configuration needs of the flags: the profile and the credentials' sources.
+    pub fn credentials(&self) -> crate::config::Request {
+        crate::config::Request {
+            profile: self.profile.clone(),
+            base_url: self.base_url.clone(),
+            client_id: self.client_id.clone(),
+            client_secret_flag: self.client_secret.clone(),
+            secret_in_process: self.secret.clone(),
+            member_cid: self.member_cid.clone(),
         }
     }
-
-    pub fn usage(message: impl Into<String>) -> Self {
-        CliError::new(Exit::Usage, message)
-    }
-
-    /// Credentials, keyring or connection trouble (exit 3).
-    pub fn auth(message: impl Into<String>) -> Self {
-        CliError::new(Exit::AuthOrConnection, message)
-    }
-
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    pub fn print(&self) {
-        eprintln!("{}", style::error(&self.message));
-        if let Some(d) = &self.detail {
-            eprintln!("{d}");
-        }
-        if let Some(h) = &self.hint {
-            eprintln!("{}", style::hint(h));
-        }
-    }
-}
-
-impl From<FalconError> for CliError {
-    fn from(e: FalconError) -> Self {
-        let exit = if e.is_auth_or_connection() {
-            Exit::AuthOrConnection
-        } else {
-            Exit::CommandFailed
-        };
-        CliError {
-            exit,
-            hint: hint(&e),
-            message: e.to_string(),
-            detail: None,
-        }
-    }
-}
-
-/// Makes text safe for a one-line terminal message (no control characters, no newlines).
-pub fn one_line(s: &str) -> String {
-    let flat: String = s
-        .chars()
-        .map(|c| {
-            if matches!(c, '\n' | '\r' | '\t') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    // Whatever else the text holds (escape sequences, bidi overrides, other controls: an API
-    // error may quote what a host chose, e.g. its hostname) is made inert.
-    sanitize_line(&flat)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Resolves `--host`/`--aid` to one host. Several matches: a list (and, on a terminal, a
@@ -416,7 +334,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
     }
     let saved = saved_output(&args)?;
     // Opening the OS keyring is a blocking (D-Bus) call: keep it off the runtime's threads.
-    let for_resolve = args.clone();
+    let for_resolve = args.credentials();
     let client = tokio::task::spawn_blocking(move || crate::config::resolve(&for_resolve))
         .await
         .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
@@ -442,7 +360,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
         ..Default::default()
     };
     let session = open_session(&client, target, opts, interactive).await?;
-    let info = exec::session_info(&session, session.session_id().await);
+    let info = outputs::session_info(&session, session.session_id().await);
     let transcript = match open_transcript(&args, &info, &client) {
         Ok(t) => t,
         Err(e) => {
@@ -450,13 +368,13 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
             return Err(e);
         }
     };
-    let mut outs = exec::Outputs {
-        term: exec::TerminalSink::new(args.raw).interactive(interactive),
+    let mut outs = outputs::Outputs {
+        term: outputs::TerminalSink::new(args.raw).interactive(interactive),
         transcript,
         json: args.json,
         parsed: args.parsed,
         notify: Box::new(|m| eprintln!("{}", style::notice(&m))),
-        get: get::GetOptions {
+        get: outputs::GetOptions {
             evidence_dir: args.evidence_dir.clone(),
             extract: !args.no_extract,
             ..Default::default()
@@ -499,7 +417,7 @@ async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
             style::warning(&format!("could not close the session on the server: {e}"))
         );
     }
-    let closing = exec::session_info(&session, session.session_id().await);
+    let closing = outputs::session_info(&session, session.session_id().await);
     let _ = outs.transcript.session_close(&closing);
     let _ = client.revoke().await;
     result

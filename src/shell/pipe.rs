@@ -7,12 +7,11 @@
 //! they hold what a compromised host said. The file is opened, or the pipeline started, before
 //! the command is sent: a bad path costs no API call.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use crate::output::writer::{OutputMode, SanitizingWriter};
-use crate::shell::line::Output;
 
 enum Sink {
     /// The pipeline's stdin, fed by a thread of its own: a pipeline that reads slowly (`| less`)
@@ -22,6 +21,23 @@ enum Sink {
     File(File),
     /// The pipeline stopped reading (`| head -1`): the rest is dropped, as a shell does.
     Closed,
+}
+
+/// Where a command's output goes, locally, instead of the terminal. Nothing of it is sent to
+/// the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// `| PIPELINE`: the user's shell runs PIPELINE (`$SHELL -c`, `cmd /C` on Windows) with
+    /// the output on its stdin.
+    Pipe(String),
+    /// `> FILE` (or `>> FILE`: `append`).
+    File {
+        path: std::path::PathBuf,
+        append: bool,
+    },
+    /// Not printed (`stack FIELD CMD` prints the stack, not CMD's output): the output is still
+    /// saved, audited and parsed.
+    Discard,
 }
 
 /// Hands bytes to the thread that writes them into the pipeline.
@@ -169,17 +185,12 @@ impl Local {
             }
             Output::Discard => (Sink::Closed, None, String::new()),
             Output::File { path, append } => {
-                let mut o = OpenOptions::new();
+                let mut o = crate::output::private::options();
                 o.create(true).write(true);
                 if *append {
                     o.append(true);
                 } else {
                     o.truncate(true);
-                }
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::OpenOptionsExt;
-                    o.mode(0o600);
                 }
                 let f = o
                     .open(path)

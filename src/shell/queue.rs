@@ -17,11 +17,13 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::{CliError, Exit};
 use crate::falcon::FalconClient;
+use crate::output::sanitize::one_line;
 use crate::output::sanitize::sanitize_line;
 use crate::session::fleet::{QueueStage, not_run_yet};
 use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll};
-use crate::shell::{CliError, Exit, ShellArgs, one_line};
+use crate::shell::ShellArgs;
 
 /// `rtrsh queue` options.
 #[derive(Debug, clap::Args)]
@@ -72,7 +74,8 @@ fn credential_args(profile: Option<&str>) -> Result<ShellArgs, CliError> {
 
 async fn run_async(args: &QueueArgs) -> Result<Exit, CliError> {
     let shell = credential_args(args.profile.as_deref())?;
-    let client = tokio::task::spawn_blocking(move || crate::config::resolve(&shell))
+    let req = shell.credentials();
+    let client = tokio::task::spawn_blocking(move || crate::config::resolve(&req))
         .await
         .map_err(|e| CliError::usage(format!("credential lookup failed: {e}")))??;
     let ids = client.my_queued_sessions().await?;
@@ -112,7 +115,7 @@ pub async fn show_session(
             if wait.is_some() && waiting > 0 {
                 eprintln!(
                     "rtrsh: {} still waiting for the host",
-                    crate::shell::fleet::plural(waiting, "queued command")
+                    crate::output::layout::plural(waiting, "queued command")
                 );
                 return Exit::CommandFailed;
             }

@@ -149,20 +149,11 @@ pub fn start_editor(
 
 fn save_history(editor: &mut Editor<ShellHelper, FileHistory>, path: &std::path::Path) {
     if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-        }
+        let _ = crate::output::private::dirs(dir);
     }
     if editor.save_history(path).is_ok() {
         // Command lines can name sensitive paths: keep the file private.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
+        crate::output::private::restrict(path);
     }
 }
 

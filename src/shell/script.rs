@@ -13,9 +13,11 @@ use std::io::Read;
 use std::sync::Arc;
 
 use crate::command::input::{self, InputError};
+use crate::error::CliError;
+use crate::output::sanitize::one_line;
 use crate::output::style;
+use crate::shell::ShellArgs;
 use crate::shell::line;
-use crate::shell::{CliError, ShellArgs, one_line};
 
 /// Where a script line came from, for messages: `triage.rtr:3`, `stdin:3`, or `-c:2` (the
 /// second `-c`).
@@ -184,7 +186,7 @@ fn check(raw: Vec<Raw>, json: bool) -> Result<Vec<ScriptLine>, CliError> {
     if bad > 0 {
         return Err(CliError::usage(format!(
             "{bad} of {} invalid; nothing was run",
-            crate::shell::fleet::plural(total, "line")
+            crate::output::layout::plural(total, "line")
         ))
         .with_hint("fix the lines above and run the script again"));
     }
@@ -282,7 +284,7 @@ pub fn typed_lines(text: &str) -> Vec<Result<&str, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shell::Exit;
+    use crate::error::Exit;
 
     fn raw(lines: &[&str]) -> Vec<Raw> {
         let mut out = Vec::new();

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::Platform;
+use crate::error::Exit;
 use crate::falcon::FalconClient;
 use crate::output::style;
 use crate::session::HostSession;
@@ -15,10 +16,11 @@ use crate::session::fleet::HostIdx;
 use crate::session::poll::OutputSink;
 use crate::session::pulse::PulseEvent;
 use crate::shell::complete::{CompletionCache, ShellHelper};
-use crate::shell::exec::{self, LineResult, Outputs};
+use crate::shell::exec;
 use crate::shell::interp::{Hosts, LineEnd, Notify, Plan};
+use crate::shell::outputs::{LineResult, Outputs};
 use crate::shell::pipe::Local;
-use crate::shell::{Exit, fleet::local, repl};
+use crate::shell::{fleet::local, repl};
 
 /// One open session and where its results go.
 pub struct OneHost<'a> {

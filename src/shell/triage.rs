@@ -50,7 +50,7 @@ pub fn stack_title(s: &Stack<'_>) -> String {
         sanitize_line(&s.field),
         sanitize_line(&k.line),
         k.no,
-        crate::shell::fleet::plural(k.hosts(), "host"),
+        crate::output::layout::plural(k.hosts(), "host"),
         s.rows.len(),
     );
     if s.without > 0 {
@@ -60,8 +60,8 @@ pub fn stack_title(s: &Stack<'_>) -> String {
     if lines > 0 {
         t.push_str(&format!(
             "; {} not understood on {} (see the output)",
-            crate::shell::fleet::plural(lines, "line"),
-            crate::shell::fleet::plural(hosts, "host")
+            crate::output::layout::plural(lines, "line"),
+            crate::output::layout::plural(hosts, "host")
         ));
     }
     if cut {
@@ -110,7 +110,7 @@ pub fn print_stack(s: &Stack<'_>, all: bool, json: bool) -> std::io::Result<()> 
             "{}",
             style::notice(&format!(
                 "{} more, seen on more hosts: `stack --all {} #{}` shows every one",
-                crate::shell::fleet::plural(s.rows.len() - limit, "value"),
+                crate::output::layout::plural(s.rows.len() - limit, "value"),
                 sanitize_line(&s.field),
                 s.kept.no
             ))

@@ -10,8 +10,8 @@ use rtrsh::config::{
 };
 use rtrsh::credentials::{KeyringStore, SecretStore};
 use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
+use rtrsh::error::Exit;
 use rtrsh::falcon::ClientOptions;
-use rtrsh::shell::Exit;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::support::shell::rtrsh;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rtrsh::shell::complete::{COMPLETION_FILES, MAN_FILE, completion_script, man_page};
+use rtrsh::cli::docs::{COMPLETION_FILES, MAN_FILE, completion_script, man_page};
 
 const REGENERATE: &str = "run scripts/gen-completions.sh and commit the result";
 

@@ -23,21 +23,23 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{Platform, Tier};
+use crate::error::{CliError, Exit};
 use crate::falcon::FalconClient;
+use crate::output::sanitize::one_line;
 use crate::output::sanitize::sanitize_line;
 use crate::output::style;
 use crate::output::transcript::SessionInfo;
 use crate::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
 };
+use crate::shell::ShellArgs;
 use crate::shell::complete::{Borrowed, CompletionCache, Remote, Representative, ShellHelper};
 use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
 use crate::shell::line::{self, Line};
 use crate::shell::pipe::Local;
 use crate::shell::script::ScriptLine;
-use crate::shell::{CliError, Exit, ShellArgs, one_line};
 
-pub(crate) use print::plural;
+use crate::output::layout::plural;
 use print::{Printer, host_list};
 
 /// Whether the arguments select a fleet rather than one host.
@@ -309,8 +311,8 @@ impl FleetShell<'_> {
     }
 
     /// Where and how `get` and `download` save files.
-    fn get_options(&self) -> crate::shell::get::GetOptions {
-        crate::shell::get::GetOptions {
+    fn get_options(&self) -> crate::shell::outputs::GetOptions {
+        crate::shell::outputs::GetOptions {
             evidence_dir: self.args.evidence_dir.clone(),
             extract: !self.args.no_extract,
             ..Default::default()

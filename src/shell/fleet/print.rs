@@ -17,13 +17,14 @@ use std::io::{BufWriter, IsTerminal, Stderr, Stdout, Write};
 use std::time::{Instant, SystemTime};
 
 use crate::command::{Tier, script_timeout};
+use crate::error::Exit;
+use crate::output::layout::plural;
 use crate::output::record::{CommandRecord, CommandStatus};
 use crate::output::sanitize::sanitize_line;
 use crate::output::style::{self, Stream};
 use crate::output::transcript::{OutputDigest, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::session::fleet::{Fleet, HostIdx, RunResult, Unit};
-use crate::shell::Exit;
 use crate::shell::pipe::Local;
 
 /// Hostnames listed in a section header or a note before "(+N more)".
@@ -103,14 +104,6 @@ impl Tally {
             parts.join(", "),
             self.start.elapsed().as_secs_f64()
         )
-    }
-}
-
-pub fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }
 
@@ -236,7 +229,7 @@ impl Printer {
                 RunResult::Queued => "queued for the offline host".into(),
                 RunResult::Cancelled => "cancelled; it may still run".into(),
                 RunResult::Failed { message, .. } => {
-                    format!("error: {}", crate::shell::one_line(message))
+                    format!("error: {}", crate::output::sanitize::one_line(message))
                 }
             };
             saved.end(host, aid, &how);
