@@ -1,12 +1,15 @@
 //! The command-line interface of the `rtrsh` binary: clap definitions and dispatch.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 pub mod docs;
 
 use crate::emulator::{self, EmulatorConfig};
+use crate::error::{CliError, Exit};
+use crate::shell::ShellArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,7 +22,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
-    pub shell: crate::shell::ShellArgs,
+    pub shell: ShellArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,20 +93,60 @@ pub fn init_logs() {
         .try_init();
 }
 
-/// Runs the parsed command line; returns the process exit code.
+/// Runs the parsed command line on the process's one async runtime; returns the exit code. Every
+/// subcommand returns `Result<Exit, CliError>`, and an error is printed here, once.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
-        Some(Command::Emulator(cfg)) => run_emulator(*cfg),
-        Some(Command::Demo(args)) => run_demo(args),
-        Some(Command::Auth { command }) => crate::config::run_auth(command, cli.shell.profile),
-        Some(Command::Queue(args)) => crate::shell::queue::run(args),
+    let result = match cli.command {
+        // Nothing to wait for: no runtime.
         Some(Command::Completions { shell }) => docs::print_completions(shell),
         Some(Command::Man) => docs::print_man(),
-        None => crate::shell::run(cli.shell),
+        command => on_runtime(command, cli.shell),
+    };
+    report(result)
+}
+
+fn report(result: Result<Exit, CliError>) -> ExitCode {
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            e.print();
+            e.exit.into()
+        }
     }
 }
 
-fn run_demo(args: DemoArgs) -> ExitCode {
+fn on_runtime(command: Option<Command>, shell: ShellArgs) -> Result<Exit, CliError> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    // The shell waits on the network, two workers are plenty; the emulator serves load and takes
+    // every core.
+    if !matches!(command, Some(Command::Emulator(_))) {
+        rt.worker_threads(2);
+    }
+    let rt = rt.enable_all().build().map_err(|e| {
+        CliError::new(
+            Exit::CommandFailed,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })?;
+    let result = rt.block_on(async move {
+        match command {
+            Some(Command::Emulator(cfg)) => run_emulator(*cfg).await,
+            Some(Command::Demo(args)) => run_demo(args).await,
+            Some(Command::Auth { command }) => {
+                crate::config::run_auth(command, shell.profile).await
+            }
+            Some(Command::Queue(args)) => crate::shell::queue::run(args).await,
+            Some(Command::Completions { .. } | Command::Man) | None => {
+                crate::shell::run(shell).await
+            }
+        }
+    });
+    // A request still in flight (a session delete after Ctrl-C) gets a moment, not forever.
+    rt.shutdown_timeout(Duration::from_millis(500));
+    result
+}
+
+async fn run_demo(args: DemoArgs) -> Result<Exit, CliError> {
     let mut cfg = EmulatorConfig {
         latency: args.latency,
         ..Default::default()
@@ -112,13 +155,12 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         // The fixed hosts (DESKTOP-01, SRV-LNX-01, ...) come first; at least these exist.
         cfg.hosts = usize::from(n).max(7);
     }
-    let handle = match emulator::start(cfg) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot start the demo tenant: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let handle = emulator::spawn(cfg).await.map_err(|e| {
+        CliError::new(
+            Exit::CommandFailed,
+            format!("cannot start the demo tenant: {e}"),
+        )
+    })?;
     let fleet = args.hosts.is_some();
     if fleet && args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         eprintln!(
@@ -138,86 +180,57 @@ fn run_demo(args: DemoArgs) -> ExitCode {
             handle.base_url()
         );
     }
-    let shell = crate::shell::ShellArgs {
+    let shell = ShellArgs {
         host: if fleet { Vec::new() } else { vec![args.host] },
-        aid: Vec::new(),
-        hosts_file: None,
         filter: fleet.then(|| "platform_name:['Windows','Linux','Mac']".to_string()),
-        dry_run: false,
-        yes: false,
-        confirm_threshold: 10,
-        batch_timeout: std::time::Duration::from_secs(30),
-        profile: None,
         base_url: Some(handle.base_url()),
         client_id: Some(emulator::DEFAULT_CLIENT_ID.to_string()),
-        client_secret: None,
         secret: Some(emulator::DEFAULT_CLIENT_SECRET.to_string()),
-        member_cid: None,
         commands: args.commands,
-        script: None,
-        fail_fast: false,
         json: args.json,
-        parsed: false,
         raw: args.raw,
-        queue_offline: false,
-        transcript: None,
         no_transcript: args.no_transcript,
-        no_save_output: false,
-        output_dir: None,
-        pulse_interval: std::time::Duration::from_secs(120),
-        command_timeout: std::time::Duration::from_secs(15 * 60),
-        evidence_dir: std::path::PathBuf::from("evidence"),
-        no_extract: false,
         color: crate::output::style::choice(),
+        ..ShellArgs::default()
     };
-    let code = crate::shell::run(shell);
+    let result = crate::shell::run(shell).await;
     handle.shutdown();
-    code
+    result
 }
 
-fn run_emulator(cfg: EmulatorConfig) -> ExitCode {
+async fn run_emulator(cfg: EmulatorConfig) -> Result<Exit, CliError> {
     if !cfg.listen.ip().is_loopback() {
         eprintln!(
-            "rtrsh: warning: the emulator listens on {} without TLS; it is meant for loopback",
-            cfg.listen
+            "{}",
+            crate::output::style::warning(&format!(
+                "the emulator listens on {} without TLS; it is meant for loopback",
+                cfg.listen
+            ))
         );
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    rt.block_on(async move {
-        let handle = match emulator::spawn(cfg).await {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("rtrsh: error: cannot start the emulator: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        let emu = handle.emulator();
-        println!("Falcon API emulator listening on {}", handle.base_url());
-        println!(
-            "  {} hosts (seed {}), region {}, chunk model {:?}, chunk size {} bytes",
-            emu.world.hosts().len(),
-            emu.config.seed,
-            emu.config.region,
-            emu.config.chunk_model,
-            emu.config.chunk_size
-        );
-        println!(
-            "  client id: {}  (secrets: see `rtrsh emulator --help`, option --client)",
-            emulator::DEFAULT_CLIENT_ID
-        );
-        println!("  export FALCON_BASE_URL={}", handle.base_url());
-        println!("  stats: {}/_emulator/stats", handle.base_url());
-        let _ = tokio::signal::ctrl_c().await;
-        handle.shutdown();
-        ExitCode::SUCCESS
-    })
+    let handle = emulator::spawn(cfg).await.map_err(|e| {
+        CliError::new(
+            Exit::CommandFailed,
+            format!("cannot start the emulator: {e}"),
+        )
+    })?;
+    let emu = handle.emulator();
+    println!("Falcon API emulator listening on {}", handle.base_url());
+    println!(
+        "  {} hosts (seed {}), region {}, chunk model {:?}, chunk size {} bytes",
+        emu.world.hosts().len(),
+        emu.config.seed,
+        emu.config.region,
+        emu.config.chunk_model,
+        emu.config.chunk_size
+    );
+    println!(
+        "  client id: {}  (secrets: see `rtrsh emulator --help`, option --client)",
+        emulator::DEFAULT_CLIENT_ID
+    );
+    println!("  export FALCON_BASE_URL={}", handle.base_url());
+    println!("  stats: {}/_emulator/stats", handle.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown();
+    Ok(Exit::Ok)
 }

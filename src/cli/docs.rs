@@ -3,9 +3,10 @@
 //! `man/` that `scripts/gen-completions.sh --check` keeps fresh).
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use clap::CommandFactory;
+
+use crate::error::{CliError, Exit};
 
 /// The committed completion scripts: shell and file name under `completions/`.
 pub const COMPLETION_FILES: &[(clap_complete::Shell, &str)] = &[
@@ -71,31 +72,31 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn write_stdout(bytes: &[u8]) -> ExitCode {
+fn write_stdout(bytes: &[u8]) -> Result<Exit, CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Ok(Exit::Ok),
         // `rtrsh man | head`: the reader left; not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot write to stdout: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(CliError::new(
+            Exit::CommandFailed,
+            format!("cannot write to stdout: {e}"),
+        )),
     }
 }
 
 /// `rtrsh completions SHELL`
-pub fn print_completions(shell: clap_complete::Shell) -> ExitCode {
+pub fn print_completions(shell: clap_complete::Shell) -> Result<Exit, CliError> {
     write_stdout(&completion_script(shell))
 }
 
 /// `rtrsh man`
-pub fn print_man() -> ExitCode {
-    match man_page() {
-        Ok(page) => write_stdout(&page),
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot render the man page: {e}");
-            ExitCode::from(1)
-        }
-    }
+pub fn print_man() -> Result<Exit, CliError> {
+    let page = man_page().map_err(|e| {
+        CliError::new(
+            Exit::CommandFailed,
+            format!("cannot render the man page: {e}"),
+        )
+    })?;
+    write_stdout(&page)
 }

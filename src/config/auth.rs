@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -319,13 +318,6 @@ pub async fn status(profile: Option<String>, ctx: &Context) -> Result<StatusRepo
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::auth(format!("cannot start the async runtime: {e}")))
-}
-
 /// Reads a line from stdin without the newline.
 fn read_line(prompt: Option<&str>) -> Result<String, CliError> {
     if let Some(p) = prompt {
@@ -368,17 +360,30 @@ fn login_request(args: LoginArgs, profile: String) -> Result<LoginRequest, CliEr
 }
 
 /// Runs `rtrsh auth ...`.
-pub fn run_auth(cmd: AuthCommand, profile: Option<String>) -> ExitCode {
+pub async fn run_auth(cmd: AuthCommand, profile: Option<String>) -> Result<Exit, CliError> {
+    // Reading the secret from the terminal and the OS keyring block: they run off the runtime's
+    // workers, and the token requests go back to the process's one runtime.
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || auth_blocking(cmd, profile, &rt))
+        .await
+        .map_err(|e| CliError::auth(format!("the auth command failed: {e}")))?
+}
+
+fn auth_blocking(
+    cmd: AuthCommand,
+    profile: Option<String>,
+    rt: &tokio::runtime::Handle,
+) -> Result<Exit, CliError> {
     let ctx = Context::from_env();
     let profile_arg = profile.filter(|p| !p.trim().is_empty());
-    let result = match cmd {
-        AuthCommand::Login(args) => (|| {
+    match cmd {
+        AuthCommand::Login(args) => {
             let name = profile_arg.unwrap_or_else(|| DEFAULT_PROFILE.to_string());
             check_profile_name(&name).map_err(CliError::usage)?;
             // Fail before asking for a secret when there is nowhere to keep it.
             ctx.store().map_err(|e| CliError::auth(e.to_string()))?;
             let req = login_request(args, name)?;
-            let out = runtime()?.block_on(login(req, &ctx))?;
+            let out = rt.block_on(login(req, &ctx))?;
             let region = out
                 .region
                 .as_deref()
@@ -392,16 +397,16 @@ pub fn run_auth(cmd: AuthCommand, profile: Option<String>) -> ExitCode {
                 out.path.display()
             );
             Ok(Exit::Ok)
-        })(),
-        AuthCommand::Status => (|| {
-            let report = runtime()?.block_on(status(profile_arg, &ctx))?;
+        }
+        AuthCommand::Status => {
+            let report = rt.block_on(status(profile_arg, &ctx))?;
             print!("{}", render_status(&report));
             match report.token {
                 Ok(_) => Ok(Exit::Ok),
                 Err(e) => Err(e),
             }
-        })(),
-        AuthCommand::Logout => (|| {
+        }
+        AuthCommand::Logout => {
             let name = profile_arg.unwrap_or_else(|| DEFAULT_PROFILE.to_string());
             let deleted = logout(&name, &ctx)?;
             println!(
@@ -413,13 +418,6 @@ pub fn run_auth(cmd: AuthCommand, profile: Option<String>) -> ExitCode {
                 }
             );
             Ok(Exit::Ok)
-        })(),
-    };
-    match result {
-        Ok(e) => e.into(),
-        Err(e) => {
-            e.print();
-            e.exit.into()
         }
     }
 }

@@ -23,7 +23,6 @@ pub mod triage;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -136,6 +135,45 @@ pub struct ShellArgs {
     /// Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never.
     #[arg(long, value_enum, default_value_t, value_name = "WHEN", global = true)]
     pub color: crate::output::style::ColorChoice,
+}
+
+/// The flags' defaults, for callers that build the arguments themselves (`rtrsh demo`). A test
+/// checks them against clap's.
+impl Default for ShellArgs {
+    fn default() -> Self {
+        ShellArgs {
+            host: Vec::new(),
+            aid: Vec::new(),
+            hosts_file: None,
+            filter: None,
+            dry_run: false,
+            yes: false,
+            confirm_threshold: 10,
+            batch_timeout: Duration::from_secs(30),
+            profile: None,
+            base_url: None,
+            client_id: None,
+            client_secret: None,
+            secret: None,
+            member_cid: None,
+            commands: Vec::new(),
+            script: None,
+            fail_fast: false,
+            json: false,
+            parsed: false,
+            raw: false,
+            queue_offline: false,
+            transcript: None,
+            no_transcript: false,
+            no_save_output: false,
+            output_dir: None,
+            pulse_interval: Duration::from_secs(120),
+            command_timeout: Duration::from_secs(15 * 60),
+            evidence_dir: PathBuf::from("evidence"),
+            no_extract: false,
+            color: crate::output::style::ColorChoice::default(),
+        }
+    }
 }
 
 impl ShellArgs {
@@ -285,38 +323,7 @@ pub fn wildcard_hint(name: &str) -> String {
 }
 
 /// `rtrsh [--host X | --aid A] [-c LINE | --script FILE]`: the shell.
-pub fn run(args: ShellArgs) -> ExitCode {
-    block_on(run_async(args))
-}
-
-/// Runs a subcommand's body on a runtime of its own; an error is printed here, once, and
-/// becomes the exit code.
-pub fn block_on(body: impl std::future::Future<Output = Result<Exit, CliError>>) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("rtrsh: error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let code = rt.block_on(async move {
-        match body.await {
-            Ok(exit) => exit,
-            Err(e) => {
-                e.print();
-                e.exit
-            }
-        }
-    });
-    rt.shutdown_timeout(Duration::from_millis(500));
-    code.into()
-}
-
-async fn run_async(args: ShellArgs) -> Result<Exit, CliError> {
+pub async fn run(args: ShellArgs) -> Result<Exit, CliError> {
     let stdin_tty = std::io::stdin().is_terminal();
     let mut input = script::source(&args, stdin_tty)?;
     if args.dry_run && matches!(input, script::Input::Stream) {
@@ -506,4 +513,30 @@ pub(crate) fn open_transcript(
         CliError::usage(format!("cannot open the audit transcript: {e}"))
             .with_hint("pass --transcript PATH to write it elsewhere, or --no-transcript")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, FromArgMatches};
+
+    use super::ShellArgs;
+
+    /// `ShellArgs::default()` is what clap gives for an empty command line (the fields clap may
+    /// take from the environment are left out: the test's environment is not ours).
+    #[test]
+    fn default_is_clap_default() {
+        let cmd = ShellArgs::augment_args(clap::Command::new("rtrsh"));
+        let matches = cmd.try_get_matches_from(["rtrsh"]).expect("parses");
+        let clap = ShellArgs::from_arg_matches(&matches).expect("args");
+        let ours = ShellArgs::default();
+        let without_env = |a: &ShellArgs| {
+            let mut a = a.clone();
+            a.profile = None;
+            a.base_url = None;
+            a.client_id = None;
+            a.member_cid = None;
+            format!("{a:?}")
+        };
+        assert_eq!(without_env(&ours), without_env(&clap));
+    }
 }

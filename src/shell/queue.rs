@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
@@ -53,8 +52,8 @@ struct Entry {
     stderr: Option<String>,
 }
 
-pub fn run(args: QueueArgs) -> ExitCode {
-    crate::shell::block_on(run_async(&args))
+pub async fn run(args: QueueArgs) -> Result<Exit, CliError> {
+    run_async(&args).await
 }
 
 /// The shell's credential options for `profile`, everything else at its default.
