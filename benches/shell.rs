@@ -13,13 +13,13 @@
 //! Every loop has a fixed count and every child a deadline; nothing leaves loopback. The report is
 //! printed and written as JSON to `target/bench-shell.json`.
 
-use rtrsh::digest::hex;
+use rtrsh_command::digest::hex;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

@@ -11,9 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use rtrsh::emulator::content::Content;
-use rtrsh::emulator::world::{CloudLibrary, HostState, World, WorldConfig};
 use rtrsh::shell::results::{self, Results};
+use rtrsh_emulator::content::Content;
+use rtrsh_emulator::world::{CloudLibrary, HostState, World, WorldConfig};
 
 struct NoLibrary;
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Fails when a Unix-only API (std::os::unix, std::os::fd, tokio::signal::unix, rustix) is used in src/ without
+# Fails when a Unix-only API (std::os::unix, std::os::fd, tokio::signal::unix, rustix) is used in src/ or crates/ without
 # a `cfg(unix)` in the lines just above it: the Windows build (which this machine cannot run)
 # would break. A use that is guarded further up can say so with a `// unix-only:` comment.
 set -eu
 cd "$(dirname "$0")/.."
-bad=$(find src -name '*.rs' | sort | while read -r f; do
+bad=$(find src crates -name '*.rs' | sort | while read -r f; do
     awk -v f="$f" '
         { line[NR] = $0 }
         /(os::unix|os::fd|signal::unix|rustix::)/ && $0 !~ /^[[:space:]]*\/\// {

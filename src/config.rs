@@ -26,7 +26,7 @@ pub use profiles::{ConfigFile, DEFAULT_PROFILE, Profile};
 
 use crate::credentials::{KeyringStore, SecretStore, StoreError};
 use crate::error::CliError;
-use crate::falcon::{ClientOptions, Credentials, FalconClient};
+use rtrsh_client::{ClientOptions, Credentials, FalconClient};
 
 /// Where a value came from (shown by `rtrsh auth status`).
 #[derive(Clone, Debug, PartialEq, Eq)]

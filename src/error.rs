@@ -5,9 +5,9 @@
 
 use std::process::ExitCode;
 
-use crate::falcon::FalconError;
-use crate::falcon::error::hint;
 use crate::output::style;
+use rtrsh_client::FalconError;
+use rtrsh_client::error::hint;
 
 /// Exit statuses, ordered by severity (the worst seen wins).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]

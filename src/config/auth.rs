@@ -14,8 +14,8 @@ use secrecy::{ExposeSecret, SecretString};
 use super::profiles::check_profile_name;
 use super::{Cloud, Context, DEFAULT_PROFILE, Profile, Region, Request, Resolved, Source};
 use crate::error::{CliError, Exit};
-use crate::falcon::{ClientOptions, Credentials, FalconClient};
 use crate::output::sanitize::one_line;
+use rtrsh_client::{ClientOptions, Credentials, FalconClient};
 
 /// `rtrsh auth ...`
 #[derive(Clone, Debug, Subcommand)]
@@ -93,7 +93,7 @@ pub async fn login(req: LoginRequest, ctx: &Context) -> Result<LoginOutcome, Cli
     let mut cloud =
         Cloud::parse(&cloud_text).map_err(|e| CliError::usage(e).with_hint("fix --cloud"))?;
     if let Cloud::Url(u) = &cloud {
-        crate::falcon::client::check_base_url(u).map_err(|e| CliError::usage(e.to_string()))?;
+        rtrsh_client::client::check_base_url(u).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let client_id = req.client_id.trim().to_string();
     // Re-login (a new secret) keeps the profile's member CID unless one is given; an empty

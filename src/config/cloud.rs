@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::falcon::RegionSwitch;
+use rtrsh_client::RegionSwitch;
 
 /// A named Falcon cloud.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -85,6 +85,7 @@ mod tests {
             .expect("open");
         assert_eq!(mode(&f), 0o600);
         let link = dir.join("link");
+        // unix-only: this test module is cfg(all(test, unix)).
         std::os::unix::fs::symlink(&f, &link).expect("symlink");
         assert!(super::options_nofollow().append(true).open(&link).is_err());
         let loose = dir.join("loose");

@@ -13,7 +13,8 @@
 //!   (then base64 of the exact bytes). No function here takes a secret: the operator is the local
 //!   user name and the API client *id*.
 
-use crate::digest::hex;
+use rtrsh_command::digest::OutputDigest;
+use rtrsh_command::digest::hex;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::json;
 use super::record::{CommandRecord, CommandStatus, rfc3339};
-use crate::command::Tier;
+use rtrsh_command::Tier;
 
 /// Who ran the commands: the local user, and the API client id the session authenticated as.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,8 +293,8 @@ impl Transcript {
         let mut lines = Vec::new();
         for (r, digest) in entries {
             let mut e = Entry::command(r, &sink.operator);
-            e.stdout_sha256 = Some(hex(&digest.stdout.clone().finalize()));
-            e.stderr_sha256 = Some(hex(&digest.stderr.clone().finalize()));
+            e.stdout_sha256 = Some(digest.stdout_sha256());
+            e.stderr_sha256 = Some(digest.stderr_sha256());
             e.stdout_bytes = Some(digest.stdout_bytes);
             e.stderr_bytes = Some(digest.stderr_bytes);
             lines.extend_from_slice(&json::to_line(&e)?);
@@ -346,27 +347,6 @@ fn fill_session(e: &mut Entry, s: &SessionInfo) {
     e.aid = Some(s.aid.clone());
     e.session_id.clone_from(&s.session_id);
     e.trace_ids.clone_from(&s.trace_ids);
-}
-
-/// SHA-256 and size of a command's stdout and stderr, fed chunk by chunk as output streams.
-#[derive(Clone, Debug, Default)]
-pub struct OutputDigest {
-    stdout: Sha256,
-    stderr: Sha256,
-    pub stdout_bytes: u64,
-    pub stderr_bytes: u64,
-}
-
-impl OutputDigest {
-    pub fn stdout(&mut self, chunk: &[u8]) {
-        self.stdout.update(chunk);
-        self.stdout_bytes += chunk.len() as u64;
-    }
-
-    pub fn stderr(&mut self, chunk: &[u8]) {
-        self.stderr.update(chunk);
-        self.stderr_bytes += chunk.len() as u64;
-    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::command::Platform;
+use rtrsh_command::Platform;
 
 /// The commands whose output is parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use super::table::{self, Col};
 use super::{Acc, Field, f, lower, normalise};
-use crate::command::Platform;
+use rtrsh_command::Platform;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum To {

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use super::table::{self, Col};
 use super::{Acc, Field, f, normalise};
-use crate::command::Platform;
+use rtrsh_command::Platform;
 
 /// Where a column's value goes.
 #[derive(Clone, Debug)]

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use proptest::prelude::*;
 
 use super::*;
-use crate::emulator::content::Content;
-use crate::emulator::world::{CloudLibrary, HostState, World, WorldConfig};
+use rtrsh_emulator::content::Content;
+use rtrsh_emulator::world::{CloudLibrary, HostState, World, WorldConfig};
 
 const KINDS: [Kind; 8] = [
     Kind::Ps,

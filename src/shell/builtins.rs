@@ -13,12 +13,12 @@ use std::io::{BufRead, Write};
 
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 
-use crate::command::{Platform, catalog};
 use crate::error::CliError;
-use crate::falcon::devices::Device;
 use crate::output::layout;
 use crate::output::sanitize::one_line;
 use crate::output::sanitize::sanitize_line;
+use rtrsh_client::devices::Device;
+use rtrsh_command::{Platform, catalog};
 
 /// The local built-ins and their help, for `help NAME` (shared by one host and fleets).
 const LOCAL_HELP: &[(&[&str], &str)] = &[

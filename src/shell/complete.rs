@@ -38,10 +38,10 @@ pub use cache::{CloudKind, CompletionCache, DEFAULT_TTL};
 pub use paths::{PathStyle, RemoteEntry, parse_listing};
 pub use remote::{Borrowed, CloudNames, RemoteFs, Representative};
 
-use crate::command::catalog::{self, ArgSpec, CommandSpec, FlagValue};
-use crate::command::{Platform, lexer};
-use crate::session::HostSession;
 use paths::{acceptable_name, quote_word, split_typed};
+use rtrsh_client::session::HostSession;
+use rtrsh_command::catalog::{self, ArgSpec, CommandSpec, FlagValue};
+use rtrsh_command::{Platform, lexer};
 
 /// How long TAB may wait for the host (a directory listing, the cloud's names).
 pub const REMOTE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -164,15 +164,6 @@ impl ShellHelper {
     /// typed text).
     pub fn with_hints(mut self, on: bool) -> Self {
         self.hints = on;
-        self
-    }
-
-    /// Replaces the cache (e.g. one with another time-to-live).
-    pub fn with_cache(mut self, cache: CompletionCache) -> Self {
-        if let Some(p) = self.platform {
-            cache.set_style(PathStyle::new(Some(p), ""));
-        }
-        self.cache = cache;
         self
     }
 

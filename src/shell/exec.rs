@@ -7,17 +7,17 @@ use std::io::Stdout;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Tier, script_timeout};
 use crate::error::Exit;
-use crate::falcon::FalconError;
-use crate::falcon::error::hint;
 use crate::output::record::{CommandRecord, CommandStatus, RecordStream};
 use crate::output::sanitize::one_line;
 use crate::output::style;
-use crate::output::transcript::OutputDigest;
-use crate::session::poll::{Completion, OutputSink};
-use crate::session::{HostSession, Notice};
 use crate::shell::outputs::{LineResult, Outputs, TerminalSink, session_info};
+use rtrsh_client::FalconError;
+use rtrsh_client::error::hint;
+use rtrsh_client::session::poll::{Completion, OutputSink};
+use rtrsh_client::session::{HostSession, Notice};
+use rtrsh_command::digest::OutputDigest;
+use rtrsh_command::{Tier, script_timeout};
 
 /// Feeds every chunk to the digest and to either the terminal or the command's JSON line.
 struct Tee<'a, 'f> {
@@ -256,7 +256,7 @@ pub async fn run_line(
             .is_some_and(|w| w.eq_ignore_ascii_case("runscript"))
         && script_timeout::looks_cut_off(&stderr_tail)
     {
-        let sent = crate::command::lexer::words(&outcome.command_string).unwrap_or_default();
+        let sent = rtrsh_command::lexer::words(&outcome.command_string).unwrap_or_default();
         outs.notify(script_timeout::cut_off_note(&sent));
     }
     rec.status = status;

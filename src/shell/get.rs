@@ -20,7 +20,7 @@
 //! With `--no-extract` the archive is kept instead; it is still decoded once (to nowhere) to
 //! verify the SHA-256. Folders are created 0700, files 0600; nothing existing is overwritten.
 
-use crate::digest::hex;
+use rtrsh_command::digest::hex;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -32,12 +32,12 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Exit;
-use crate::falcon::files::{SessionFile, is_sha256};
-use crate::falcon::{FalconClient, FalconError};
 use crate::output::sanitize_line;
-use crate::session::poll::OutputSink;
-use crate::session::{HostSession, Outcome, Target};
 use crate::shell::outputs::{GetOptions, LineResult, Outputs, session_info};
+use rtrsh_client::files::{SessionFile, is_sha256};
+use rtrsh_client::session::poll::OutputSink;
+use rtrsh_client::session::{HostSession, Outcome, Target};
+use rtrsh_client::{FalconClient, FalconError};
 
 /// The password RTR protects retrieved files with.
 pub const ARCHIVE_PASSWORD: &str = "infected";
@@ -146,7 +146,7 @@ pub async fn after_get(
         Err(e) => {
             let msg = format!("get {}: {e}", path);
             let _ = outs.transcript.note(Some(&info), &msg);
-            eprintln!("rtrsh: error: {}", sanitize_line(&msg));
+            eprintln!("{}", crate::output::style::error(&msg));
             LineResult::Failed(e.exit())
         }
     }
@@ -792,9 +792,12 @@ pub fn print_files(lists: Listed, json: bool, many: bool) -> Exit {
             Err(e) => {
                 worst = Exit::CommandFailed;
                 eprintln!(
-                    "rtrsh: error: {}: cannot list its files: {}",
-                    sanitize_line(&target.hostname),
-                    crate::output::sanitize::one_line(e)
+                    "{}",
+                    crate::output::style::error(&format!(
+                        "{}: cannot list its files: {}",
+                        target.hostname,
+                        crate::output::sanitize::one_line(e)
+                    ))
                 );
             }
         }
@@ -1063,10 +1066,10 @@ mod tests {
     }
 
     fn archive_of(dir: &Path, entry: &str, body: &[u8]) -> PathBuf {
-        use crate::emulator::content::Content;
+        use rtrsh_emulator::content::Content;
         let path = dir.join("a.7z");
         let f = File::create(&path).expect("create archive");
-        crate::emulator::archive::write_7z(
+        rtrsh_emulator::archive::write_7z(
             std::io::BufWriter::new(f),
             entry,
             &Content::bytes(bytes::Bytes::copy_from_slice(body)),

@@ -20,14 +20,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Platform, Tier};
 use crate::error::Exit;
-use crate::falcon::FalconClient;
-use crate::falcon::devices::{ActionOutcome, Containment};
 use crate::output::sanitize::sanitize_line;
 use crate::output::style;
-use crate::session::classify;
-use crate::session::fleet::HostIdx;
 use crate::shell::complete::ShellHelper;
 use crate::shell::line::Of;
 use crate::shell::line::{self, Line, LineProblem};
@@ -36,6 +31,11 @@ use crate::shell::pipe::Output;
 use crate::shell::results::{Collect, Results};
 use crate::shell::script::{ScriptLine, typed_lines};
 use crate::shell::{ShellArgs, builtins, repl};
+use rtrsh_client::FalconClient;
+use rtrsh_client::devices::{ActionOutcome, Containment};
+use rtrsh_client::session::classify;
+use rtrsh_client::session::fleet::HostIdx;
+use rtrsh_command::{Platform, Tier};
 
 /// Where background notices go (a session refreshed, expired): the prompt's printer, which
 /// keeps the line being typed intact, or stderr in a script.
@@ -726,7 +726,7 @@ impl<H: Hosts> Interp<'_, H> {
                 Some(403) => format!(
                     "{word}: this API client lacks the \"Hosts: Write\" scope (devices:write); add it to the API client in the Falcon console"
                 ),
-                _ => match crate::falcon::error::hint(e) {
+                _ => match rtrsh_client::error::hint(e) {
                     Some(h) => format!("{word}: {e} ({h})"),
                     None => format!("{word}: {e}"),
                 },
@@ -873,7 +873,7 @@ mod tests {
 
     #[test]
     fn containment_results_per_host() {
-        use crate::falcon::ApiErrorItem;
+        use rtrsh_client::ApiErrorItem;
         let t = |h: &str, a: &str| (h.to_string(), a.to_string());
         let targets = [
             t("A", "aaaa"),

@@ -8,10 +8,10 @@
 
 use serde_json::json;
 
-use crate::session::poll::OutputSink;
+use rtrsh_client::session::poll::OutputSink;
 
-use crate::falcon::{FalconClient, FalconError};
 use crate::output::sanitize_line;
+use rtrsh_client::{FalconClient, FalconError};
 
 /// One cloud library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

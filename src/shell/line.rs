@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use crate::command::input;
-use crate::command::lexer::{self, Operator};
-use crate::falcon::devices::Containment;
-use crate::session::classify;
 use crate::shell::builtins;
 use crate::shell::pipe::Output;
+use rtrsh_client::devices::Containment;
+use rtrsh_client::session::classify;
+use rtrsh_command::input;
+use rtrsh_command::lexer::{self, Operator};
 
 /// How long `queue wait` waits when no duration is given.
 pub const QUEUE_WAIT_DEFAULT: Duration = Duration::from_secs(600);
@@ -232,7 +232,7 @@ fn stack(line: &str, rest: &str) -> Result<Line, String> {
     } else if after.starts_with('#') {
         return Err(format!("`{after}` is not a result number (see `results`)"));
     } else {
-        let words = crate::command::lexer::words(after).unwrap_or_default();
+        let words = rtrsh_command::lexer::words(after).unwrap_or_default();
         if crate::parse::Kind::of(&words).is_none() {
             return Err(format!(
                 "`{after}` is not parsed: stack reads ps, netstat, reg query, ls, filehash, env, eventlog view and runscript"

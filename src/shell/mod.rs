@@ -28,12 +28,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::error::{CliError, Exit};
-use crate::falcon::FalconClient;
 use crate::output::sanitize::{one_line, sanitize_line};
 use crate::output::style;
-use crate::session::host::{Resolve, resolve_aid, resolve_host};
-use crate::session::names::is_literal_name;
-use crate::session::{HostSession, SessionOptions, Target};
+use rtrsh_client::FalconClient;
+use rtrsh_client::session::host::{Resolve, resolve_aid, resolve_host};
+use rtrsh_client::session::names::is_literal_name;
+use rtrsh_client::session::{HostSession, SessionOptions, Target};
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
@@ -360,7 +360,7 @@ pub async fn run(args: ShellArgs) -> Result<Exit, CliError> {
     let target = pick_target(&client, &args, stdin_tty && interactive).await?;
     let opts = SessionOptions {
         queue_offline: args.queue_offline,
-        limits: crate::session::PollLimits {
+        limits: rtrsh_client::session::PollLimits {
             timeout: args.command_timeout,
             ..Default::default()
         },
@@ -393,7 +393,7 @@ pub async fn run(args: ShellArgs) -> Result<Exit, CliError> {
     let _ = outs.transcript.session_open(&info);
     let stop = tokio_util::sync::CancellationToken::new();
     let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let pulse = crate::session::pulse::spawn(
+    let pulse = rtrsh_client::session::pulse::spawn(
         session.clone(),
         args.pulse_interval,
         stop.clone(),

@@ -10,8 +10,8 @@ use crate::error::Exit;
 use crate::output::style::{self, Stream};
 use crate::output::transcript::{SessionInfo, Transcript};
 use crate::output::writer::{OutputMode, SanitizingWriter};
-use crate::session::HostSession;
-use crate::session::poll::OutputSink;
+use rtrsh_client::session::HostSession;
+use rtrsh_client::session::poll::OutputSink;
 
 /// Host output to our stdout/stderr, sanitised unless raw.
 pub struct TerminalSink {

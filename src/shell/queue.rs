@@ -17,12 +17,12 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{CliError, Exit};
-use crate::falcon::FalconClient;
 use crate::output::sanitize::one_line;
 use crate::output::sanitize::sanitize_line;
-use crate::session::fleet::{QueueStage, not_run_yet};
-use crate::session::poll::{Collect, Completion, PollLimits, Schedule, poll};
 use crate::shell::ShellArgs;
+use rtrsh_client::FalconClient;
+use rtrsh_client::session::fleet::{QueueStage, not_run_yet};
+use rtrsh_client::session::poll::{Collect, Completion, PollLimits, Schedule, poll};
 
 /// `rtrsh queue` options.
 #[derive(Debug, clap::Args)]
@@ -101,7 +101,7 @@ pub async fn show_session(
         let entries = match collect(client, &[session_id.to_string()]).await {
             Ok(entries) => entries,
             Err(e) => {
-                eprintln!("rtrsh: error: {}", one_line(&e.message));
+                e.print();
                 return e.exit;
             }
         };
@@ -175,9 +175,9 @@ async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, Cl
                 }
                 QueueStage::Ran => {
                     // The status endpoint of the command's own tier.
-                    let tier = crate::command::classify(&c.command_string, None)
+                    let tier = rtrsh_command::classify(&c.command_string, None)
                         .map(|(_, t)| t)
-                        .unwrap_or(crate::command::Tier::ReadOnly);
+                        .unwrap_or(rtrsh_command::Tier::ReadOnly);
                     let mut sink = Collect::default();
                     match poll(
                         client,

@@ -14,8 +14,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::command::Platform;
 use crate::parse::{self, Kind};
+use rtrsh_command::Platform;
 
 /// How many results are kept (the oldest goes first).
 pub const KEEP: usize = 32;

@@ -12,12 +12,12 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
-use crate::command::input::{self, InputError};
 use crate::error::CliError;
 use crate::output::sanitize::one_line;
 use crate::output::style;
 use crate::shell::ShellArgs;
 use crate::shell::line;
+use rtrsh_command::input::{self, InputError};
 
 /// Where a script line came from, for messages: `triage.rtr:3`, `stdin:3`, or `-c:2` (the
 /// second `-c`).

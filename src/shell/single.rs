@@ -7,20 +7,20 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::Platform;
 use crate::error::Exit;
-use crate::falcon::FalconClient;
 use crate::output::style;
-use crate::session::HostSession;
-use crate::session::fleet::HostIdx;
-use crate::session::poll::OutputSink;
-use crate::session::pulse::PulseEvent;
 use crate::shell::complete::{CompletionCache, ShellHelper};
 use crate::shell::exec;
 use crate::shell::interp::{Hosts, LineEnd, Notify, Plan};
 use crate::shell::outputs::{LineResult, Outputs};
 use crate::shell::pipe::Local;
 use crate::shell::{fleet::local, repl};
+use rtrsh_client::FalconClient;
+use rtrsh_client::session::HostSession;
+use rtrsh_client::session::fleet::HostIdx;
+use rtrsh_client::session::poll::OutputSink;
+use rtrsh_client::session::pulse::PulseEvent;
+use rtrsh_command::Platform;
 
 /// One open session and where its results go.
 pub struct OneHost<'a> {

@@ -9,9 +9,9 @@ use rtrsh::config::{
     Cloud, CloudUrls, ConfigFile, Context, Profile, Region, Request, Source, resolve_with,
 };
 use rtrsh::credentials::{KeyringStore, SecretStore};
-use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use rtrsh::error::Exit;
-use rtrsh::falcon::ClientOptions;
+use rtrsh_client::ClientOptions;
+use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::support::shell::rtrsh;

@@ -1,7 +1,7 @@
 //! Bad input never hangs and never gets a 5xx: always a 4xx whose body has `errors[].code/message`
 //! and, for RTR errors, top-level `code`/`message` too (the dual 2023/2026 shape).
 
-use rtrsh::command::Tier;
+use rtrsh_command::Tier;
 use serde_json::{Value, json};
 
 use crate::support::{Api, TestEnv, fast};

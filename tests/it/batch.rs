@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_command::Tier;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::support::schema::validate_request;

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

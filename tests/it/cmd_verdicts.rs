@@ -3,9 +3,9 @@
 //! provided", a bad process id or flag value) is refused locally, so it costs no API call, on one
 //! host and on many. The table's verdicts are written down from the API's known error wording
 //! and wire syntax (docs/protocol.md, "Errors" and "Command tiers"); each line is sent to the
-//! emulator over HTTP and checked against `rtrsh::command::classify`.
+//! emulator over HTTP and checked against `rtrsh_command::classify`.
 
-use rtrsh::command::{Platform, Tier, classify};
+use rtrsh_command::{Platform, Tier, classify};
 use serde_json::Value;
 
 use crate::fleet_harness::rtrsh;

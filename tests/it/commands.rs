@@ -1,7 +1,7 @@
 //! Execute and check-status on the three tiers, tier rules, and `sequence_id` chunking.
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::{ChunkModel, EmulatorConfig};
+use rtrsh_command::Tier;
+use rtrsh_emulator::{ChunkModel, EmulatorConfig};
 use serde_json::json;
 
 use crate::support::{Api, TestEnv, fast, violations};

@@ -2,13 +2,13 @@
 //! SRV-LNX-01 and HOSTILE-01, the completer's candidate function called directly, and the
 //! emulator's command log to prove the per-directory cache (one `ls` per directory).
 
-use rtrsh::command::Platform;
-use rtrsh::command::{Tier, lexer};
-use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use rtrsh::falcon::FalconClient;
-use rtrsh::falcon::client::{ClientOptions, Credentials};
-use rtrsh::session::{Collect, HostSession, SessionOptions, Target};
 use rtrsh::shell::complete::ShellHelper;
+use rtrsh_client::FalconClient;
+use rtrsh_client::client::{ClientOptions, Credentials};
+use rtrsh_client::session::{Collect, HostSession, SessionOptions, Target};
+use rtrsh_command::Platform;
+use rtrsh_command::{Tier, lexer};
+use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{TestEnv, fast};

@@ -17,7 +17,7 @@ const T: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A tenant whose hosts settle 300 ms after a containment action.
 async fn env() -> TestEnv {
-    TestEnv::start(rtrsh::emulator::EmulatorConfig {
+    TestEnv::start(rtrsh_emulator::EmulatorConfig {
         containment_delay: ms(300),
         ..fast()
     })

@@ -1,6 +1,6 @@
 //! Files retrieved with `get`: the session's list (v1, v2), delete, and the 7z download.
 
-use rtrsh::command::Tier;
+use rtrsh_command::Tier;
 use serde_json::json;
 
 use crate::support::{Api, DEADLINE, RESPONDER, TestEnv, fast, ms};

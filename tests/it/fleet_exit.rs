@@ -1,7 +1,7 @@
 //! Every session a run opened is deleted when it ends, one host or ten thousand, except
 //! sessions that hold queued commands (they run when their hosts come back).
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 
 use crate::support::shell::rtrsh;
 use crate::support::{TestEnv, endpoint_count, fast};

@@ -2,7 +2,7 @@
 //! extracted into `evidence/HOST/` with a manifest line, a line per host and one summary;
 //! a host without the file is reported, not counted as a success.
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 
 use crate::support::shell::rtrsh;
 use crate::support::{TestEnv, fast};

@@ -4,10 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
-use rtrsh::falcon::{ClientOptions, Credentials, FalconClient};
-use rtrsh::session::fleet::{Fleet, FleetOptions, HostIdx, RunResult};
+use rtrsh_client::session::fleet::{Fleet, FleetOptions, HostIdx, RunResult};
+use rtrsh_client::{ClientOptions, Credentials, FalconClient};
+use rtrsh_command::Tier;
+use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 

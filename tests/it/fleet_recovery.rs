@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::{EmulatorConfig, LogOrder};
+use rtrsh_emulator::{EmulatorConfig, LogOrder};
 use serde_json::json;
 
 use crate::support::shell::{executions, rtrsh};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 
 use crate::support::shell::{executions, rtrsh};
 use crate::support::{TestEnv, fast};

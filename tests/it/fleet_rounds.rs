@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::fleet_harness::{Out, Rtrsh, batch_log, rtrsh};

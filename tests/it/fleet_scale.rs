@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 
 use crate::fleet_harness::{batch_log, rtrsh};
 use crate::support::{TestEnv, fast, ms};

@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::{ChunkModel, EmulatorConfig};
+use rtrsh_command::Tier;
+use rtrsh_emulator::{ChunkModel, EmulatorConfig};
 use serde_json::Value;
 
 use crate::fleet_harness::{Out, batch_log, rtrsh};

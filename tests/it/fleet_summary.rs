@@ -1,7 +1,7 @@
 //! A fleet command's summary accounts for every host it was meant for, and the exit code
 //! agrees with it: hosts skipped as offline are "not run (offline)", and make the exit 1.
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 
 use crate::support::shell::rtrsh;
 use crate::support::{TestEnv, fast};

@@ -2,9 +2,9 @@
 //! from (`FalconClient::put_file_names`, `script_names`, `falcon_script_names`), and of the
 //! session file list `get` waits on.
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use rtrsh::falcon::{ClientOptions, Credentials, FalconClient};
+use rtrsh_client::{ClientOptions, Credentials, FalconClient};
+use rtrsh_command::Tier;
+use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use secrecy::SecretString;
 
 use crate::support::{READONLY, TestEnv, fast};

@@ -1,7 +1,7 @@
 //! A misbehaving server (`--misbehave`) and hostile names: rtrsh never panics, never hangs,
 //! never hammers, and nothing a server or a host chose reaches the terminal raw.
 
-use rtrsh::emulator::{EmulatorConfig, Misbehaviour};
+use rtrsh_emulator::{EmulatorConfig, Misbehaviour};
 
 use crate::support::shell::{Out, rtrsh};
 use crate::support::{TestEnv, endpoint_count, fast};
@@ -320,7 +320,7 @@ async fn debug_logs_name_each_request_and_never_a_secret_a_token_or_output() {
     // The output went to stdout only; nothing secret anywhere.
     assert!(out.stdout().contains("lsass.exe") && out.stdout().contains("COMPUTERNAME"));
     for secret in [
-        rtrsh::emulator::DEFAULT_CLIENT_SECRET,
+        rtrsh_emulator::DEFAULT_CLIENT_SECRET,
         "access_token",
         "Bearer",
         "authorization",

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use rtrsh::emulator::{EmulatorConfig, HostnameMatch};
+use rtrsh_emulator::{EmulatorConfig, HostnameMatch};
 use serde_json::Value;
 
 use crate::support::shell::rtrsh;

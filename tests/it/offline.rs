@@ -1,7 +1,7 @@
 //! Offline hosts: init refused with 40401, or an offline-queued session whose commands wait for
 //! the host and run when it comes back.
 
-use rtrsh::command::Tier;
+use rtrsh_command::Tier;
 use serde_json::json;
 
 use crate::support::{TestEnv, fast};

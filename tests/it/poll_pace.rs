@@ -3,14 +3,14 @@
 //! exactly once and in order, nothing runs twice, and a command that runs far longer than the
 //! session's usual is still followed to its end. No test here asserts a time.
 
-use rtrsh::command::Platform;
-use rtrsh::command::{Tier, lexer};
-use rtrsh::emulator::{ChunkModel, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
-use rtrsh::falcon::FalconClient;
-use rtrsh::falcon::client::{ClientOptions, Credentials};
-use rtrsh::session::{
+use rtrsh_client::FalconClient;
+use rtrsh_client::client::{ClientOptions, Credentials};
+use rtrsh_client::session::{
     Collect, Completion, HostSession, OutputSink, SessionOptions, Target, classify,
 };
+use rtrsh_command::Platform;
+use rtrsh_command::{Tier, lexer};
+use rtrsh_emulator::{ChunkModel, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,7 @@ async fn open(env: &TestEnv, hostname: &str) -> HostSession {
         .expect("opens the session")
 }
 
-async fn run(session: &HostSession, line: &str) -> (Collect, rtrsh::session::Outcome) {
+async fn run(session: &HostSession, line: &str) -> (Collect, rtrsh_client::session::Outcome) {
     let (words, tier) = classify(line, Some(Platform::Windows)).expect("a valid line");
     let mut sink = Collect::default();
     let outcome = session

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use rtrsh::emulator::{EmulatorConfig, QueuedStatus};
+use rtrsh_emulator::{EmulatorConfig, QueuedStatus};
 use serde_json::Value;
 
 use crate::fleet_harness::{batch_log, rtrsh};
@@ -130,7 +130,7 @@ async fn a_queued_command_whose_session_expired_is_reported_as_such_and_never_ru
     assert_eq!(polls(&stats, &crid), 0, "never fetched");
     let r = env
         .api()
-        .status(rtrsh::command::Tier::ReadOnly, &crid, 0)
+        .status(rtrsh_command::Tier::ReadOnly, &crid, 0)
         .await;
     assert_eq!(r.first()["complete"], false, "it never ran");
     assert_eq!(stats["hosts"][&off]["commands"], 1, "sent once");

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rtrsh::emulator::{EmulatorConfig, RetryAfterUnit};
+use rtrsh_emulator::{EmulatorConfig, RetryAfterUnit};
 
 use crate::support::{TestEnv, fast};
 

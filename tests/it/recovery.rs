@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use rtrsh::emulator::{EmulatorConfig, LogOrder};
+use rtrsh_emulator::{EmulatorConfig, LogOrder};
 use serde_json::{Value, json};
 
 use crate::support::shell::{Pty, converse, executed, executions, rtrsh, sessions_of};
@@ -170,7 +170,7 @@ async fn two_runs_of_the_line_after_the_session_opened_are_not_told_apart_and_no
     let stats = env.stats().await;
     let sid = sessions_of(&stats, &aid)[0].0.clone();
     env.api()
-        .exec_reply(rtrsh::command::Tier::ReadOnly, &sid, &aid, LINE)
+        .exec_reply(rtrsh_command::Tier::ReadOnly, &sid, &aid, LINE)
         .await
         .expect(201);
     let armed = env

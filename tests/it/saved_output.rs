@@ -152,7 +152,7 @@ async fn one_host_saves_a_chunked_megabyte_byte_for_byte_under_the_data_dir() {
 /// headed by its host; `records.jsonl` still has every output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_of_over_a_thousand_hosts_shares_one_log() {
-    let env = TestEnv::start(rtrsh::emulator::EmulatorConfig {
+    let env = TestEnv::start(rtrsh_emulator::EmulatorConfig {
         hosts: 1_100,
         offline_share: 0.0,
         rate_limit: 0,

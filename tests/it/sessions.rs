@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use rtrsh::command::Tier;
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_command::Tier;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::json;
 
 use crate::support::{DEADLINE, RESPONDER, TestEnv, fast, ms, violations};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rtrsh::emulator::{EmulatorConfig, RetryAfterUnit};
+use rtrsh_emulator::{EmulatorConfig, RetryAfterUnit};
 use serde_json::Value;
 
 use crate::support::shell::{executed, executions, rtrsh, wait_for_stats};

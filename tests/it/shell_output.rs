@@ -2,11 +2,11 @@
 //! host output is neutralised on the terminal (and passed through with `--raw`), and the audit
 //! transcript records every command with the hash of its real output and nothing secret.
 
-use rtrsh::emulator::world::{
+use rtrsh_emulator::world::{
     HOSTILE_DIR, HOSTILE_ESCAPES, HOSTILE_ESCAPES_TEXT, HOSTILE_INVALID_UTF8, HOSTILE_LONG_LINE,
     HOSTILE_LONG_LINE_LEN,
 };
-use rtrsh::emulator::{ChunkModel, DEFAULT_CLIENT_SECRET, EmulatorConfig};
+use rtrsh_emulator::{ChunkModel, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

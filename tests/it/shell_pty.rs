@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
-use rtrsh::emulator::world::HOSTILE_ESCAPES;
 use rtrsh::shell::repl::prompt_text;
+use rtrsh_emulator::EmulatorConfig;
+use rtrsh_emulator::world::HOSTILE_ESCAPES;
 
 use crate::support::shell::{Pty, converse, executed, executions, rtrsh, sessions_of};
 use crate::support::{TestEnv, fast, violations};

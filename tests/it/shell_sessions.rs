@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::json;
 
 use crate::support::shell::{

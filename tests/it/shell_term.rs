@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use rtrsh::emulator::EmulatorConfig;
-use rtrsh::emulator::world::HOSTILE_ESCAPES;
+use rtrsh_emulator::EmulatorConfig;
+use rtrsh_emulator::world::HOSTILE_ESCAPES;
 
 use crate::support::shell::{Pty, converse, executed, rtrsh};
 use crate::support::{TestEnv, fast};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use rtrsh::emulator::EmulatorConfig;
+use rtrsh_emulator::EmulatorConfig;
 use serde_json::Value;
 
 use crate::support::shell::{executions, rtrsh};

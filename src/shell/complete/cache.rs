@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::paths::{PathStyle, RemoteEntry};
-use crate::command::catalog;
-use crate::command::lexer::split_flag;
+use rtrsh_command::catalog;
+use rtrsh_command::lexer::split_flag;
 
 /// How long a listing or a name list stays fresh.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -221,7 +221,7 @@ mod tests {
     }
 
     fn words(line: &str) -> Vec<String> {
-        crate::command::lexer::words(line).expect("lexes")
+        rtrsh_command::lexer::words(line).expect("lexes")
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! invisible character, a double quote or a ``` fence never becomes a candidate (the line
 //! buffer must stay exactly what the user sees, and RTR's syntax cannot express those names).
 
-use crate::command::Platform;
 use crate::output::sanitize::is_hidden;
+use rtrsh_command::Platform;
 
 /// Most entries kept from one listing (a directory with more still completes, from the first
 /// ones the host lists).

@@ -11,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::CloudKind;
 use super::paths::{PathStyle, RemoteEntry, acceptable_name, parse_listing};
-use crate::command::{Tier, lexer};
-use crate::falcon::FalconClient;
-use crate::session::host::quote_path;
-use crate::session::poll::{PollLimits, Schedule, poll};
-use crate::session::{Collect, Completion, HostSession};
+use rtrsh_client::FalconClient;
+use rtrsh_client::session::host::quote_path;
+use rtrsh_client::session::poll::{PollLimits, Schedule, poll};
+use rtrsh_client::session::{Collect, Completion, HostSession};
+use rtrsh_command::{Tier, lexer};
 
 /// Most names fetched from one cloud library.
 const MAX_CLOUD_NAMES: usize = 1000;

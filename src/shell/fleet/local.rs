@@ -5,11 +5,11 @@
 use comfy_table::{Table, presets::UTF8_BORDERS_ONLY};
 use serde_json::{Value, json};
 
-use crate::falcon::devices::Device;
-use crate::falcon::{FalconClient, FalconError};
 use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
-use crate::session::fleet::{Fleet, HostIdx, HostState};
+use rtrsh_client::devices::Device;
+use rtrsh_client::session::fleet::{Fleet, HostIdx, HostState};
+use rtrsh_client::{FalconClient, FalconError};
 
 /// The hosts named (hostname, case-insensitive, every host of that name; or aid).
 pub fn find_hosts(fleet: &Fleet, names: &[String]) -> Result<Vec<HostIdx>, String> {
@@ -145,7 +145,7 @@ pub fn host_rows(fleet: &Fleet) -> Vec<HostRow<'_>> {
         .collect()
 }
 
-fn fleet_row(h: &crate::session::fleet::FleetHost) -> HostRow<'_> {
+fn fleet_row(h: &rtrsh_client::session::fleet::FleetHost) -> HostRow<'_> {
     HostRow {
         hostname: &h.device.hostname,
         aid: &h.device.device_id,

@@ -4,7 +4,7 @@
 //! matched (`--dry-run` stops here with the host table and each line's tier), skip hosts known
 //! to be offline (unless `--queue-offline`), open batch sessions with a progress bar, list the
 //! hosts that failed with the API's reason, then run lines on the fleet. The work is done by
-//! [`crate::session::fleet`]; this module reads lines, applies the safety rule, and hands results
+//! [`rtrsh_client::session::fleet`]; this module reads lines, applies the safety rule, and hands results
 //! to [`print`].
 //!
 //! Safety: a write-tier line (active-responder or admin) on more than `--confirm-threshold`
@@ -22,22 +22,22 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{Platform, Tier};
 use crate::error::{CliError, Exit};
-use crate::falcon::FalconClient;
 use crate::output::sanitize::one_line;
 use crate::output::sanitize::sanitize_line;
 use crate::output::style;
 use crate::output::transcript::SessionInfo;
-use crate::session::fleet::{
-    self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
-};
 use crate::shell::ShellArgs;
 use crate::shell::complete::{Borrowed, CompletionCache, Remote, Representative, ShellHelper};
 use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
 use crate::shell::line::{self, Line};
 use crate::shell::pipe::Local;
 use crate::shell::script::ScriptLine;
+use rtrsh_client::FalconClient;
+use rtrsh_client::session::fleet::{
+    self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
+};
+use rtrsh_command::{Platform, Tier};
 
 use crate::output::layout::plural;
 use print::{Printer, host_list};
@@ -179,7 +179,7 @@ impl FleetShell<'_> {
             .into_iter()
             .map(|(i, r)| {
                 let d = &self.fleet.hosts[i as usize].device;
-                (crate::session::Target::from(d), r)
+                (rtrsh_client::session::Target::from(d), r)
             })
             .collect();
         let json = self.args.json;
@@ -305,7 +305,7 @@ impl FleetShell<'_> {
             .into_iter()
             .map(|(i, r)| {
                 let d = &self.fleet.hosts[i as usize].device;
-                (crate::session::Target::from(d), r)
+                (rtrsh_client::session::Target::from(d), r)
             })
             .collect()
     }
@@ -578,7 +578,7 @@ impl Hosts for FleetShell<'_> {
                 .filter(|&i| {
                     !matches!(
                         self.fleet.hosts[i as usize].state,
-                        crate::session::fleet::HostState::Dropped
+                        rtrsh_client::session::fleet::HostState::Dropped
                     )
                 })
                 .collect(),
@@ -697,7 +697,7 @@ fn dry_run(fleet: &Fleet, args: &ShellArgs, lines: Option<&[ScriptLine]>, mut wo
 fn dry_contain(
     args: &ShellArgs,
     line: &str,
-    action: crate::falcon::devices::Containment,
+    action: rtrsh_client::devices::Containment,
     hosts: usize,
 ) -> serde_json::Value {
     if !args.json {
@@ -823,7 +823,7 @@ pub async fn run(
         if let Some(name) = resolved
             .unmatched
             .iter()
-            .find(|n| !crate::session::names::is_literal_name(n))
+            .find(|n| !rtrsh_client::session::names::is_literal_name(n))
         {
             eprintln!("{}", style::hint(&crate::shell::wildcard_hint(name)));
         }
@@ -842,7 +842,7 @@ pub async fn run(
     let opts = FleetOptions {
         queue_offline: args.queue_offline,
         batch_timeout: args.batch_timeout,
-        limits: crate::session::PollLimits {
+        limits: rtrsh_client::session::PollLimits {
             timeout: args.command_timeout,
             ..Default::default()
         },
@@ -1110,12 +1110,12 @@ async fn connect(fleet: &mut Fleet) -> Result<engine::ConnectReport, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::falcon::devices::Device;
+    use rtrsh_client::devices::Device;
 
     fn fleet(platforms: &[&str]) -> Fleet {
         let client = FalconClient::new(
             "http://127.0.0.1:1",
-            crate::falcon::Credentials {
+            rtrsh_client::Credentials {
                 client_id: "x".into(),
                 client_secret: secrecy::SecretString::from("y".to_string()),
                 member_cid: None,

@@ -16,16 +16,17 @@ use std::collections::HashMap;
 use std::io::{BufWriter, IsTerminal, Stderr, Stdout, Write};
 use std::time::{Instant, SystemTime};
 
-use crate::command::{Tier, script_timeout};
 use crate::error::Exit;
 use crate::output::layout::plural;
 use crate::output::record::{CommandRecord, CommandStatus};
 use crate::output::sanitize::sanitize_line;
 use crate::output::style::{self, Stream};
-use crate::output::transcript::{OutputDigest, Transcript};
+use crate::output::transcript::Transcript;
 use crate::output::writer::{OutputMode, SanitizingWriter};
-use crate::session::fleet::{Fleet, HostIdx, RunResult, Unit};
 use crate::shell::pipe::Local;
+use rtrsh_client::session::fleet::{Fleet, HostIdx, RunResult, Unit};
+use rtrsh_command::digest::OutputDigest;
+use rtrsh_command::{Tier, script_timeout};
 
 /// Hostnames listed in a section header or a note before "(+N more)".
 const LIST_MAX: usize = 8;
@@ -333,7 +334,7 @@ impl Printer {
                 c.add(
                     &d.hostname,
                     &d.device_id,
-                    crate::command::Platform::from_api_name(&d.platform_name),
+                    rtrsh_command::Platform::from_api_name(&d.platform_name),
                     Some(g.key),
                     &g.stdout,
                 );
@@ -373,7 +374,7 @@ impl Printer {
             .filter(|_| self.parsed)
             .and(self.collect.as_ref())
             .map(crate::shell::results::Collect::kind);
-        let mut parsed: HashMap<(usize, Option<crate::command::Platform>), serde_json::Value> =
+        let mut parsed: HashMap<(usize, Option<rtrsh_command::Platform>), serde_json::Value> =
             HashMap::new();
         for run in &unit.runs {
             let h = &fleet.hosts[run.host as usize];
@@ -409,7 +410,7 @@ impl Printer {
                         text = Some((&g.stdout, &g.stderr));
                         if let Some(kind) = parsed_kind {
                             let platform =
-                                crate::command::Platform::from_api_name(&h.device.platform_name);
+                                rtrsh_command::Platform::from_api_name(&h.device.platform_name);
                             rec.parsed = Some(
                                 parsed
                                     .entry((*group, platform))
@@ -634,7 +635,7 @@ impl Printer {
 
     /// Failures (grouped by reason), timeouts, queued and cancelled hosts: a line each.
     fn outcome_notes(&mut self, fleet: &Fleet, unit: &Unit, line: &str) {
-        let words = crate::command::lexer::words(line).unwrap_or_default();
+        let words = rtrsh_command::lexer::words(line).unwrap_or_default();
         let is_script = words
             .first()
             .is_some_and(|w| w.eq_ignore_ascii_case("runscript"));
@@ -670,7 +671,7 @@ impl Printer {
         if !cut_off.is_empty() {
             let seconds = script_timeout::fleet_seconds(fleet.options().batch_timeout);
             let sent = script_timeout::with_timeout(line, &words, seconds);
-            let sent = crate::command::lexer::words(&sent).unwrap_or_default();
+            let sent = rtrsh_command::lexer::words(&sent).unwrap_or_default();
             self.notice(&format!(
                 "on {} ({}): {}",
                 plural(cut_off.len(), "host"),
@@ -685,7 +686,7 @@ impl Printer {
                 host_list(fleet, &hosts),
                 sanitize_line(&msg)
             ));
-            if let Some(h) = code.and_then(crate::falcon::error::code_hint) {
+            if let Some(h) = code.and_then(rtrsh_client::error::code_hint) {
                 self.notice(&format!("hint: {h}"));
             }
         }

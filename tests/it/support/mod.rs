@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
-use rtrsh::command::Tier;
-use rtrsh::emulator::{self, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
+use rtrsh_command::Tier;
+use rtrsh_emulator::{self as emulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::{Value, json};
 
 /// No single request may take longer than this: a hang is a failure, not a stuck test.

@@ -1,0 +1,661 @@
+//! Batch RTR (docs/protocol.md, "Batch sessions", "Batch commands" and "Files"): batch init,
+//! refresh, synchronous batch commands for the three tiers, and batch get with its status endpoint.
+//!
+//! Batch commands are synchronous: the reply waits until every host finished or the timeout
+//! passed. Each host's result is an ordinary command record, so output larger than one chunk is
+//! fetched afterwards through the single-host status endpoint with the host's `task_id`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::handlers::commands::{check_base_command, chunk_view, write_status_fields};
+use crate::handlers::devices::caller_owns;
+use crate::handlers::sessions::open_session;
+use crate::handlers::{Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339};
+use crate::http::{
+    ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
+};
+use crate::state::{BatchGetRec, BatchRec, Caller, Emulator};
+use rtrsh_command::{Tier, catalog, lexer};
+
+const INIT: &str = "/real-time-response/combined/batch-init-session/v1";
+const REFRESH: &str = "/real-time-response/combined/batch-refresh-session/v1";
+const GET: &str = "/real-time-response/combined/batch-get-command/v1";
+
+/// `host_timeout_duration`: how long each host may take; never more than the request timeout.
+fn host_timeout(q: &Query, overall: Duration) -> Result<Duration, ApiError> {
+    match q.get("host_timeout_duration") {
+        None | Some("") => Ok(overall),
+        Some(v) => {
+            let d = parse_go_duration(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "host_timeout_duration {v:?} is not a valid duration such as 30s"
+                ))
+            })?;
+            if d > overall {
+                return Err(ApiError::bad_request(
+                    "host_timeout_duration must not exceed the request timeout",
+                ));
+            }
+            Ok(d)
+        }
+    }
+}
+
+/// Counts a batch request as being answered while it lives (`batch_in_flight` in the stats).
+struct InFlight(Arc<Emulator>);
+
+impl InFlight {
+    /// Takes a place; `None` over `--batch-concurrency` (answer [`too_many_batches`]).
+    fn enter(emu: &Arc<Emulator>) -> Option<InFlight> {
+        let mut inner = emu.lock();
+        let limit = u64::from(emu.config.batch_concurrency);
+        if limit > 0 && inner.stats.batch_in_flight >= limit {
+            inner.stats.rate_limited += 1;
+            return None;
+        }
+        let s = &mut inner.stats;
+        s.batch_in_flight += 1;
+        s.batch_in_flight_max = s.batch_in_flight_max.max(s.batch_in_flight);
+        Some(InFlight(emu.clone()))
+    }
+}
+
+/// A 429 for a batch request over `--batch-concurrency`, with a `RetryAfter` one second away
+/// (epoch seconds, as the rate limit's).
+fn too_many_batches() -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        429,
+        "too many batch requests at once",
+    )
+    .shape(ErrorShape::MetaOnly)
+    .by(PoweredBy::Gateway)
+    .into_response();
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        + 1;
+    resp.headers_mut()
+        .insert("x-ratelimit-retryafter", at.into());
+    resp
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.batch_in_flight = inner.stats.batch_in_flight.saturating_sub(1);
+    }
+}
+
+fn host_error(code: u32, message: &str) -> Value {
+    json!([{ "code": code, "message": message }])
+}
+
+fn failed_host(aid: &str, errors: Value) -> Value {
+    json!({
+        "aid": aid, "session_id": "", "complete": false, "stdout": "", "stderr": "",
+        "errors": errors, "query_time": 0.0, "offline_queued": false,
+    })
+}
+
+/// A host id that is not a well-formed aid fails the way the real API reports it.
+fn unknown_host_error(aid: &str) -> Value {
+    if aid.len() != 32 || !aid.chars().all(|c| c.is_ascii_hexdigit()) {
+        host_error(500, &format!("uuid: incorrect UUID length {}", aid.len()))
+    } else {
+        host_error(40401, "Could not establish sensor comms")
+    }
+}
+
+/// `POST /real-time-response/combined/batch-init-session/v1`
+pub async fn init(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
+    let q = Query::parse(raw.as_deref());
+    let timeout = request_timeout(&q, &emu, INIT)?;
+    let per_host = host_timeout(&q, timeout)?;
+    let b = Body::parse(&emu, "POST", INIT, &body)?;
+    let host_ids = b.strings("host_ids", true, false)?.unwrap_or_default();
+    let queue_offline = b.bool("queue_offline", true)?;
+    let existing = b.str("existing_batch_id", true, false)?.unwrap_or_default();
+    if host_ids.is_empty() || host_ids.len() > 10_000 {
+        return Err(ApiError::bad_request(format!(
+            "Invalid number of hosts in request: {}. Must be an integer greater than 0 and less than or equal to 10000",
+            host_ids.len()
+        )));
+    }
+    let now = Instant::now();
+    let mut resources = Map::new();
+    let mut slowest = Duration::ZERO;
+    let batch_id = {
+        let mut inner = emu.lock();
+        let batch_id = if existing.is_empty() {
+            inner.uuid()
+        } else {
+            match inner.batches.get(&existing) {
+                Some(b) if b.owner == caller.client_id => existing.clone(),
+                _ => {
+                    return Err(ApiError::not_found(format!(
+                        "Could not find batch {existing}"
+                    )));
+                }
+            }
+        };
+        let mut joined = Vec::new();
+        let mut seen = HashSet::new();
+        for aid in &host_ids {
+            if !seen.insert(aid.as_str()) {
+                continue;
+            }
+            let Some(host) = emu
+                .host_index(aid)
+                .filter(|&h| caller_owns(&emu, &caller, h))
+            else {
+                resources.insert(aid.clone(), failed_host(aid, unknown_host_error(aid)));
+                continue;
+            };
+            match open_session(
+                &mut inner,
+                &emu,
+                &caller,
+                host,
+                "rtrsh-batch",
+                queue_offline,
+                now,
+            ) {
+                Ok((sid, new)) => {
+                    inner
+                        .stats
+                        .record_init(&sid, aid, &emu.world.hosts()[host].hostname, new);
+                    let s = &inner.sessions[&sid];
+                    let queued = s.offline_queued;
+                    let latency = emu.latency_for(host, 0);
+                    let in_time = queued || latency <= per_host;
+                    // The reply waits for every host, up to the timeout (as a batch command).
+                    if !queued {
+                        slowest = slowest.max(latency.min(per_host));
+                    }
+                    let task_id = inner.uuid();
+                    let s = &inner.sessions[&sid];
+                    resources.insert(
+                        aid.clone(),
+                        json!({
+                            "aid": aid,
+                            "session_id": sid,
+                            "task_id": task_id,
+                            "complete": !queued && in_time,
+                            "stdout": if queued || !in_time { String::new() } else { s.cwd.clone() },
+                            "stderr": "",
+                            "base_command": "pwd",
+                            "errors": if in_time { json!([]) } else { host_error(50401, "Exceeded maximum timeout") },
+                            "query_time": latency.min(per_host).as_secs_f64(),
+                            "offline_queued": queued,
+                        }),
+                    );
+                    joined.push((host, sid));
+                }
+                Err(e) => {
+                    resources.insert(
+                        aid.clone(),
+                        failed_host(aid, host_error(e.code, &e.message)),
+                    );
+                }
+            }
+        }
+        if joined.is_empty() && existing.is_empty() {
+            drop(inner);
+            let body = json!({
+                "meta": meta(PoweredBy::Rtr),
+                "batch_id": "",
+                "resources": resources,
+                "errors": [{ "code": 404, "message": "no successful hosts initialized on RTR" }],
+            });
+            return Ok(json_reply(StatusCode::NOT_FOUND, &body));
+        }
+        let batch = inner
+            .batches
+            .entry(batch_id.clone())
+            .or_insert_with(|| BatchRec {
+                id: batch_id.clone(),
+                owner: caller.client_id.clone(),
+                hosts: Vec::new(),
+                removed: HashSet::new(),
+            });
+        for (host, sid) in joined {
+            batch.removed.remove(&host);
+            if let Some(slot) = batch.hosts.iter_mut().find(|(h, _)| *h == host) {
+                slot.1 = sid;
+            } else {
+                batch.hosts.push((host, sid));
+            }
+        }
+        batch_id
+    };
+    tokio::time::sleep(slowest).await;
+    Ok(json_reply(
+        StatusCode::CREATED,
+        &json!({ "meta": meta(PoweredBy::Rtr), "batch_id": batch_id, "resources": resources, "errors": [] }),
+    ))
+}
+
+/// `POST /real-time-response/combined/batch-refresh-session/v1`
+pub async fn refresh(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    request_timeout(&q, &emu, REFRESH)?;
+    let b = Body::parse(&emu, "POST", REFRESH, &body)?;
+    let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
+    let remove = b
+        .strings("hosts_to_remove", true, false)?
+        .unwrap_or_default();
+    let now = Instant::now();
+    let idle = emu.config.session_idle;
+    let mut inner = emu.lock();
+    let batch = match inner.batches.get_mut(&batch_id) {
+        Some(b) if b.owner == caller.client_id => b,
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "Could not find batch {batch_id}"
+            )));
+        }
+    };
+    for aid in &remove {
+        if let Some(h) = emu.host_index(aid) {
+            batch.removed.insert(h);
+        }
+    }
+    let members: Vec<(usize, String)> = batch
+        .hosts
+        .iter()
+        .filter(|(h, _)| !batch.removed.contains(h))
+        .cloned()
+        .collect();
+    if members.is_empty() {
+        return Err(ApiError::bad_request("no hosts in this batch session"));
+    }
+    let mut resources = Map::new();
+    for (host, sid) in members {
+        let aid = emu.world.hosts()[host].aid.clone();
+        let errors = match inner.live_session(&sid, &caller, idle, now) {
+            Ok(s) => {
+                s.last_active = now;
+                inner.stats.record_refresh(&sid);
+                json!([])
+            }
+            Err(_) => host_error(50007, "could not get session"),
+        };
+        resources.insert(
+            aid.clone(),
+            json!({ "aid": aid, "session_id": sid, "errors": errors }),
+        );
+    }
+    drop(inner);
+    Ok(json_reply(
+        StatusCode::CREATED,
+        &json!({ "meta": meta(PoweredBy::Rtr), "resources": resources, "errors": [] }),
+    ))
+}
+
+/// One host's part in a batch command.
+enum Slot {
+    Ran { aid: String, id: String },
+    Failed { aid: String, errors: Value },
+}
+
+/// Sends `command_string` to the batch's hosts and waits (at most the timeouts) for them.
+/// What a batch command sends, and to which batch.
+struct BatchCall<'a> {
+    tier: Tier,
+    path: &'static str,
+    batch_id: &'a str,
+    base_command: &'a str,
+    command_string: &'a str,
+    optional_hosts: Option<Vec<String>>,
+}
+
+async fn run_batch(
+    emu: &Arc<Emulator>,
+    caller: &Caller,
+    q: &Query,
+    call: BatchCall<'_>,
+) -> Result<(Vec<Slot>, Instant), ApiError> {
+    // Returns the slots and when the command was sent.
+    let BatchCall {
+        tier,
+        path,
+        batch_id,
+        base_command,
+        command_string,
+        optional_hosts,
+    } = call;
+    let timeout = request_timeout(q, emu, path)?;
+    let per_host = host_timeout(q, timeout)?;
+    let now = Instant::now();
+    let idle = emu.config.session_idle;
+    let mut slots = Vec::new();
+    let mut latest = now;
+    {
+        let mut inner = emu.lock();
+        let batch = match inner.batches.get(batch_id) {
+            Some(b) if b.owner == caller.client_id => b.clone(),
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "Could not find batch {batch_id}"
+                )));
+            }
+        };
+        let wanted: Option<HashSet<String>> = match optional_hosts {
+            Some(list) if list.is_empty() => {
+                inner.stats.violation(
+                    "POST",
+                    path,
+                    "optional_hosts is an empty list (its meaning is undocumented)",
+                );
+                None
+            }
+            Some(list) => Some(list.into_iter().collect()),
+            None => None,
+        };
+        for (host, sid) in batch
+            .hosts
+            .iter()
+            .filter(|(h, _)| !batch.removed.contains(h))
+        {
+            let aid = emu.world.hosts()[*host].aid.clone();
+            if wanted.as_ref().is_some_and(|w| !w.contains(&aid)) {
+                continue;
+            }
+            if inner.live_session(sid, caller, idle, now).is_err() {
+                slots.push(Slot::Failed {
+                    aid,
+                    errors: host_error(50007, "could not get session"),
+                });
+                continue;
+            }
+            match inner.execute(emu, sid, tier, base_command, command_string, now, true) {
+                Ok(id) => {
+                    if let Some(t) = inner.commands.get(&id).and_then(|c| c.ready_at) {
+                        latest = latest.max(t.min(now + per_host));
+                    }
+                    slots.push(Slot::Ran { aid, id });
+                }
+                Err(e) => slots.push(Slot::Failed {
+                    aid,
+                    errors: host_error(e.code, &e.message),
+                }),
+            }
+        }
+    }
+    tokio::time::sleep_until(latest.into()).await;
+    Ok((slots, now))
+}
+
+/// A good first size for a batch reply buffer: the first chunk of every host's output plus
+/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
+fn reply_capacity(emu: &Emulator, slots: &[Slot]) -> usize {
+    let inner = emu.lock();
+    let cs = emu.config.chunk_size;
+    let out: u64 = slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Ran { id, .. } => inner.commands.get(id),
+            Slot::Failed { .. } => None,
+        })
+        .map(|c| c.stdout.len().min(cs) + c.stderr.len() as u64)
+        .sum();
+    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
+    (out + out / 16 + 320 * slots.len() as u64 + 256) as usize
+}
+
+/// Serialises `combined.resources` of a batch command reply (called once the wait is over: hosts
+/// not finished by now are reported as timed out). `started`: when the command was sent.
+fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: Instant) {
+    let now = Instant::now();
+    let inner = emu.lock();
+    let utf8 = emu.config.invalid_utf8;
+    out.extend_from_slice(b"\"combined\":{\"resources\":{");
+    for (i, slot) in slots.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match slot {
+            Slot::Failed { aid, errors } => {
+                write_json_bytes(out, aid.as_bytes(), utf8);
+                out.push(b':');
+                out.extend_from_slice(
+                    &serde_json::to_vec(&failed_host(aid, errors.clone())).unwrap_or_default(),
+                );
+            }
+            Slot::Ran { aid, id } => {
+                let Some(rec) = inner.commands.get(id) else {
+                    continue;
+                };
+                let view = chunk_view(rec, 0, emu.config.chunk_model, emu.config.chunk_size, now);
+                let timed_out = !rec.queued && !rec.finished(now);
+                write_json_bytes(out, aid.as_bytes(), utf8);
+                out.extend_from_slice(b":{\"aid\":");
+                write_json_bytes(out, aid.as_bytes(), utf8);
+                out.push(b',');
+                write_status_fields(out, rec, &view, utf8);
+                let errors: &[u8] = if timed_out {
+                    b",\"errors\":[{\"code\":50401,\"message\":\"Exceeded maximum timeout\"}]"
+                } else {
+                    b",\"errors\":[]"
+                };
+                out.extend_from_slice(errors);
+                let took = match rec.ready_at {
+                    Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
+                    _ => now.saturating_duration_since(started).as_secs_f64(),
+                };
+                out.extend_from_slice(
+                    format!(",\"query_time\":{took},\"offline_queued\":{}}}", rec.queued)
+                        .as_bytes(),
+                );
+            }
+        }
+    }
+    out.extend_from_slice(b"}}");
+}
+
+async fn batch_command(
+    emu: Arc<Emulator>,
+    caller: Caller,
+    tier: Tier,
+    raw: Option<String>,
+    body: Bytes,
+) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
+    let path = tier.batch_path();
+    let q = Query::parse(raw.as_deref());
+    let b = Body::parse(&emu, "POST", path, &body)?;
+    let base_command = b.str("base_command", true, true)?.unwrap_or_default();
+    let command_string = b.str("command_string", true, true)?.unwrap_or_default();
+    let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
+    let optional_hosts = b.strings("optional_hosts", true, false)?;
+    b.bool("persist_all", true)?;
+    let words = lexer::words(&command_string).map_err(|e| ApiError::rtr(40012, e.to_string()))?;
+    check_base_command(&emu, "POST", path, &base_command, &words)?;
+    let needed =
+        catalog::required_tier(&words).ok_or_else(|| ApiError::rtr(40007, "Command not found"))?;
+    if needed > tier {
+        return Err(ApiError::rtr(40007, "Command not found"));
+    }
+    let call = BatchCall {
+        tier,
+        path,
+        batch_id: &batch_id,
+        base_command: &base_command,
+        command_string: &command_string,
+        optional_hosts,
+    };
+    let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
+    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    out.extend_from_slice(b"{\"meta\":");
+    out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
+    out.push(b',');
+    write_combined(&mut out, &emu, &slots, started);
+    out.extend_from_slice(b",\"errors\":[]}");
+    Ok(raw_json_reply(StatusCode::CREATED, out))
+}
+
+macro_rules! batch_handler {
+    ($name:ident, $tier:expr) => {
+        pub async fn $name(
+            State(emu): State<Arc<Emulator>>,
+            Extension(caller): Extension<Caller>,
+            RawQuery(raw): RawQuery,
+            body: Bytes,
+        ) -> ApiResult {
+            batch_command(emu, caller, $tier, raw, body).await
+        }
+    };
+}
+
+batch_handler!(command_read_only, Tier::ReadOnly);
+batch_handler!(command_active_responder, Tier::ActiveResponder);
+batch_handler!(command_admin, Tier::Admin);
+
+/// Quotes a host path for a `get` command line.
+fn quoted(path: &str) -> String {
+    if path.contains(char::is_whitespace) {
+        format!("\"{path}\"")
+    } else {
+        path.to_string()
+    }
+}
+
+/// `POST /real-time-response/combined/batch-get-command/v1`
+pub async fn get_command(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let Some(_in_flight) = InFlight::enter(&emu) else {
+        return Ok(too_many_batches());
+    };
+    let q = Query::parse(raw.as_deref());
+    let b = Body::parse(&emu, "POST", GET, &body)?;
+    let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
+    let file_path = b.str("file_path", true, true)?.unwrap_or_default();
+    let optional_hosts = b.strings("optional_hosts", true, false)?;
+    let line = format!("get {}", quoted(&file_path));
+    let call = BatchCall {
+        tier: Tier::ActiveResponder,
+        path: GET,
+        batch_id: &batch_id,
+        base_command: "get",
+        command_string: &line,
+        optional_hosts,
+    };
+    let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
+    let req_id = {
+        let mut inner = emu.lock();
+        let id = inner.uuid();
+        let requests = slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Ran { aid, id } => emu.host_index(aid).map(|h| (h, id.clone())),
+                Slot::Failed { .. } => None,
+            })
+            .collect();
+        inner.batch_gets.insert(
+            id.clone(),
+            BatchGetRec {
+                id: id.clone(),
+                batch_id: batch_id.clone(),
+                requests,
+            },
+        );
+        id
+    };
+    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    out.extend_from_slice(b"{\"meta\":");
+    out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
+    out.extend_from_slice(format!(",\"batch_get_cmd_req_id\":\"{req_id}\",").as_bytes());
+    write_combined(&mut out, &emu, &slots, started);
+    out.extend_from_slice(b",\"errors\":[]}");
+    Ok(raw_json_reply(StatusCode::CREATED, out))
+}
+
+/// `GET /real-time-response/combined/batch-get-command/v1?batch_get_cmd_req_id=...`: the files
+/// that have finished uploading, keyed by aid.
+pub async fn get_status(
+    State(emu): State<Arc<Emulator>>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let q = Query::parse(raw.as_deref());
+    request_timeout(&q, &emu, GET)?;
+    let id = q.required("batch_get_cmd_req_id")?.to_string();
+    let now = Instant::now();
+    let inner = emu.lock();
+    let req = match inner.batch_gets.get(&id) {
+        Some(r)
+            if inner
+                .batches
+                .get(&r.batch_id)
+                .is_some_and(|b| b.owner == caller.client_id) =>
+        {
+            r
+        }
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "Could not find batch get request {id}"
+            )));
+        }
+    };
+    let mut resources = Map::new();
+    for (host, crid) in &req.requests {
+        let Some(f) = inner
+            .files
+            .iter()
+            .find(|f| &f.cloud_request_id == crid && !f.deleted)
+        else {
+            continue;
+        };
+        let Some(sha) = f.sha256.get().filter(|_| now >= f.available_at) else {
+            continue;
+        };
+        resources.insert(
+            emu.world.hosts()[*host].aid.clone(),
+            json!({
+                "id": f.legacy_id,
+                "cloud_request_id": f.cloud_request_id,
+                "session_id": f.session_id,
+                "name": f.name,
+                "sha256": sha,
+                "size": f.content.len(),
+                "created_at": rfc3339(f.created_at),
+                "updated_at": rfc3339(f.created_at),
+                "deleted_at": ZERO_TIME,
+            }),
+        );
+    }
+    drop(inner);
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({ "meta": meta(PoweredBy::Rtr), "resources": resources, "errors": [] }),
+    ))
+}
