@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--command-timeout', '--command-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for a command after this long (it may still run on the host)')
             [CompletionResult]::new('--evidence-dir', '--evidence-dir', [CompletionResultType]::ParameterName, 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the resolved hosts and the tier each command would use, then exit')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)')
             [CompletionResult]::new('--fail-fast', '--fail-fast', [CompletionResultType]::ParameterName, 'In scripts, stop at the first command that fails')
@@ -51,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
             [CompletionResult]::new('--no-save-output', '--no-save-output', [CompletionResultType]::ParameterName, 'Keep no copy of the commands'' output (by default each host''s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)')
             [CompletionResult]::new('--no-extract', '--no-extract', [CompletionResultType]::ParameterName, '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -100,11 +102,13 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--containment-delay', '--containment-delay', [CompletionResultType]::ParameterName, 'How long a host stays `containment_pending` (or `lift_containment_pending`) after the action, counted from when it is online: an offline host stays pending until it is back')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--no-hostile-host', '--no-hostile-host', [CompletionResultType]::ParameterName, 'Leave out the host whose outputs are hostile (HOSTILE-01)')
             [CompletionResult]::new('--corrupt-downloads', '--corrupt-downloads', [CompletionResultType]::ParameterName, 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract')
             [CompletionResult]::new('--redirect-first-token', '--redirect-first-token', [CompletionResultType]::ParameterName, 'Answer the first token request with a 308 redirect to the same URL (region redirect)')
             [CompletionResult]::new('--sha256-when-complete', '--sha256-when-complete', [CompletionResultType]::ParameterName, '`file/v2` hides a retrieved file''s `sha256` until its upload is complete (the emulator''s earlier reading). By default the hash shows as soon as the host has sent the file, as FalconPy''s `streaming_download_uber.py` sample expects: it takes `sha256` from the list and retries the download while the file is "moved to the cloud"')
             [CompletionResult]::new('--runscript-disabled', '--runscript-disabled', [CompletionResultType]::ParameterName, 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -117,9 +121,11 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--command', '--command', [CompletionResultType]::ParameterName, 'Run this command line and exit (repeatable)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command instead of the output')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -127,6 +133,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;auth' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
@@ -141,7 +149,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--member-cid', '--member-cid', [CompletionResultType]::ParameterName, 'MSSP: the child CID this profile acts in')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without checking that the credentials obtain a token')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -149,6 +159,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;auth;status' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -156,6 +168,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;auth;logout' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -182,8 +196,10 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;queue' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (default: `default`, or RTRSH_PROFILE)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per queued command (with its output once it ran)')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -191,6 +207,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;completions' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -198,6 +216,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
         'rtrsh;man' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

@@ -98,7 +98,7 @@ _rtrsh() {
 
     case "${cmd}" in
         rtrsh)
-            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --parsed --raw --queue-offline --transcript --no-transcript --no-save-output --output-dir --pulse-interval --command-timeout --evidence-dir --no-extract --color --help --version emulator demo auth queue completions man help"
+            opts="-c -h -V --host --aid --hosts-file --filter --dry-run --yes --confirm-threshold --batch-timeout --profile --base-url --client-id --client-secret --member-cid --command --script --fail-fast --json --parsed --raw --queue-offline --transcript --no-transcript --no-save-output --output-dir --pulse-interval --command-timeout --evidence-dir --no-extract --color --debug --log-file --help --version emulator demo auth queue completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +184,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -192,7 +196,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth)
-            opts="-h --profile --color --help login status logout help"
+            opts="-h --profile --color --debug --log-file --help login status logout help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +208,10 @@ _rtrsh() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -284,7 +292,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__login)
-            opts="-h --client-id --cloud --member-cid --no-verify --profile --color --help"
+            opts="-h --client-id --cloud --member-cid --no-verify --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +318,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -318,7 +330,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__logout)
-            opts="-h --profile --color --help"
+            opts="-h --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +342,10 @@ _rtrsh() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -340,7 +356,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__auth__subcmd__status)
-            opts="-h --profile --color --help"
+            opts="-h --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +370,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -362,7 +382,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__completions)
-            opts="-h --profile --color --help bash elvish fish powershell zsh"
+            opts="-h --profile --color --debug --log-file --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +396,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -384,7 +408,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__demo)
-            opts="-c -h --host --hosts --latency --command --json --raw --no-transcript --profile --color --help"
+            opts="-c -h --host --hosts --latency --command --json --raw --no-transcript --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +442,10 @@ _rtrsh() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -426,7 +454,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__emulator)
-            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --slow-hosts --slow-latency --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --batch-concurrency --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --containment-delay --profile --color --help"
+            opts="-h --listen --hosts --seed --offline-share --no-hostile-host --child-cids --latency --latency-jitter --slow-hosts --slow-latency --chunk-size --chunk-model --token-lifetime --session-idle --rate-limit --batch-concurrency --unauthenticated-rate-limit --retry-after-unit --fault-5xx --fault-drop --upload-time-per-mib --corrupt-downloads --region --redirect-first-token --invalid-utf8 --client --misbehave --hostname-match --host-name --script-time-scale --sha256-when-complete --cloud-move-time --runscript-disabled --session-log-lag --session-log-order --queued-session-lifetime --queued-status --containment-delay --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,6 +598,10 @@ _rtrsh() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -734,7 +766,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__man)
-            opts="-h --profile --color --help"
+            opts="-h --profile --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -746,6 +778,10 @@ _rtrsh() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -756,7 +792,7 @@ _rtrsh() {
             return 0
             ;;
         rtrsh__subcmd__queue)
-            opts="-h --profile --json --raw --color --help"
+            opts="-h --profile --json --raw --color --debug --log-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -768,6 +804,10 @@ _rtrsh() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --command-timeout 'Give up waiting for a command after this long (it may still run on the host)'
             cand --evidence-dir 'Where `get` saves retrieved files (a folder per host, with a manifest.jsonl)'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --dry-run 'Print the resolved hosts and the tier each command would use, then exit'
             cand --yes 'Answer yes to the confirmation for write-tier commands on many hosts (for scripts)'
             cand --fail-fast 'In scripts, stop at the first command that fails'
@@ -48,6 +49,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --no-transcript 'Do not write an audit transcript'
             cand --no-save-output 'Keep no copy of the commands'' output (by default each host''s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)'
             cand --no-extract '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -96,11 +98,13 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --containment-delay 'How long a host stays `containment_pending` (or `lift_containment_pending`) after the action, counted from when it is online: an offline host stays pending until it is back'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --no-hostile-host 'Leave out the host whose outputs are hostile (HOSTILE-01)'
             cand --corrupt-downloads 'Flip one byte of every archive `extracted-file-contents` serves (a download corrupted in transit), so clients can prove they verify what they extract'
             cand --redirect-first-token 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
             cand --sha256-when-complete '`file/v2` hides a retrieved file''s `sha256` until its upload is complete (the emulator''s earlier reading). By default the hash shows as soon as the host has sent the file, as FalconPy''s `streaming_download_uber.py` sample expects: it takes `sha256` from the list and retries the download while the file is "moved to the cloud"'
             cand --runscript-disabled 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -112,15 +116,19 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --command 'Run this command line and exit (repeatable)'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --json 'Write one JSON object per command instead of the output'
             cand --raw 'Do not neutralise control characters in host output'
             cand --no-transcript 'Do not write an audit transcript'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
@@ -134,19 +142,25 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --member-cid 'MSSP: the child CID this profile acts in'
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --no-verify 'Save without checking that the credentials obtain a token'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth;status'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;auth;logout'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -167,20 +181,26 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
         &'rtrsh;queue'= {
             cand --profile 'Credentials profile (default: `default`, or RTRSH_PROFILE)'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --json 'One JSON object per queued command (with its output once it ran)'
             cand --raw 'Do not neutralise control characters in host output'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;completions'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
         &'rtrsh;man'= {
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
+            cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -24,6 +24,15 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub shell: ShellArgs,
+    /// Log each API request (method, path, status, duration, trace id), retries and session
+    /// decisions, for a bug report: never a secret, token or command output. Same as
+    /// RUST_LOG=debug, which takes any `tracing` filter.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Write the log to FILE (appended, private) instead of stderr; logs at debug level unless
+    /// RUST_LOG says otherwise.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,27 +60,48 @@ pub enum Command {
     Man,
 }
 
-/// Logs for a bug report: `RUST_LOG=debug` (or any `tracing` filter, e.g.
+/// Logs for a bug report: `--debug`, `--log-file FILE` or `RUST_LOG` (any `tracing` filter, e.g.
 /// `RUST_LOG=rtrsh::http=debug`) prints one line per API request (method, path, status,
-/// duration, attempt, trace id), retries and the session decisions to stderr. Never a secret,
-/// a token, a query string or a body: the events are written so. Off without `RUST_LOG`.
-pub fn init_logs() {
-    let Ok(filter) = std::env::var("RUST_LOG") else {
-        return;
+/// duration, attempt, trace id), retries and the session decisions to stderr or FILE. Never a
+/// secret, a token, a query string or a body: the events are written so. Off by default.
+fn init_logs(debug: bool, log_file: Option<&std::path::Path>) -> Result<(), CliError> {
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty());
+    let filter = match from_env {
+        Some(f) => f,
+        None if debug || log_file.is_some() => "debug".to_string(),
+        None => return Ok(()),
     };
-    if filter.trim().is_empty() {
-        return;
-    }
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+        .with_ansi(false);
+    let done = match log_file {
+        Some(path) => {
+            let file = crate::output::private::options()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    CliError::usage(format!("cannot open the log file {}: {e}", path.display()))
+                        .with_hint("pass --log-file with a path you can write, or leave it out")
+                })?;
+            logs.with_writer(std::sync::Mutex::new(file)).try_init()
+        }
+        None => logs.with_writer(std::io::stderr).try_init(),
+    };
+    // Already set (a second call in one process): the first one stays.
+    let _ = done;
+    Ok(())
 }
 
 /// Runs the parsed command line on the process's one async runtime; returns the exit code. Every
 /// subcommand returns `Result<Exit, CliError>`, and an error is printed here, once.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::output::style::init(cli.shell.color);
+    if let Err(e) = init_logs(cli.debug, cli.log_file.as_deref()) {
+        return report(Err(e));
+    }
     let result = match cli.command {
         // Nothing to wait for: no runtime.
         Some(Command::Completions { shell }) => docs::print_completions(shell),

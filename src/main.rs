@@ -3,8 +3,5 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = rtrsh::cli::Cli::parse();
-    rtrsh::output::style::init(cli.shell.color);
-    rtrsh::cli::init_logs();
-    rtrsh::cli::run(cli)
+    rtrsh::cli::run(rtrsh::cli::Cli::parse())
 }

@@ -331,3 +331,66 @@ async fn debug_logs_name_each_request_and_never_a_secret_a_token_or_output() {
         assert!(!log.contains(secret), "{secret} in the log: {log}");
     }
 }
+
+/// `--debug --log-file FILE`: the same request lines go to FILE (private), none to stderr; a
+/// log file that cannot be opened is one usage line before any request.
+#[tokio::test]
+async fn the_log_file_takes_the_debug_lines_and_nothing_secret() {
+    let env = TestEnv::start(fast()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("rtrsh.log");
+    let out = rtrsh(&env)
+        .env_remove("RUST_LOG")
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "--no-transcript",
+            "--debug",
+            "--log-file",
+        ])
+        .args([path.to_str().expect("utf-8 path"), "-c", "env"])
+        .run()
+        .await;
+    out.expect_code(0);
+    assert!(!out.stderr.contains("rtrsh::http"), "{}", out.stderr);
+    let log = std::fs::read_to_string(&path).expect("the log file");
+    assert!(
+        log.contains("rtrsh::http: POST /real-time-response/entities/command/v1 -> 201"),
+        "{log}"
+    );
+    for secret in [
+        rtrsh_emulator::DEFAULT_CLIENT_SECRET,
+        "access_token",
+        "Bearer",
+        "COMPUTERNAME",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = endpoint_count(&env.stats().await, "POST /oauth2/token");
+    let bad = rtrsh(&env)
+        .args(["--host", "DESKTOP-01", "--log-file"])
+        .args([dir
+            .path()
+            .join("no/such/dir/x.log")
+            .to_str()
+            .expect("utf-8")])
+        .args(["-c", "pwd"])
+        .run()
+        .await;
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains("cannot open the log file"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(
+        endpoint_count(&env.stats().await, "POST /oauth2/token"),
+        before
+    );
+}
