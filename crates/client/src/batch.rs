@@ -310,16 +310,7 @@ impl FalconClient {
         hosts_to_remove: &[String],
     ) -> Result<Vec<Refreshed>, FalconError> {
         let body = json!({ "batch_id": batch_id, "hosts_to_remove": hosts_to_remove });
-        let reply = self
-            .send(
-                Method::POST,
-                REFRESH,
-                &[],
-                Some(&body),
-                Safety::Retry,
-                Duration::ZERO,
-            )
-            .await?;
+        let reply = self.post_repeatable(REFRESH, &body).await?;
         let env: RefreshEnvelope = parse_json(&reply.body, REFRESH)?;
         Ok(env.resources.into_values().collect())
     }
@@ -447,9 +438,10 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
-                "combined" => map.next_value_seed(CombinedSeed {
+                "combined" => map.next_value_seed(HostsSeed {
                     on_host: &mut *self.on_host,
                     count: &mut self.info.hosts,
+                    at_resources: false,
                 })?,
                 "errors" => {
                     self.info.errors = map
@@ -468,71 +460,52 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     }
 }
 
-/// `combined`: `{resources: {aid: host, ...}}` (or `null`).
-struct CombinedSeed<'f, 'c> {
+/// `combined` (`{resources: {aid: host, ...}}`, or `null`) and, one level down, its `resources`:
+/// one [`HostReply`] per aid, handed on one at a time.
+struct HostsSeed<'f, 'c> {
     on_host: &'f mut dyn FnMut(HostReply<'_>),
     count: &'c mut usize,
+    /// At `resources` (the hosts), not at `combined`.
+    at_resources: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for CombinedSeed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for HostsSeed<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for CombinedSeed<'_, '_> {
+impl<'de> Visitor<'de> for HostsSeed<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with resources")
+        f.write_str(if self.at_resources {
+            "an object keyed by aid"
+        } else {
+            "an object with resources"
+        })
     }
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "resources" {
-                map.next_value_seed(ResourcesSeed {
+            if self.at_resources {
+                let mut host: HostReply<'de> = map.next_value()?;
+                if host.aid.is_empty() {
+                    host.aid = key;
+                }
+                *self.count += 1;
+                (self.on_host)(host);
+            } else if key == "resources" {
+                map.next_value_seed(HostsSeed {
                     on_host: &mut *self.on_host,
                     count: &mut *self.count,
+                    at_resources: true,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
-        }
-        Ok(())
-    }
-}
-
-/// `resources`: one [`HostReply`] per aid, handed on one at a time.
-struct ResourcesSeed<'f, 'c> {
-    on_host: &'f mut dyn FnMut(HostReply<'_>),
-    count: &'c mut usize,
-}
-
-impl<'de> DeserializeSeed<'de> for ResourcesSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ResourcesSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object keyed by aid")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let mut host: HostReply<'de> = map.next_value()?;
-            if host.aid.is_empty() {
-                host.aid = key;
-            }
-            *self.count += 1;
-            (self.on_host)(host);
         }
         Ok(())
     }

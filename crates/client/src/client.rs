@@ -691,13 +691,58 @@ impl FalconClient {
         extra_timeout: Duration,
         gate: Option<&Arc<tokio::sync::Semaphore>>,
     ) -> Result<Reply, FalconError> {
-        let opts = &self.inner.opts;
-        let mut attempt = 0u32;
-        let mut refreshed = false;
-        let mut rate_waits = 0u32;
-        let mut backoff = opts.backoff;
+        let request = Request {
+            method,
+            path,
+            query,
+            body,
+            safety,
+            timeout: self.inner.opts.request_timeout + extra_timeout,
+            json: true,
+        };
+        let mut tries = Tries::new(&self.inner.opts);
         loop {
-            attempt += 1;
+            let ok = self.respond(&request, &mut tries).await?;
+            let permit = match gate {
+                Some(g) => g.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            match ok.resp.bytes().await {
+                Ok(body) => {
+                    return Ok(Reply {
+                        status: ok.status,
+                        headers: ok.headers,
+                        body,
+                        trace_id: ok.trace_id,
+                        path: path.to_string(),
+                        permit,
+                    });
+                }
+                Err(e) if safety == Safety::Retry && tries.again(&self.inner.opts) => {
+                    tracing::debug!("{path}: reply cut off: {}, retrying", describe(&e));
+                    tries.back_off().await;
+                }
+                Err(e) => {
+                    return Err(FalconError::Transport {
+                        path: path.to_string(),
+                        detail: format!("reply cut off: {}", describe(&e)),
+                        // The status line arrived: a 2xx means the API took the request.
+                        maybe_executed: safety == Safety::Once,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The one retry loop of every request, up to a successful status line (the body unread):
+    /// a fresh token once on 401, rate-limit waits as the governor says, 5xx and broken
+    /// connections retried when the request may be re-sent, one log line per attempt.
+    async fn respond(&self, r: &Request<'_>, tries: &mut Tries) -> Result<Success, FalconError> {
+        let opts = &self.inner.opts;
+        let (method, path) = (&r.method, r.path);
+        loop {
+            tries.attempt += 1;
+            let attempt = tries.attempt;
             let token = self.token(false).await?;
             self.inner.governor.ready().await;
             let url = format!("{}{}", self.base_url(), path);
@@ -706,20 +751,22 @@ impl FalconClient {
                 .http_for(&url)
                 .request(method.clone(), &url)
                 .bearer_auth(token.expose_secret())
-                .header(
+                .timeout(r.timeout);
+            if r.json {
+                req = req.header(
                     reqwest::header::ACCEPT,
                     HeaderValue::from_static("application/json"),
-                )
-                .timeout(opts.request_timeout + extra_timeout);
-            if !query.is_empty() {
-                req = req.query(query);
+                );
             }
-            if let Some(b) = body {
+            if !r.query.is_empty() {
+                req = req.query(r.query);
+            }
+            if let Some(b) = r.body {
                 req = req.json(b);
             }
             let sent_at = std::time::Instant::now();
             let resp = match req.send().await {
-                Ok(r) => r,
+                Ok(resp) => resp,
                 Err(e) => {
                     tracing::debug!(
                         target: "rtrsh::http",
@@ -729,19 +776,18 @@ impl FalconClient {
                     );
                     // Not even connected: nothing can have run, any request may be re-sent.
                     let unsent = e.is_connect();
-                    if (unsent || safety == Safety::Retry)
-                        && attempt < opts.max_attempts
+                    if (unsent || r.safety == Safety::Retry)
+                        && tries.again(opts)
                         && !is_permanent(&e)
                     {
                         tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        tries.back_off().await;
                         continue;
                     }
                     return Err(FalconError::Transport {
                         path: path.to_string(),
                         detail: describe(&e),
-                        maybe_executed: safety == Safety::Once && !unsent,
+                        maybe_executed: r.safety == Safety::Once && !unsent,
                     });
                 }
             };
@@ -750,11 +796,11 @@ impl FalconClient {
             self.observe_date(&headers);
             match self.inner.governor.observe(status.as_u16(), &headers) {
                 Some(RateWait::Wait(wait)) => {
-                    rate_waits += 1;
-                    if rate_waits <= opts.max_rate_limit_waits {
+                    tries.rate_waits += 1;
+                    if tries.rate_waits <= opts.max_rate_limit_waits {
                         tracing::debug!("{path}: rate limited, waiting {wait:?}");
                         tokio::time::sleep(wait).await;
-                        attempt -= 1;
+                        tries.attempt -= 1;
                         continue;
                     }
                 }
@@ -774,54 +820,33 @@ impl FalconClient {
                 sent_at.elapsed().as_millis(),
                 trace_id.as_deref().unwrap_or("-")
             );
-            let permit = match gate {
-                Some(g) if status.is_success() => g.clone().acquire_owned().await.ok(),
-                _ => None,
-            };
-            let body = match resp.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    if safety == Safety::Retry && attempt < opts.max_attempts {
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
-                    return Err(FalconError::Transport {
-                        path: path.to_string(),
-                        detail: format!("reply cut off: {}", describe(&e)),
-                        // The status line arrived: a 2xx means the API took the request.
-                        maybe_executed: safety == Safety::Once,
-                    });
-                }
-            };
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                self.token(true).await?;
-                attempt -= 1;
-                continue;
-            }
-            if status.is_server_error() && safety == Safety::Retry && attempt < opts.max_attempts {
-                tracing::debug!("{path}: HTTP {status} (attempt {attempt}), retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-            if !status.is_success() {
-                return Err(FalconError::Api {
-                    status: status.as_u16(),
-                    errors: envelope_errors(&body),
+            if status.is_success() {
+                return Ok(Success {
+                    resp,
+                    status,
+                    headers,
                     trace_id,
-                    path: path.to_string(),
-                    maybe_executed: safety == Safety::Once && status.is_server_error(),
                 });
             }
-            return Ok(Reply {
-                status,
-                headers,
-                body,
+            // An error body is small JSON; a broken one only loses the error details.
+            let body = resp.bytes().await.unwrap_or_default();
+            if status == StatusCode::UNAUTHORIZED && !tries.refreshed {
+                tries.refreshed = true;
+                self.token(true).await?;
+                tries.attempt -= 1;
+                continue;
+            }
+            if status.is_server_error() && r.safety == Safety::Retry && tries.again(opts) {
+                tracing::debug!("{path}: HTTP {status} (attempt {attempt}), retrying");
+                tries.back_off().await;
+                continue;
+            }
+            return Err(FalconError::Api {
+                status: status.as_u16(),
+                errors: envelope_errors(&body),
                 trace_id,
                 path: path.to_string(),
-                permit,
+                maybe_executed: r.safety == Safety::Once && status.is_server_error(),
             });
         }
     }
@@ -855,9 +880,9 @@ impl FalconClient {
         Some(date + at.saturating_duration_since(received))
     }
 
-    /// GET, retried on failure.
-    /// A POST that only reads (ids in, records out): safe to re-send.
-    pub async fn post_read(&self, path: &str, body: &Value) -> Result<Reply, FalconError> {
+    /// A POST that is harmless to send twice (it reads: ids in, records out; or it refreshes a
+    /// session): retried on failure.
+    pub async fn post_repeatable(&self, path: &str, body: &Value) -> Result<Reply, FalconError> {
         self.send(
             Method::POST,
             path,
@@ -869,6 +894,7 @@ impl FalconClient {
         .await
     }
 
+    /// GET, retried on failure.
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Reply, FalconError> {
         self.send(
             Method::GET,
@@ -893,83 +919,67 @@ impl FalconClient {
         query: &[(&str, String)],
         timeout: Duration,
     ) -> Result<reqwest::Response, FalconError> {
-        let opts = &self.inner.opts;
-        let mut attempt = 0u32;
-        let mut refreshed = false;
-        let mut rate_waits = 0u32;
-        let mut backoff = opts.backoff;
-        loop {
-            attempt += 1;
-            let token = self.token(false).await?;
-            self.inner.governor.ready().await;
-            let url = format!("{}{}", self.base_url(), path);
-            let mut req = self
-                .inner
-                .http_for(&url)
-                .get(&url)
-                .bearer_auth(token.expose_secret())
-                .timeout(timeout);
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if attempt < opts.max_attempts && !is_permanent(&e) => {
-                    tracing::debug!("{path}: {} (attempt {attempt}), retrying", describe(&e));
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-                Err(e) => {
-                    return Err(FalconError::Transport {
-                        path: path.to_string(),
-                        detail: describe(&e),
-                        maybe_executed: false,
-                    });
-                }
-            };
-            let status = resp.status();
-            match self.inner.governor.observe(status.as_u16(), resp.headers()) {
-                Some(RateWait::Wait(wait)) => {
-                    rate_waits += 1;
-                    if rate_waits <= opts.max_rate_limit_waits {
-                        tokio::time::sleep(wait).await;
-                        attempt -= 1;
-                        continue;
-                    }
-                }
-                Some(RateWait::TooLong(wait)) => return Err(rate_limited_too_long(path, wait)),
-                None => {}
-            }
-            if status.is_success() {
-                return Ok(resp);
-            }
-            let trace_id = resp
-                .headers()
-                .get("x-cs-traceid")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            // An error body is small JSON; a broken one only loses the error details.
-            let body = resp.bytes().await.unwrap_or_default();
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                self.token(true).await?;
-                attempt -= 1;
-                continue;
-            }
-            if status.is_server_error() && attempt < opts.max_attempts {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-            return Err(FalconError::Api {
-                status: status.as_u16(),
-                errors: envelope_errors(&body),
-                trace_id,
-                path: path.to_string(),
-                maybe_executed: false,
-            });
+        let request = Request {
+            method: Method::GET,
+            path,
+            query,
+            body: None,
+            safety: Safety::Retry,
+            timeout,
+            json: false,
+        };
+        let mut tries = Tries::new(&self.inner.opts);
+        Ok(self.respond(&request, &mut tries).await?.resp)
+    }
+}
+
+/// One request as the retry loop sends it.
+struct Request<'a> {
+    method: Method,
+    path: &'a str,
+    query: &'a [(&'a str, String)],
+    body: Option<&'a Value>,
+    safety: Safety,
+    timeout: Duration,
+    /// Ask for JSON (`Accept: application/json`); not for file downloads.
+    json: bool,
+}
+
+/// A successful status line, its body not yet read.
+struct Success {
+    resp: reqwest::Response,
+    status: StatusCode,
+    headers: HeaderMap,
+    trace_id: Option<String>,
+}
+
+/// What one request has used of its retries so far.
+struct Tries {
+    attempt: u32,
+    refreshed: bool,
+    rate_waits: u32,
+    backoff: Duration,
+}
+
+impl Tries {
+    fn new(opts: &ClientOptions) -> Tries {
+        Tries {
+            attempt: 0,
+            refreshed: false,
+            rate_waits: 0,
+            backoff: opts.backoff,
         }
+    }
+
+    /// Another attempt is allowed.
+    fn again(&self, opts: &ClientOptions) -> bool {
+        self.attempt < opts.max_attempts
+    }
+
+    /// Waits before the next attempt, twice as long each time up to 5 s.
+    async fn back_off(&mut self) {
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
     }
 }
 

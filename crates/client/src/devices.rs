@@ -241,7 +241,9 @@ impl FalconClient {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(5000) {
             let body = json!({ "ids": chunk });
-            let reply = self.post_read("/devices/entities/devices/v2", &body).await;
+            let reply = self
+                .post_repeatable("/devices/entities/devices/v2", &body)
+                .await;
             match reply {
                 Ok(r) => out.extend(r.json::<Envelope<Vec<Device>>>()?.resources),
                 // 404: none of these ids exist.

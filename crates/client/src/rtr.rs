@@ -102,16 +102,7 @@ impl FalconClient {
         queue_offline: bool,
     ) -> Result<Session, FalconError> {
         let body = json!({ "device_id": aid, "origin": "rtrsh", "queue_offline": queue_offline });
-        let reply = self
-            .send(
-                Method::POST,
-                REFRESH,
-                &[],
-                Some(&body),
-                Safety::Retry,
-                Duration::ZERO,
-            )
-            .await?;
+        let reply = self.post_repeatable(REFRESH, &body).await?;
         first(reply.json()?, REFRESH)
     }
 
@@ -251,7 +242,7 @@ impl FalconClient {
         let mut date = None;
         for chunk in session_ids.chunks(100) {
             let body = json!({ "ids": chunk });
-            let reply = self.post_read(PATH, &body).await?;
+            let reply = self.post_repeatable(PATH, &body).await?;
             let env: Envelope<Vec<SessionDetail>> = reply.json()?;
             if date.is_none() {
                 date = reply
@@ -365,7 +356,7 @@ impl FalconClient {
     ) -> Result<Vec<QueuedSession>, FalconError> {
         const PATH: &str = "/real-time-response/entities/queued-sessions/GET/v1";
         let body = json!({ "ids": session_ids });
-        let reply = match self.post_read(PATH, &body).await {
+        let reply = match self.post_repeatable(PATH, &body).await {
             Ok(r) => r,
             Err(e) if e.status() == Some(404) => return Ok(Vec::new()),
             Err(e) => return Err(e),
