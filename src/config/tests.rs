@@ -26,6 +26,13 @@ impl Fixture {
         }
     }
 
+    /// A fixture with one profile (and its secret in the mock keyring).
+    fn with(name: &str, p: Profile, secret: Option<&str>) -> Fixture {
+        let fx = Fixture::new();
+        fx.profile(name, p, secret);
+        fx
+    }
+
     fn profile(&self, name: &str, p: Profile, secret: Option<&str>) {
         let mut f = ConfigFile::load(&self.path).expect("load");
         if let Some(s) = secret {
@@ -59,8 +66,7 @@ fn secret(r: &Resolved) -> String {
 
 #[test]
 fn the_default_profile_supplies_everything_with_the_secret_from_the_keyring() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", Some("eu-1"), Some("child")),
         Some("prof-secret"),
@@ -80,8 +86,7 @@ fn the_default_profile_supplies_everything_with_the_secret_from_the_keyring() {
 
 #[test]
 fn environment_beats_profile_and_flag_beats_environment_value_by_value() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "work",
         profile("prof-id", Some("eu-1"), Some("prof-child")),
         Some("prof-secret"),
@@ -118,8 +123,7 @@ fn environment_beats_profile_and_flag_beats_environment_value_by_value() {
 
 #[test]
 fn environment_credentials_never_touch_the_keyring() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", None, None),
         Some("prof-secret"),
@@ -145,8 +149,7 @@ fn environment_credentials_never_touch_the_keyring() {
 
 #[test]
 fn a_profile_is_never_paired_with_another_client_id() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", None, None),
         Some("prof-secret"),
@@ -192,8 +195,7 @@ fn a_profile_is_never_paired_with_another_client_id() {
 
 #[test]
 fn a_missing_keyring_is_one_line_that_offers_the_environment() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", None, None),
         Some("prof-secret"),
@@ -218,8 +220,7 @@ fn a_missing_keyring_is_one_line_that_offers_the_environment() {
 
 #[test]
 fn a_profile_without_its_secret_says_how_to_store_one() {
-    let fx = Fixture::new();
-    fx.profile("default", profile("prof-id", None, None), None);
+    let fx = Fixture::with("default", profile("prof-id", None, None), None);
     let e = resolve_with(&Request::default(), &fx.ctx()).expect_err("an error");
     assert_eq!(e.exit, Exit::AuthOrConnection);
     assert!(e.hint.unwrap_or_default().contains("rtrsh auth login"));
@@ -227,8 +228,7 @@ fn a_profile_without_its_secret_says_how_to_store_one() {
 
 #[test]
 fn a_named_profile_must_exist_and_the_error_lists_the_ones_that_do() {
-    let fx = Fixture::new();
-    fx.profile("work", profile("a", None, None), Some("s"));
+    let fx = Fixture::with("work", profile("a", None, None), Some("s"));
     let req = Request {
         profile: Some("wrok".into()),
         ..Request::default()
@@ -260,8 +260,7 @@ fn nothing_configured_says_how_to_start() {
 
 #[test]
 fn a_bad_cloud_names_where_it_came_from_and_http_is_refused_off_loopback() {
-    let fx = Fixture::new();
-    fx.profile("default", profile("id", Some("mars-1"), None), Some("s"));
+    let fx = Fixture::with("default", profile("id", Some("mars-1"), None), Some("s"));
     let e = resolve_with(&Request::default(), &fx.ctx()).expect_err("an error");
     assert!(e.message.contains("mars-1"));
     assert!(e.hint.unwrap_or_default().contains("profile"));
@@ -286,8 +285,7 @@ fn a_bad_cloud_names_where_it_came_from_and_http_is_refused_off_loopback() {
 
 #[test]
 fn the_debug_form_never_shows_the_secret() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("id", None, None),
         Some("very-secret-value"),
@@ -298,8 +296,7 @@ fn the_debug_form_never_shows_the_secret() {
 
 #[test]
 fn an_unnamed_default_profile_for_another_client_contributes_nothing() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", Some("eu-1"), Some("prof-child")),
         Some("prof-secret"),
@@ -338,8 +335,7 @@ fn a_broken_profiles_file_does_not_stop_environment_credentials() {
 
 #[tokio::test]
 async fn status_without_a_keyring_still_shows_the_profile_and_fails_the_token_check() {
-    let fx = Fixture::new();
-    fx.profile(
+    let fx = Fixture::with(
         "default",
         profile("prof-id", Some("eu-1"), None),
         Some("prof-secret"),

@@ -219,6 +219,18 @@ impl Sanitizer {
         self.check_cap(out);
     }
 
+    /// The byte that ends a sequence: shown, then the sequence is closed.
+    fn final_byte(&mut self, b: u8, out: &mut Vec<u8>) {
+        out.push(b);
+        self.close(out);
+    }
+
+    /// A byte that cannot continue the sequence: the sequence is closed and the byte read afresh.
+    fn abort(&mut self, b: u8, out: &mut Vec<u8>) {
+        self.close(out);
+        self.ground(b, out);
+    }
+
     fn dispatch(&mut self, b: u8, out: &mut Vec<u8>) {
         match self.state {
             State::Ground => self.ground(b, out),
@@ -227,36 +239,18 @@ impl Sanitizer {
                 b']' => self.seq_byte(b, State::Str { osc: true }, out),
                 b'P' | b'X' | b'^' | b'_' => self.seq_byte(b, State::Str { osc: false }, out),
                 0x20..=0x2f => self.seq_byte(b, State::EscIntermediate, out),
-                0x30..=0x7e => {
-                    out.push(b);
-                    self.close(out);
-                }
-                _ => {
-                    self.close(out);
-                    self.ground(b, out);
-                }
+                0x30..=0x7e => self.final_byte(b, out),
+                _ => self.abort(b, out),
             },
             State::EscIntermediate => match b {
                 0x20..=0x2f => self.seq_byte(b, State::EscIntermediate, out),
-                0x30..=0x7e => {
-                    out.push(b);
-                    self.close(out);
-                }
-                _ => {
-                    self.close(out);
-                    self.ground(b, out);
-                }
+                0x30..=0x7e => self.final_byte(b, out),
+                _ => self.abort(b, out),
             },
             State::Csi => match b {
                 0x20..=0x3f => self.seq_byte(b, State::Csi, out),
-                0x40..=0x7e => {
-                    out.push(b);
-                    self.close(out);
-                }
-                _ => {
-                    self.close(out);
-                    self.ground(b, out);
-                }
+                0x40..=0x7e => self.final_byte(b, out),
+                _ => self.abort(b, out),
             },
             State::Str { osc } => {
                 self.seq_len += 1;

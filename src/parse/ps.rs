@@ -51,17 +51,11 @@ fn is_header(line: &str) -> bool {
 }
 
 pub(crate) fn parse<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)], _platform: Platform) {
-    let Some(h) = lines.iter().position(|(_, l)| is_header(l)) else {
-        acc.all_unparsed(lines);
-        return;
-    };
-    acc.all_unparsed(&lines[..h]);
     let mut targets: Vec<To> = Vec::new();
-    table::read(
+    table::read_from_header(
         acc,
         lines,
-        h,
-        lines.len(),
+        is_header,
         |cols| {
             cols.last()
                 .is_some_and(|c| matches!(target(c.name), To::Command))

@@ -331,24 +331,18 @@ fn event_target(n: &str) -> Option<&'static str> {
 /// `eventlog view`: the sensor's table (`Index Time EntryType Source InstanceID Message`, as
 /// `Get-EventLog` prints it) or `Get-WinEvent`'s (`TimeCreated Id LevelDisplayName Message`).
 pub(crate) fn eventlog<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
-    let header = lines.iter().position(|(_, l)| {
+    let is_header = |l: &str| {
         let mut known = 0;
         for w in l.split_whitespace() {
             known += usize::from(event_target(&normalise(w)).is_some());
         }
         known >= 3
-    });
-    let Some(h) = header else {
-        acc.all_unparsed(lines);
-        return;
     };
-    acc.all_unparsed(&lines[..h]);
     let mut names: Vec<String> = Vec::new();
-    table::read(
+    table::read_from_header(
         acc,
         lines,
-        h,
-        lines.len(),
+        is_header,
         |cols| {
             cols.last()
                 .is_some_and(|c| c.name.eq_ignore_ascii_case("message"))

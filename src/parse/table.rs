@@ -398,6 +398,24 @@ pub(crate) fn split_rows(
     out
 }
 
+/// Reads the one table of an output whose header is the first line `is_header` accepts, to the
+/// end: the lines before the header are unparsed (all of them when there is none). `greedy`
+/// and `build` as in [`read`].
+pub(crate) fn read_from_header<'a>(
+    acc: &mut super::Acc<'a>,
+    lines: &[(usize, &'a str)],
+    is_header: impl Fn(&str) -> bool,
+    greedy: impl Fn(&[Col<'a>]) -> bool,
+    build: impl FnMut(&[Col<'a>], &'a str, &[Option<(usize, usize)>]) -> Option<Vec<super::Field<'a>>>,
+) {
+    let Some(h) = lines.iter().position(|(_, l)| is_header(l)) else {
+        acc.all_unparsed(lines);
+        return;
+    };
+    acc.all_unparsed(&lines[..h]);
+    read(acc, lines, h, lines.len(), greedy, build);
+}
+
 /// Reads the table whose header is `lines[h]` (its rule, if any, next) up to `lines[end]`: the
 /// header, rule and repeated headers consumed, each row given to `build` (its line and its
 /// columns' byte spans), a row that cannot be split or built kept unparsed. `greedy` says,

@@ -46,8 +46,9 @@ pub enum FalconError {
     Config(String),
 }
 
-fn api_message(status: &u16, errors: &[ApiErrorItem], path: &str) -> String {
-    let detail = errors
+/// `errors[]` as one line: `message (code); message (code)`, a code of 0 left out.
+pub fn error_text(errors: &[ApiErrorItem]) -> String {
+    errors
         .iter()
         .map(|e| {
             if e.code != 0 {
@@ -57,7 +58,11 @@ fn api_message(status: &u16, errors: &[ApiErrorItem], path: &str) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+}
+
+fn api_message(status: &u16, errors: &[ApiErrorItem], path: &str) -> String {
+    let detail = error_text(errors);
     if detail.is_empty() {
         format!("{path}: HTTP {status}")
     } else {

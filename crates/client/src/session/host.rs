@@ -364,15 +364,7 @@ impl HostSession {
             notices.push(Notice::Queued);
         }
         let polled = if executed.queued_command_offline {
-            Polled {
-                completion: Completion::Complete,
-                status_calls: 0,
-                chunks: 0,
-                sequence_ids_seen: Vec::new(),
-                stderr_seen: false,
-                first_output_after: None,
-                answered: None,
-            }
+            Polled::complete()
         } else {
             let mut tee = CdTracker {
                 inner: sink,

@@ -269,6 +269,22 @@ pub struct Polled {
     pub answered: Option<Answered>,
 }
 
+impl Polled {
+    /// Complete, with nothing seen and no status call: where a poll starts, and the whole
+    /// answer for a command the API queued for an offline host.
+    pub fn complete() -> Polled {
+        Polled {
+            completion: Completion::Complete,
+            status_calls: 0,
+            chunks: 0,
+            sequence_ids_seen: Vec::new(),
+            stderr_seen: false,
+            first_output_after: None,
+            answered: None,
+        }
+    }
+}
+
 /// Limits of one poll loop.
 #[derive(Clone, Debug)]
 pub struct PollLimits {
@@ -369,15 +385,7 @@ pub async fn poll_starting(
     let mut next: u64 = 0;
     let mut delivered_up_to: Option<u64> = None;
     let mut seen_complete = false;
-    let mut result = Polled {
-        completion: Completion::Complete,
-        status_calls: 0,
-        chunks: 0,
-        sequence_ids_seen: Vec::new(),
-        stderr_seen: false,
-        first_output_after: None,
-        answered: None,
-    };
+    let mut result = Polled::complete();
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
     let mut wait = !ready;
     // A pause before the next immediate fetch (after a chunk that carried almost nothing).
@@ -586,13 +594,8 @@ mod pace_tests {
 
     fn polled(answered: Option<Answered>) -> Polled {
         Polled {
-            completion: Completion::Complete,
-            status_calls: 0,
-            chunks: 0,
-            sequence_ids_seen: Vec::new(),
-            stderr_seen: false,
-            first_output_after: None,
             answered,
+            ..Polled::complete()
         }
     }
 

@@ -50,6 +50,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::devices::Device;
+use crate::error::error_text;
 use crate::rtr::QueuedCommandState;
 use crate::session::poll::{PollLimits, Schedule};
 use crate::{FalconClient, FalconError};
@@ -446,20 +447,6 @@ pub struct ConnectReport {
     /// Hosts left without a session because they did not answer in time (50401); `connect`
     /// tries them once more with the whole batch timeout.
     pub late: Vec<HostIdx>,
-}
-
-fn error_text(errors: &[crate::ApiErrorItem]) -> String {
-    errors
-        .iter()
-        .map(|e| {
-            if e.code != 0 {
-                format!("{} ({})", e.message, e.code)
-            } else {
-                e.message.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// A device with only the fields a fleet shows (hostname, aid, platform, last seen, status):

@@ -107,17 +107,30 @@ fn output_key(stdout: &str, stderr: &str) -> [u8; 32] {
 
 impl Grouper {
     /// Files a host's output, taking the text when it is new (no copy).
-    pub(super) fn add_owned(
+    pub(super) fn add_owned(&mut self, host: HostIdx, stdout: String, stderr: String) -> usize {
+        let key = output_key(&stdout, &stderr);
+        self.file(host, key, move || (stdout, stderr))
+    }
+
+    /// Files a host's output, copying the text only when it is new.
+    pub(super) fn add(&mut self, host: HostIdx, stdout: &str, stderr: &str) -> usize {
+        self.file(host, output_key(stdout, stderr), || {
+            (stdout.to_string(), stderr.to_string())
+        })
+    }
+
+    /// The host joins the group of `key`, or starts one with the text `text` gives.
+    fn file(
         &mut self,
         host: HostIdx,
-        mut stdout: String,
-        mut stderr: String,
+        key: [u8; 32],
+        text: impl FnOnce() -> (String, String),
     ) -> usize {
-        let key = output_key(&stdout, &stderr);
         if let Some(&g) = self.index.get(&key) {
             self.groups[g].hosts.push(host);
             return g;
         }
+        let (mut stdout, mut stderr) = text();
         let mut digest = OutputDigest::default();
         digest.stdout(stdout.as_bytes());
         digest.stderr(stderr.as_bytes());
@@ -151,26 +164,6 @@ impl Grouper {
             .iter()
             .map(|g| g.stdout.len() + g.stderr.len())
             .sum()
-    }
-
-    pub(super) fn add(&mut self, host: HostIdx, stdout: &str, stderr: &str) -> usize {
-        let key = output_key(stdout, stderr);
-        if let Some(&g) = self.index.get(&key) {
-            self.groups[g].hosts.push(host);
-            return g;
-        }
-        let mut digest = OutputDigest::default();
-        digest.stdout(stdout.as_bytes());
-        digest.stderr(stderr.as_bytes());
-        self.groups.push(Group {
-            key,
-            stdout: stdout.to_string(),
-            stderr: stderr.to_string(),
-            digest,
-            hosts: vec![host],
-        });
-        self.index.insert(key, self.groups.len() - 1);
-        self.groups.len() - 1
     }
 }
 
