@@ -46,43 +46,26 @@ pub struct Paint {
 }
 
 /// rtrsh's errors (`rtrsh: error: ...`).
-pub const ERROR: Paint = Paint {
-    on: "\x1b[1;31m",
-    off: "\x1b[0m",
-};
+pub const ERROR: Paint = Paint::new("\x1b[1;31m", "\x1b[0m");
 /// Warnings (`rtrsh: warning: ...`).
-pub const WARNING: Paint = Paint {
-    on: "\x1b[1;33m",
-    off: "\x1b[0m",
-};
+pub const WARNING: Paint = Paint::new("\x1b[1;33m", "\x1b[0m");
 /// rtrsh's own notices and hints.
-pub const NOTICE: Paint = Paint {
-    on: "\x1b[2m",
-    off: "\x1b[22m",
-};
+pub const NOTICE: Paint = Paint::new("\x1b[2m", "\x1b[22m");
 /// Per-host section headers (`=== HOST ===`).
-pub const HEADER: Paint = Paint {
-    on: "\x1b[1m",
-    off: "\x1b[22m",
-};
+pub const HEADER: Paint = Paint::new("\x1b[1m", "\x1b[22m");
 /// Around (sanitised) host stderr. Only the foreground is set and reset, so the sanitiser's own
 /// dimming (intensity) nests inside it.
-pub const HOST_STDERR: Paint = Paint {
-    on: "\x1b[31m",
-    off: "\x1b[39m",
-};
+pub const HOST_STDERR: Paint = Paint::new("\x1b[31m", "\x1b[39m");
 /// The prompt's host part (`DESKTOP-01`, `[3 hosts]`).
-pub const PROMPT_HOST: Paint = Paint {
-    on: "\x1b[1;32m",
-    off: "\x1b[0m",
-};
+pub const PROMPT_HOST: Paint = Paint::new("\x1b[1;32m", "\x1b[0m");
 /// The prompt's directory.
-pub const PROMPT_DIR: Paint = Paint {
-    on: "\x1b[1;34m",
-    off: "\x1b[0m",
-};
+pub const PROMPT_DIR: Paint = Paint::new("\x1b[1;34m", "\x1b[0m");
 
 impl Paint {
+    const fn new(on: &'static str, off: &'static str) -> Paint {
+        Paint { on, off }
+    }
+
     /// `text` between the two sequences when `on`, else `text` as is.
     pub fn paint(self, text: &str, on: bool) -> String {
         if on && !text.is_empty() {

@@ -492,11 +492,11 @@ impl FalconClient {
         if let Some(m) = &self.inner.creds.member_cid {
             form.push(("member_cid", m.clone()));
         }
-        let mut waits = 0;
-        let mut attempt = 0;
-        let mut backoff = self.inner.opts.backoff;
+        let opts = &self.inner.opts;
+        let mut tries = Tries::new(opts);
         loop {
-            attempt += 1;
+            tries.attempt += 1;
+            let attempt = tries.attempt;
             self.inner.governor.ready().await;
             // Asking for a token changes nothing: 5xx and broken connections are retried.
             let resp = match self
@@ -508,13 +508,12 @@ impl FalconClient {
                 .await
             {
                 Ok(r) => r,
-                Err(e) if attempt < self.inner.opts.max_attempts && !is_permanent(&e) => {
+                Err(e) if tries.again(opts) && !is_permanent(&e) => {
                     tracing::debug!(
                         "/oauth2/token: {} (attempt {attempt}), retrying",
                         describe(&e)
                     );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tries.back_off().await;
                     continue;
                 }
                 Err(e) => {
@@ -539,14 +538,14 @@ impl FalconClient {
                 .to_string();
             match self.inner.governor.observe(status.as_u16(), resp.headers()) {
                 Some(RateWait::Wait(wait)) => {
-                    waits += 1;
-                    if waits > self.inner.opts.max_rate_limit_waits {
+                    tries.rate_waits += 1;
+                    if tries.rate_waits > opts.max_rate_limit_waits {
                         return Err(FalconError::Auth(
                             "rate limited by the token endpoint".into(),
                         ));
                     }
                     tokio::time::sleep(wait).await;
-                    attempt -= 1;
+                    tries.attempt -= 1;
                     continue;
                 }
                 Some(RateWait::TooLong(wait)) => {
@@ -554,9 +553,8 @@ impl FalconClient {
                 }
                 None => {}
             }
-            if status.is_server_error() && attempt < self.inner.opts.max_attempts {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+            if status.is_server_error() && tries.again(opts) {
+                tries.back_off().await;
                 continue;
             }
             let region = resp
@@ -570,9 +568,8 @@ impl FalconClient {
             }
             let body = match resp.bytes().await {
                 Ok(b) => b,
-                Err(_) if attempt < self.inner.opts.max_attempts => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                Err(_) if tries.again(opts) => {
+                    tries.back_off().await;
                     continue;
                 }
                 Err(e) => {
