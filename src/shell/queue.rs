@@ -22,7 +22,7 @@ use crate::output::sanitize::sanitize_line;
 use crate::shell::ShellArgs;
 use rtrsh_client::FalconClient;
 use rtrsh_client::session::fleet::{QueueStage, not_run_yet};
-use rtrsh_client::session::poll::{Collect, Completion, PollLimits, Schedule, poll};
+use rtrsh_client::session::poll::{Collect, Completion, PollLimits, Schedule, Waiting, poll};
 
 /// `rtrsh queue` options.
 #[derive(Debug, clap::Args)]
@@ -184,9 +184,11 @@ async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, Cl
                         tier,
                         &c.cloud_request_id,
                         &mut sink,
-                        &Schedule::default(),
-                        &limits,
-                        &cancel,
+                        Waiting {
+                            schedule: &Schedule::default(),
+                            limits: &limits,
+                            cancel: &cancel,
+                        },
                     )
                     .await
                     {

@@ -17,7 +17,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, de};
 use serde_json::json;
 
-use crate::client::{FalconClient, Safety, parse_json};
+use crate::client::{FalconClient, parse_json};
 use crate::error::{ApiErrorItem, FalconError};
 use crate::rtr::Status;
 use crate::{Meta, null_default};
@@ -164,6 +164,22 @@ struct RefreshEnvelope {
     resources: HashMap<String, Refreshed>,
 }
 
+/// One command line for a batch ([`FalconClient::batch_command`]).
+#[derive(Clone, Copy)]
+pub struct BatchCommand<'a> {
+    pub tier: Tier,
+    pub batch_id: &'a str,
+    pub base_command: &'a str,
+    pub command_string: &'a str,
+    /// All of the batch (`None`), or just these hosts (never empty: `[]` would mean all).
+    pub optional_hosts: Option<&'a [String]>,
+    /// How long the server waits for the hosts.
+    pub timeout: Duration,
+    /// Read the reply only once a place here is free (see [`crate::client::ApiRequest::gate`]);
+    /// the place is returned in [`BatchReplyInfo::permit`].
+    pub gate: Option<&'a std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
 /// What a batch command reply said besides the hosts.
 #[derive(Debug, Default)]
 pub struct BatchReplyInfo {
@@ -173,7 +189,7 @@ pub struct BatchReplyInfo {
     /// Hosts handed to the callback.
     pub hosts: usize,
     /// The place taken in the gate the reply was read through, if any (see
-    /// [`FalconClient::send_gated`]): freed when this is dropped.
+    /// [`crate::client::ApiRequest::gate`]): freed when this is dropped.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -227,15 +243,13 @@ impl FalconClient {
         body: &serde_json::Value,
         secs: u64,
     ) -> Result<crate::client::Reply, FalconError> {
-        self.send(
-            Method::POST,
-            path,
-            &[("timeout", secs.to_string())],
-            Some(body),
-            Safety::Once,
-            Duration::from_secs(secs),
-        )
-        .await
+        self.request(Method::POST, path)
+            .query(&[("timeout", secs.to_string())])
+            .json(body)
+            .once()
+            .server_wait(Duration::from_secs(secs))
+            .send()
+            .await
     }
 
     /// `POST …/combined/batch-get-command/v1`: asks each of `optional_hosts` to send `path`
@@ -315,47 +329,23 @@ impl FalconClient {
         Ok(env.resources.into_values().collect())
     }
 
-    /// Runs one command line on a batch (all of it, or just `optional_hosts`, which must not
-    /// be empty) and waits up to `timeout` for the hosts. Each host's result goes to `on_host`
-    /// as the reply is parsed. Never re-sent once it may have reached the API.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs one command line on a batch ([`BatchCommand`]) and waits up to its `timeout` for
+    /// the hosts. Each host's result goes to `on_host` as the reply is parsed. Never re-sent
+    /// once it may have reached the API.
     pub async fn batch_command(
         &self,
-        tier: Tier,
-        batch_id: &str,
-        base_command: &str,
-        command_string: &str,
-        optional_hosts: Option<&[String]>,
-        timeout: Duration,
+        cmd: &BatchCommand<'_>,
         on_host: &mut dyn FnMut(HostReply<'_>),
     ) -> Result<BatchReplyInfo, FalconError> {
-        self.batch_command_gated(
+        let BatchCommand {
             tier,
             batch_id,
             base_command,
             command_string,
             optional_hosts,
             timeout,
-            None,
-            on_host,
-        )
-        .await
-    }
-
-    /// [`Self::batch_command`], reading the reply only once a place in `gate` is free (see
-    /// [`FalconClient::send_gated`]); the place is returned in [`BatchReplyInfo::permit`].
-    #[allow(clippy::too_many_arguments)]
-    pub async fn batch_command_gated(
-        &self,
-        tier: Tier,
-        batch_id: &str,
-        base_command: &str,
-        command_string: &str,
-        optional_hosts: Option<&[String]>,
-        timeout: Duration,
-        gate: Option<&std::sync::Arc<tokio::sync::Semaphore>>,
-        on_host: &mut dyn FnMut(HostReply<'_>),
-    ) -> Result<BatchReplyInfo, FalconError> {
+            gate,
+        } = *cmd;
         let secs = timeout_secs(timeout);
         let mut body = json!({
             "base_command": base_command,
@@ -369,15 +359,13 @@ impl FalconClient {
         }
         let path = tier.batch_path();
         let mut reply = self
-            .send_gated(
-                Method::POST,
-                path,
-                &[("timeout", secs.to_string())],
-                Some(&body),
-                Safety::Once,
-                Duration::from_secs(secs),
-                gate,
-            )
+            .request(Method::POST, path)
+            .query(&[("timeout", secs.to_string())])
+            .json(&body)
+            .once()
+            .server_wait(Duration::from_secs(secs))
+            .gate(gate)
+            .send()
             .await?;
         let mut info = parse_batch_reply(&reply.body, path, on_host)?;
         info.trace_id = reply.trace_id.take();

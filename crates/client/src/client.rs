@@ -116,7 +116,7 @@ pub struct Reply {
     pub body: Bytes,
     pub trace_id: Option<String>,
     pub path: String,
-    /// The place taken in the gate of [`FalconClient::send_gated`], held until this is dropped.
+    /// The place taken in the gate of [`ApiRequest::gate`], held until this is dropped.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -658,76 +658,22 @@ impl FalconClient {
         Ok(())
     }
 
-    /// Sends one API request with the retry rules of this module. `query` pairs may repeat keys.
-    /// `extra_timeout` extends the per-request timeout (batch commands wait on the server).
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        safety: Safety,
-        extra_timeout: Duration,
-    ) -> Result<Reply, FalconError> {
-        self.send_gated(method, path, query, body, safety, extra_timeout, None)
-            .await
-    }
-
-    /// [`Self::send`], reading a successful reply's body only once a place in `gate` is free;
-    /// the place stays taken while the returned [`Reply`] (its `permit`) lives. Requests go out
-    /// side by side while only a few large bodies are held at once: the others wait in the
-    /// server and the socket.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn send_gated(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        safety: Safety,
-        extra_timeout: Duration,
-        gate: Option<&Arc<tokio::sync::Semaphore>>,
-    ) -> Result<Reply, FalconError> {
-        let request = Request {
-            method,
-            path,
-            query,
-            body,
-            safety,
-            timeout: self.inner.opts.request_timeout + extra_timeout,
-            json: true,
-        };
-        let mut tries = Tries::new(&self.inner.opts);
-        loop {
-            let ok = self.respond(&request, &mut tries).await?;
-            let permit = match gate {
-                Some(g) => g.clone().acquire_owned().await.ok(),
-                None => None,
-            };
-            match ok.resp.bytes().await {
-                Ok(body) => {
-                    return Ok(Reply {
-                        status: ok.status,
-                        headers: ok.headers,
-                        body,
-                        trace_id: ok.trace_id,
-                        path: path.to_string(),
-                        permit,
-                    });
-                }
-                Err(e) if safety == Safety::Retry && tries.again(&self.inner.opts) => {
-                    tracing::debug!("{path}: reply cut off: {}, retrying", describe(&e));
-                    tries.back_off().await;
-                }
-                Err(e) => {
-                    return Err(FalconError::Transport {
-                        path: path.to_string(),
-                        detail: format!("reply cut off: {}", describe(&e)),
-                        // The status line arrived: a 2xx means the API took the request.
-                        maybe_executed: safety == Safety::Once,
-                    });
-                }
-            }
+    /// One API request with the retry rules of this module: add a query, a JSON body, whether
+    /// it may be re-sent (by default it may), the time the server may take, a gate for its body;
+    /// then [`ApiRequest::send`].
+    pub fn request<'a>(&'a self, method: Method, path: &'a str) -> ApiRequest<'a> {
+        ApiRequest {
+            client: self,
+            request: Request {
+                method,
+                path,
+                query: &[],
+                body: None,
+                safety: Safety::Retry,
+                timeout: self.inner.opts.request_timeout,
+                json: true,
+            },
+            gate: None,
         }
     }
 
@@ -880,28 +826,12 @@ impl FalconClient {
     /// A POST that is harmless to send twice (it reads: ids in, records out; or it refreshes a
     /// session): retried on failure.
     pub async fn post_repeatable(&self, path: &str, body: &Value) -> Result<Reply, FalconError> {
-        self.send(
-            Method::POST,
-            path,
-            &[],
-            Some(body),
-            Safety::Retry,
-            Duration::ZERO,
-        )
-        .await
+        self.request(Method::POST, path).json(body).send().await
     }
 
     /// GET, retried on failure.
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Reply, FalconError> {
-        self.send(
-            Method::GET,
-            path,
-            query,
-            None,
-            Safety::Retry,
-            Duration::ZERO,
-        )
-        .await
+        self.request(Method::GET, path).query(query).send().await
     }
 }
 
@@ -927,6 +857,91 @@ impl FalconClient {
         };
         let mut tries = Tries::new(&self.inner.opts);
         Ok(self.respond(&request, &mut tries).await?.resp)
+    }
+}
+
+/// A request being built ([`FalconClient::request`]).
+pub struct ApiRequest<'a> {
+    client: &'a FalconClient,
+    request: Request<'a>,
+    gate: Option<&'a Arc<tokio::sync::Semaphore>>,
+}
+
+impl<'a> ApiRequest<'a> {
+    /// Query pairs (keys may repeat).
+    pub fn query(mut self, query: &'a [(&'a str, String)]) -> Self {
+        self.request.query = query;
+        self
+    }
+
+    /// A JSON body.
+    pub fn json(mut self, body: &'a Value) -> Self {
+        self.request.body = Some(body);
+        self
+    }
+
+    /// Never re-sent once it may have reached the API: it runs something on a host.
+    pub fn once(mut self) -> Self {
+        self.request.safety = Safety::Once;
+        self
+    }
+
+    /// The server holds the reply up to `wait` (batch commands and session inits wait for
+    /// the hosts): the request's timeout grows by as much.
+    pub fn server_wait(mut self, wait: Duration) -> Self {
+        self.request.timeout = self.client.inner.opts.request_timeout + wait;
+        self
+    }
+
+    /// Reads a successful reply's body only once a place in `gate` is free; the place stays
+    /// taken while the returned [`Reply`] (its `permit`) lives. Requests go out side by side
+    /// while only a few large bodies are held at once: the others wait in the server and the
+    /// socket.
+    pub fn gate(mut self, gate: Option<&'a Arc<tokio::sync::Semaphore>>) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    /// Sends it, retrying as the request allows, and reads the successful reply.
+    pub async fn send(self) -> Result<Reply, FalconError> {
+        let ApiRequest {
+            client,
+            request,
+            gate,
+        } = self;
+        let (path, safety) = (request.path, request.safety);
+        let mut tries = Tries::new(&client.inner.opts);
+        loop {
+            let ok = client.respond(&request, &mut tries).await?;
+            let permit = match gate {
+                Some(g) => g.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            match ok.resp.bytes().await {
+                Ok(body) => {
+                    return Ok(Reply {
+                        status: ok.status,
+                        headers: ok.headers,
+                        body,
+                        trace_id: ok.trace_id,
+                        path: path.to_string(),
+                        permit,
+                    });
+                }
+                Err(e) if safety == Safety::Retry && tries.again(&client.inner.opts) => {
+                    tracing::debug!("{path}: reply cut off: {}, retrying", describe(&e));
+                    tries.back_off().await;
+                }
+                Err(e) => {
+                    return Err(FalconError::Transport {
+                        path: path.to_string(),
+                        detail: format!("reply cut off: {}", describe(&e)),
+                        // The status line arrived: a 2xx means the API took the request.
+                        maybe_executed: safety == Safety::Once,
+                    });
+                }
+            }
+        }
     }
 }
 

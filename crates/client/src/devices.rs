@@ -1,12 +1,10 @@
 //! Host lookup: FQL queries, device details and online state (docs/protocol.md, "Host lookup").
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::client::{FalconClient, Safety};
+use crate::client::FalconClient;
 use crate::error::{ApiErrorItem, FalconError};
 use crate::{Envelope, null_default};
 
@@ -266,14 +264,10 @@ impl FalconClient {
             let body = json!({ "ids": chunk });
             let q = [("action_name", action.action_name().to_string())];
             let reply = self
-                .send(
-                    Method::POST,
-                    DEVICE_ACTIONS_PATH,
-                    &q,
-                    Some(&body),
-                    Safety::Retry,
-                    Duration::ZERO,
-                )
+                .request(Method::POST, DEVICE_ACTIONS_PATH)
+                .query(&q)
+                .json(&body)
+                .send()
                 .await;
             match reply {
                 Ok(r) => match r.json::<Envelope<Vec<AffectedEntity>>>() {

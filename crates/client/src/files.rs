@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::Deserialize;
 
-use crate::client::{FalconClient, Safety};
+use crate::client::FalconClient;
 use crate::error::FalconError;
 use crate::{Envelope, null_default};
 
@@ -112,18 +112,13 @@ impl FalconClient {
         session_id: &str,
         file_id: &str,
     ) -> Result<(), FalconError> {
-        self.send(
-            Method::DELETE,
-            FILES_V2,
-            &[
+        self.request(Method::DELETE, FILES_V2)
+            .query(&[
                 ("session_id", session_id.to_string()),
                 ("ids", file_id.to_string()),
-            ],
-            None,
-            Safety::Retry,
-            Duration::ZERO,
-        )
-        .await?;
+            ])
+            .send()
+            .await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::client::{FalconClient, Safety, parse_json};
+use crate::client::{FalconClient, parse_json};
 use crate::error::FalconError;
 use crate::{Envelope, null_default};
 use rtrsh_command::Tier;
@@ -83,14 +83,11 @@ impl FalconClient {
         let secs = timeout.as_secs().clamp(1, 600);
         let body = json!({ "device_id": aid, "origin": "rtrsh", "queue_offline": queue_offline });
         let reply = self
-            .send(
-                Method::POST,
-                SESSIONS,
-                &[("timeout", secs.to_string())],
-                Some(&body),
-                Safety::Retry,
-                Duration::from_secs(secs),
-            )
+            .request(Method::POST, SESSIONS)
+            .query(&[("timeout", secs.to_string())])
+            .json(&body)
+            .server_wait(Duration::from_secs(secs))
+            .send()
             .await?;
         first(reply.json()?, SESSIONS)
     }
@@ -108,15 +105,10 @@ impl FalconClient {
 
     /// Closes a session on the server.
     pub async fn delete_session(&self, session_id: &str) -> Result<(), FalconError> {
-        self.send(
-            Method::DELETE,
-            SESSIONS,
-            &[("session_id", session_id.to_string())],
-            None,
-            Safety::Retry,
-            Duration::ZERO,
-        )
-        .await?;
+        self.request(Method::DELETE, SESSIONS)
+            .query(&[("session_id", session_id.to_string())])
+            .send()
+            .await?;
         Ok(())
     }
 
@@ -140,14 +132,10 @@ impl FalconClient {
         });
         let path = tier.single_path();
         let reply = self
-            .send(
-                Method::POST,
-                path,
-                &[],
-                Some(&body),
-                Safety::Once,
-                Duration::ZERO,
-            )
+            .request(Method::POST, path)
+            .json(&body)
+            .once()
+            .send()
             .await?;
         first(reply.json()?, path)
     }

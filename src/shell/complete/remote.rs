@@ -13,7 +13,7 @@ use super::cache::CloudKind;
 use super::paths::{PathStyle, RemoteEntry, acceptable_name, parse_listing};
 use rtrsh_client::FalconClient;
 use rtrsh_client::session::host::quote_path;
-use rtrsh_client::session::poll::{PollLimits, Schedule, poll};
+use rtrsh_client::session::poll::{PollLimits, Schedule, Waiting, poll};
 use rtrsh_client::session::{Collect, Completion, HostSession};
 use rtrsh_command::{Tier, lexer};
 
@@ -164,12 +164,14 @@ impl RemoteFs for Representative {
                 Tier::ReadOnly,
                 &ex.cloud_request_id,
                 &mut sink,
-                &Schedule::default(),
-                &PollLimits {
-                    timeout: super::REMOTE_TIMEOUT,
-                    ..Default::default()
+                Waiting {
+                    schedule: &Schedule::default(),
+                    limits: &PollLimits {
+                        timeout: super::REMOTE_TIMEOUT,
+                        ..Default::default()
+                    },
+                    cancel: &cancel,
                 },
-                &cancel,
             )
             .await
             .ok()?;

@@ -33,7 +33,7 @@ use crate::devices::Device;
 use crate::rtr::SessionLog;
 use crate::session::names;
 use crate::session::poll::{
-    Completion, OutputSink, Pace, PollLimits, Polled, Schedule, Start, poll, poll_starting,
+    Completion, OutputSink, Pace, PollLimits, Polled, Schedule, Start, Waiting, poll, poll_starting,
 };
 use crate::{FalconClient, FalconError};
 use rtrsh_command::{Platform, Tier, script_timeout};
@@ -211,6 +211,15 @@ pub(crate) fn is_session_gone(e: &FalconError) -> bool {
 }
 
 impl HostSession {
+    /// How this session waits for a command: its schedule and limits, and `cancel`.
+    fn waiting<'a>(&'a self, cancel: &'a CancellationToken) -> Waiting<'a> {
+        Waiting {
+            schedule: &self.opts.schedule,
+            limits: &self.opts.limits,
+            cancel,
+        }
+    }
+
     /// Opens a session on `target`.
     pub async fn open(
         client: FalconClient,
@@ -314,9 +323,7 @@ impl HostSession {
                 Tier::ReadOnly,
                 &ex.cloud_request_id,
                 &mut quiet,
-                &self.opts.schedule,
-                &self.opts.limits,
-                cancel,
+                self.waiting(cancel),
             )
             .await?;
             if polled.completion == Completion::Complete && quiet.stderr.is_empty() {
@@ -377,9 +384,7 @@ impl HostSession {
                 &executed.cloud_request_id,
                 Start::Fresh(state.pace.expect()),
                 &mut tee,
-                &self.opts.schedule,
-                &self.opts.limits,
-                cancel,
+                self.waiting(cancel),
             )
             .await?;
             state.pace.observe(&polled);

@@ -319,15 +319,22 @@ fn transient(e: &FalconError) -> bool {
     }
 }
 
+/// How to wait for one command: when to check ([`Schedule`]), for how long ([`PollLimits`]),
+/// and the user's Ctrl-C.
+#[derive(Clone, Copy)]
+pub struct Waiting<'a> {
+    pub schedule: &'a Schedule,
+    pub limits: &'a PollLimits,
+    pub cancel: &'a CancellationToken,
+}
+
 /// Polls a command's status until it completes, streaming each chunk to `sink`.
 pub async fn poll(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
     sink: &mut dyn OutputSink,
-    schedule: &Schedule,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
+    wait: Waiting<'_>,
 ) -> Result<Polled, FalconError> {
     poll_starting(
         client,
@@ -335,9 +342,7 @@ pub async fn poll(
         cloud_request_id,
         Start::Fresh(None),
         sink,
-        schedule,
-        limits,
-        cancel,
+        wait,
     )
     .await
 }
@@ -358,17 +363,19 @@ pub enum Start {
 }
 
 /// [`poll`] from a known starting point ([`Start`]).
-#[allow(clippy::too_many_arguments)]
 pub async fn poll_starting(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
     start_from: Start,
     sink: &mut dyn OutputSink,
-    schedule: &Schedule,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
+    wait: Waiting<'_>,
 ) -> Result<Polled, FalconError> {
+    let Waiting {
+        schedule,
+        limits,
+        cancel,
+    } = wait;
     let (mut first, expect, ready) = match start_from {
         Start::Fresh(expect) => (None, expect, false),
         Start::From(status) => (Some(status), None, false),

@@ -52,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use crate::devices::Device;
 use crate::error::error_text;
 use crate::rtr::QueuedCommandState;
-use crate::session::poll::{PollLimits, Schedule};
+use crate::session::poll::{PollLimits, Schedule, Start, Waiting};
 use crate::{FalconClient, FalconError};
 use rtrsh_command::digest::OutputDigest;
 use rtrsh_command::{Platform, Tier, lexer, script_timeout};
@@ -802,24 +802,28 @@ impl Fleet {
         let words = lexer::words(line).unwrap_or_default();
         let seconds = script_timeout::fleet_seconds(self.opts.batch_timeout);
         let sent = script_timeout::with_timeout(line, &words, seconds);
-        let job = self.job(tier, base, &sent, cancel);
-        let queued_at = SystemTime::now();
-        let gone = self
-            .round(&job, &wanted, true, line, base, queued_at, on_unit)
-            .await;
+        let job = self.job(tier, base, line, &sent, cancel);
+        let gone = self.round(&job, &wanted, true, on_unit).await;
         if !gone.is_empty() && !cancel.is_cancelled() {
             self.reopen(&gone, &mut report).await;
             let again: HashSet<HostIdx> = gone
                 .into_iter()
                 .filter(|&i| self.hosts[i as usize].state.active())
                 .collect();
-            self.round(&job, &again, false, line, base, queued_at, on_unit)
-                .await;
+            self.round(&job, &again, false, on_unit).await;
         }
         report
     }
 
-    fn job(&self, tier: Tier, base: &str, line: &str, cancel: &CancellationToken) -> Job {
+    /// The job of one command: `typed` as the user typed it, `sent` as it goes to the API.
+    fn job(
+        &self,
+        tier: Tier,
+        base: &str,
+        typed: &str,
+        sent: &str,
+        cancel: &CancellationToken,
+    ) -> Job {
         let sessions = self
             .hosts
             .iter()
@@ -833,7 +837,9 @@ impl Fleet {
             index: self.index.clone(),
             tier,
             base: Arc::from(base),
-            line: Arc::from(line),
+            typed: Arc::from(typed),
+            line: Arc::from(sent),
+            started: SystemTime::now(),
             timeout: self.opts.batch_timeout,
             schedule: self.opts.schedule.clone(),
             limits: self.opts.limits.clone(),
@@ -874,15 +880,11 @@ impl Fleet {
 
     /// Sends `job` to the hosts in `wanted`, batch by batch. With `hold_gone`, hosts whose
     /// session is gone are left out of the units and returned.
-    #[allow(clippy::too_many_arguments)]
     async fn round(
         &mut self,
         job: &Job,
         wanted: &HashSet<HostIdx>,
         hold_gone: bool,
-        line: &str,
-        base: &str,
-        queued_at: SystemTime,
         on_unit: &mut dyn FnMut(&Fleet, Unit),
     ) -> Vec<HostIdx> {
         let work = self.batch_parts(wanted);
@@ -927,7 +929,7 @@ impl Fleet {
                     continue;
                 }
             }
-            self.note(&unit, line, base, job.tier, queued_at);
+            self.note(&unit, job);
             on_unit(self, unit);
         }
         gone
@@ -1132,15 +1134,20 @@ impl Fleet {
         }
         for (dir, hs) in by_dir {
             let line = format!("cd {}", crate::session::host::quote_path(&dir));
-            let job = self.job(Tier::ReadOnly, "cd", &line, &CancellationToken::new());
-            let stamp = SystemTime::now();
-            self.round(&job, &hs, false, &line, "cd", stamp, &mut |_, _| {})
-                .await;
+            let job = self.job(
+                Tier::ReadOnly,
+                "cd",
+                &line,
+                &line,
+                &CancellationToken::new(),
+            );
+            self.round(&job, &hs, false, &mut |_, _| {}).await;
         }
     }
 
     /// Takes note of a unit: new working directories, queued commands, hosts back online.
-    fn note(&mut self, unit: &Unit, line: &str, base: &str, tier: Tier, at: SystemTime) {
+    fn note(&mut self, unit: &Unit, job: &Job) {
+        let (line, base, tier, at) = (&*job.typed, &*job.base, job.tier, job.started);
         let is_cd = base.eq_ignore_ascii_case("cd");
         for run in &unit.runs {
             let h = &mut self.hosts[run.host as usize];
@@ -1363,11 +1370,12 @@ impl Fleet {
                         q.tier,
                         q.host,
                         &q.cloud_request_id,
-                        Some(first),
-                        false,
-                        &schedule,
-                        &limits,
-                        &cancel,
+                        Start::From(first),
+                        Waiting {
+                            schedule: &schedule,
+                            limits: &limits,
+                            cancel: &cancel,
+                        },
                         &mut g,
                     )
                     .await;

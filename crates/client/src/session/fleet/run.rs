@@ -23,10 +23,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{Group, HostIdx, HostRun, RunResult, Unit, error_text};
-use crate::batch::HostReply;
+use crate::batch::{BatchCommand, HostReply};
 use crate::rtr::Status;
 use crate::session::host::{Pick, Window, pick_unconfirmed};
-use crate::session::poll::{Collect, Completion, PollLimits, Schedule, Start, poll_starting};
+use crate::session::poll::{
+    Collect, Completion, PollLimits, Schedule, Start, Waiting, poll_starting,
+};
 use crate::{FalconClient, FalconError};
 use rtrsh_command::Tier;
 use rtrsh_command::digest::OutputDigest;
@@ -197,7 +199,12 @@ pub(super) struct Job {
     pub(super) index: Arc<HashMap<String, HostIdx>>,
     pub(super) tier: Tier,
     pub(super) base: Arc<str>,
+    /// The line as the user typed it.
+    pub(super) typed: Arc<str>,
+    /// The line as it goes to the API (a script's `-Timeout` added).
     pub(super) line: Arc<str>,
+    /// When the command was sent (a queued command's time).
+    pub(super) started: std::time::SystemTime,
     pub(super) timeout: Duration,
     pub(super) schedule: Schedule,
     pub(super) limits: PollLimits,
@@ -251,16 +258,22 @@ impl Job {
         let _turn = self.chunk_gate.acquire().await.ok();
         self.release_first(&m.first);
         let mut g = Grouper::default();
+        let start = match m.first {
+            Some(status) => Start::From(status),
+            None if m.ready => Start::Ready,
+            None => Start::Fresh(None),
+        };
         let run = follow_chunks(
             &self.client,
             self.tier,
             m.host,
             &m.crid,
-            m.first,
-            m.ready,
-            &self.schedule,
-            &self.limits,
-            &self.cancel,
+            start,
+            Waiting {
+                schedule: &self.schedule,
+                limits: &self.limits,
+                cancel: &self.cancel,
+            },
             &mut g,
         )
         .await;
@@ -392,32 +405,20 @@ fn failure(e: &FalconError) -> RunResult {
     }
 }
 
-/// Fetches the rest of one host's output with the single-host chunk loop, from the chunk 0
-/// in hand (or, without it, from chunk 0: at once when `ready`, else on the polling schedule),
-/// and files it in `g`.
-#[allow(clippy::too_many_arguments)]
+/// Fetches the rest of one host's output with the single-host chunk loop, from `start` (the
+/// chunk 0 in hand; or, without it, from chunk 0: at once when it is known to be ready, else on
+/// the polling schedule), and files it in `g`.
 pub(super) async fn follow_chunks(
     client: &FalconClient,
     tier: Tier,
     host: HostIdx,
     crid: &str,
-    first: Option<Status>,
-    ready: bool,
-    schedule: &Schedule,
-    limits: &PollLimits,
-    cancel: &CancellationToken,
+    start: Start,
+    wait: Waiting<'_>,
     g: &mut Grouper,
 ) -> HostRun {
     let mut out = Collect::default();
-    let start = match first {
-        Some(status) => Start::From(status),
-        None if ready => Start::Ready,
-        None => Start::Fresh(None),
-    };
-    let polled = poll_starting(
-        client, tier, crid, start, &mut out, schedule, limits, cancel,
-    )
-    .await;
+    let polled = poll_starting(client, tier, crid, start, &mut out, wait).await;
     let (result, seqs) = match polled {
         Ok(p) => {
             let r = match p.completion {
@@ -514,17 +515,17 @@ pub(super) async fn run_batch(
     // The server's clock had reached this when the command was sent (see `recover`).
     let floor = job.client.server_time_floor(std::time::Instant::now());
     let deadline = Instant::now() + job.timeout;
+    let command = BatchCommand {
+        tier: job.tier,
+        batch_id: &batch_id,
+        base_command: &job.base,
+        command_string: &job.line,
+        optional_hosts: Some(&optional),
+        timeout: window,
+        gate: Some(&job.gate),
+    };
     let sent = tokio::select! {
-        r = job.client.batch_command_gated(
-            job.tier,
-            &batch_id,
-            &job.base,
-            &job.line,
-            Some(&optional),
-            window,
-            Some(&job.gate),
-            &mut on_host,
-        ) => Some(r),
+        r = job.client.batch_command(&command, &mut on_host) => Some(r),
         _ = job.cancel.cancelled() => None,
     };
     let mut error = None;
