@@ -185,7 +185,7 @@ pub async fn run_line(
             outs.notify(format!("could not save the output: {e}"));
         }
     }
-    rec.session_id = Some(session.session_id().await);
+    rec.session_id = Some(session.session_id().await.into());
     let outcome = match result {
         Ok(o) => o,
         Err(e) => return failed(outs, rec, streams, &e, started, &digest),
@@ -219,7 +219,7 @@ pub async fn run_line(
             ),
         }
     }
-    rec.cloud_request_id = Some(outcome.cloud_request_id.clone());
+    rec.cloud_request_id = Some(outcome.cloud_request_id.to_string());
     rec.sequence_ids_seen = outcome.polled.sequence_ids_seen.clone();
     rec.queued = outcome.queued;
     rec.exit.complete = outcome.polled.completion == Completion::Complete && !outcome.queued;

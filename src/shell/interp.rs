@@ -31,6 +31,7 @@ use crate::shell::pipe::Output;
 use crate::shell::results::{Collect, Results};
 use crate::shell::script::{ScriptLine, typed_lines};
 use crate::shell::{ShellArgs, builtins, repl};
+use rtrsh_client::Aid;
 use rtrsh_client::FalconClient;
 use rtrsh_client::devices::{ActionOutcome, Containment};
 use rtrsh_client::session::classify;
@@ -173,7 +174,7 @@ pub trait Hosts {
     /// The hosts `contain` and `lift` act on, each as (hostname, aid): every host of the shell,
     /// offline ones too (containment needs no session; an offline host is contained when it is
     /// back), or those `only` names (an error names the ones that are not here).
-    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String>;
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, Aid)>, String>;
     /// A note about one host in the audit transcript (what a containment action did).
     fn audit(&mut self, host: &str, aid: &str, note: &str);
 }
@@ -679,7 +680,7 @@ impl<H: Hosts> Interp<'_, H> {
                 return LineEnd::of(Exit::Ok);
             }
         }
-        let aids: Vec<String> = targets.iter().map(|(_, a)| a.clone()).collect();
+        let aids: Vec<Aid> = targets.iter().map(|(_, a)| a.clone()).collect();
         let outcome = self.hosts.client().device_action(action, &aids).await;
         let (results, mut exit) = containment_results(action, &targets, &outcome);
         if outcome
@@ -767,7 +768,7 @@ struct ContainResult {
 /// was not reached, else 0 ("already" is the state asked for).
 fn containment_results(
     action: Containment,
-    targets: &[(String, String)],
+    targets: &[(String, Aid)],
     outcome: &ActionOutcome,
 ) -> (Vec<ContainResult>, Exit) {
     let mut exit = Exit::Ok;
@@ -817,7 +818,7 @@ fn containment_results(
                 };
             ContainResult {
                 host: host.clone(),
-                aid: aid.clone(),
+                aid: aid.to_string(),
                 result,
                 message,
                 text,
@@ -874,7 +875,7 @@ mod tests {
     #[test]
     fn containment_results_per_host() {
         use rtrsh_client::ApiErrorItem;
-        let t = |h: &str, a: &str| (h.to_string(), a.to_string());
+        let t = |h: &str, a: &str| (h.to_string(), Aid::new(a));
         let targets = [
             t("A", "aaaa"),
             t("B", "bbbb"),

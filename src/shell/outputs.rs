@@ -182,12 +182,12 @@ pub enum LineResult {
     Cancelled,
 }
 
-pub fn session_info(session: &HostSession, session_id: String) -> SessionInfo {
+pub fn session_info(session: &HostSession, session_id: impl Into<String>) -> SessionInfo {
     let t = session.target();
     SessionInfo {
         host: t.hostname.clone(),
-        aid: t.aid.clone(),
-        session_id: Some(session_id),
+        aid: t.aid.to_string(),
+        session_id: Some(session_id.into()),
         trace_ids: Vec::new(),
     }
 }

@@ -23,6 +23,7 @@ use crate::shell::ShellArgs;
 use rtrsh_client::FalconClient;
 use rtrsh_client::session::fleet::{QueueStage, not_run_yet};
 use rtrsh_client::session::poll::{Collect, Completion, PollLimits, Schedule, Waiting, poll};
+use rtrsh_client::{Aid, SessionId};
 
 /// `rtrsh queue` options.
 #[derive(Debug, clap::Args)]
@@ -98,7 +99,7 @@ pub async fn show_session(
     let deadline = wait.map(|w| tokio::time::Instant::now() + w);
     let mut pause = Duration::from_millis(500);
     loop {
-        let entries = match collect(client, &[session_id.to_string()]).await {
+        let entries = match collect(client, &[SessionId::new(session_id)]).await {
             Ok(entries) => entries,
             Err(e) => {
                 e.print();
@@ -130,7 +131,7 @@ pub async fn show_session(
     }
 }
 
-async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, CliError> {
+async fn collect(client: &FalconClient, ids: &[SessionId]) -> Result<Vec<Entry>, CliError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -138,8 +139,8 @@ async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, Cl
     for chunk in ids.chunks(100) {
         sessions.extend(client.queued_sessions(chunk).await?);
     }
-    let aids: Vec<String> = sessions.iter().map(|s| s.aid.clone()).collect();
-    let names: HashMap<String, String> = client
+    let aids: Vec<Aid> = sessions.iter().map(|s| s.aid.clone()).collect();
+    let names: HashMap<Aid, String> = client
         .get_devices(&aids)
         .await?
         .into_iter()
@@ -154,11 +155,14 @@ async fn collect(client: &FalconClient, ids: &[String]) -> Result<Vec<Entry>, Cl
     for s in sessions {
         for c in s.commands {
             let mut e = Entry {
-                host: names.get(&s.aid).cloned().unwrap_or_else(|| s.aid.clone()),
-                aid: s.aid.clone(),
-                session_id: s.id.clone(),
+                host: names
+                    .get(&s.aid)
+                    .cloned()
+                    .unwrap_or_else(|| s.aid.to_string()),
+                aid: s.aid.to_string(),
+                session_id: s.id.to_string(),
                 command: c.command_string.clone(),
-                cloud_request_id: c.cloud_request_id.clone(),
+                cloud_request_id: c.cloud_request_id.to_string(),
                 queued_at: c.created_at.clone(),
                 state: "waiting".into(),
                 stdout: None,

@@ -15,6 +15,7 @@ use crate::shell::interp::{Hosts, LineEnd, Notify, Plan};
 use crate::shell::outputs::{LineResult, Outputs};
 use crate::shell::pipe::Local;
 use crate::shell::{fleet::local, repl};
+use rtrsh_client::Aid;
 use rtrsh_client::FalconClient;
 use rtrsh_client::session::HostSession;
 use rtrsh_client::session::fleet::HostIdx;
@@ -107,7 +108,7 @@ impl Hosts for OneHost<'_> {
         let _ = self.outs.transcript.note(Some(&info), note);
     }
 
-    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, Aid)>, String> {
         self.targets(only)?;
         let t = self.session.target();
         Ok(vec![(t.hostname.clone(), t.aid.clone())])
@@ -276,7 +277,7 @@ impl Hosts for OneHost<'_> {
             label: "connected".into(),
             error: None,
             cwd,
-            session_id: sid,
+            session_id: sid.into(),
         }];
         if let Err(e) = local::refresh(self.session.client(), &mut rows).await {
             self.notice(&format!("device details: {e}"));

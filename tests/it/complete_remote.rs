@@ -22,7 +22,7 @@ async fn open(env: &TestEnv, hostname: &str, platform: Platform) -> HostSession 
     let client =
         FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
     let target = Target {
-        aid: env.aid(hostname).await,
+        aid: env.aid(hostname).await.into(),
         hostname: hostname.to_string(),
         platform: Some(platform),
     };
@@ -238,7 +238,7 @@ async fn nothing_is_queued_on_an_offline_host() {
     let client =
         FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
     let target = Target {
-        aid,
+        aid: aid.into(),
         hostname: "offline".to_string(),
         platform: Some(Platform::Windows),
     };

@@ -30,6 +30,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
         member_cid: None,
     };
     let client = FalconClient::new(&env.base, creds, ClientOptions::default()).expect("client");
+    let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
     let devices = client.get_devices(&aids).await.expect("devices");
     let opts = FleetOptions {
         // A unit is handed on once it holds 1.5 MiB: two of these 1 MiB outputs.
@@ -65,7 +66,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
                     };
                     assert!(!stderr);
                     let text = unit.groups[group].stdout.clone();
-                    let before = outputs.insert(r.host, (r.cloud_request_id.clone(), text));
+                    let before = outputs.insert(r.host, (r.cloud_request_id.to_string(), text));
                     assert!(before.is_none(), "host {} accounted twice", r.host);
                 }
                 units.push((unit.runs.len(), bytes));

@@ -29,7 +29,7 @@ async fn open(env: &TestEnv, hostname: &str) -> HostSession {
     let client =
         FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
     let target = Target {
-        aid: env.aid(hostname).await,
+        aid: env.aid(hostname).await.into(),
         hostname: hostname.to_string(),
         platform: Some(Platform::Windows),
     };
@@ -252,7 +252,9 @@ async fn a_command_far_longer_than_usual_is_followed_to_its_end() {
     assert_eq!(n, 1, "the script ran once");
     // The window did not make it spin: far fewer checks than one per ms of its running time.
     let id = &o.cloud_request_id;
-    let polls = stats["commands"][id]["polls"].as_u64().unwrap_or(0);
+    let polls = stats["commands"][id.as_str()]["polls"]
+        .as_u64()
+        .unwrap_or(0);
     assert!(polls >= 1);
     assert!(polls < 100, "{polls} status checks");
 }

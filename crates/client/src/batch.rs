@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::client::{FalconClient, parse_json};
 use crate::error::{ApiErrorItem, FalconError};
+use crate::ids::{Aid, BatchId, CloudRequestId, SessionId};
 use crate::rtr::Status;
 use crate::{Meta, null_default};
 use rtrsh_command::Tier;
@@ -31,7 +32,7 @@ const GET: &str = "/real-time-response/combined/batch-get-command/v1";
 #[derive(Debug, Default)]
 pub struct BatchGet {
     pub req_id: String,
-    pub hosts: HashMap<String, HostReply<'static>>,
+    pub hosts: HashMap<Aid, HostReply<'static>>,
     pub trace_id: Option<String>,
 }
 
@@ -115,9 +116,9 @@ impl HostReply<'_> {
             complete: self.complete,
             stdout: self.stdout.to_string(),
             stderr: self.stderr.to_string(),
-            session_id: self.session_id.to_string(),
+            session_id: SessionId::new(self.session_id.as_ref()),
             base_command: self.base_command.to_string(),
-            task_id: self.task_id.to_string(),
+            task_id: CloudRequestId::new(self.task_id.as_ref()),
             sequence_id: self.sequence_id,
         }
     }
@@ -134,26 +135,26 @@ impl HostReply<'_> {
 /// The reply of a batch init: the batch id and each host's result (keyed by aid).
 #[derive(Debug, Default)]
 pub struct BatchInit {
-    pub batch_id: String,
-    pub hosts: HashMap<String, HostReply<'static>>,
+    pub batch_id: BatchId,
+    pub hosts: HashMap<Aid, HostReply<'static>>,
     pub trace_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct InitEnvelope<'a> {
     #[serde(default, deserialize_with = "null_default")]
-    batch_id: String,
+    batch_id: BatchId,
     #[serde(default, borrow)]
-    resources: Option<HashMap<String, HostReply<'a>>>,
+    resources: Option<HashMap<Aid, HostReply<'a>>>,
 }
 
 /// One host of a batch refresh reply.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Refreshed {
     #[serde(default, deserialize_with = "null_default")]
-    pub aid: String,
+    pub aid: Aid,
     #[serde(default, deserialize_with = "null_default")]
-    pub session_id: String,
+    pub session_id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
     pub errors: Vec<ApiErrorItem>,
 }
@@ -161,7 +162,7 @@ pub struct Refreshed {
 #[derive(Deserialize)]
 struct RefreshEnvelope {
     #[serde(default, deserialize_with = "null_default")]
-    resources: HashMap<String, Refreshed>,
+    resources: HashMap<Aid, Refreshed>,
 }
 
 /// One command line for a batch ([`FalconClient::batch_command`]).
@@ -172,7 +173,7 @@ pub struct BatchCommand<'a> {
     pub base_command: &'a str,
     pub command_string: &'a str,
     /// All of the batch (`None`), or just these hosts (never empty: `[]` would mean all).
-    pub optional_hosts: Option<&'a [String]>,
+    pub optional_hosts: Option<&'a [Aid]>,
     /// How long the server waits for the hosts.
     pub timeout: Duration,
     /// Read the reply only once a place here is free (see [`crate::client::ApiRequest::gate`]);
@@ -205,7 +206,7 @@ impl FalconClient {
     /// (see `Fleet::connect`, which cleans up after a lost reply).
     pub async fn batch_init(
         &self,
-        host_ids: &[String],
+        host_ids: &[Aid],
         queue_offline: bool,
         timeout: Duration,
         existing_batch_id: Option<&str>,
@@ -258,7 +259,7 @@ impl FalconClient {
         &self,
         batch_id: &str,
         path: &str,
-        optional_hosts: &[String],
+        optional_hosts: &[Aid],
         timeout: Duration,
     ) -> Result<BatchGet, FalconError> {
         let secs = timeout_secs(timeout);
@@ -270,7 +271,7 @@ impl FalconClient {
         let reply = self.post_batch(GET, &body, secs).await?;
         let mut hosts = HashMap::new();
         parse_batch_reply(&reply.body, GET, &mut |h| {
-            hosts.insert(h.aid.to_string(), h.into_owned());
+            hosts.insert(Aid::new(h.aid.as_ref()), h.into_owned());
         })?;
         let v: serde_json::Value = reply.json()?;
         Ok(BatchGet {
@@ -288,7 +289,7 @@ impl FalconClient {
     pub async fn batch_get_status(
         &self,
         req_id: &str,
-    ) -> Result<HashMap<String, crate::files::SessionFile>, FalconError> {
+    ) -> Result<HashMap<Aid, crate::files::SessionFile>, FalconError> {
         let reply = self
             .get(GET, &[("batch_get_cmd_req_id", req_id.to_string())])
             .await?;
@@ -299,10 +300,10 @@ impl FalconClient {
             for (aid, f) in files {
                 // `model.File`: `id` is a number here, so the fields are read one by one.
                 out.insert(
-                    aid.to_ascii_lowercase(),
+                    Aid::new(aid.to_ascii_lowercase()),
                     crate::files::SessionFile {
-                        cloud_request_id: text(f, "cloud_request_id"),
-                        session_id: text(f, "session_id"),
+                        cloud_request_id: CloudRequestId::new(text(f, "cloud_request_id")),
+                        session_id: SessionId::new(text(f, "session_id")),
                         name: text(f, "name"),
                         sha256: text(f, "sha256"),
                         size: f["size"].as_u64().unwrap_or(0),
@@ -321,7 +322,7 @@ impl FalconClient {
     pub async fn batch_refresh(
         &self,
         batch_id: &str,
-        hosts_to_remove: &[String],
+        hosts_to_remove: &[Aid],
     ) -> Result<Vec<Refreshed>, FalconError> {
         let body = json!({ "batch_id": batch_id, "hosts_to_remove": hosts_to_remove });
         let reply = self.post_repeatable(REFRESH, &body).await?;

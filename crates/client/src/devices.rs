@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::client::FalconClient;
 use crate::error::{ApiErrorItem, FalconError};
+use crate::ids::Aid;
 use crate::{Envelope, null_default};
 
 /// The devices action endpoint (`PerformActionV2`, scope `devices:write`).
@@ -46,14 +47,14 @@ impl Containment {
 #[derive(Clone, Debug, Default, Deserialize)]
 struct AffectedEntity {
     #[serde(default, deserialize_with = "null_default")]
-    id: String,
+    id: Aid,
 }
 
 /// What a containment action did.
 #[derive(Debug, Default)]
 pub struct ActionOutcome {
     /// Aids the action was taken on (`resources`).
-    pub done: Vec<String>,
+    pub done: Vec<Aid>,
     /// Per-host errors the API gave (`errors`; the message names the aid). Code 409: the host
     /// is already in, or on its way to, that state.
     pub errors: Vec<ApiErrorItem>,
@@ -66,7 +67,7 @@ pub struct ActionOutcome {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct Device {
     #[serde(default, deserialize_with = "null_default")]
-    pub device_id: String,
+    pub device_id: Aid,
     #[serde(default, deserialize_with = "null_default")]
     pub cid: String,
     #[serde(default, deserialize_with = "null_default")]
@@ -91,7 +92,7 @@ pub struct Device {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct OnlineState {
     #[serde(default, deserialize_with = "null_default")]
-    pub id: String,
+    pub id: Aid,
     #[serde(default, deserialize_with = "null_default")]
     pub state: String,
 }
@@ -99,7 +100,7 @@ pub struct OnlineState {
 /// One page of a devices query.
 #[derive(Clone, Debug, Default)]
 pub struct IdPage {
-    pub ids: Vec<String>,
+    pub ids: Vec<Aid>,
     pub total: u64,
 }
 
@@ -110,7 +111,7 @@ pub const MAX_SELECTION: usize = 2_000_000;
 /// One page of a devices scroll query.
 #[derive(Clone, Debug, Default)]
 pub struct ScrollPage {
-    pub ids: Vec<String>,
+    pub ids: Vec<Aid>,
     /// Aids matching in all, when the reply says.
     pub total: Option<u64>,
     /// The token of the next page (`meta.pagination.offset`); empty when none was given.
@@ -148,7 +149,7 @@ impl FalconClient {
             q.push(("sort", s.to_string()));
         }
         let reply = self.get("/devices/queries/devices/v1", &q).await?;
-        let env: Envelope<Vec<String>> = reply.json()?;
+        let env: Envelope<Vec<Aid>> = reply.json()?;
         let total = env
             .meta
             .pagination
@@ -180,7 +181,7 @@ impl FalconClient {
             q.push(("sort", s.to_string()));
         }
         let reply = self.get("/devices/queries/devices-scroll/v1", &q).await?;
-        let env: Envelope<Vec<String>> = reply.json()?;
+        let env: Envelope<Vec<Aid>> = reply.json()?;
         let (next, total) = env
             .meta
             .pagination
@@ -198,7 +199,7 @@ impl FalconClient {
     /// (docs/protocol.md, "Host lookup"). The loop ends on a page that adds no new aid, once
     /// `total` aids are in hand, or when the API gives no next token or the same one again, so a
     /// server that misreports cannot keep it going; more than [`MAX_SELECTION`] aids is an error.
-    pub async fn query_all_devices(&self, filter: &str) -> Result<Vec<String>, FalconError> {
+    pub async fn query_all_devices(&self, filter: &str) -> Result<Vec<Aid>, FalconError> {
         const PAGE: u32 = 5000;
         let mut all = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -235,7 +236,7 @@ impl FalconClient {
 
     /// `POST /devices/entities/devices/v2`: details of hosts, 5,000 per request. Unknown ids
     /// are left out.
-    pub async fn get_devices(&self, ids: &[String]) -> Result<Vec<Device>, FalconError> {
+    pub async fn get_devices(&self, ids: &[Aid]) -> Result<Vec<Device>, FalconError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(5000) {
             let body = json!({ "ids": chunk });
@@ -258,7 +259,7 @@ impl FalconClient {
     /// host was already there; CrowdStrike's Ansible `host_contain` module reads it so). Stops at
     /// the first request that fails as a whole. Re-sending is safe: a host that took the action
     /// comes back as a 409.
-    pub async fn device_action(&self, action: Containment, ids: &[String]) -> ActionOutcome {
+    pub async fn device_action(&self, action: Containment, ids: &[Aid]) -> ActionOutcome {
         let mut out = ActionOutcome::default();
         for chunk in ids.chunks(ACTION_IDS_PER_REQUEST) {
             let body = json!({ "ids": chunk });
@@ -296,10 +297,10 @@ impl FalconClient {
     }
 
     /// `GET /devices/entities/online-state/v1`, 100 ids per request.
-    pub async fn online_states(&self, ids: &[String]) -> Result<Vec<OnlineState>, FalconError> {
+    pub async fn online_states(&self, ids: &[Aid]) -> Result<Vec<OnlineState>, FalconError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
-            let q: Vec<(&str, String)> = chunk.iter().map(|id| ("ids", id.clone())).collect();
+            let q: Vec<(&str, String)> = chunk.iter().map(|id| ("ids", id.to_string())).collect();
             match self.get("/devices/entities/online-state/v1", &q).await {
                 Ok(r) => out.extend(r.json::<Envelope<Vec<OnlineState>>>()?.resources),
                 Err(e) if e.status() == Some(404) => {}

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::client::FalconClient;
 use crate::error::FalconError;
+use crate::ids::{CloudRequestId, SessionId};
 use crate::{Envelope, null_default};
 
 const FILES_V2: &str = "/real-time-response/entities/file/v2";
@@ -34,9 +35,9 @@ pub struct SessionFile {
     #[serde(default, deserialize_with = "null_default")]
     pub id: String,
     #[serde(default, deserialize_with = "null_default")]
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     #[serde(default, deserialize_with = "null_default")]
-    pub session_id: String,
+    pub session_id: SessionId,
     /// The full path on the host (hostile: sanitise before printing).
     #[serde(default, deserialize_with = "null_default")]
     pub name: String,

@@ -14,11 +14,13 @@ pub mod devices;
 pub mod error;
 pub mod files;
 pub mod governor;
+pub mod ids;
 pub mod rtr;
 pub mod session;
 
 pub use client::{ClientOptions, Credentials, FalconClient, RegionSwitch, Reply, Safety};
 pub use error::{ApiErrorItem, FalconError};
+pub use ids::{Aid, BatchId, CloudRequestId, SessionId};
 
 use serde::{Deserialize, Deserializer};
 

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::client::{FalconClient, parse_json};
 use crate::error::FalconError;
+use crate::ids::{Aid, CloudRequestId, SessionId};
 use crate::{Envelope, null_default};
 use rtrsh_command::Tier;
 
@@ -16,7 +17,7 @@ use rtrsh_command::Tier;
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Session {
     #[serde(default, deserialize_with = "null_default")]
-    pub session_id: String,
+    pub session_id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
     pub pwd: String,
     #[serde(default, deserialize_with = "null_default")]
@@ -31,9 +32,9 @@ pub struct Session {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Executed {
     #[serde(default, deserialize_with = "null_default")]
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     #[serde(default, deserialize_with = "null_default")]
-    pub session_id: String,
+    pub session_id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
     pub queued_command_offline: bool,
 }
@@ -48,11 +49,11 @@ pub struct Status {
     #[serde(default, deserialize_with = "null_default")]
     pub stderr: String,
     #[serde(default, deserialize_with = "null_default")]
-    pub session_id: String,
+    pub session_id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
     pub base_command: String,
     #[serde(default, deserialize_with = "null_default")]
-    pub task_id: String,
+    pub task_id: CloudRequestId,
     /// Absent when 0 in real replies.
     #[serde(default)]
     pub sequence_id: Option<u64>,
@@ -162,7 +163,7 @@ impl FalconClient {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SessionLog {
     #[serde(default, deserialize_with = "null_default")]
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     #[serde(default, deserialize_with = "null_default")]
     pub base_command: String,
     #[serde(default, deserialize_with = "null_default")]
@@ -175,9 +176,9 @@ pub struct SessionLog {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SessionDetail {
     #[serde(default, deserialize_with = "null_default")]
-    pub id: String,
+    pub id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
-    pub device_id: String,
+    pub device_id: Aid,
     #[serde(default, deserialize_with = "null_default")]
     pub logs: Vec<SessionLog>,
 }
@@ -194,7 +195,7 @@ impl FalconClient {
     /// The command log of a session (`POST /real-time-response/entities/sessions/GET/v1`), in
     /// the order the API lists it (undocumented: do not rely on it).
     pub async fn session_logs(&self, session_id: &str) -> Result<SessionLogs, FalconError> {
-        let (mut by_session, date) = self.sessions_logs(&[session_id.to_string()]).await?;
+        let (mut by_session, date) = self.sessions_logs(&[SessionId::new(session_id)]).await?;
         let entries = by_session.remove(session_id).unwrap_or_default();
         Ok(SessionLogs { entries, date })
     }
@@ -203,10 +204,10 @@ impl FalconClient {
     /// (the server's clock, truncated to the second).
     pub async fn sessions_logs(
         &self,
-        session_ids: &[String],
+        session_ids: &[SessionId],
     ) -> Result<
         (
-            std::collections::HashMap<String, Vec<SessionLog>>,
+            std::collections::HashMap<SessionId, Vec<SessionLog>>,
             Option<std::time::SystemTime>,
         ),
         FalconError,
@@ -223,7 +224,7 @@ impl FalconClient {
     /// for, with the `Date` of the first reply.
     pub async fn sessions_details(
         &self,
-        session_ids: &[String],
+        session_ids: &[SessionId],
     ) -> Result<(Vec<SessionDetail>, Option<std::time::SystemTime>), FalconError> {
         const PATH: &str = "/real-time-response/entities/sessions/GET/v1";
         let mut out = Vec::with_capacity(session_ids.len());
@@ -249,7 +250,7 @@ impl FalconClient {
     pub async fn my_sessions_since(
         &self,
         since: std::time::SystemTime,
-    ) -> Result<Vec<String>, FalconError> {
+    ) -> Result<Vec<SessionId>, FalconError> {
         self.query_sessions(&format!(
             "user_id:'@me'+deleted_at:null+created_at:>='{}'",
             humantime::format_rfc3339_seconds(since)
@@ -259,16 +260,16 @@ impl FalconClient {
 
     /// Ids of this API client's sessions holding commands queued for an offline host in the
     /// last 7 days (queued sessions live that long), PSFalcon's `Get-FalconQueue` filter.
-    pub async fn my_queued_sessions(&self) -> Result<Vec<String>, FalconError> {
+    pub async fn my_queued_sessions(&self) -> Result<Vec<SessionId>, FalconError> {
         self.query_sessions("user_id:'@me'+commands_queued:true+created_at:>'now-7d'")
             .await
     }
 
     /// Session ids matching an FQL filter (`GET …/queries/sessions/v1`, string offsets).
-    pub async fn query_sessions(&self, filter: &str) -> Result<Vec<String>, FalconError> {
+    pub async fn query_sessions(&self, filter: &str) -> Result<Vec<SessionId>, FalconError> {
         const PATH: &str = "/real-time-response/queries/sessions/v1";
         let filter = filter.to_string();
-        let mut ids: Vec<String> = Vec::new();
+        let mut ids: Vec<SessionId> = Vec::new();
         let mut offset = String::new();
         loop {
             let mut q = vec![("filter", filter.clone()), ("limit", "100".to_string())];
@@ -276,7 +277,7 @@ impl FalconClient {
                 q.push(("offset", offset.clone()));
             }
             let reply = self.get(PATH, &q).await?;
-            let env: Envelope<Vec<String>> = reply.json()?;
+            let env: Envelope<Vec<SessionId>> = reply.json()?;
             let got = env.resources.len();
             let before = ids.len();
             for id in env.resources {
@@ -303,7 +304,7 @@ impl FalconClient {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct QueuedCommandState {
     #[serde(default, deserialize_with = "null_default")]
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
     #[serde(default, deserialize_with = "null_default")]
@@ -319,9 +320,9 @@ pub struct QueuedCommandState {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct QueuedSession {
     #[serde(default, deserialize_with = "null_default")]
-    pub id: String,
+    pub id: SessionId,
     #[serde(default, deserialize_with = "null_default")]
-    pub aid: String,
+    pub aid: Aid,
     #[serde(default, deserialize_with = "null_default")]
     pub status: String,
     /// Capitalised in the spec and in real replies (docs/protocol.md, "Queued commands").
@@ -340,7 +341,7 @@ impl FalconClient {
     /// know as queued are left out; none at all (its 404) is an empty list.
     pub async fn queued_sessions(
         &self,
-        session_ids: &[String],
+        session_ids: &[SessionId],
     ) -> Result<Vec<QueuedSession>, FalconError> {
         const PATH: &str = "/real-time-response/entities/queued-sessions/GET/v1";
         let body = json!({ "ids": session_ids });

@@ -15,6 +15,7 @@ use rtrsh_client::FalconClient;
 use rtrsh_client::session::host::quote_path;
 use rtrsh_client::session::poll::{PollLimits, Schedule, Waiting, poll};
 use rtrsh_client::session::{Collect, Completion, HostSession};
+use rtrsh_client::{Aid, SessionId};
 use rtrsh_command::{Tier, lexer};
 
 /// Most names fetched from one cloud library.
@@ -115,8 +116,8 @@ async fn cloud_names(client: &FalconClient, kind: CloudKind) -> Option<Vec<Strin
 #[derive(Clone)]
 pub struct Borrowed {
     pub client: FalconClient,
-    pub aid: String,
-    pub session_id: String,
+    pub aid: Aid,
+    pub session_id: SessionId,
     pub cwd: String,
 }
 

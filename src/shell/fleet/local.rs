@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
+use rtrsh_client::Aid;
 use rtrsh_client::devices::Device;
 use rtrsh_client::session::fleet::{Fleet, HostIdx, HostState};
 use rtrsh_client::{FalconClient, FalconError};
@@ -111,10 +112,10 @@ impl HostRow<'_> {
 /// Asks the API for the rows' current device details (containment changes under a running
 /// shell), 5,000 hosts a request; rows keep what they had for hosts it does not return.
 pub async fn refresh(client: &FalconClient, rows: &mut [HostRow<'_>]) -> Result<(), FalconError> {
-    let ids: Vec<String> = rows
+    let ids: Vec<Aid> = rows
         .iter()
         .filter(|r| !r.aid.is_empty())
-        .map(|r| r.aid.to_string())
+        .map(|r| Aid::new(r.aid))
         .collect();
     if ids.is_empty() {
         return Ok(());
@@ -161,7 +162,7 @@ fn fleet_row(h: &rtrsh_client::session::fleet::FleetHost) -> HostRow<'_> {
             _ => None,
         },
         cwd: h.cwd.clone(),
-        session_id: h.session_id.clone(),
+        session_id: h.session_id.to_string(),
     }
 }
 

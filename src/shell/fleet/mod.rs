@@ -33,6 +33,7 @@ use crate::shell::interp::{self, Hosts, LineEnd, Notify, Plan};
 use crate::shell::line::{self, Line};
 use crate::shell::pipe::Local;
 use crate::shell::script::ScriptLine;
+use rtrsh_client::Aid;
 use rtrsh_client::FalconClient;
 use rtrsh_client::session::fleet::{
     self as engine, Fleet, FleetOptions, HostIdx, RefreshEvent, Selection,
@@ -96,7 +97,7 @@ pub(crate) struct FleetShell<'a> {
     /// Refresh events until [`Hosts::watch`] takes them.
     events: Option<mpsc::UnboundedReceiver<RefreshEvent>>,
     /// Hosts whose sessions expired, from the watcher; marked before the next line.
-    expired: Option<mpsc::UnboundedReceiver<Vec<String>>>,
+    expired: Option<mpsc::UnboundedReceiver<Vec<Aid>>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The host TAB lists directories on (see [`FleetShell::representative`]).
     rep: Representative,
@@ -453,7 +454,7 @@ impl Hosts for FleetShell<'_> {
         let Some(mut events) = self.events.take() else {
             return;
         };
-        let (expired_tx, expired_rx) = mpsc::unbounded_channel::<Vec<String>>();
+        let (expired_tx, expired_rx) = mpsc::unbounded_channel::<Vec<Aid>>();
         self.expired = Some(expired_rx);
         self.watcher = Some(tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
@@ -571,7 +572,7 @@ impl Hosts for FleetShell<'_> {
         let _ = self.printer.transcript.note(Some(&info), note);
     }
 
-    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, String)>, String> {
+    fn action_targets(&mut self, only: Option<&[String]>) -> Result<Vec<(String, Aid)>, String> {
         let hosts: Vec<HostIdx> = match only {
             Some(names) => local::find_hosts(&self.fleet, names)?,
             None => (0..self.fleet.hosts.len() as HostIdx)
@@ -921,7 +922,7 @@ pub async fn run(
     let info = SessionInfo {
         host: format!("fleet-{}", fleet.hosts.len()),
         aid: String::new(),
-        session_id: report.batches.first().map(|(id, _)| id.clone()),
+        session_id: report.batches.first().map(|(id, _)| id.to_string()),
         trace_ids: Vec::new(),
     };
     let mut transcript = match crate::shell::open_transcript(args, &info, &client) {
@@ -1127,7 +1128,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, p)| Device {
-                device_id: format!("{i:032x}"),
+                device_id: Aid::new(format!("{i:032x}")),
                 hostname: format!("H{i}"),
                 platform_name: p.to_string(),
                 ..Default::default()

@@ -385,9 +385,9 @@ impl Printer {
                 tier,
                 tally.started,
             );
-            rec.session_id = (!h.session_id.is_empty()).then(|| h.session_id.clone());
+            rec.session_id = (!h.session_id.is_empty()).then(|| h.session_id.to_string());
             rec.cloud_request_id =
-                (!run.cloud_request_id.is_empty()).then(|| run.cloud_request_id.clone());
+                (!run.cloud_request_id.is_empty()).then(|| run.cloud_request_id.to_string());
             rec.sequence_ids_seen.clone_from(&run.sequence_ids);
             rec.trace_ids.extend(run.trace_id.iter().cloned());
             rec.set_duration(elapsed);

@@ -30,6 +30,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::devices::Device;
+use crate::ids::{Aid, CloudRequestId, SessionId};
 use crate::rtr::SessionLog;
 use crate::session::names;
 use crate::session::poll::{
@@ -41,7 +42,7 @@ use rtrsh_command::{Platform, Tier, script_timeout};
 /// The host a session runs on.
 #[derive(Clone, Debug)]
 pub struct Target {
-    pub aid: String,
+    pub aid: Aid,
     pub hostname: String,
     pub platform: Option<Platform>,
 }
@@ -84,7 +85,7 @@ pub async fn resolve_host(client: &FalconClient, name: &str) -> Result<Resolve, 
 
 /// Looks a host up by aid.
 pub async fn resolve_aid(client: &FalconClient, aid: &str) -> Result<Option<Target>, FalconError> {
-    let devices = client.get_devices(&[aid.to_string()]).await?;
+    let devices = client.get_devices(&[Aid::new(aid)]).await?;
     Ok(devices.first().map(Target::from))
 }
 
@@ -130,7 +131,7 @@ pub enum Notice {
 /// What the session's log says of an unconfirmed execute.
 enum Found {
     /// Exactly one entry is it.
-    One(String),
+    One(CloudRequestId),
     /// The log was read and shows nothing that can be it (for the whole search).
     Absent,
     /// Several entries could be it, or the log could not be read: nobody can tell.
@@ -144,7 +145,7 @@ pub struct Outcome {
     /// The command line as sent (`runscript` gains a `-Timeout` the user did not give; see
     /// [`rtrsh_command::script_timeout`]).
     pub command_string: String,
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     pub polled: Polled,
     pub queued: bool,
     pub started_at: SystemTime,
@@ -161,13 +162,13 @@ impl Outcome {
 
 #[derive(Debug)]
 struct State {
-    session_id: String,
+    session_id: SessionId,
     cwd: String,
     offline_queued: bool,
     /// Log entries (cloud_request_ids) known to predate the next execute: the session's log
     /// when it was opened, every command this session sent, and every entry a search of the
     /// log has seen.
-    before: HashSet<String>,
+    before: HashSet<CloudRequestId>,
     /// How soon this host answers, for the dense polling window.
     pace: Pace,
 }
@@ -261,7 +262,7 @@ impl HostSession {
         self.state.lock().await.cwd.clone()
     }
 
-    pub async fn session_id(&self) -> String {
+    pub async fn session_id(&self) -> SessionId {
         self.state.lock().await.session_id.clone()
     }
 
@@ -520,7 +521,7 @@ impl HostSession {
 /// The session's log as it is now (cloud_request_ids), taken when the session is opened: those
 /// entries predate every execute of this run. A failure leaves it empty (the time window of
 /// [`pick_unconfirmed`] still applies).
-async fn log_snapshot(client: &FalconClient, session_id: &str) -> HashSet<String> {
+async fn log_snapshot(client: &FalconClient, session_id: &str) -> HashSet<CloudRequestId> {
     match client.session_logs(session_id).await {
         Ok(logs) => logs
             .entries
@@ -550,7 +551,7 @@ pub(crate) struct Window {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pick {
-    One(String),
+    One(CloudRequestId),
     None,
     Many(usize),
 }
@@ -561,7 +562,7 @@ pub(crate) enum Pick {
 pub(crate) fn pick_unconfirmed(
     entries: &[SessionLog],
     line: &str,
-    before: &HashSet<String>,
+    before: &HashSet<CloudRequestId>,
     window: Window,
 ) -> Pick {
     let mut ids: Vec<&str> = entries
@@ -584,7 +585,7 @@ pub(crate) fn pick_unconfirmed(
     ids.dedup();
     match ids.as_slice() {
         [] => Pick::None,
-        [one] => Pick::One(one.to_string()),
+        [one] => Pick::One(CloudRequestId::new(*one)),
         many => Pick::Many(many.len()),
     }
 }
@@ -673,7 +674,7 @@ mod tests {
             Pick::Many(2)
         );
         // An entry that existed before is not it.
-        let before: HashSet<String> = ["a".to_string()].into();
+        let before: HashSet<CloudRequestId> = [CloudRequestId::new("a")].into();
         assert_eq!(
             pick_unconfirmed(&rev, "history", &before, open),
             Pick::One("c".into())

@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::devices::Device;
 use crate::error::error_text;
+use crate::ids::{Aid, BatchId, CloudRequestId, SessionId};
 use crate::rtr::QueuedCommandState;
 use crate::session::poll::{PollLimits, Schedule, Start, Waiting};
 use crate::{FalconClient, FalconError};
@@ -105,7 +106,7 @@ pub struct FleetHost {
     /// From the online-state endpoint, when known.
     pub online: Option<bool>,
     pub state: HostState,
-    pub session_id: String,
+    pub session_id: SessionId,
     pub cwd: String,
     /// Index into the fleet's batches once connected.
     pub batch: Option<usize>,
@@ -192,14 +193,14 @@ impl FleetOptions {
 /// One batch session and what the background refresh needs of it.
 #[derive(Clone, Debug)]
 pub struct RefreshTarget {
-    pub batch_id: String,
+    pub batch_id: BatchId,
     /// Hosts the user dropped: they leave the batch at the next refresh.
-    pub remove: Vec<String>,
+    pub remove: Vec<Aid>,
 }
 
 #[derive(Clone, Debug)]
 struct Batch {
-    id: String,
+    id: BatchId,
     /// Hosts that joined the batch (a session exists for them).
     members: Vec<HostIdx>,
 }
@@ -208,7 +209,7 @@ struct Batch {
 #[derive(Clone, Debug)]
 pub struct QueuedCommand {
     pub host: HostIdx,
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     pub tier: Tier,
     pub line: String,
     pub queued_at: SystemTime,
@@ -244,7 +245,7 @@ pub enum RunResult {
 #[derive(Clone, Debug)]
 pub struct HostRun {
     pub host: HostIdx,
-    pub cloud_request_id: String,
+    pub cloud_request_id: CloudRequestId,
     pub result: RunResult,
     pub sequence_ids: Vec<u64>,
     pub trace_id: Option<String>,
@@ -285,7 +286,7 @@ pub enum RefreshEvent {
         hosts: usize,
     },
     /// These hosts' sessions are gone (aids).
-    Expired(Vec<String>),
+    Expired(Vec<Aid>),
     Failed(String),
 }
 
@@ -383,7 +384,7 @@ pub struct Fleet {
     client: FalconClient,
     pub hosts: Vec<FleetHost>,
     batches: Vec<Batch>,
-    index: Arc<HashMap<String, HostIdx>>,
+    index: Arc<HashMap<Aid, HostIdx>>,
     opts: FleetOptions,
     pub queue: Vec<QueuedCommand>,
     refresh: Arc<Mutex<Vec<RefreshTarget>>>,
@@ -443,7 +444,7 @@ pub struct ConnectReport {
     /// Hosts left out, with the API's reason.
     pub failed: Vec<(HostIdx, String)>,
     /// `(batch id, trace id)` of each batch opened.
-    pub batches: Vec<(String, Option<String>)>,
+    pub batches: Vec<(BatchId, Option<String>)>,
     /// Hosts left without a session because they did not answer in time (50401); `connect`
     /// tries them once more with the whole batch timeout.
     pub late: Vec<HostIdx>,
@@ -472,7 +473,7 @@ impl Fleet {
                 device: keep_shown(d),
                 online: None,
                 state: HostState::Pending,
-                session_id: String::new(),
+                session_id: SessionId::default(),
                 cwd: String::new(),
                 batch: None,
                 expired: false,
@@ -504,7 +505,7 @@ impl Fleet {
 
     /// Looks up a host by aid.
     pub fn host_by_aid(&self, aid: &str) -> Option<HostIdx> {
-        self.index.get(&aid.to_ascii_lowercase()).copied()
+        self.index.get(aid.to_ascii_lowercase().as_str()).copied()
     }
 
     /// Hosts that commands go to.
@@ -520,7 +521,7 @@ impl Fleet {
     /// [`HostState::Offline`] unless commands are queued for them. Hosts whose state could not
     /// be learned stay pending (connecting tells); how many, with the first error.
     pub async fn check_online(&mut self) -> Result<OnlineCheck, FalconError> {
-        let aids: Vec<String> = self
+        let aids: Vec<Aid> = self
             .hosts
             .iter()
             .map(|h| h.device.device_id.clone())
@@ -593,7 +594,7 @@ impl Fleet {
         progress: &mut dyn FnMut(usize),
     ) -> Result<ConnectReport, FalconError> {
         let size = self.opts.batch_size.clamp(1, crate::batch::MAX_BATCH_HOSTS);
-        let jobs: Vec<(Vec<HostIdx>, Vec<String>)> = pending
+        let jobs: Vec<(Vec<HostIdx>, Vec<Aid>)> = pending
             .chunks(size)
             .map(|c| {
                 let aids = c
@@ -625,7 +626,7 @@ impl Fleet {
                 }
             })
             .buffer_unordered(self.opts.concurrency.max(1));
-        let mut orphaned: HashSet<String> = HashSet::new();
+        let mut orphaned: HashSet<Aid> = HashSet::new();
         let mut report = ConnectReport::default();
         let mut done = 0;
         while let Some((idxs, reply, lost)) = replies.next().await {
@@ -657,7 +658,7 @@ impl Fleet {
     /// Deletes sessions a lost batch init opened on `aids`: this client's live sessions on
     /// those hosts created since `floor` (server clock, with slack) that the fleet does not
     /// hold. Best effort: a failure leaves them to expire on the server.
-    async fn clean_orphans(&self, aids: &HashSet<String>, floor: Option<SystemTime>) {
+    async fn clean_orphans(&self, aids: &HashSet<Aid>, floor: Option<SystemTime>) {
         let since = floor
             .map(|f| f - crate::session::host::LOG_CLOCK_SLACK)
             .unwrap_or_else(|| SystemTime::now() - Duration::from_secs(120));
@@ -674,7 +675,7 @@ impl Fleet {
                 return;
             }
         };
-        let candidates: Vec<String> = ids
+        let candidates: Vec<SessionId> = ids
             .into_iter()
             .filter(|id| !held.contains(id.as_str()))
             .collect();
@@ -683,7 +684,7 @@ impl Fleet {
         };
         let orphans = details
             .into_iter()
-            .filter(|s| aids.contains(&s.device_id.to_ascii_lowercase()))
+            .filter(|s| aids.contains(s.device_id.to_ascii_lowercase().as_str()))
             .map(|s| s.id);
         let client = self.client.clone();
         let mut deletions = stream::iter(orphans)
@@ -715,7 +716,7 @@ impl Fleet {
             let h = &mut self.hosts[i as usize];
             match init.hosts.remove(&h.device.device_id) {
                 Some(r) if !r.session_id.is_empty() => {
-                    h.session_id = r.session_id.into_owned();
+                    h.session_id = SessionId::new(r.session_id.into_owned());
                     h.batch = Some(batch_no);
                     if r.complete {
                         h.cwd = r.stdout.trim_end_matches(['\r', '\n']).to_string();
@@ -857,7 +858,7 @@ impl Fleet {
     /// Each batch's share of `wanted`: (batch id, hosts, their aids), batches with none left
     /// out (never send `optional_hosts: []`). The spec requires `optional_hosts`; the explicit
     /// list is also the only safe way to say "these hosts" (docs/protocol.md, "Batch commands").
-    fn batch_parts(&self, wanted: &HashSet<HostIdx>) -> Vec<(String, Vec<HostIdx>, Vec<String>)> {
+    fn batch_parts(&self, wanted: &HashSet<HostIdx>) -> Vec<(BatchId, Vec<HostIdx>, Vec<Aid>)> {
         let mut work = Vec::new();
         for b in &self.batches {
             let part: Vec<HostIdx> = b
@@ -869,7 +870,7 @@ impl Fleet {
             if part.is_empty() {
                 continue;
             }
-            let aids: Vec<String> = part
+            let aids: Vec<Aid> = part
                 .iter()
                 .map(|&i| self.hosts[i as usize].device.device_id.clone())
                 .collect();
@@ -953,7 +954,7 @@ impl Fleet {
             .filter(|&i| self.hosts[i as usize].state.active())
             .collect();
         let mut out = Vec::new();
-        let mut waiting: Vec<(String, HashMap<String, HostIdx>)> = Vec::new();
+        let mut waiting: Vec<(BatchId, HashMap<Aid, HostIdx>)> = Vec::new();
         for (batch_id, part, aids) in self.batch_parts(&wanted) {
             match self
                 .client
@@ -984,7 +985,7 @@ impl Fleet {
                         }
                     }
                     if !pending.is_empty() {
-                        waiting.push((reply.req_id, pending));
+                        waiting.push((BatchId::new(reply.req_id), pending));
                     }
                 }
                 Err(e) => {
@@ -1042,7 +1043,7 @@ impl Fleet {
     /// The files each connected host's session holds in the cloud (`get` results), a few
     /// hosts at a time.
     pub async fn files(&self) -> Vec<(HostIdx, Result<Vec<crate::files::SessionFile>, String>)> {
-        let hosts: Vec<(HostIdx, String)> = self
+        let hosts: Vec<(HostIdx, SessionId)> = self
             .hosts
             .iter()
             .enumerate()
@@ -1069,7 +1070,7 @@ impl Fleet {
 
     /// Marks the hosts of these aids as expired (the background refresh found their sessions
     /// gone): the next command re-opens them first.
-    pub fn mark_expired(&mut self, aids: &[String]) {
+    pub fn mark_expired(&mut self, aids: &[Aid]) {
         for a in aids {
             if let Some(i) = self.host_by_aid(a) {
                 self.hosts[i as usize].expired = true;
@@ -1080,7 +1081,7 @@ impl Fleet {
     /// Opens new sessions (one new batch) on hosts whose sessions expired and returns each to
     /// the directory it was in.
     async fn reopen(&mut self, hosts: &[HostIdx], report: &mut RunReport) {
-        let aids: Vec<String> = hosts
+        let aids: Vec<Aid> = hosts
             .iter()
             .map(|&i| self.hosts[i as usize].device.device_id.clone())
             .collect();
@@ -1195,7 +1196,7 @@ impl Fleet {
             .map(|q| q.host)
             .collect();
         let mut report = CloseReport::default();
-        let mut targets: Vec<(HostIdx, String)> = Vec::new();
+        let mut targets: Vec<(HostIdx, SessionId)> = Vec::new();
         for (i, h) in self.hosts.iter().enumerate() {
             if h.session_id.is_empty() {
                 continue;
@@ -1247,14 +1248,14 @@ impl Fleet {
         drop(deletions);
         report.closed = gone.len();
         for i in gone {
-            self.hosts[i as usize].session_id.clear();
+            self.hosts[i as usize].session_id = SessionId::default();
         }
         report
     }
 
     /// Removes hosts from the fleet; the server stops keeping their sessions alive.
     pub async fn drop_hosts(&mut self, hosts: &[HostIdx]) -> Result<(), FalconError> {
-        let mut per_batch: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut per_batch: HashMap<usize, Vec<Aid>> = HashMap::new();
         for &i in hosts {
             let h = &mut self.hosts[i as usize];
             if let Some(b) = h.batch {
@@ -1313,7 +1314,7 @@ impl Fleet {
         if pending.is_empty() {
             return Vec::new();
         }
-        let mut sessions: Vec<String> = pending
+        let mut sessions: Vec<SessionId> = pending
             .iter()
             .map(|&qi| self.hosts[self.queue[qi].host as usize].session_id.clone())
             .filter(|s| !s.is_empty())
@@ -1321,7 +1322,7 @@ impl Fleet {
         sessions.sort();
         sessions.dedup();
         // What the queued-sessions endpoint says of each command (unknown when it failed).
-        let mut states: HashMap<String, QueuedCommandState> = HashMap::new();
+        let mut states: HashMap<CloudRequestId, QueuedCommandState> = HashMap::new();
         let mut listing_failed = None;
         for ids in sessions.chunks(QUEUED_SESSIONS_PER_REQUEST) {
             match self.client.queued_sessions(ids).await {

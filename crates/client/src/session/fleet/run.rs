@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Group, HostIdx, HostRun, RunResult, Unit, error_text};
 use crate::batch::{BatchCommand, HostReply};
+use crate::ids::{Aid, BatchId, CloudRequestId, SessionId};
 use crate::rtr::Status;
 use crate::session::host::{Pick, Window, pick_unconfirmed};
 use crate::session::poll::{
@@ -172,7 +173,7 @@ impl Grouper {
 /// A host whose output continues in the chunk loop.
 pub(super) struct More {
     host: HostIdx,
-    crid: String,
+    crid: CloudRequestId,
     /// Its chunk 0, when kept (see [`Job::keep_first`]).
     first: Option<Status>,
     /// Known to have finished with output (its chunk 0 was dropped): the loop starts at once.
@@ -180,7 +181,7 @@ pub(super) struct More {
 }
 
 impl More {
-    fn new(job: &Job, host: HostIdx, crid: String, first: Status) -> More {
+    fn new(job: &Job, host: HostIdx, crid: CloudRequestId, first: Status) -> More {
         let first = job.keep_first(first);
         let ready = first.is_none();
         More {
@@ -196,7 +197,7 @@ impl More {
 #[derive(Clone)]
 pub(super) struct Job {
     pub(super) client: FalconClient,
-    pub(super) index: Arc<HashMap<String, HostIdx>>,
+    pub(super) index: Arc<HashMap<Aid, HostIdx>>,
     pub(super) tier: Tier,
     pub(super) base: Arc<str>,
     /// The line as the user typed it.
@@ -210,7 +211,7 @@ pub(super) struct Job {
     pub(super) limits: PollLimits,
     pub(super) cancel: CancellationToken,
     /// Each host's session id (to look an unconfirmed command up in its log).
-    pub(super) sessions: Arc<HashMap<HostIdx, String>>,
+    pub(super) sessions: Arc<HashMap<HostIdx, SessionId>>,
     /// How long the batch request waits for the hosts (at most `timeout`). When shorter, the
     /// hosts that had not answered are followed until `timeout`.
     pub(super) first_wait: Duration,
@@ -339,10 +340,13 @@ async fn recover(
     job: &Job,
     hosts: &[HostIdx],
     floor: Option<std::time::SystemTime>,
-) -> (HashMap<HostIdx, Result<String, String>>, HashSet<HostIdx>) {
+) -> (
+    HashMap<HostIdx, Result<CloudRequestId, String>>,
+    HashSet<HostIdx>,
+) {
     let mut decided = HashMap::new();
     let mut read = HashSet::new();
-    let mut pending: Vec<(HostIdx, String)> = hosts
+    let mut pending: Vec<(HostIdx, SessionId)> = hosts
         .iter()
         .filter_map(|h| job.sessions.get(h).map(|s| (*h, s.clone())))
         .collect();
@@ -351,7 +355,7 @@ async fn recover(
     let mut until = None;
     let none = std::collections::HashSet::new();
     loop {
-        let ids: Vec<String> = pending.iter().map(|(_, s)| s.clone()).collect();
+        let ids: Vec<SessionId> = pending.iter().map(|(_, s)| s.clone()).collect();
         match job.client.sessions_logs(&ids).await {
             Ok((logs, date)) => {
                 if until.is_none() {
@@ -439,7 +443,7 @@ pub(super) async fn follow_chunks(
     };
     HostRun {
         host,
-        cloud_request_id: crid.to_string(),
+        cloud_request_id: CloudRequestId::new(crid),
         result,
         sequence_ids: seqs,
         trace_id: None,
@@ -451,16 +455,16 @@ pub(super) async fn follow_chunks(
 /// are known: first everything the batch reply settled, then the rest as it comes.
 pub(super) async fn run_batch(
     job: Job,
-    batch_id: String,
+    batch_id: BatchId,
     part: Vec<HostIdx>,
-    optional: Vec<String>,
+    optional: Vec<Aid>,
     units: mpsc::Sender<Unit>,
 ) {
     let mut g = Grouper::default();
     let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
     let mut more: Vec<More> = Vec::new();
     // Hosts that had not answered within the first window, with their task_id (may be empty).
-    let mut late: Vec<(HostIdx, String)> = Vec::new();
+    let mut late: Vec<(HostIdx, CloudRequestId)> = Vec::new();
     let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
     let index = job.index.clone();
     let window = job.first_wait.min(job.timeout);
@@ -472,7 +476,7 @@ pub(super) async fn run_batch(
         if !answered.insert(host) {
             return;
         }
-        let crid = r.task_id.to_string();
+        let crid = CloudRequestId::new(r.task_id.as_ref());
         let got = !r.stdout.is_empty() || !r.stderr.is_empty();
         let first_error = r.errors.first().map(|e| e.code);
         let unfinished = !got
@@ -549,7 +553,7 @@ pub(super) async fn run_batch(
                 if !answered.contains(&h) {
                     runs.push(HostRun {
                         host: h,
-                        cloud_request_id: String::new(),
+                        cloud_request_id: CloudRequestId::default(),
                         result: r.clone(),
                         sequence_ids: Vec::new(),
                         trace_id: e.trace_id().map(str::to_string),
@@ -564,7 +568,7 @@ pub(super) async fn run_batch(
                 if !answered.contains(&h) {
                     runs.push(HostRun {
                         host: h,
-                        cloud_request_id: String::new(),
+                        cloud_request_id: CloudRequestId::default(),
                         result: RunResult::Cancelled,
                         sequence_ids: Vec::new(),
                         trace_id: None,
@@ -640,7 +644,7 @@ pub(super) async fn run_batch(
             };
             failed.push(HostRun {
                 host: h,
-                cloud_request_id: String::new(),
+                cloud_request_id: CloudRequestId::default(),
                 result: RunResult::Failed {
                     code: None,
                     http_status: None,
@@ -664,7 +668,7 @@ pub(super) async fn run_batch(
                 }
                 Err(e) => failed.push(HostRun {
                     host: h,
-                    cloud_request_id: String::new(),
+                    cloud_request_id: CloudRequestId::default(),
                     result: RunResult::Failed {
                         code: e.code(),
                         http_status: e.status(),
@@ -724,7 +728,10 @@ async fn follow_more(
 
 /// Sends a read-only command once more, host by host through its own session (the batch's
 /// reply was lost and each host's log shows it never arrived); each host's cloud_request_id.
-async fn resend(job: &Job, hosts: &[HostIdx]) -> Vec<(HostIdx, Result<String, FalconError>)> {
+async fn resend(
+    job: &Job,
+    hosts: &[HostIdx],
+) -> Vec<(HostIdx, Result<CloudRequestId, FalconError>)> {
     if hosts.is_empty() || job.cancel.is_cancelled() {
         return Vec::new();
     }
@@ -759,7 +766,7 @@ async fn resend(job: &Job, hosts: &[HostIdx]) -> Vec<(HostIdx, Result<String, Fa
 /// the command was sent) the others are reported timed out; on cancel, cancelled.
 async fn follow_late_hosts(
     job: &Job,
-    mut pending: Vec<(HostIdx, String)>,
+    mut pending: Vec<(HostIdx, CloudRequestId)>,
     deadline: Instant,
     trace: &Option<String>,
     units: &mpsc::Sender<Unit>,
@@ -777,7 +784,7 @@ async fn follow_late_hosts(
             break;
         }
         let look_started = Instant::now();
-        let named: Vec<(HostIdx, String)> = pending
+        let named: Vec<(HostIdx, CloudRequestId)> = pending
             .iter()
             .filter(|(_, c)| !c.is_empty())
             .cloned()

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 
 use crate::devices::Device;
+use crate::ids::Aid;
 use crate::session::names;
 use crate::{FalconClient, FalconError};
 
@@ -44,7 +45,7 @@ fn is_aid(s: &str) -> bool {
 /// (a name's hosts most recently seen first; filter matches sorted by hostname). Names are
 /// matched as [`crate::session::names`] explains: equal, ignoring case, never by prefix.
 pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved, FalconError> {
-    let mut aids: Vec<String> = Vec::new();
+    let mut aids: Vec<Aid> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for n in &sel.names {
         let n = n.trim();
@@ -52,12 +53,12 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
             continue;
         }
         if is_aid(n) {
-            aids.push(n.to_ascii_lowercase());
+            aids.push(Aid::new(n.to_ascii_lowercase()));
         } else {
             names.push(n.to_string());
         }
     }
-    let given_aids: Vec<String> = aids.clone();
+    let given_aids: Vec<Aid> = aids.clone();
     let mut by_name = names::find_names(client, &names).await?;
     if let Some(f) = sel.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         aids.extend(client.query_all_devices(f).await?);
@@ -70,6 +71,7 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
         given_aids
             .into_iter()
             .filter(|a| !found.contains(a.as_str()))
+            .map(String::from)
             .collect()
     };
     let mut ambiguous = Vec::new();
@@ -130,8 +132,8 @@ pub async fn resolve(client: &FalconClient, sel: &Selection) -> Result<Resolved,
 /// it. The second value: the first failure, when some pages failed.
 pub async fn online_states(
     client: &FalconClient,
-    aids: &[String],
-) -> Result<(HashMap<String, bool>, Option<FalconError>), FalconError> {
+    aids: &[Aid],
+) -> Result<(HashMap<Aid, bool>, Option<FalconError>), FalconError> {
     let mut out = HashMap::with_capacity(aids.len());
     let mut failure = None;
     let mut replies = stream::iter(aids.chunks(100))
