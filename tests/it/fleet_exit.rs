@@ -95,27 +95,17 @@ async fn a_lost_batch_init_reply_leaves_no_second_set_of_sessions() {
             ..fast()
         })
         .await;
-        let code = env
-            .control_post(
-                "/_emulator/faults",
-                serde_json::json!({"once": {
-                    "endpoint": "POST /real-time-response/combined/batch-init-session/v1",
-                    "fault": fault
-                }}),
-            )
-            .await;
-        assert!(code == 200 || code == 204, "{code}");
+        env.fault_once(
+            "POST /real-time-response/combined/batch-init-session/v1",
+            fault,
+        )
+        .await;
         let out = rtrsh(&env)
             .args(["--filter", ALL, "--no-transcript", "--json"])
             .commands(["pwd"])
             .run()
             .await;
-        let online = env
-            .hosts()
-            .await
-            .iter()
-            .filter(|h| h["online"] == true)
-            .count();
+        let online = env.all_online_aids().await.len();
         assert_eq!(out.json_lines().len(), online, "{fault}: {}", out.stderr);
         let stats = env.stats().await;
         // A dropped request is counted among the faults, not the endpoint's replies.

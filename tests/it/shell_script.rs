@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::shell::{executed, rtrsh};
-use crate::support::{TestEnv, endpoint_count, fast, violations};
+use crate::support::{TestEnv, assert_no_violations, endpoint_count, fast};
 
 const MISSING: &str = r"cat C:\nope.txt";
 
@@ -27,11 +27,7 @@ async fn a_script_on_stdin_runs_its_lines_in_order_without_a_prompt() {
     assert_eq!(out.stderr, "", "nothing on stderr for a clean run");
     let stats = env.stats().await;
     assert_eq!(executed(&stats, &aid), ["pwd", "cd Windows", "pwd"]);
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
     assert_eq!(
         stats["open_sessions"], 0,
         "the session is closed at the end"
