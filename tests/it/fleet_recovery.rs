@@ -74,11 +74,10 @@ async fn a_read_only_batch_command_that_never_arrived_is_sent_once_more_a_write_
     let windows = env.all_online_aids_on("Windows").await;
     assert!(windows.len() >= 2, "{windows:?}");
     let run = |line: &'static str| {
-        let mut sh = rtrsh(&env).args(["--no-transcript", "--json", "--yes"]);
-        for aid in &windows {
-            sh = sh.args(["--aid", aid.as_str()]);
-        }
-        sh.commands([line])
+        rtrsh(&env)
+            .args(["--no-transcript", "--json", "--yes"])
+            .aids(&windows)
+            .commands([line])
     };
 
     env.fault_once(RO_BATCH, "5xx-before").await;

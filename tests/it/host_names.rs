@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use rtrsh_emulator::{EmulatorConfig, HostnameMatch};
 
-use crate::support::shell::rtrsh;
+use crate::support::shell::{pwd_on, rtrsh};
 use crate::support::{Api, TestEnv, fast};
 
 const QUERY: &str = "/devices/queries/devices/v1";
@@ -189,11 +189,7 @@ async fn one_host_by_name_despite_prefix_twins_and_case() {
         assert_eq!(out.json_lines()[0]["aid"], want.as_str(), "{rule:?}");
 
         // A prefix of three hosts names none of them: "did you mean", nothing runs.
-        let out = rtrsh(&env)
-            .args(["--host", "DESKTOP-0", "--no-transcript"])
-            .commands(["pwd"])
-            .run()
-            .await;
+        let out = pwd_on(&env, "DESKTOP-0").await;
         out.expect_code(1);
         assert!(
             out.stderr.contains("no host named \"DESKTOP-0\"")
@@ -202,11 +198,7 @@ async fn one_host_by_name_despite_prefix_twins_and_case() {
             out.stderr
         );
         // A pattern is not a name.
-        let out = rtrsh(&env)
-            .args(["--host", "DESKTOP-*", "--no-transcript"])
-            .commands(["pwd"])
-            .run()
-            .await;
+        let out = pwd_on(&env, "DESKTOP-*").await;
         out.expect_code(1);
         assert!(
             out.stderr.contains("no host named \"DESKTOP-*\"")

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::fleet_harness;
-use crate::support::shell::{Out, executed, rtrsh};
+use crate::support::shell::{Out, executed, rtrsh, script_on};
 use crate::support::{TestEnv, fast};
 
 /// Nothing reached the API: no request at all (so no token and no session either).
@@ -20,11 +20,6 @@ fn assert_untouched(stats: &Value) {
     );
     assert_eq!(stats["tokens_issued"], 0);
     assert!(stats["command_log"].as_array().is_none_or(|a| a.is_empty()));
-}
-
-/// `script` on the stdin of a shell on `host` (a file: checked whole before anything runs).
-async fn script_on(env: &TestEnv, host: &str, script: impl Into<Vec<u8>>) -> Out {
-    rtrsh(env).args(["--host", host]).stdin(script).run().await
 }
 
 /// The `rtrsh: ...` lines on stderr that name a place (`source:line:column:`).

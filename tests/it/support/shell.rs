@@ -127,38 +127,49 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// `rtrsh` pointed at `env`, with the default (all-scopes) credentials.
 pub fn rtrsh(env: &TestEnv) -> Shell {
-    Shell {
-        base: Some(env.base.clone()),
-        cwd: None,
-        home: tempfile::tempdir().expect("a temporary HOME"),
-        args: Vec::new(),
-        envs: Vec::new(),
-        removed: Vec::new(),
-        stdin: Vec::new(),
-        stdin_pipe: false,
-        timeout: RUN_TIMEOUT,
-    }
+    Shell::new(Some(env.base.clone()))
+}
+
+/// `pwd` on the host named `host`, without a transcript: the least a run can do.
+pub async fn pwd_on(env: &TestEnv, host: &str) -> Out {
+    rtrsh(env)
+        .args(["--host", host, "--no-transcript"])
+        .commands(["pwd"])
+        .run()
+        .await
+}
+
+/// `script` on the stdin of a shell on the host named `host` (stdin a file: the script is
+/// checked whole before anything runs).
+pub async fn script_on(env: &TestEnv, host: &str, script: impl Into<Vec<u8>>) -> Out {
+    rtrsh(env).args(["--host", host]).stdin(script).run().await
 }
 
 /// `rtrsh` with no emulator and no `FALCON_*` variables (for `rtrsh demo`, which starts its
 /// own), run in its temporary `HOME` (files it writes relative to the working directory land
 /// there too).
 pub fn rtrsh_alone() -> Shell {
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    Shell {
-        base: None,
-        cwd: Some(home.path().to_path_buf()),
-        home,
-        args: Vec::new(),
-        envs: Vec::new(),
-        removed: Vec::new(),
-        stdin: Vec::new(),
-        stdin_pipe: false,
-        timeout: RUN_TIMEOUT,
-    }
+    let mut sh = Shell::new(None);
+    sh.cwd = Some(sh.home().to_path_buf());
+    sh
 }
 
 impl Shell {
+    /// No arguments, empty stdin, a new temporary `HOME`, the test's working directory.
+    fn new(base: Option<String>) -> Shell {
+        Shell {
+            base,
+            cwd: None,
+            home: tempfile::tempdir().expect("a temporary HOME"),
+            args: Vec::new(),
+            envs: Vec::new(),
+            removed: Vec::new(),
+            stdin: Vec::new(),
+            stdin_pipe: false,
+            timeout: RUN_TIMEOUT,
+        }
+    }
+
     pub fn arg(mut self, a: impl Into<String>) -> Self {
         self.args.push(a.into());
         self
