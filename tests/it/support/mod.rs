@@ -720,8 +720,11 @@ pub fn assert_no_violations(stats: &Value) {
 #[track_caller]
 pub fn assert_one_violation(stats: &Value, about: &str) {
     let v = violations(stats);
-    assert_eq!(v.len(), 1);
-    assert!(v[0]["problem"].as_str().unwrap_or_default().contains(about));
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert!(
+        v[0]["problem"].as_str().unwrap_or_default().contains(about),
+        "not about {about}: {v:#?}"
+    );
 }
 
 /// How many requests the emulator answered for `METHOD /path`.
