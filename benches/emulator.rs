@@ -10,13 +10,14 @@
 //! Every loop has a fixed count; nothing leaves loopback. The report is printed and written as
 //! JSON to `target/bench-emulator.json`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::{EmulatorProcess, round2};
 use rtrsh_emulator::{self as emulator, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::{Value, json};
 
@@ -46,19 +47,11 @@ impl Plan {
 }
 
 fn main() {
-    // `cargo test --all-targets` also runs bench binaries, without `--bench`: measure nothing
-    // then (the figures come from `cargo bench`, in release).
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("emulator bench: skipped (run it with `cargo bench --bench emulator`)");
+    let Some(quick) = common::mode("emulator") else {
         return;
-    }
-    // `cargo bench` passes `--bench`; everything but `--quick` is ignored.
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let plan = Plan::new(quick);
-    // reqwest is built without a default TLS provider; loopback http needs none, but the
-    // builder wants one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::install_tls_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,25 +61,11 @@ fn main() {
     let total = started.elapsed();
     report["total_seconds"] = json!(secs(total));
     println!("\nwhole bench: {:.1} s", total.as_secs_f64());
-    let path = target_dir().join("bench-emulator.json");
-    let text = serde_json::to_string_pretty(&report).expect("report serialises");
-    match std::fs::write(&path, text + "\n") {
-        Ok(()) => println!("JSON report: {}", path.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
-    }
+    common::write_report("bench-emulator.json", &report);
     if errors > 0 {
         eprintln!("FAILED: {errors} unexpected responses or checks (see above)");
         std::process::exit(1);
     }
-}
-
-/// `target/`: two levels above the `rtrsh` binary cargo built for this bench.
-fn target_dir() -> std::path::PathBuf {
-    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_rtrsh"));
-    exe.parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| std::path::PathBuf::from("target"))
 }
 
 async fn run(plan: &Plan) -> (Value, usize) {
@@ -100,7 +79,7 @@ async fn run(plan: &Plan) -> (Value, usize) {
     );
     println!(
         "machine: {} CPUs available; load generator and emulator share them\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        common::cpus()
     );
     let world = world_build(plan).await;
     let (load, e) = throughput(plan).await;
@@ -110,9 +89,9 @@ async fn run(plan: &Plan) -> (Value, usize) {
     let report = json!({
         "bench": "emulator",
         "mode": if plan.quick { "quick" } else { "full" },
-        "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "git_commit": git_commit(),
-        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "unix_time": common::unix_time(),
+        "git_commit": common::git_commit(),
+        "cpus": common::cpus(),
         "hosts": plan.hosts,
         "requests_per_point": plan.requests,
         "world_build": world,
@@ -121,18 +100,6 @@ async fn run(plan: &Plan) -> (Value, usize) {
         "errors": errors,
     });
     (report, errors)
-}
-
-fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,19 +113,9 @@ struct Mem {
 }
 
 impl Mem {
+    /// Of the process `pid`, or of this one with `None` (0 where /proc has no figure).
     fn of(pid: Option<u32>) -> Mem {
-        let path = match pid {
-            Some(p) => format!("/proc/{p}/status"),
-            None => "/proc/self/status".to_string(),
-        };
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let field = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
+        let field = |name: &str| common::status_kib(pid, name).unwrap_or(0);
         Mem {
             rss_kib: field("VmRSS:"),
             hwm_kib: field("VmHWM:"),
@@ -174,10 +131,6 @@ fn mib(kib: u64) -> f64 {
     round2(kib as f64 / 1024.0)
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10_000.0
 }
@@ -188,64 +141,36 @@ fn ms(d: Duration) -> f64 {
 
 /// `rtrsh emulator` as a child process, killed when dropped.
 struct ChildEmulator {
-    child: Child,
-    base: String,
+    process: EmulatorProcess,
     /// From spawning the process to its "listening on" line (world build included).
     startup: Duration,
-    _stdout: BufReader<ChildStdout>,
 }
 
 impl ChildEmulator {
     fn start(hosts: usize, latency: &str) -> ChildEmulator {
         let t = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rtrsh"))
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args(["--hosts", &hosts.to_string(), "--latency", latency])
+        let hosts = hosts.to_string();
+        let process = EmulatorProcess::start([
+            "--hosts",
+            &hosts,
+            "--latency",
+            latency,
             // No per-CID limit (the default 6000/min would answer most of the load with 429),
             // and every host online so the batch reaches all of them.
-            .args(["--rate-limit", "0", "--offline-share", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start `rtrsh emulator`");
-        let stdout = child.stdout.take().expect("child stdout is piped");
-        let mut reader = BufReader::new(stdout);
-        let mut base = None;
-        for _ in 0..20 {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            if let Some(rest) = line.trim().split("listening on ").nth(1) {
-                base = Some(rest.trim().to_string());
-                break;
-            }
-        }
-        let startup = t.elapsed();
-        let Some(base) = base else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`rtrsh emulator` did not print its address");
-        };
+            "--rate-limit",
+            "0",
+            "--offline-share",
+            "0",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
         ChildEmulator {
-            child,
-            base,
-            startup,
-            _stdout: reader,
+            startup: t.elapsed(),
+            process,
         }
     }
 
     fn mem(&self) -> Mem {
-        Mem::of(Some(self.child.id()))
-    }
-}
-
-impl Drop for ChildEmulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Mem::of(Some(self.process.pid()))
     }
 }
 
@@ -328,19 +253,13 @@ impl Api {
         let mut token = String::new();
         for _ in 0..pages {
             let offset: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
-            let (status, body) = self
+            let reply = self
                 .get(&format!(
                     "/devices/queries/devices-scroll/v1?limit=5000&offset={offset}"
                 ))
                 .await;
             requests += 1;
-            assert_eq!(
-                status,
-                200,
-                "devices scroll query: {}",
-                String::from_utf8_lossy(&body)
-            );
-            let v: Value = serde_json::from_slice(&body).expect("devices query JSON");
+            let v = expect_json("devices scroll query", reply, 200);
             let page = v["resources"].as_array().cloned().unwrap_or_default();
             aids.extend(page.iter().filter_map(|a| a.as_str().map(str::to_string)));
             let total = v["meta"]["pagination"]["total"].as_u64().unwrap_or(0) as usize;
@@ -364,19 +283,13 @@ impl Api {
         let mut offline = Vec::new();
         for chunk in aids.chunks(100) {
             let ids: Vec<String> = chunk.iter().map(|a| format!("ids={a}")).collect();
-            let (status, body) = self
+            let reply = self
                 .get(&format!(
                     "/devices/entities/online-state/v1?{}",
                     ids.join("&")
                 ))
                 .await;
-            assert_eq!(
-                status,
-                200,
-                "online-state: {}",
-                String::from_utf8_lossy(&body)
-            );
-            let v: Value = serde_json::from_slice(&body).expect("online-state JSON");
+            let v = expect_json("online-state", reply, 200);
             for r in v["resources"].as_array().into_iter().flatten() {
                 if r["state"] != json!("online")
                     && let Some(id) = r["id"].as_str()
@@ -402,14 +315,13 @@ impl Api {
 
     /// Opens a single-host session; its id.
     async fn init_session(&self, aid: &str) -> String {
-        let (status, body) = self
+        let reply = self
             .post(
                 &format!("{RTR}/entities/sessions/v1"),
                 &json!({ "device_id": aid, "origin": "rtrsh-bench", "queue_offline": false }),
             )
             .await;
-        assert_eq!(status, 201, "init: {}", String::from_utf8_lossy(&body));
-        let v: Value = serde_json::from_slice(&body).expect("init JSON");
+        let v = expect_json("init", reply, 201);
         v["resources"][0]["session_id"]
             .as_str()
             .expect("init reply has session_id")
@@ -454,6 +366,13 @@ async fn finish(r: Result<reqwest::Response, reqwest::Error>) -> (u16, Bytes) {
         }
         Err(_) => (0, Bytes::new()),
     }
+}
+
+/// The JSON of a reply that must have HTTP status `want` (a set-up step: the bench cannot go on
+/// without it).
+fn expect_json(what: &str, (status, body): (u16, Bytes), want: u16) -> Value {
+    assert_eq!(status, want, "{what}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{what}: the reply is not JSON: {e}"))
 }
 
 fn is_complete(body: &[u8]) -> bool {
@@ -565,7 +484,7 @@ struct WorkerOut {
 async fn throughput(plan: &Plan) -> (Value, usize) {
     println!("\n== 2. Requests/s on loopback (emulator: child process, latency 0, no rate limit)");
     let emu = ChildEmulator::start(plan.hosts, "0ms");
-    let api = Api::login(&emu.base).await;
+    let api = Api::login(&emu.process.base).await;
     let (aids, _) = api.all_aids(plan.hosts).await;
     api.bring_all_online(&aids).await;
     assert_eq!(aids.len(), plan.hosts, "every host is listed");
@@ -753,16 +672,12 @@ async fn worker(
     let api = &setup.api;
     let mut out = WorkerOut::default();
     match scenario {
-        Scenario::DevicesQuery => {
-            let url = format!("{}/devices/queries/devices/v1?limit=100", api.base);
-            while next.fetch_add(1, Ordering::Relaxed) < requests {
-                let t = Instant::now();
-                let (status, body) = api.get_url(&url).await;
-                record(&mut out, t, status, &body, 200);
-            }
-        }
-        Scenario::StatusPoll => {
-            let url = api.status_url(&setup.finished_cmd);
+        Scenario::DevicesQuery | Scenario::StatusPoll => {
+            let url = if scenario == Scenario::DevicesQuery {
+                format!("{}/devices/queries/devices/v1?limit=100", api.base)
+            } else {
+                api.status_url(&setup.finished_cmd)
+            };
             while next.fetch_add(1, Ordering::Relaxed) < requests {
                 let t = Instant::now();
                 let (status, body) = api.get_url(&url).await;
@@ -835,7 +750,7 @@ async fn batch(plan: &Plan) -> (Value, usize) {
     let mut errors = 0;
     let emu = ChildEmulator::start(plan.hosts, plan.batch_latency);
     let idle = emu.mem();
-    let api = Api::login(&emu.base).await;
+    let api = Api::login(&emu.process.base).await;
 
     let t = Instant::now();
     let (aids, pages) = api.all_aids(plan.hosts).await;
@@ -856,7 +771,11 @@ async fn batch(plan: &Plan) -> (Value, usize) {
     let ready = emu.mem();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let probe = spawn_probe(Api::login(&emu.base).await, aids[0].clone(), stop.clone());
+    let probe = spawn_probe(
+        Api::login(&emu.process.base).await,
+        aids[0].clone(),
+        stop.clone(),
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     // batch-init-session

@@ -9,15 +9,16 @@
 //! rtrsh's `VmHWM` is its own. `RTRSH_BENCH_CLIENT=/path/to/rtrsh` runs another rtrsh binary
 //! as the client (the emulator stays this build's), to measure an older version the same way.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{EmulatorProcess, RTRSH as BIN, cpu_seconds, vm_hwm_kib};
 use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_rtrsh");
 
 /// One measured run: the emulator's switches and rtrsh's.
 struct Scenario {
@@ -39,18 +40,14 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs bench binaries too, without `--bench`: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("fleet bench: skipped (run it with `cargo bench --bench fleet`)");
+    let Some(quick) = common::mode("fleet") else {
         return;
-    }
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let client = std::env::var("RTRSH_BENCH_CLIENT")
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| BIN.to_string());
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::install_tls_provider();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -115,7 +112,7 @@ fn main() {
     println!(
         "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json; the 1 MiB \
          run: `cat` of each host's 1 MiB log); emulator latency 300 ms, --rate-limit 0; {} CPUs",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        common::cpus()
     );
     if client != BIN {
         println!("client: {client}");
@@ -205,86 +202,29 @@ fn main() {
         }
     }
     let report = json!({ "bench": "fleet", "quick": quick, "client": client, "runs": runs });
-    let path = std::path::Path::new(BIN)
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join("bench-fleet.json"))
-        .unwrap_or_else(|| "bench-fleet.json".into());
-    match std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-    ) {
-        Ok(()) => println!("\nJSON report: {}", path.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
-    }
+    println!();
+    common::write_report("bench-fleet.json", &report);
     if failed {
         std::process::exit(1);
     }
 }
 
-/// `rtrsh emulator` as a child, killed on drop.
-struct Emulator {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Emulator {
-    fn start(hosts: usize, extra: &[String]) -> Result<Emulator, String> {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--no-hostile-host"])
-            .args(["--hosts", &hosts.to_string(), "--offline-share", "0"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start `rtrsh emulator`: {e}"))?;
-        let mut reader = BufReader::new(child.stdout.take().ok_or("no stdout")?);
-        let mut line = String::new();
-        for _ in 0..20 {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                break;
-            }
-            if let Some(rest) = line.trim().split("listening on ").nth(1) {
-                return Ok(Emulator {
-                    base: rest.trim().to_string(),
-                    child,
-                    _stdout: reader,
-                });
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        Err("the emulator did not print its address".into())
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// CPU time (user + system) of a live process so far, in seconds.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = text.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// `VmHWM` (peak resident memory) of a live process, in KiB.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
+/// The emulator with `hosts` hosts, all online, without the hostile host, and `extra`.
+fn start_emulator(hosts: usize, extra: &[String]) -> Result<EmulatorProcess, String> {
+    let hosts = hosts.to_string();
+    let fixed = [
+        "--no-hostile-host",
+        "--hosts",
+        &hosts,
+        "--offline-share",
+        "0",
+    ];
+    EmulatorProcess::start(
+        fixed
+            .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str)),
+    )
 }
 
 /// What the stdout reader saw: bytes, records by status, and when the first and last came.
@@ -316,7 +256,7 @@ async fn get_json(http: &reqwest::Client, url: String) -> Result<Value, String> 
 }
 
 async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
-    let emu = Emulator::start(sc.hosts, &sc.emulator)?;
+    let emu = start_emulator(sc.hosts, &sc.emulator)?;
     let http = reqwest::Client::new();
     let home = tempfile::tempdir().map_err(|e| e.to_string())?;
     // Every online aid, one a line.
@@ -339,7 +279,7 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
             writeln!(f, "{a}").map_err(|e| e.to_string())?;
         }
     }
-    let emulator_cpu_before = cpu_seconds(emu.child.id()).unwrap_or(0.0);
+    let emulator_cpu_before = cpu_seconds(emu.pid()).unwrap_or(0.0);
     let start = Instant::now();
     let mut child = Command::new(client)
         .env_clear()
@@ -406,7 +346,7 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
     }
     let status = child.wait().map_err(|e| e.to_string())?;
     let total = start.elapsed();
-    let emulator_cpu = cpu_seconds(emu.child.id()).unwrap_or(0.0) - emulator_cpu_before;
+    let emulator_cpu = cpu_seconds(emu.pid()).unwrap_or(0.0) - emulator_cpu_before;
     let _ = sampler.join();
     let seen = counter.join().map_err(|_| "counter thread")?;
     let stats = get_json(&http, format!("{}/_emulator/stats", emu.base)).await?;
@@ -422,15 +362,7 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
         .next()
         .and_then(|s| s.trim_end_matches(" s)").parse::<f64>().ok())
         .unwrap_or(0.0);
-    let endpoints: serde_json::Map<String, Value> = stats["endpoints"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v["count"].clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let count = |e: &str| endpoints.get(e).and_then(Value::as_u64).unwrap_or(0);
+    let count = |e: &str| common::endpoint_count(&stats, e);
     let logged: Vec<&str> = stats["command_log"]
         .as_array()
         .map(|a| {
@@ -480,7 +412,7 @@ async fn run(client: &str, sc: &Scenario) -> Result<Value, String> {
         "rate_limited": stats["rate_limited"],
         "batch_inits": count("POST /real-time-response/combined/batch-init-session/v1"),
         "batch_commands": count("POST /real-time-response/combined/batch-command/v1"),
-        "endpoints": endpoints,
+        "endpoints": common::endpoint_counts(&stats),
         "peak_mib": peak_kib as f64 / 1024.0,
         "rtrsh_cpu_seconds": rtrsh_cpu,
         "emulator_cpu_seconds": emulator_cpu,

@@ -13,17 +13,21 @@
 //! Every loop has a fixed count and every child a deadline; nothing leaves loopback. The report is
 //! printed and written as JSON to `target/bench-shell.json`.
 
+mod common;
+
 use rtrsh_command::digest::hex;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::{
+    EmulatorProcess, RTRSH, TICKS_PER_SECOND, cpu_ticks, endpoint_count, endpoint_counts, round2,
+    target_dir, vm_hwm_kib,
+};
 use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-const RTRSH: &str = env!("CARGO_BIN_EXE_rtrsh");
 const HOST: &str = "DESKTOP-01";
 const BIG_FILE: &str = r"C:\Logs\big-100mb.log";
 const STATUS_ENDPOINT: &str = "GET /real-time-response/entities/command/v1";
@@ -83,25 +87,18 @@ impl Plan {
 }
 
 fn main() {
-    // `cargo test --all-targets` also runs bench binaries, without `--bench`: measure nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("shell bench: skipped (run it with `cargo bench --bench shell`)");
+    let Some(quick) = common::mode("shell") else {
         return;
-    }
-    // `cargo bench` passes `--bench`; everything but `--quick` is ignored.
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let plan = Plan::new(quick);
-    // reqwest is built without a default TLS provider; loopback http needs none, but the
-    // builder wants one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    common::install_tls_provider();
     let started = Instant::now();
     let mut errors = Errors::default();
     println!(
         "rtrsh shell bench ({} mode): host latency {} ms, {} CPUs shared by emulator, shell and bench\n",
         if quick { "quick" } else { "full" },
         LATENCY.as_millis(),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        common::cpus()
     );
     let ours = rtrsh_part(&plan, &mut errors);
     let theirs = ftk_part(&plan, &mut errors);
@@ -111,9 +108,9 @@ fn main() {
     let report = json!({
         "bench": "shell",
         "mode": if quick { "quick" } else { "full" },
-        "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "git_commit": git_commit(),
-        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "unix_time": common::unix_time(),
+        "git_commit": common::git_commit(),
+        "cpus": common::cpus(),
         "host_latency_ms": LATENCY.as_millis() as u64,
         "rtrsh": ours,
         "falcon_toolkit": theirs,
@@ -121,12 +118,7 @@ fn main() {
         "total_seconds": round2(total.as_secs_f64()),
     });
     println!("\nwhole bench: {:.1} s", total.as_secs_f64());
-    let path = target_dir().join("bench-shell.json");
-    let text = serde_json::to_string_pretty(&report).expect("report serialises");
-    match std::fs::write(&path, text + "\n") {
-        Ok(()) => println!("JSON report: {}", path.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
-    }
+    common::write_report("bench-shell.json", &report);
     if !errors.list.is_empty() {
         eprintln!("FAILED: {} checks (see above)", errors.list.len());
         std::process::exit(1);
@@ -148,27 +140,6 @@ impl Errors {
     }
 }
 
-/// `target/`: two levels above the `rtrsh` binary cargo built for this bench.
-fn target_dir() -> PathBuf {
-    Path::new(RTRSH)
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("target"))
-}
-
-fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
@@ -178,10 +149,6 @@ fn ms(d: Duration) -> f64 {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Signed milliseconds from `a` to `b`.
@@ -214,50 +181,76 @@ fn med(v: &Value) -> f64 {
     v["median"].as_f64().unwrap_or(f64::NAN)
 }
 
+/// What the start-up runs of one shell measured, in ms: the same figures for rtrsh and for
+/// falcon-toolkit.
+#[derive(Default)]
+struct StartupSamples {
+    wall: Vec<f64>,
+    /// Wall − init (one latency) − the command (one latency).
+    by_subtraction: Vec<f64>,
+    /// Spawn → the command sent.
+    to_first: Vec<f64>,
+    /// Spawn → the command sent, less the init (one latency).
+    beyond_init: Vec<f64>,
+    command: Vec<f64>,
+    /// The end of the command → exit.
+    teardown: Vec<f64>,
+}
+
+impl StartupSamples {
+    /// A one-command run's wall time.
+    fn add_wall(&mut self, wall: Duration) {
+        self.wall.push(ms(wall));
+        self.by_subtraction.push(ms(wall) - 2.0 * ms(LATENCY));
+    }
+
+    /// A one-command run split by its timestamps: spawn → the command sent, the command, and
+    /// its end → exit.
+    fn add_split(&mut self, to_first: f64, command: f64, teardown: f64) {
+        self.to_first.push(to_first);
+        self.beyond_init.push(to_first - ms(LATENCY));
+        self.command.push(command);
+        self.teardown.push(teardown);
+    }
+
+    fn json(&self, runs: usize, requests: Value) -> Value {
+        json!({
+            "runs": runs,
+            "wall_ms": summary(&self.wall),
+            "by_subtraction_ms": summary(&self.by_subtraction),
+            "to_first_command_ms": summary(&self.to_first),
+            "beyond_init_ms": summary(&self.beyond_init),
+            "command_ms": summary(&self.command),
+            "teardown_ms": summary(&self.teardown),
+            "requests_of_one_run": requests,
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The emulator child and its introspection endpoints
 
-/// `rtrsh emulator` as a child process, killed when dropped.
+/// `rtrsh emulator` as a child process (killed when dropped), with a client for its
+/// introspection endpoints.
 struct Emulator {
-    child: Child,
-    base: String,
+    process: EmulatorProcess,
     http: reqwest::Client,
     rt: tokio::runtime::Runtime,
-    _stdout: BufReader<ChildStdout>,
 }
 
 impl Emulator {
     fn start(latency: Duration, chunk_size: u64) -> Emulator {
-        let mut child = Command::new(RTRSH)
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args(["--latency", &format!("{}ms", latency.as_millis())])
-            .args(["--chunk-size", &chunk_size.to_string()])
+        let process = EmulatorProcess::start([
+            "--latency".to_string(),
+            format!("{}ms", latency.as_millis()),
+            "--chunk-size".to_string(),
+            chunk_size.to_string(),
             // The per-CID limit (6000/min) would make the 100 MiB `cat` (1600 status calls at
             // 64 KiB) and back-to-back runs measure the limiter, not the shell.
-            .args(["--rate-limit", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start `rtrsh emulator`");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        let mut base = None;
-        for _ in 0..20 {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            if let Some(rest) = line.trim().split("listening on ").nth(1) {
-                base = Some(rest.trim().to_string());
-                break;
-            }
-        }
-        let Some(base) = base else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`rtrsh emulator` did not print its address");
-        };
+            "--rate-limit".to_string(),
+            "0".to_string(),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -266,17 +259,15 @@ impl Emulator {
             .timeout(Duration::from_secs(120))
             .build()
             .expect("cannot build the HTTP client");
-        Emulator {
-            child,
-            base,
-            http,
-            rt,
-            _stdout: reader,
-        }
+        Emulator { process, http, rt }
+    }
+
+    fn base(&self) -> &str {
+        &self.process.base
     }
 
     fn get_json(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.base);
+        let url = format!("{}{path}", self.base());
         self.rt.block_on(async {
             let r = self.http.get(&url).send().await.expect("emulator GET");
             r.json::<Value>().await.expect("emulator replies JSON")
@@ -288,11 +279,20 @@ impl Emulator {
     }
 
     fn reset_stats(&self) {
-        let url = format!("{}/_emulator/stats/reset", self.base);
+        let url = format!("{}/_emulator/stats/reset", self.base());
         self.rt.block_on(async {
             let r = self.http.post(&url).send().await.expect("stats reset");
             assert!(r.status().is_success(), "stats reset: HTTP {}", r.status());
         });
+    }
+
+    /// Runs rtrsh against this emulator with `args` (stdout collected), from fresh stats: the
+    /// run, checked to succeed (a failure is reported as `what`), and the stats after it.
+    fn measure(&self, args: &[&str], what: &str, errors: &mut Errors) -> (Run, Value) {
+        self.reset_stats();
+        let r = run(rtrsh(self.base()).args(args), Out::Collect, false);
+        errors.check(r.ok(), || format!("{what}: {}", r.describe()));
+        (r, self.stats())
     }
 
     fn aid_of(&self, hostname: &str) -> String {
@@ -313,7 +313,7 @@ impl Emulator {
 
     /// SHA-256 and length of a file on a host, streamed from the introspection endpoint.
     fn file_digest(&self, aid: &str, path: &str) -> (String, u64) {
-        let url = format!("{}/_emulator/hosts/{aid}/file", self.base);
+        let url = format!("{}/_emulator/hosts/{aid}/file", self.base());
         self.rt.block_on(async {
             let mut r = self
                 .http
@@ -334,27 +334,10 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Requests to one endpoint in a stats snapshot.
-fn endpoint_count(stats: &Value, key: &str) -> u64 {
-    stats["endpoints"][key]["count"].as_u64().unwrap_or(0)
-}
-
-/// Every endpoint with its count, as `{ "METHOD /path": n }`.
-fn endpoint_counts(stats: &Value) -> Value {
-    let mut m = serde_json::Map::new();
-    if let Some(obj) = stats["endpoints"].as_object() {
-        for (k, v) in obj {
-            m.insert(k.clone(), v["count"].clone());
-        }
-    }
-    Value::Object(m)
+/// Status checks per executed command, from a stats snapshot.
+fn status_calls_per_command(stats: &Value) -> f64 {
+    let executes = endpoint_count(stats, EXECUTE_ENDPOINT);
+    round2(endpoint_count(stats, STATUS_ENDPOINT) as f64 / executes.max(1) as f64)
 }
 
 /// Status checks of each command (`commands[*].polls`).
@@ -398,28 +381,6 @@ struct Run {
     /// CPU ticks at the last sample before it exited (0 when not sampled).
     cpu_ticks: u64,
 }
-
-/// `VmHWM` (peak resident set) of a process, in KiB.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-}
-
-/// CPU time (user + system) a process has used so far, in clock ticks (`/proc/<pid>/stat`
-/// fields 14 and 15; 100 ticks a second on Linux).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state), so fields 14 and 15 are at 11 and 12.
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-const TICKS_PER_SECOND: f64 = 100.0;
 
 /// Runs `cmd` to the end (killed at [`DEADLINE`]), timing it from just before the spawn to the
 /// moment `try_wait` sees it gone (polled every millisecond, so the wall time is good to ~1 ms).
@@ -570,7 +531,7 @@ fn record_duration(r: &Value) -> Option<Duration> {
 
 fn rtrsh_part(plan: &Plan, errors: &mut Errors) -> Value {
     let emu = Emulator::start(LATENCY, 64 * 1024);
-    println!("== rtrsh against the emulator ({}) ==", emu.base);
+    println!("== rtrsh against the emulator ({}) ==", emu.base());
     let startup = rtrsh_startup(plan, &emu, errors);
     let per_command = rtrsh_per_command(plan, &emu, &startup, errors);
     drop(emu);
@@ -591,29 +552,23 @@ fn rtrsh_part(plan: &Plan, errors: &mut Errors) -> Value {
 
 /// 1. From process start to the first command, beyond the session init.
 fn rtrsh_startup(plan: &Plan, emu: &Emulator, errors: &mut Errors) -> Value {
+    let mut samples = StartupSamples::default();
     // Method A (wall): `-c pwd`, wall − init (one latency) − the command (one latency).
-    let mut walls = Vec::new();
-    let mut by_subtraction = Vec::new();
     let mut requests = Value::Null;
     for i in 0..plan.startup_runs {
         emu.reset_stats();
-        let r = run(rtrsh(&emu.base).args(["-c", "pwd"]), Out::Collect, false);
+        let r = run(rtrsh(emu.base()).args(["-c", "pwd"]), Out::Collect, false);
         errors.check(r.ok(), || format!("rtrsh -c pwd: {}", r.describe()));
-        walls.push(ms(r.wall));
-        by_subtraction.push(ms(r.wall) - 2.0 * ms(LATENCY));
+        samples.add_wall(r.wall);
         if i == 0 {
             requests = endpoint_counts(&emu.stats());
         }
     }
     // Method B (timestamps): `--json -c pwd`; the record's `started_at` is when rtrsh sent the
     // command, i.e. when a prompt would have been ready.
-    let mut to_first = Vec::new();
-    let mut beyond_init = Vec::new();
-    let mut command = Vec::new();
-    let mut teardown = Vec::new();
     for _ in 0..plan.startup_runs {
         let r = run(
-            rtrsh(&emu.base).args(["--json", "-c", "pwd"]),
+            rtrsh(emu.base()).args(["--json", "-c", "pwd"]),
             Out::Collect,
             false,
         );
@@ -629,22 +584,13 @@ fn rtrsh_startup(plan: &Plan, emu: &Emulator, errors: &mut Errors) -> Value {
             });
             continue;
         };
-        let first = ms_between(r.spawned, start);
-        to_first.push(first);
-        beyond_init.push(first - ms(LATENCY));
-        command.push(ms(dur));
-        teardown.push(ms_between(start + dur, r.exited));
+        samples.add_split(
+            ms_between(r.spawned, start),
+            ms(dur),
+            ms_between(start + dur, r.exited),
+        );
     }
-    let v = json!({
-        "runs": plan.startup_runs,
-        "wall_ms": summary(&walls),
-        "by_subtraction_ms": summary(&by_subtraction),
-        "to_first_command_ms": summary(&to_first),
-        "beyond_init_ms": summary(&beyond_init),
-        "command_ms": summary(&command),
-        "teardown_ms": summary(&teardown),
-        "requests_of_one_run": requests,
-    });
+    let v = samples.json(plan.startup_runs, requests.clone());
     println!(
         "start-up (`-c pwd`, {} runs): wall {} ms (median); wall − init − command = {} ms (p90 {})",
         plan.startup_runs,
@@ -671,16 +617,8 @@ fn rtrsh_per_command(plan: &Plan, emu: &Emulator, startup: &Value, errors: &mut 
     let script = script_file("shell-bench-pwd.txt", "pwd", n, "");
     let script_arg = script.to_string_lossy().to_string();
     // Plain output, as a user would see it.
-    emu.reset_stats();
-    let r = run(
-        rtrsh(&emu.base).args(["--script", &script_arg]),
-        Out::Collect,
-        false,
-    );
-    errors.check(r.ok(), || format!("rtrsh --script: {}", r.describe()));
-    let stats = emu.stats();
+    let (r, stats) = emu.measure(&["--script", &script_arg], "rtrsh --script", errors);
     let executes = endpoint_count(&stats, EXECUTE_ENDPOINT);
-    let status_calls = endpoint_count(&stats, STATUS_ENDPOINT);
     let requests = stats["requests_total"].as_u64().unwrap_or(0);
     errors.check(executes == n as u64, || {
         format!("{n} script lines made {executes} executes")
@@ -699,7 +637,7 @@ fn rtrsh_per_command(plan: &Plan, emu: &Emulator, startup: &Value, errors: &mut 
 
     // The same script with --json, for each command's own timing.
     let rj = run(
-        rtrsh(&emu.base).args(["--json", "--script", &script_arg]),
+        rtrsh(emu.base()).args(["--json", "--script", &script_arg]),
         Out::Collect,
         false,
     );
@@ -731,7 +669,7 @@ fn rtrsh_per_command(plan: &Plan, emu: &Emulator, startup: &Value, errors: &mut 
         "wall_ms": round1(wall),
         "per_command_ms": round1(per_command),
         "overhead_ms": round1(per_command - ms(LATENCY)),
-        "status_calls_per_command": round2(status_calls as f64 / executes.max(1) as f64),
+        "status_calls_per_command": status_calls_per_command(&stats),
         "status_calls_each": summary(&polls),
         "requests_per_command": round2(requests as f64 / n as f64),
         "endpoints": endpoint_counts(&stats),
@@ -766,16 +704,11 @@ fn rtrsh_long(plan: &Plan, errors: &mut Errors) -> Value {
     let emu = Emulator::start(LONG_LATENCY, 64 * 1024);
     let n = plan.long_commands;
     let script = script_file("shell-bench-pwd-long.txt", "pwd", n, "");
-    emu.reset_stats();
-    let r = run(
-        rtrsh(&emu.base).args(["--json", "--script", &script.to_string_lossy()]),
-        Out::Collect,
-        false,
+    let (r, stats) = emu.measure(
+        &["--json", "--script", &script.to_string_lossy()],
+        "rtrsh 10 s script",
+        errors,
     );
-    errors.check(r.ok(), || format!("rtrsh 10 s script: {}", r.describe()));
-    let stats = emu.stats();
-    let executes = endpoint_count(&stats, EXECUTE_ENDPOINT);
-    let status_calls = endpoint_count(&stats, STATUS_ENDPOINT);
     let after: Vec<f64> = r
         .records()
         .iter()
@@ -785,7 +718,7 @@ fn rtrsh_long(plan: &Plan, errors: &mut Errors) -> Value {
     let v = json!({
         "latency_ms": LONG_LATENCY.as_millis() as u64,
         "commands": n,
-        "status_calls_per_command": round2(status_calls as f64 / executes.max(1) as f64),
+        "status_calls_per_command": status_calls_per_command(&stats),
         "status_calls_each": summary(&polls_per_command(&stats)),
         "output_after_completion_ms": summary(&after),
     });
@@ -805,16 +738,11 @@ fn rtrsh_surprise(plan: &Plan, errors: &mut Errors) -> Value {
     let secs = plan.surprise_sleep_s;
     let line = format!("runscript -Raw=```Start-Sleep -Seconds {secs}```");
     let script = script_file("shell-bench-surprise.txt", "pwd", 3, &format!("{line}\n"));
-    emu.reset_stats();
-    let r = run(
-        rtrsh(&emu.base).args(["--json", "--script", &script.to_string_lossy()]),
-        Out::Collect,
-        false,
+    let (r, stats) = emu.measure(
+        &["--json", "--script", &script.to_string_lossy()],
+        "rtrsh sleeping script",
+        errors,
     );
-    errors.check(r.ok(), || {
-        format!("rtrsh sleeping script: {}", r.describe())
-    });
-    let stats = emu.stats();
     // The host needs its latency plus the sleep.
     let running = LATENCY + Duration::from_secs(secs);
     let after = r
@@ -861,13 +789,13 @@ fn rtrsh_cat(chunk: u64, startup: &Value, errors: &mut Errors) -> Value {
         ("json", Out::Collect, true),
     ] {
         emu.reset_stats();
-        let emu_cpu = cpu_ticks(emu.child.id()).unwrap_or(0);
-        let mut cmd = rtrsh(&emu.base);
+        let emu_cpu = cpu_ticks(emu.process.pid()).unwrap_or(0);
+        let mut cmd = rtrsh(emu.base());
         if json {
             cmd.arg("--json");
         }
         let r = run(cmd.args(["-c", &line]), out, true);
-        let emu_cpu = cpu_ticks(emu.child.id())
+        let emu_cpu = cpu_ticks(emu.process.pid())
             .unwrap_or(0)
             .saturating_sub(emu_cpu);
         errors.check(r.ok(), || format!("rtrsh cat ({label}): {}", r.describe()));
@@ -946,17 +874,10 @@ fn ftk_python() -> PathBuf {
 }
 
 fn ftk_version(python: &Path) -> Option<String> {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('falcon-toolkit'))",
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    common::output_of(Command::new(python).args([
+        "-c",
+        "import importlib.metadata as m; print(m.version('falcon-toolkit'))",
+    ]))
 }
 
 /// Timings written by `scripts/bench/falcon_toolkit_shell.py`.
@@ -1015,7 +936,7 @@ impl Ftk {
         let _ = std::fs::remove_file(&timings);
         let mut cmd = Command::new(&self.python);
         cmd.arg(&self.driver)
-            .args(["--base-url", &emu.base, "--aid", aid])
+            .args(["--base-url", emu.base(), "--aid", aid])
             .arg("--script")
             .arg(script)
             .arg("--timings")
@@ -1053,15 +974,10 @@ fn ftk_part(plan: &Plan, errors: &mut Errors) -> Value {
     let one = script_file("shell-bench-ftk-1.txt", r"cd C:\", 1, "quit\n");
 
     // Start-up.
-    let mut walls = Vec::new();
-    let mut by_subtraction = Vec::new();
-    let mut to_first = Vec::new();
-    let mut beyond_init = Vec::new();
+    let mut samples = StartupSamples::default();
     let mut to_main = Vec::new();
     let mut imports = Vec::new();
     let mut connect = Vec::new();
-    let mut command = Vec::new();
-    let mut teardown = Vec::new();
     let mut requests = Value::Null;
     for i in 0..plan.ftk_startup_runs {
         emu.reset_stats();
@@ -1072,8 +988,7 @@ fn ftk_part(plan: &Plan, errors: &mut Errors) -> Value {
         if i == 0 {
             requests = endpoint_counts(&emu.stats());
         }
-        walls.push(ms(r.wall));
-        by_subtraction.push(ms(r.wall) - 2.0 * ms(LATENCY));
+        samples.add_wall(r.wall);
         let Some(t) = t else {
             errors.check(false, || "falcon-toolkit driver wrote no timings".into());
             continue;
@@ -1089,24 +1004,16 @@ fn ftk_part(plan: &Plan, errors: &mut Errors) -> Value {
         if let Some(&(a, b)) = t.all("batch_connect").first() {
             connect.push((b - a) * 1000.0);
         }
-        to_first.push((c0 - spawn) * 1000.0);
-        beyond_init.push((c0 - spawn) * 1000.0 - ms(LATENCY));
-        command.push((c1 - c0) * 1000.0);
-        teardown.push((unix_secs(r.exited) - c1) * 1000.0);
+        samples.add_split(
+            (c0 - spawn) * 1000.0,
+            (c1 - c0) * 1000.0,
+            (unix_secs(r.exited) - c1) * 1000.0,
+        );
     }
-    let startup = json!({
-        "runs": plan.ftk_startup_runs,
-        "wall_ms": summary(&walls),
-        "by_subtraction_ms": summary(&by_subtraction),
-        "to_first_command_ms": summary(&to_first),
-        "beyond_init_ms": summary(&beyond_init),
-        "python_start_ms": summary(&to_main),
-        "imports_ms": summary(&imports),
-        "batch_init_ms": summary(&connect),
-        "command_ms": summary(&command),
-        "teardown_ms": summary(&teardown),
-        "requests_of_one_run": requests,
-    });
+    let mut startup = samples.json(plan.ftk_startup_runs, requests.clone());
+    startup["python_start_ms"] = summary(&to_main);
+    startup["imports_ms"] = summary(&imports);
+    startup["batch_init_ms"] = summary(&connect);
     println!(
         "start-up (1 command, {} runs): wall {} ms; wall − init − command = {} ms; spawn → first command {} ms, beyond init {} ms (p90 {})",
         plan.ftk_startup_runs,
@@ -1218,6 +1125,11 @@ fn ftk_part(plan: &Plan, errors: &mut Errors) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The table
 
+/// The value at `path` (object keys joined by dots) in a report; `Null` where there is none.
+fn at<'a>(report: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(report, |v, key| &v[key])
+}
+
 fn print_table(ours: &Value, theirs: &Value) {
     let f = |v: &Value| match v.as_f64() {
         Some(x) if x.is_finite() => format!("{x:.1}"),
@@ -1227,115 +1139,100 @@ fn print_table(ours: &Value, theirs: &Value) {
         },
     };
     let skipped = theirs.get("skipped").is_some();
-    let t = |path: &[&str]| {
+    let t = |path: &str| {
         if skipped {
             return "–".to_string();
         }
-        let mut v = theirs;
-        for p in path {
-            v = &v[*p];
-        }
-        f(v)
+        f(at(theirs, path))
     };
-    let o = |path: &[&str]| {
-        let mut v = ours;
-        for p in path {
-            v = &v[*p];
-        }
-        f(v)
-    };
-    let rows: Vec<(&str, String, String)> = vec![
+    let o = |path: &str| f(at(ours, path));
+    // (figure, where it is in both reports, whether falcon-toolkit has it)
+    let figures: [(&str, &str, bool); 11] = [
         (
             "start-up beyond init, median ms (timestamps)",
-            o(&["startup", "beyond_init_ms", "median"]),
-            t(&["startup", "beyond_init_ms", "median"]),
+            "startup.beyond_init_ms.median",
+            true,
         ),
         (
             "start-up beyond init, p90 ms",
-            o(&["startup", "beyond_init_ms", "p90"]),
-            t(&["startup", "beyond_init_ms", "p90"]),
+            "startup.beyond_init_ms.p90",
+            true,
         ),
         (
             "1-command wall − init − command, median ms",
-            o(&["startup", "by_subtraction_ms", "median"]),
-            t(&["startup", "by_subtraction_ms", "median"]),
+            "startup.by_subtraction_ms.median",
+            true,
         ),
         (
             "per command (300 ms host), first start→last end",
-            o(&["per_command", "per_command_span_ms"]),
-            t(&["per_command", "per_command_span_ms"]),
+            "per_command.per_command_span_ms",
+            true,
         ),
         (
             "overhead per command, ms",
-            o(&["per_command", "overhead_span_ms"]),
-            t(&["per_command", "overhead_span_ms"]),
+            "per_command.overhead_span_ms",
+            true,
         ),
         (
             "per command, (wall − start-up) / N, ms",
-            o(&["per_command", "per_command_ms"]),
-            "–".to_string(),
+            "per_command.per_command_ms",
+            false,
         ),
         (
             "command start to start, median ms",
-            o(&["per_command", "cycle_ms", "median"]),
-            t(&["per_command", "cycle_ms", "median"]),
+            "per_command.cycle_ms.median",
+            true,
         ),
         (
             "output after completion, median ms",
-            o(&["per_command", "output_after_completion_ms", "median"]),
-            t(&["per_command", "output_after_completion_ms", "median"]),
+            "per_command.output_after_completion_ms.median",
+            true,
         ),
         (
             "status calls per 300 ms command",
-            o(&["per_command", "status_calls_per_command"]),
-            t(&["per_command", "status_calls_per_command"]),
+            "per_command.status_calls_per_command",
+            true,
         ),
         (
             "API requests per command",
-            o(&["per_command", "requests_per_command"]),
-            t(&["per_command", "requests_per_command"]),
+            "per_command.requests_per_command",
+            true,
         ),
         (
             "status calls per 10 s command",
-            o(&["long_command", "status_calls_per_command"]),
-            "–".to_string(),
+            "long_command.status_calls_per_command",
+            false,
         ),
     ];
+    let row = |name: &str, a: String, b: String| println!("{name:<46} {a:>12} {b:>16}");
     println!("\n{:<46} {:>12} {:>16}", "", "rtrsh", "falcon-toolkit");
-    for (name, a, b) in rows {
-        println!("{name:<46} {a:>12} {b:>16}");
+    for (name, path, compared) in figures {
+        row(name, o(path), if compared { t(path) } else { "–".into() });
     }
     if let Some(cats) = ours["cat_100mib"].as_array() {
         for c in cats {
-            println!(
-                "{:<46} {:>12} {:>16}",
-                format!(
-                    "cat 100 MiB peak RSS MiB (chunk {} KiB)",
-                    c["chunk_size"].as_u64().unwrap_or(0) / 1024
-                ),
+            let kib = c["chunk_size"].as_u64().unwrap_or(0) / 1024;
+            let theirs = if c["chunk_size"] == 64 * 1024 {
+                t("cat_100mib.peak_rss_mib")
+            } else {
+                "–".into()
+            };
+            row(
+                &format!("cat 100 MiB peak RSS MiB (chunk {kib} KiB)"),
                 f(&c["devnull"]["peak_rss_mib"]),
-                if c["chunk_size"] == 64 * 1024 {
-                    t(&["cat_100mib", "peak_rss_mib"])
-                } else {
-                    "–".into()
-                },
+                theirs,
             );
-            println!(
-                "{:<46} {:>12} {:>16}",
-                format!(
-                    "cat 100 MiB MB/s (chunk {} KiB)",
-                    c["chunk_size"].as_u64().unwrap_or(0) / 1024
-                ),
+            row(
+                &format!("cat 100 MiB MB/s (chunk {kib} KiB)"),
                 f(&c["devnull"]["throughput_mb_s"]),
-                "–",
+                "–".into(),
             );
         }
         if let Some(c) = cats.first() {
-            println!(
-                "{:<46} {:>12} {:>16}",
+            row(
                 "cat 100 MiB: bytes of output",
-                c["pipe_hashed"]["bytes"].as_u64().unwrap_or(0),
-                t(&["cat_100mib", "stdout_bytes"]),
+                c["pipe_hashed"]["bytes"].as_u64().unwrap_or(0).to_string(),
+                t("cat_100mib.stdout_bytes"),
             );
         }
     }
@@ -1343,66 +1240,49 @@ fn print_table(ours: &Value, theirs: &Value) {
 
 /// The figures of issue 13 next to its targets (a report, not a pass/fail check).
 fn print_targets(ours: &Value) {
-    let get = |path: &[&str]| {
-        let mut v = ours;
-        for p in path {
-            v = &v[*p];
-        }
-        v.as_f64().unwrap_or(f64::NAN)
-    };
-    let mut rows: Vec<(String, f64, String, bool)> = Vec::new();
-    let per = get(&["per_command", "per_command_span_ms"]);
-    rows.push((
-        "per 300 ms command, first start→last end, ms".into(),
-        per,
-        "≤ 308".into(),
-        per <= 308.0,
-    ));
-    let calls = get(&["per_command", "status_calls_per_command"]);
-    rows.push((
-        "status calls per 300 ms command".into(),
-        calls,
-        "≤ 10".into(),
-        calls <= 10.0,
-    ));
-    let long_s = get(&["long_command", "latency_ms"]) / 1000.0;
-    let late = get(&["long_command", "output_after_completion_ms", "max"]);
-    let bound = (long_s * 100.0).max(250.0);
-    rows.push((
-        format!("{long_s:.0} s host: output after completion, max ms"),
-        late,
-        format!("≤ {bound:.0}"),
-        late <= bound,
-    ));
-    let rate = get(&["long_command", "status_calls_per_command"]) / long_s;
-    rows.push((
-        format!("{long_s:.0} s host: status calls a second"),
-        rate,
-        "≤ 2".into(),
-        rate <= 2.0,
-    ));
-    let running = get(&["long_unexpected", "running_ms"]);
-    let late = get(&["long_unexpected", "output_after_completion_ms"]);
-    let bound = (running * 0.1).max(250.0);
-    rows.push((
-        format!(
-            "{:.1} s script on a 300 ms host: output after, ms",
-            running / 1000.0
+    let get = |path: &str| at(ours, path).as_f64().unwrap_or(f64::NAN);
+    // (figure, value, target, met)
+    let at_most = |name: String, v: f64, limit: f64| (name, v, format!("≤ {limit:.0}"), v <= limit);
+    let long_s = get("long_command.latency_ms") / 1000.0;
+    let running = get("long_unexpected.running_ms");
+    let mut rows: Vec<(String, f64, String, bool)> = vec![
+        at_most(
+            "per 300 ms command, first start→last end, ms".into(),
+            get("per_command.per_command_span_ms"),
+            308.0,
         ),
-        late,
-        format!("≤ {bound:.0}"),
-        late <= bound,
-    ));
-    let rate = get(&["long_unexpected", "status_calls_per_s"]);
-    rows.push((
-        format!(
-            "{:.1} s script on a 300 ms host: calls a second",
-            running / 1000.0
+        at_most(
+            "status calls per 300 ms command".into(),
+            get("per_command.status_calls_per_command"),
+            10.0,
         ),
-        rate,
-        "≤ 2".into(),
-        rate <= 2.0,
-    ));
+        at_most(
+            format!("{long_s:.0} s host: output after completion, max ms"),
+            get("long_command.output_after_completion_ms.max"),
+            (long_s * 100.0).max(250.0),
+        ),
+        at_most(
+            format!("{long_s:.0} s host: status calls a second"),
+            get("long_command.status_calls_per_command") / long_s,
+            2.0,
+        ),
+        at_most(
+            format!(
+                "{:.1} s script on a 300 ms host: output after, ms",
+                running / 1000.0
+            ),
+            get("long_unexpected.output_after_completion_ms"),
+            (running * 0.1).max(250.0),
+        ),
+        at_most(
+            format!(
+                "{:.1} s script on a 300 ms host: calls a second",
+                running / 1000.0
+            ),
+            get("long_unexpected.status_calls_per_s"),
+            2.0,
+        ),
+    ];
     if let Some(cats) = ours["cat_100mib"].as_array() {
         for c in cats {
             for (label, name) in [

@@ -9,6 +9,8 @@
 //! size (`VmHWM`) before and after, and the store's own estimate of what it keeps. Figures go to
 //! `target/bench-stack.json`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rtrsh::shell::results::{self, Results};
@@ -26,16 +28,9 @@ impl CloudLibrary for NoLibrary {
     }
 }
 
-/// `VmHWM` or `VmRSS` of this process, in KiB (0 where /proc is missing).
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+/// `VmHWM` of this process, in KiB (0 where /proc is missing).
+fn peak_kib() -> u64 {
+    common::status_kib(None, "VmHWM:").unwrap_or(0)
 }
 
 fn mib(kib: u64) -> f64 {
@@ -43,13 +38,9 @@ fn mib(kib: u64) -> f64 {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs bench binaries too, without `--bench`: do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("stack bench: skipped (run it with `cargo bench --bench stack`)");
+    let Some(quick) = common::mode("stack") else {
         return;
-    }
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("RTRSH_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    };
     let hosts = if quick { 1_000 } else { 10_000 };
     let world = World::new(&WorldConfig {
         hosts,
@@ -58,7 +49,7 @@ fn main() {
     });
     let words = vec!["ps".to_string()];
     let mut results = Results::default();
-    let before_kib = status_kib("VmHWM:");
+    let before_kib = peak_kib();
     let mut collect = results.start("ps", &words).expect("ps is parsed");
     let mut parse_time = Duration::ZERO;
     let mut parser_time = Duration::ZERO;
@@ -100,7 +91,7 @@ fn main() {
             )
         })
         .collect();
-    let after_kib = status_kib("VmHWM:");
+    let after_kib = peak_kib();
     let total = parse_time + stack_time;
     println!("stack bench: `stack name ps` over {answered} hosts' outputs");
     println!(
@@ -148,9 +139,5 @@ fn main() {
         "peak_rss_before_kib": before_kib,
         "peak_rss_after_kib": after_kib,
     });
-    let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let _ = std::fs::write(
-        std::path::Path::new(&dir).join("bench-stack.json"),
-        serde_json::to_string_pretty(&report).unwrap_or_default(),
-    );
+    common::write_report("bench-stack.json", &report);
 }

@@ -6,10 +6,15 @@ use reqwest::Method;
 use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use serde_json::json;
 
-use crate::support::{DEADLINE, READONLY, RESPONDER, TestEnv, fast, ms};
+use crate::support::{Api, DEADLINE, READONLY, RESPONDER, Reply, TestEnv, fast, ms};
 
 const TOKEN: &str = "/oauth2/token";
 const DEVICES: &str = "/devices/queries/devices/v1";
+
+/// `POST /oauth2/token` with this form.
+async fn token_request(api: &Api, form: &[(&str, &str)]) -> Reply {
+    api.send(api.form_request(TOKEN, form)).await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_gets_a_bearer_token_with_its_region_and_lifetime() {
@@ -19,15 +24,14 @@ async fn a_client_gets_a_bearer_token_with_its_region_and_lifetime() {
     })
     .await;
     let api = env.api();
-    let r = api
-        .send(api.form_request(
-            TOKEN,
-            &[
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-            ],
-        ))
-        .await;
+    let r = token_request(
+        &api,
+        &[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+        ],
+    )
+    .await;
     r.expect(201);
     assert_eq!(r.header("x-cs-region"), Some("eu-1"));
     assert_eq!(r.body["token_type"], "bearer");
@@ -62,21 +66,18 @@ async fn credentials_in_a_basic_auth_header_are_accepted() {
 async fn a_wrong_secret_is_403_and_missing_fields_are_400() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
-    let r = api
-        .send(api.form_request(
-            TOKEN,
-            &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", "wrong")],
-        ))
-        .await;
+    let r = token_request(
+        &api,
+        &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", "wrong")],
+    )
+    .await;
     r.expect_meta_error(403, 403, "Client authentication failed");
     assert_eq!(r.body["meta"]["powered_by"], "csam");
 
-    let r = api
-        .send(api.form_request(TOKEN, &[("client_id", DEFAULT_CLIENT_ID)]))
-        .await;
+    let r = token_request(&api, &[("client_id", DEFAULT_CLIENT_ID)]).await;
     r.expect_meta_error(400, 400, "Failed to generate access token");
 
-    let r = api.send(api.form_request(TOKEN, &[])).await;
+    let r = token_request(&api, &[]).await;
     r.expect(400);
     assert_eq!(env.stats().await["tokens_issued"], 0);
 }
@@ -85,16 +86,15 @@ async fn a_wrong_secret_is_403_and_missing_fields_are_400() {
 async fn an_unknown_member_cid_is_refused() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
-    let r = api
-        .send(api.form_request(
-            TOKEN,
-            &[
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("member_cid", "0123456789abcdef0123456789abcdef"),
-            ],
-        ))
-        .await;
+    let r = token_request(
+        &api,
+        &[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("member_cid", "0123456789abcdef0123456789abcdef"),
+        ],
+    )
+    .await;
     r.expect_meta_error(403, 403, "member_cid");
 }
 
@@ -122,7 +122,7 @@ async fn the_first_token_request_can_be_redirected_to_the_same_url() {
     assert_eq!(location, env.url(TOKEN));
     // Re-posting the form there (what a redirect-following client does) issues a token.
     let api = env.api();
-    let r = api.send(api.form_request(TOKEN, &form)).await;
+    let r = token_request(&api, &form).await;
     r.expect(201);
     assert_eq!(env.stats().await["tokens_issued"], 1);
 }

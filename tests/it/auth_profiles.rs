@@ -15,7 +15,7 @@ use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::support::shell::rtrsh;
-use crate::support::{TestEnv, endpoint_count, fast, violations};
+use crate::support::{TestEnv, assert_no_violations, endpoint_count, fast};
 
 const TOKEN: &str = "POST /oauth2/token";
 const REVOKE: &str = "POST /oauth2/revoke";
@@ -142,7 +142,7 @@ async fn login_discovers_the_region_pins_it_and_the_profile_then_works_there() {
         1
     );
     for env in [&us1, &home] {
-        assert!(violations(&env.stats().await).is_empty());
+        assert_no_violations(&env.stats().await);
     }
 }
 

@@ -25,6 +25,16 @@ const JSON_ENDPOINTS: [&str; 12] = [
     "/real-time-response/aggregates/sessions/GET/v1",
 ];
 
+/// Each (path, body) is refused with a 400 whose message contains the complaint.
+async fn assert_each_refused(api: &Api, cases: Vec<(&str, Value, &str)>) {
+    for (path, body, complaint) in cases {
+        api.unvalidated()
+            .post(path, &body)
+            .await
+            .expect_api_error(400, 400, complaint);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_is_400_everywhere() {
     let env = TestEnv::start(fast()).await;
@@ -104,12 +114,7 @@ async fn fields_of_the_wrong_type_are_named_in_the_error() {
             "ids must be an array of strings",
         ),
     ];
-    for (path, body, complaint) in cases {
-        api.unvalidated()
-            .post(path, &body)
-            .await
-            .expect_api_error(400, 400, complaint);
-    }
+    assert_each_refused(&api, cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,12 +161,7 @@ async fn fields_the_server_needs_are_required() {
             "ids is required",
         ),
     ];
-    for (path, body, complaint) in cases {
-        api.unvalidated()
-            .post(path, &body)
-            .await
-            .expect_api_error(400, 400, complaint);
-    }
+    assert_each_refused(&api, cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use rtrsh_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::support::schema::validate_request;
-use crate::support::{Api, TestEnv, fast, violations};
+use crate::support::{Api, TestEnv, assert_no_violations, assert_one_violation, fast};
 
 const INIT: &str = "/real-time-response/combined/batch-init-session/v1";
 const REFRESH: &str = "/real-time-response/combined/batch-refresh-session/v1";
@@ -24,6 +24,15 @@ async fn batch_init(api: &Api, hosts: &[String]) -> String {
     let r = api.post(INIT, &init_body(hosts)).await;
     r.expect(201);
     r.body["batch_id"].as_str().expect("batch_id").to_string()
+}
+
+/// A quick tenant, a client, `n` online hosts and a batch session open on them.
+async fn batch_on_online_hosts(n: usize) -> (TestEnv, Api, Vec<String>, String) {
+    let env = TestEnv::start(fast()).await;
+    let api = env.api();
+    let aids = env.online_aids(n).await;
+    let batch = batch_init(&api, &aids).await;
+    (env, api, aids, batch)
 }
 
 fn cmd_body(batch_id: &str, line: &str, hosts: &[String]) -> Value {
@@ -96,7 +105,7 @@ async fn batch_init_reports_every_host_whatever_its_fate() {
     );
     let stats = env.stats().await;
     assert_eq!(stats["open_sessions"], 1);
-    assert!(violations(&stats).is_empty());
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,10 +162,7 @@ async fn an_existing_batch_grows_with_more_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_refresh_keeps_members_alive_and_drops_removed_ones() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(3).await;
-    let batch = batch_init(&api, &aids).await;
+    let (env, api, aids, batch) = batch_on_online_hosts(3).await;
     let body = json!({ "batch_id": batch, "hosts_to_remove": [] });
     validate_request("domain.BatchRefreshSessionRequest", &body);
     let r = api.post(REFRESH, &body).await;
@@ -210,10 +216,7 @@ async fn batch_refresh_keeps_members_alive_and_drops_removed_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_commands_run_on_the_chosen_hosts_of_each_tier() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(3).await;
-    let batch = batch_init(&api, &aids).await;
+    let (env, api, aids, batch) = batch_on_online_hosts(3).await;
     let chosen = aids[..2].to_vec();
     let lines = [
         (Tier::ReadOnly, "pwd"),
@@ -247,19 +250,12 @@ async fn batch_commands_run_on_the_chosen_hosts_of_each_tier() {
         stats["hosts"][&aids[2]]["commands"].as_u64().unwrap_or(0),
         0
     );
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_commands_respect_the_tier_of_their_endpoint() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(1).await;
-    let batch = batch_init(&api, &aids).await;
+    let (_env, api, aids, batch) = batch_on_online_hosts(1).await;
     api.post(
         Tier::ReadOnly.batch_path(),
         &cmd_body(&batch, "rm C:\\x", &aids),
@@ -282,23 +278,13 @@ async fn batch_commands_respect_the_tier_of_their_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_optional_hosts_list_means_all_but_is_recorded() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(2).await;
-    let batch = batch_init(&api, &aids).await;
+    let (env, api, aids, batch) = batch_on_online_hosts(2).await;
     let r = api
         .post(Tier::ReadOnly.batch_path(), &cmd_body(&batch, "pwd", &[]))
         .await;
     r.expect(201);
     assert_eq!(hosts_of(&r.body["combined"]["resources"]), sorted(&aids));
-    let v = violations(&env.stats().await);
-    assert_eq!(v.len(), 1);
-    assert!(
-        v[0]["problem"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("optional_hosts")
-    );
+    assert_one_violation(&env.stats().await, "optional_hosts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,10 +331,7 @@ async fn a_host_slower_than_the_host_timeout_comes_back_incomplete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_host_whose_session_expired_reports_50007() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(1).await;
-    let batch = batch_init(&api, &aids).await;
+    let (env, api, aids, batch) = batch_on_online_hosts(1).await;
     assert_eq!(
         env.control_post("/_emulator/sessions/expire", json!({}))
             .await,
@@ -393,10 +376,7 @@ async fn offline_hosts_queue_in_a_batch_when_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_get_answers_with_a_request_id_and_a_status() {
-    let env = TestEnv::start(fast()).await;
-    let api = env.api();
-    let aids = env.online_aids(2).await;
-    let batch = batch_init(&api, &aids).await;
+    let (_env, api, aids, batch) = batch_on_online_hosts(2).await;
     let body = json!({
         "batch_id": batch,
         "file_path": "C:\\Windows\\System32\\drivers\\etc\\hosts",

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::shell::{Pty, converse, executed, rtrsh};
+use crate::support::shell::{Out, Pty, converse, executed, rtrsh};
 use crate::support::{TestEnv, fast};
 
 const T: Duration = Duration::from_secs(30);
@@ -99,16 +99,21 @@ async fn clear_clears_the_terminal_at_the_prompt() {
     assert!(executed(&env.stats().await, &aid).is_empty());
 }
 
+/// `lines` on `target` (one of [`targets`]), without a transcript.
+async fn run_lines(env: &TestEnv, target: &[String], lines: &[&str]) -> Out {
+    rtrsh(env)
+        .args(target.iter().cloned())
+        .args(["--no-transcript"])
+        .commands(lines.iter().copied())
+        .run()
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_describes_the_local_commands() {
     let env = TestEnv::start(fast()).await;
     for target in targets(&env).await {
-        let out = rtrsh(&env)
-            .args(target.clone())
-            .args(["--no-transcript"])
-            .commands(["help files", "help library", "help cls"])
-            .run()
-            .await;
+        let out = run_lines(&env, &target, &["help files", "help library", "help cls"]).await;
         out.expect_code(0);
         let text = out.stdout();
         assert!(
@@ -127,12 +132,7 @@ async fn help_describes_the_local_commands() {
 async fn a_built_in_given_words_it_does_not_take_is_refused_before_anything_runs() {
     let env = TestEnv::start(fast()).await;
     for target in targets(&env).await {
-        let out = rtrsh(&env)
-            .args(target.clone())
-            .args(["--no-transcript"])
-            .commands(["pwd", r"files get C:\x.txt"])
-            .run()
-            .await;
+        let out = run_lines(&env, &target, &["pwd", r"files get C:\x.txt"]).await;
         out.expect_code(2);
         assert!(
             out.stderr
@@ -153,17 +153,17 @@ async fn a_built_in_given_words_it_does_not_take_is_refused_before_anything_runs
 async fn host_stderr_without_a_final_newline_ends_its_line() {
     let env = TestEnv::start(fast()).await;
     for target in targets(&env).await {
-        let out = rtrsh(&env)
-            .args(target.clone())
-            .args(["--no-transcript"])
-            // The second line is refused when it runs (no `-l` on Windows): rtrsh's message
-            // follows the host's stderr.
-            .commands([
+        // The second line is refused when it runs (no `-l` on Windows): rtrsh's message
+        // follows the host's stderr.
+        let out = run_lines(
+            &env,
+            &target,
+            &[
                 "runscript -Raw=```printf 'No such file or directory' >&2```",
                 "ls -l",
-            ])
-            .run()
-            .await;
+            ],
+        )
+        .await;
         assert!(
             out.stderr.contains("No such file or directory\n"),
             "{target:?}: {:?}",

@@ -87,12 +87,16 @@ async fn scripts_on_a_fleet_get_the_batch_window_and_cut_offs_are_reported() {
     let out = fleet_harness::rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--batch-timeout", "120s"])
-        .lines(&[LONG_SCRIPT, &short])
+        .commands([LONG_SCRIPT, &short])
         .run()
         .await;
     out.expect_code(1);
     // The long script finished on both hosts (one group of identical output)...
-    assert!(out.stdout.contains("begun\nfinished\n"), "{}", out.stdout);
+    assert!(
+        out.stdout().contains("begun\nfinished\n"),
+        "{}",
+        out.stdout()
+    );
     // ...and the short one was stopped on both, said once for the two.
     assert!(
         out.stderr.contains("on 2 hosts (")
@@ -246,11 +250,11 @@ async fn fleet_refusal(config: EmulatorConfig, line: &str, code: i64, message: &
     let out = fleet_harness::rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--json"])
-        .lines(&[line])
+        .commands([line])
         .run()
         .await;
     out.expect_code(1);
-    let records = out.records();
+    let records = out.json_lines();
     assert_eq!(records.len(), 2, "{records:?}");
     for r in &records {
         assert_eq!(r["status"], "error", "{r}");

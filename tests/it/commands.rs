@@ -4,7 +4,7 @@ use rtrsh_command::Tier;
 use rtrsh_emulator::{ChunkModel, EmulatorConfig};
 use serde_json::json;
 
-use crate::support::{Api, TestEnv, fast, violations};
+use crate::support::{Api, TestEnv, assert_no_violations, assert_one_violation, fast, violations};
 
 async fn session(env: &TestEnv, api: &Api) -> (String, String) {
     let aid = env.aid("DESKTOP-01").await;
@@ -51,11 +51,7 @@ async fn a_command_runs_once_and_its_status_is_polled_to_completion() {
     let polls = stats["commands"][&id]["polls"].as_u64().expect("polls");
     assert!(polls >= 2, "every status check is counted: {polls}");
     assert_eq!(stats["commands"][&id]["polls_by_sequence"]["0"], polls);
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,14 +172,7 @@ async fn status_without_sequence_id_is_a_recorded_violation() {
     ))
     .await
     .expect(200);
-    let v = violations(&env.stats().await);
-    assert_eq!(v.len(), 1);
-    assert!(
-        v[0]["problem"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("sequence_id")
-    );
+    assert_one_violation(&env.stats().await, "sequence_id");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

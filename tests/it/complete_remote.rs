@@ -3,33 +3,13 @@
 //! emulator's command log to prove the per-directory cache (one `ls` per directory).
 
 use rtrsh::shell::complete::ShellHelper;
-use rtrsh_client::FalconClient;
-use rtrsh_client::client::{ClientOptions, Credentials};
 use rtrsh_client::session::{Collect, HostSession, SessionOptions, Target};
 use rtrsh_command::Platform;
 use rtrsh_command::{Tier, lexer};
-use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use tokio_util::sync::CancellationToken;
 
+use crate::support::client::{falcon_client, open_session};
 use crate::support::{TestEnv, fast};
-
-async fn open(env: &TestEnv, hostname: &str, platform: Platform) -> HostSession {
-    let creds = Credentials {
-        client_id: DEFAULT_CLIENT_ID.to_string(),
-        client_secret: DEFAULT_CLIENT_SECRET.to_string().into(),
-        member_cid: None,
-    };
-    let client =
-        FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
-    let target = Target {
-        aid: env.aid(hostname).await.into(),
-        hostname: hostname.to_string(),
-        platform: Some(platform),
-    };
-    HostSession::open(client, target, SessionOptions::default())
-        .await
-        .expect("opens the session")
-}
 
 async fn replacements(helper: &ShellHelper, line: &str) -> Vec<String> {
     let (start, pairs) = helper.candidates(line, line.len()).await;
@@ -63,7 +43,7 @@ async fn run(session: &HostSession, line: &str, tier: Tier) -> Collect {
 #[tokio::test]
 async fn windows_paths_from_the_host_and_the_cache() {
     let env = TestEnv::start(fast()).await;
-    let session = open(&env, "DESKTOP-01", Platform::Windows).await;
+    let session = open_session(&env, "DESKTOP-01", Platform::Windows).await;
     let helper = ShellHelper::new(Some(session.clone()), None);
 
     assert_eq!(
@@ -120,7 +100,7 @@ async fn windows_paths_from_the_host_and_the_cache() {
 #[tokio::test]
 async fn unix_paths_from_the_host() {
     let env = TestEnv::start(fast()).await;
-    let session = open(&env, "SRV-LNX-01", Platform::Linux).await;
+    let session = open_session(&env, "SRV-LNX-01", Platform::Linux).await;
     let helper = ShellHelper::new(Some(session.clone()), None);
 
     let c = replacements(&helper, "cat /etc/pa").await;
@@ -156,7 +136,7 @@ async fn unix_paths_from_the_host() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_editor_thread_path_blocks_on_the_runtime() {
     let env = TestEnv::start(fast()).await;
-    let session = open(&env, "DESKTOP-01", Platform::Windows).await;
+    let session = open_session(&env, "DESKTOP-01", Platform::Windows).await;
     let helper = ShellHelper::new(
         Some(session.clone()),
         Some(tokio::runtime::Handle::current()),
@@ -176,7 +156,7 @@ async fn the_editor_thread_path_blocks_on_the_runtime() {
 #[tokio::test]
 async fn hostile_names_from_the_host_never_reach_the_line() {
     let env = TestEnv::start(fast()).await;
-    let session = open(&env, "HOSTILE-01", Platform::Windows).await;
+    let session = open_session(&env, "HOSTILE-01", Platform::Windows).await;
     let helper = ShellHelper::new(Some(session.clone()), None);
     let (_, pairs) = helper.candidates(r"cat C:\hostile\", 15).await;
     assert!(!pairs.is_empty());
@@ -200,7 +180,7 @@ async fn hostile_names_from_the_host_never_reach_the_line() {
 #[tokio::test]
 async fn cloud_names_from_the_libraries() {
     let env = TestEnv::start(fast()).await;
-    let session = open(&env, "DESKTOP-01", Platform::Windows).await;
+    let session = open_session(&env, "DESKTOP-01", Platform::Windows).await;
     let helper = ShellHelper::new(Some(session.clone()), None);
     assert_eq!(replacements(&helper, "put tr").await, vec!["triage.ps1"]);
     assert_eq!(
@@ -230,13 +210,6 @@ async fn cloud_names_from_the_libraries() {
 async fn nothing_is_queued_on_an_offline_host() {
     let env = TestEnv::start(fast()).await;
     let aid = env.offline_aid().await;
-    let creds = Credentials {
-        client_id: DEFAULT_CLIENT_ID.to_string(),
-        client_secret: DEFAULT_CLIENT_SECRET.to_string().into(),
-        member_cid: None,
-    };
-    let client =
-        FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
     let target = Target {
         aid: aid.into(),
         hostname: "offline".to_string(),
@@ -246,7 +219,7 @@ async fn nothing_is_queued_on_an_offline_host() {
         queue_offline: true,
         ..Default::default()
     };
-    let session = HostSession::open(client, target, opts)
+    let session = HostSession::open(falcon_client(&env), target, opts)
         .await
         .expect("opens a queued session");
     assert!(session.offline_queued().await);

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::shell::{Pty, converse, rtrsh, transcript_files};
-use crate::support::{TestEnv, endpoint_count, fast, ms, violations};
+use crate::support::{Api, Reply, TestEnv, assert_no_violations, endpoint_count, fast, ms};
 
 const ACTIONS: &str = "/devices/entities/devices-actions/v2";
 const ACTIONS_ENDPOINT: &str = "POST /devices/entities/devices-actions/v2";
@@ -24,25 +24,41 @@ async fn env() -> TestEnv {
     .await
 }
 
-/// The emulator's containment status of a host.
-async fn status(env: &TestEnv, aid: &str) -> String {
+/// A field of a host as the emulator lists it (`""` when it has none).
+async fn host_field(env: &TestEnv, aid: &str, field: &str) -> String {
     env.hosts()
         .await
         .iter()
         .find(|h| h["aid"] == aid)
-        .and_then(|h| h["containment"].as_str())
+        .and_then(|h| h[field].as_str())
         .unwrap_or_default()
         .to_string()
 }
 
+/// The emulator's containment status of a host.
+async fn status(env: &TestEnv, aid: &str) -> String {
+    host_field(env, aid, "containment").await
+}
+
 async fn hostname(env: &TestEnv, aid: &str) -> String {
-    env.hosts()
+    host_field(env, aid, "hostname").await
+}
+
+/// Two online hosts: their aids and their names.
+async fn two_hosts(env: &TestEnv) -> (Vec<String>, String, String) {
+    let aids = env.online_aids(2).await;
+    let (a, b) = (hostname(env, &aids[0]).await, hostname(env, &aids[1]).await);
+    (aids, a, b)
+}
+
+/// `POST /devices/entities/devices-actions/v2?action_name=NAME` with these ids.
+async fn action(api: &Api, name: &str, ids: Value) -> Reply {
+    let rb = api
+        .request(Method::POST, ACTIONS)
         .await
-        .iter()
-        .find(|h| h["aid"] == aid)
-        .and_then(|h| h["hostname"].as_str())
-        .unwrap_or_default()
-        .to_string()
+        .query(&[("action_name", name)])
+        .json(&json!({ "ids": ids }));
+    api.send(rb).await
 }
 
 /// The lines of `--json` output about an action (`result`), and about hosts (`containment`).
@@ -162,14 +178,11 @@ async fn many_hosts_offline_ones_too_each_with_its_result() {
     for a in online.iter().chain([&off]) {
         names.push(hostname(&env, a).await);
     }
-    let mut args = Vec::new();
-    for n in &names {
-        args.extend(["--host".to_string(), n.clone()]);
-    }
     // `--queue-offline` keeps the offline host in the shell without counting it as not run
     // (exit 1); containment reaches it either way.
-    args.extend(
-        [
+    let out = rtrsh(&env)
+        .hosts(&names)
+        .args([
             "--queue-offline",
             "--yes",
             "--json",
@@ -177,10 +190,9 @@ async fn many_hosts_offline_ones_too_each_with_its_result() {
             "contain",
             "-c",
             "hosts",
-        ]
-        .map(String::from),
-    );
-    let out = rtrsh(&env).args(args).run().await;
+        ])
+        .run()
+        .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines = out.json_lines();
     let (results, hosts) = split(&lines);
@@ -208,7 +220,7 @@ async fn many_hosts_offline_ones_too_each_with_its_result() {
     // One request for all of them, as the spec has it.
     let stats = env.stats().await;
     assert_eq!(endpoint_count(&stats, ACTIONS_ENDPOINT), 1);
-    assert!(violations(&stats).is_empty(), "{:?}", violations(&stats));
+    assert_no_violations(&stats);
 
     // The online hosts settle; the offline one stays pending until it is back.
     tokio::time::sleep(ms(400)).await;
@@ -225,11 +237,7 @@ async fn many_hosts_offline_ones_too_each_with_its_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_some_hosts_of_a_fleet() {
     let env = env().await;
-    let aids = env.online_aids(2).await;
-    let (a, b) = (
-        hostname(&env, &aids[0]).await,
-        hostname(&env, &aids[1]).await,
-    );
+    let (aids, a, b) = two_hosts(&env).await;
     let out = rtrsh(&env)
         .args([
             "--host",
@@ -266,11 +274,7 @@ async fn only_some_hosts_of_a_fleet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripts_without_yes_are_refused_before_any_request() {
     let env = env().await;
-    let aids = env.online_aids(2).await;
-    let (a, b) = (
-        hostname(&env, &aids[0]).await,
-        hostname(&env, &aids[1]).await,
-    );
+    let (aids, a, b) = two_hosts(&env).await;
     let runs: Vec<Vec<String>> = vec![
         // One host, below any threshold.
         vec!["--host".into(), a.clone(), "-c".into(), "contain".into()],
@@ -340,21 +344,13 @@ async fn scripts_without_yes_are_refused_before_any_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_hosts_write_the_error_names_the_scope() {
     let env = env().await;
-    let aids = env.online_aids(2).await;
-    let (a, b) = (
-        hostname(&env, &aids[0]).await,
-        hostname(&env, &aids[1]).await,
-    );
+    let (aids, a, b) = two_hosts(&env).await;
     for hosts in [vec![a.clone()], vec![a.clone(), b.clone()]] {
-        let mut args = Vec::new();
-        for h in &hosts {
-            args.extend(["--host".to_string(), h.clone()]);
-        }
-        args.extend(["--yes", "-c", "contain"].map(String::from));
         let out = rtrsh(&env)
             .env("FALCON_CLIENT_ID", "responder-client")
             .env("FALCON_CLIENT_SECRET", "responder-secret")
-            .args(args)
+            .hosts(&hosts)
+            .args(["--yes", "-c", "contain"])
             .run()
             .await;
         // A command that failed (1), not a failure to reach the API (3): the shell keeps going.
@@ -386,23 +382,12 @@ async fn the_action_endpoint_answers_per_host_as_the_spec_says() {
     let env = env().await;
     let api = env.api();
     let aids = env.online_aids(2).await;
-    let act = |name: &'static str, ids: Value| {
-        let api = api.clone();
-        async move {
-            let rb = api
-                .request(Method::POST, ACTIONS)
-                .await
-                .query(&[("action_name", name)])
-                .json(&json!({ "ids": ids }));
-            api.send(rb).await
-        }
-    };
-    let r = act("contain", json!([aids[0]])).await;
+    let r = action(&api, "contain", json!([aids[0]])).await;
     r.expect(202);
     assert_eq!(r.body["resources"][0]["id"], aids[0].as_str());
     assert_eq!(r.body["errors"], json!([]));
     // Already pending: 409, per host.
-    let r = act("contain", json!([aids[0]])).await;
+    let r = action(&api, "contain", json!([aids[0]])).await;
     r.expect(409);
     assert_eq!(r.body["errors"][0]["code"], 409);
     assert!(
@@ -413,15 +398,15 @@ async fn the_action_endpoint_answers_per_host_as_the_spec_says() {
     );
     // Mixed: the new host is taken, the other reported.
     let unknown = "0".repeat(32);
-    let r = act("contain", json!([aids[0], aids[1], unknown])).await;
+    let r = action(&api, "contain", json!([aids[0], aids[1], unknown])).await;
     r.expect(202);
     assert_eq!(r.body["resources"].as_array().map(Vec::len), Some(1));
     assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(2));
     // Lift on a host that is not contained: 409.
     tokio::time::sleep(ms(400)).await;
-    let r = act("lift_containment", json!([aids[0]])).await;
+    let r = action(&api, "lift_containment", json!([aids[0]])).await;
     r.expect(202);
-    let r = act("lift_containment", json!([aids[0]])).await;
+    let r = action(&api, "lift_containment", json!([aids[0]])).await;
     r.expect(409);
     // Device details report the status, and FQL filters on it.
     let d = api
@@ -435,16 +420,11 @@ async fn the_action_endpoint_answers_per_host_as_the_spec_says() {
     q.expect(200);
     assert_eq!(q.body["resources"], json!([aids[1]]));
     // A bad action name: 400 in the same envelope.
-    let r = act("reboot", json!([aids[0]])).await;
+    let r = action(&api, "reboot", json!([aids[0]])).await;
     r.expect(400);
     // A read-only client: the gateway's 403.
     let ro = env.api_as("readonly-client", "readonly-secret");
-    let rb = ro
-        .request(Method::POST, ACTIONS)
-        .await
-        .query(&[("action_name", "contain")])
-        .json(&json!({ "ids": [aids[0]] }));
-    ro.send(rb)
+    action(&ro, "contain", json!([aids[0]]))
         .await
         .expect_meta_error(403, 403, "access denied, authorization failed");
 }

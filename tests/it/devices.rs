@@ -3,22 +3,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Api, TestEnv, fast};
 
 const QUERY: &str = "/devices/queries/devices/v1";
 const DETAILS: &str = "/devices/entities/devices/v2";
 const ONLINE: &str = "/devices/entities/online-state/v1";
-
-fn ids(v: &Value) -> Vec<String> {
-    v["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .map(|s| s.as_str().expect("aid string").to_string())
-        .collect()
-}
 
 async fn hostnames(api: &Api, aids: &[String]) -> Vec<String> {
     let q: Vec<String> = aids.iter().map(|a| format!("ids={a}")).collect();
@@ -47,7 +38,7 @@ async fn paging_through_all_hosts_yields_each_exactly_once() {
     all.expect(200);
     assert_eq!(all.body["meta"]["pagination"]["total"], world);
     assert_eq!(all.body["meta"]["pagination"]["limit"], 100);
-    assert_eq!(ids(&all.body).len(), world);
+    assert_eq!(all.resource_ids().len(), world);
 
     let mut seen = Vec::new();
     let mut offset = 0;
@@ -56,7 +47,7 @@ async fn paging_through_all_hosts_yields_each_exactly_once() {
         r.expect(200);
         assert_eq!(r.body["meta"]["pagination"]["offset"], offset);
         assert_eq!(r.body["meta"]["pagination"]["total"], world);
-        let page = ids(&r.body);
+        let page = r.resource_ids();
         if page.is_empty() {
             break;
         }
@@ -82,12 +73,18 @@ async fn paging_through_all_hosts_yields_each_exactly_once() {
 async fn sorting_by_hostname_both_ways() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
-    let asc = ids(&api.get(&format!("{QUERY}?sort=hostname.asc")).await.body);
+    let asc = api
+        .get(&format!("{QUERY}?sort=hostname.asc"))
+        .await
+        .resource_ids();
     let names = hostnames(&api, &asc).await;
     let mut sorted = names.clone();
     sorted.sort_by_key(|n| n.to_ascii_lowercase());
     assert_eq!(names, sorted);
-    let desc = ids(&api.get(&format!("{QUERY}?sort=hostname|desc")).await.body);
+    let desc = api
+        .get(&format!("{QUERY}?sort=hostname|desc"))
+        .await
+        .resource_ids();
     let mut names_desc = hostnames(&api, &desc).await;
     names_desc.reverse();
     assert_eq!(
@@ -137,7 +134,7 @@ async fn a_hostname_filter_finds_exactly_that_host() {
         .get(&format!("{QUERY}?filter=hostname:'DESKTOP-01'"))
         .await;
     r.expect(200);
-    assert_eq!(ids(&r.body), vec![env.aid("DESKTOP-01").await]);
+    assert_eq!(r.resource_ids(), vec![env.aid("DESKTOP-01").await]);
     assert_eq!(r.body["meta"]["pagination"]["total"], 1);
     let r = api
         .get(&format!("{QUERY}?filter=hostname:'NO-SUCH-HOST'"))
@@ -147,7 +144,7 @@ async fn a_hostname_filter_finds_exactly_that_host() {
     let r = api
         .get(&format!("{QUERY}?filter=platform_name:'Windows'"))
         .await;
-    let windows = ids(&r.body);
+    let windows = r.resource_ids();
     assert!(!windows.is_empty() && windows.len() < env.hosts().await.len());
 }
 
@@ -166,7 +163,7 @@ async fn a_malformed_filter_or_unknown_field_is_400() {
 async fn details_describe_each_host_the_query_returned() {
     let env = TestEnv::start(fast()).await;
     let api = env.api();
-    let aids = ids(&api.get(&format!("{QUERY}?limit=3")).await.body);
+    let aids = api.get(&format!("{QUERY}?limit=3")).await.resource_ids();
     let q: Vec<String> = aids.iter().map(|a| format!("ids={a}")).collect();
     let r = api.get(&format!("{DETAILS}?{}", q.join("&"))).await;
     r.expect(200);

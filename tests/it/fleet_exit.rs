@@ -3,11 +3,20 @@
 
 use rtrsh_emulator::EmulatorConfig;
 
-use crate::support::shell::rtrsh;
+use crate::support::shell::{Out, rtrsh};
 use crate::support::{TestEnv, endpoint_count, fast};
 
 const ALL: &str = "platform_name:['Windows','Linux','Mac']";
 const DELETE: &str = "DELETE /real-time-response/entities/sessions/v1";
+
+/// `pwd` on every host of the tenant, with `--json` records.
+async fn pwd_on_every_host(env: &TestEnv) -> Out {
+    rtrsh(env)
+        .args(["--filter", ALL, "--no-transcript", "--json"])
+        .commands(["pwd"])
+        .run()
+        .await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_script_leaves_no_session_open() {
@@ -18,11 +27,7 @@ async fn a_fleet_script_leaves_no_session_open() {
             ..fast()
         })
         .await;
-        let out = rtrsh(&env)
-            .args(["--filter", ALL, "--no-transcript", "--json"])
-            .commands(["pwd"])
-            .run()
-            .await;
+        let out = pwd_on_every_host(&env).await;
         // Offline hosts are skipped (exit 1); every connected one answered.
         assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
         let stats = env.stats().await;
@@ -95,27 +100,13 @@ async fn a_lost_batch_init_reply_leaves_no_second_set_of_sessions() {
             ..fast()
         })
         .await;
-        let code = env
-            .control_post(
-                "/_emulator/faults",
-                serde_json::json!({"once": {
-                    "endpoint": "POST /real-time-response/combined/batch-init-session/v1",
-                    "fault": fault
-                }}),
-            )
-            .await;
-        assert!(code == 200 || code == 204, "{code}");
-        let out = rtrsh(&env)
-            .args(["--filter", ALL, "--no-transcript", "--json"])
-            .commands(["pwd"])
-            .run()
-            .await;
-        let online = env
-            .hosts()
-            .await
-            .iter()
-            .filter(|h| h["online"] == true)
-            .count();
+        env.fault_once(
+            "POST /real-time-response/combined/batch-init-session/v1",
+            fault,
+        )
+        .await;
+        let out = pwd_on_every_host(&env).await;
+        let online = env.all_online_aids().await.len();
         assert_eq!(out.json_lines().len(), online, "{fault}: {}", out.stderr);
         let stats = env.stats().await;
         // A dropped request is counted among the faults, not the endpoint's replies.

@@ -131,11 +131,9 @@ async fn files_and_download_on_many_hosts() {
     let env = TestEnv::start(fast()).await;
     let names = ["DESKTOP-01", "HOSTILE-01"];
     let dir = tempfile::tempdir().expect("an evidence folder");
-    let mut run = rtrsh(&env).args(["--no-transcript", "--yes"]);
-    for n in names {
-        run = run.args(["--host", n]);
-    }
-    let out = run
+    let out = rtrsh(&env)
+        .args(["--no-transcript", "--yes"])
+        .hosts(names)
         .args(["--evidence-dir", dir.path().to_str().expect("UTF-8")])
         .commands([
             format!("get {PATH}"),

@@ -5,12 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use rtrsh_client::session::fleet::{Fleet, FleetOptions, HostIdx, RunResult};
-use rtrsh_client::{ClientOptions, Credentials, FalconClient};
 use rtrsh_command::Tier;
-use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
-use secrecy::SecretString;
+use rtrsh_emulator::EmulatorConfig;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::client::falcon_client;
 use crate::support::{TestEnv, fast};
 
 const CHUNK: usize = 128 * 1024;
@@ -24,12 +23,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
     })
     .await;
     let aids = env.online_windows_aids(8).await;
-    let creds = Credentials {
-        client_id: DEFAULT_CLIENT_ID.into(),
-        client_secret: SecretString::from(DEFAULT_CLIENT_SECRET.to_string()),
-        member_cid: None,
-    };
-    let client = FalconClient::new(&env.base, creds, ClientOptions::default()).expect("client");
+    let client = falcon_client(&env);
     let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
     let devices = client.get_devices(&aids).await.expect("devices");
     let opts = FleetOptions {

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use rtrsh_emulator::{EmulatorConfig, LogOrder};
-use serde_json::json;
 
 use crate::support::shell::{executions, rtrsh};
 use crate::support::{TestEnv, fast};
@@ -23,20 +22,8 @@ async fn a_lost_batch_reply_is_recovered_from_the_session_logs() {
             ..fast()
         })
         .await;
-        let windows: Vec<String> = env
-            .hosts()
-            .await
-            .iter()
-            .filter(|h| h["platform_name"] == "Windows" && h["online"] == true)
-            .filter_map(|h| h["aid"].as_str().map(str::to_string))
-            .collect();
-        let code = env
-            .control_post(
-                "/_emulator/faults",
-                json!({"once": {"endpoint": AR_BATCH, "fault": fault}}),
-            )
-            .await;
-        assert!(code == 200 || code == 204, "{code}");
+        let windows = env.all_online_aids_on("Windows").await;
+        env.fault_once(AR_BATCH, fault).await;
         let line = r"mkdir C:\Cases\lost-reply";
         let out = rtrsh(&env)
             .args([
@@ -84,35 +71,16 @@ async fn a_read_only_batch_command_that_never_arrived_is_sent_once_more_a_write_
         ..fast()
     })
     .await;
-    let windows: Vec<String> = env
-        .hosts()
-        .await
-        .iter()
-        .filter(|h| h["platform_name"] == "Windows" && h["online"] == true)
-        .filter_map(|h| h["aid"].as_str().map(str::to_string))
-        .collect();
+    let windows = env.all_online_aids_on("Windows").await;
     assert!(windows.len() >= 2, "{windows:?}");
-    let arm = |endpoint: &'static str| {
-        let env = &env;
-        async move {
-            let code = env
-                .control_post(
-                    "/_emulator/faults",
-                    json!({"once": {"endpoint": endpoint, "fault": "5xx-before"}}),
-                )
-                .await;
-            assert!(code == 200 || code == 204, "{code}");
-        }
-    };
     let run = |line: &'static str| {
-        let mut sh = rtrsh(&env).args(["--no-transcript", "--json", "--yes"]);
-        for aid in &windows {
-            sh = sh.args(["--aid", aid.as_str()]);
-        }
-        sh.commands([line])
+        rtrsh(&env)
+            .args(["--no-transcript", "--json", "--yes"])
+            .aids(&windows)
+            .commands([line])
     };
 
-    arm(RO_BATCH).await;
+    env.fault_once(RO_BATCH, "5xx-before").await;
     let read = run(r"ls C:\Windows").run().await;
     assert_eq!(read.code, 0, "{}", read.stderr);
     assert!(
@@ -134,7 +102,7 @@ async fn a_read_only_batch_command_that_never_arrived_is_sent_once_more_a_write_
         );
     }
 
-    arm(AR_BATCH).await;
+    env.fault_once(AR_BATCH, "5xx-before").await;
     let line = r"mkdir C:\Cases\never-twice";
     let write = run(line).run().await;
     assert_eq!(write.code, 1, "{}", write.stderr);

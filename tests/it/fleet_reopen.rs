@@ -22,11 +22,9 @@ async fn expired_fleet_sessions_reopen_where_they_were() {
     for n in names {
         aids.push(env.aid(n).await);
     }
-    let mut run = rtrsh(&env).args(["--no-transcript", "--yes", "--json"]);
-    for n in names {
-        run = run.args(["--host", n]);
-    }
-    let out = run
+    let out = rtrsh(&env)
+        .args(["--no-transcript", "--yes", "--json"])
+        .hosts(names)
         .commands([
             r"cd C:\Windows",
             "runscript -Raw=```Start-Sleep -Seconds 5``` -Timeout=30",

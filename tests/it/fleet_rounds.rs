@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use rtrsh_emulator::EmulatorConfig;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::fleet_harness::{Out, Rtrsh, batch_log, rtrsh};
+use crate::fleet_harness::{batch_log, rtrsh};
+use crate::support::shell::{Out, Shell};
 use crate::support::{TestEnv, endpoint_count, fast, ms};
 
 const INIT: &str = "POST /real-time-response/combined/batch-init-session/v1";
@@ -33,9 +34,9 @@ async fn world(env: &TestEnv) -> (Vec<String>, HashSet<String>) {
 }
 
 /// rtrsh on these hosts through `--hosts-file`.
-fn on_hosts(env: &TestEnv, aids: &[String]) -> Rtrsh {
+fn on_hosts(env: &TestEnv, aids: &[String]) -> Shell {
     let r = rtrsh(env);
-    let file = r.home.path().join("hosts.txt");
+    let file = r.home().join("hosts.txt");
     std::fs::write(&file, aids.join("\n")).expect("hosts file");
     let path = file.display().to_string();
     r.args([
@@ -45,16 +46,6 @@ fn on_hosts(env: &TestEnv, aids: &[String]) -> Rtrsh {
         "--no-transcript",
         "--yes",
     ])
-}
-
-async fn arm(env: &TestEnv, endpoint: &str, fault: &str) {
-    let code = env
-        .control_post(
-            "/_emulator/faults",
-            json!({"once": {"endpoint": endpoint, "fault": fault}}),
-        )
-        .await;
-    assert!(code == 200 || code == 204, "{code}");
 }
 
 /// Every host ran `command` exactly once, and the records name the runs the emulator logged.
@@ -69,7 +60,7 @@ fn ran_once_each(stats: &Value, out: &Out, command: &str, hosts: &[String]) -> V
     }
     assert_eq!(log.len(), hosts.len(), "{command} ran on other hosts");
     let records: Vec<Value> = out
-        .records()
+        .json_lines()
         .into_iter()
         .filter(|r| r["command"] == command)
         .collect();
@@ -102,9 +93,9 @@ async fn every_batch_goes_out_in_one_round_even_with_lost_replies() {
     let batches = online.len().div_ceil(1000) as u64;
     assert!(batches >= 5, "{batches}");
     // Two batch replies lost after the command ran: found through the session logs.
-    arm(&env, BATCH_CMD, "drop-after").await;
-    arm(&env, BATCH_CMD, "5xx-after").await;
-    let out = on_hosts(&env, &online).lines(&["pwd"]).run().await;
+    env.fault_once(BATCH_CMD, "drop-after").await;
+    env.fault_once(BATCH_CMD, "5xx-after").await;
+    let out = on_hosts(&env, &online).commands(["pwd"]).run().await;
     out.expect_code(0);
     let stats = env.stats().await;
     let faults = &stats["faults"];
@@ -159,10 +150,10 @@ async fn slow_fleet(
         online.len()
     );
     // A status check of a late host fails once: it is looked at again.
-    arm(&env, STATUS, "5xx-before").await;
+    env.fault_once(STATUS, "5xx-before").await;
     let out = on_hosts(&env, &online)
         .args(["--batch-timeout", batch_timeout])
-        .lines(&["ps"])
+        .commands(["ps"])
         .run()
         .await;
     (env, out, online, slow_hosts)
@@ -177,6 +168,16 @@ fn order(records: &[Value]) -> HashMap<String, usize> {
         .collect()
 }
 
+/// The position of the last record of a host that is not slow.
+fn last_fast_host(at: &HashMap<String, usize>, online: &[String], slow: &HashSet<String>) -> usize {
+    online
+        .iter()
+        .filter(|a| !slow.contains(*a))
+        .map(|a| at[a])
+        .max()
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_hosts_are_reported_timed_out_at_the_batch_timeout_after_the_rest_is_shown() {
     // Slow hosts take 60 s; the batch timeout is 4 s: they time out, the rest is shown first.
@@ -185,12 +186,7 @@ async fn slow_hosts_are_reported_timed_out_at_the_batch_timeout_after_the_rest_i
     let stats = env.stats().await;
     let records = ran_once_each(&stats, &out, "ps", &online);
     let at = order(&records);
-    let last_fast = online
-        .iter()
-        .filter(|a| !slow.contains(*a))
-        .map(|a| at[a])
-        .max()
-        .unwrap_or(0);
+    let last_fast = last_fast_host(&at, &online, &slow);
     for r in &records {
         let aid = r["aid"].as_str().unwrap_or_default();
         if slow.contains(aid) {
@@ -227,12 +223,7 @@ async fn slow_hosts_that_finish_within_the_batch_timeout_are_shown_after_the_res
     assert!(records.iter().all(|r| r["status"] == "ok"));
     let at = order(&records);
     let first_slow = slow.iter().map(|a| at[a]).min().unwrap_or(usize::MAX);
-    let last_fast = online
-        .iter()
-        .filter(|a| !slow.contains(*a))
-        .map(|a| at[a])
-        .max()
-        .unwrap_or(0);
+    let last_fast = last_fast_host(&at, &online, &slow);
     assert!(last_fast < first_slow, "fast hosts are shown first");
     for r in &records {
         assert!(!r["stdout"].as_str().unwrap_or_default().is_empty(), "{r}");
@@ -259,7 +250,7 @@ async fn a_tenant_that_answers_one_batch_at_a_time_still_gets_every_host_once() 
     let (online, _) = world(&env).await;
     let batches = online.len().div_ceil(1000) as u64;
     assert!(batches >= 3, "{batches}");
-    let out = on_hosts(&env, &online).lines(&["pwd"]).run().await;
+    let out = on_hosts(&env, &online).commands(["pwd"]).run().await;
     out.expect_code(0);
     let stats = env.stats().await;
     assert!(

@@ -16,13 +16,7 @@ async fn ten_thousand_hosts_one_command_every_host_once() {
         ..fast()
     })
     .await;
-    let online: HashSet<String> = env
-        .hosts()
-        .await
-        .iter()
-        .filter(|h| h["online"] == true)
-        .map(|h| h["aid"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let online: HashSet<String> = env.all_online_aids().await.into_iter().collect();
     let out = rtrsh(&env)
         .args([
             "--filter",
@@ -30,7 +24,7 @@ async fn ten_thousand_hosts_one_command_every_host_once() {
             "--json",
             "--no-transcript",
         ])
-        .lines(&["pwd"])
+        .commands(["pwd"])
         .run()
         .await;
     // The world's offline hosts were skipped: exit 1, and they are named.
@@ -48,7 +42,7 @@ async fn ten_thousand_hosts_one_command_every_host_once() {
     let logged: HashSet<&str> = log.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(log.len(), logged.len(), "a host ran pwd twice");
     assert_eq!(logged.len(), online.len());
-    let records = out.records();
+    let records = out.json_lines();
     assert_eq!(records.len(), online.len());
     let crids: HashSet<&str> = log.iter().map(|(_, c)| c.as_str()).collect();
     assert!(records.iter().all(
@@ -79,7 +73,7 @@ async fn rate_limited_requests_wait_and_nothing_is_lost_or_repeated() {
     let out = rtrsh(&env)
         .aids(&aids)
         .args(["--json", "--no-transcript"])
-        .lines(&lines)
+        .commands(lines)
         .run()
         .await;
     out.expect_code(0);
@@ -88,7 +82,7 @@ async fn rate_limited_requests_wait_and_nothing_is_lost_or_repeated() {
         stats["rate_limited"].as_u64().unwrap_or(0) >= 1,
         "no 429 was provoked"
     );
-    let records = out.records();
+    let records = out.json_lines();
     assert_eq!(records.len(), lines.len() * 3);
     for cmd in ["pwd", "ls", "ps", "env", "ipconfig", "netstat"] {
         let runs = lines.iter().filter(|l| **l == cmd).count();

@@ -9,8 +9,9 @@ use rtrsh_command::Tier;
 use rtrsh_emulator::{ChunkModel, EmulatorConfig};
 use serde_json::Value;
 
-use crate::fleet_harness::{Out, batch_log, rtrsh};
-use crate::support::{TestEnv, endpoint_count, fast, violations};
+use crate::fleet_harness::{batch_log, rtrsh};
+use crate::support::shell::Out;
+use crate::support::{TestEnv, assert_no_violations, endpoint_count, fast};
 
 const AR_BATCH: &str = "POST /real-time-response/combined/batch-active-responder-command/v1";
 const INIT_BATCH: &str = "POST /real-time-response/combined/batch-init-session/v1";
@@ -19,7 +20,7 @@ const INIT_BATCH: &str = "POST /real-time-response/combined/batch-init-session/v
 /// batch command of `command` logged exactly once for that host.
 fn assert_each_host_once(out: &Out, stats: &Value, command: &str) -> Vec<Value> {
     let records: Vec<Value> = out
-        .records()
+        .json_lines()
         .into_iter()
         .filter(|r| r["command"] == command)
         .collect();
@@ -57,7 +58,7 @@ async fn one_host_through_a_filter() {
             "--json",
             "--no-transcript",
         ])
-        .lines(&["pwd"])
+        .commands(["pwd"])
         .run()
         .await;
     out.expect_code(0);
@@ -68,7 +69,7 @@ async fn one_host_through_a_filter() {
     assert_eq!(recs[0]["host"], "DESKTOP-01");
     assert_eq!(recs[0]["status"], "ok");
     assert_eq!(recs[0]["stdout"], "C:\\");
-    assert!(violations(&stats).is_empty(), "{:?}", violations(&stats));
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,22 +79,22 @@ async fn three_hosts_identical_output_is_grouped_and_cd_moves_the_prompt() {
     let out = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript"])
-        .lines(&["cd C:\\Windows", "ps", "pwd"])
+        .commands(["cd C:\\Windows", "ps", "pwd"])
         .run()
         .await;
     out.expect_code(0);
     let headers = out.headers();
     // `cd` and `pwd` print the same on all three: one section each.
-    let same: Vec<&&str> = headers
+    let same: Vec<&String> = headers
         .iter()
         .filter(|h| h.starts_with("same output on 3 hosts: "))
         .collect();
     assert_eq!(same.len(), 2, "{headers:?}");
     assert_eq!(
-        out.stdout.matches("C:\\Windows\n").count(),
+        out.stdout().matches("C:\\Windows\n").count(),
         2,
         "{}",
-        out.stdout
+        out.stdout()
     );
     // Every host accounted for once per command: 3 commands x 3 hosts.
     assert_eq!(out.hosts_in_sections(), 9, "{headers:?}");
@@ -126,13 +127,7 @@ async fn a_hundred_hosts_every_output_once_and_offline_hosts_reported() {
         ..fast()
     })
     .await;
-    let online: HashSet<String> = env
-        .hosts()
-        .await
-        .iter()
-        .filter(|h| h["online"] == true)
-        .map(|h| h["aid"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let online: HashSet<String> = env.all_online_aids().await.into_iter().collect();
     let offline = 100 - online.len();
     assert!(offline >= 1, "the world has offline hosts");
     // Text output: every host in a section exactly once, hostile output neutralised.
@@ -142,7 +137,7 @@ async fn a_hundred_hosts_every_output_once_and_offline_hosts_reported() {
             "platform_name:['Windows','Linux','Mac']",
             "--no-transcript",
         ])
-        .lines(&["ps"])
+        .commands(["ps"])
         .run()
         .await;
     // Offline hosts were skipped: not every host ran the command.
@@ -155,7 +150,7 @@ async fn a_hundred_hosts_every_output_once_and_offline_hosts_reported() {
         text.stderr
     );
     assert_eq!(text.hosts_in_sections(), online.len());
-    assert!(!text.stdout.contains('\x1b') && !text.stderr.contains('\x1b'));
+    assert!(!text.stdout().contains('\x1b') && !text.stderr.contains('\x1b'));
     // JSON: one record per online host, matching the command log one to one.
     env.reset_stats().await;
     let json = rtrsh(&env)
@@ -165,7 +160,7 @@ async fn a_hundred_hosts_every_output_once_and_offline_hosts_reported() {
             "--no-transcript",
             "--json",
         ])
-        .lines(&["ps"])
+        .commands(["ps"])
         .run()
         .await;
     json.expect_code(1);
@@ -187,7 +182,7 @@ async fn a_hundred_hosts_every_output_once_and_offline_hosts_reported() {
         let (stdout, _, _) = api.read_all(Tier::ReadOnly, crid).await;
         assert_eq!(r["stdout"].as_str(), Some(stdout.as_str()));
     }
-    assert!(violations(&stats).is_empty(), "{:?}", violations(&stats));
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +198,7 @@ async fn output_larger_than_a_chunk_is_complete_under_every_chunk_model() {
         let out = rtrsh(&env)
             .aids(&aids)
             .args(["--json", "--no-transcript"])
-            .lines(&["ps"])
+            .commands(["ps"])
             .run()
             .await;
         out.expect_code(0);
@@ -236,7 +231,7 @@ async fn offline_host_is_skipped_without_queueing() {
     let out = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--json"])
-        .lines(&["pwd"])
+        .commands(["pwd"])
         .run()
         .await;
     out.expect_code(1);
@@ -248,7 +243,7 @@ async fn offline_host_is_skipped_without_queueing() {
     let stats = env.stats().await;
     let log = batch_log(&stats, "pwd");
     assert!(log.iter().all(|(a, _)| *a != off));
-    assert_eq!(out.records().len(), aids.len() - 1);
+    assert_eq!(out.json_lines().len(), aids.len() - 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +264,7 @@ async fn queued_commands_for_an_offline_host_arrive_in_queue() {
     let running = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--queue-offline"])
-        .lines(&["pwd", "queue wait 60s"])
+        .commands(["pwd", "queue wait 60s"])
         .spawn();
     // Once the command is queued for the offline host, bring it back.
     let deadline = std::time::Instant::now() + crate::support::DEADLINE * 4;
@@ -303,7 +298,7 @@ async fn queued_commands_for_an_offline_host_arrive_in_queue() {
         out.headers(),
         out.stderr
     );
-    assert!(out.stdout.contains("arrived"), "{}", out.stdout);
+    assert!(out.stdout().contains("arrived"), "{}", out.stdout());
     let stats = env.stats().await;
     assert_eq!(batch_log(&stats, "pwd").len(), 3);
 }
@@ -313,7 +308,7 @@ async fn dry_run_lists_hosts_and_tiers_and_opens_nothing() {
     let env = TestEnv::start(fast()).await;
     let out = rtrsh(&env)
         .args(["--filter", "platform_name:'Windows'", "--dry-run"])
-        .lines(&["ls", "rm C:\\Windows\\Temp\\x.txt"])
+        .commands(["ls", "rm C:\\Windows\\Temp\\x.txt"])
         .run()
         .await;
     out.expect_code(0);
@@ -325,18 +320,22 @@ async fn dry_run_lists_hosts_and_tiers_and_opens_nothing() {
         "status",
         "DESKTOP-01",
     ] {
-        assert!(out.stdout.contains(col), "{col}: {}", out.stdout);
+        assert!(out.stdout().contains(col), "{col}: {}", out.stdout());
     }
-    assert!(out.stdout.contains("ls  → read-only on "), "{}", out.stdout);
     assert!(
-        out.stdout
+        out.stdout().contains("ls  → read-only on "),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout()
             .contains("rm C:\\Windows\\Temp\\x.txt  → active-responder on "),
         "{}",
-        out.stdout
+        out.stdout()
     );
     let bad = rtrsh(&env)
         .args(["--filter", "platform_name:'Windows'", "--dry-run"])
-        .lines(&["lss"])
+        .commands(["lss"])
         .run()
         .await;
     bad.expect_code(2);
@@ -353,7 +352,7 @@ async fn write_commands_on_more_hosts_than_the_threshold_need_yes_in_scripts() {
     let refused = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--confirm-threshold", "3"])
-        .lines(&[line, "pwd"])
+        .commands([line, "pwd"])
         .run()
         .await;
     refused.expect_code(2);
@@ -370,7 +369,7 @@ async fn write_commands_on_more_hosts_than_the_threshold_need_yes_in_scripts() {
     let yes = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--confirm-threshold", "3", "--yes"])
-        .lines(&[line])
+        .commands([line])
         .run()
         .await;
     // Removing a file that does not exist fails on every host: exit 1.
@@ -380,7 +379,7 @@ async fn write_commands_on_more_hosts_than_the_threshold_need_yes_in_scripts() {
     let under = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript"])
-        .lines(&[line])
+        .commands([line])
         .run()
         .await;
     under.expect_code(1);
@@ -394,14 +393,14 @@ async fn exit_codes_tell_what_happened() {
     let ok = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript"])
-        .lines(&["pwd"])
+        .commands(["pwd"])
         .run()
         .await;
     ok.expect_code(0);
     let failed = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript"])
-        .lines(&["cat C:\\does-not-exist.txt"])
+        .commands(["cat C:\\does-not-exist.txt"])
         .run()
         .await;
     failed.expect_code(1);
@@ -409,15 +408,15 @@ async fn exit_codes_tell_what_happened() {
     let usage = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript"])
-        .lines(&["lss", "pwd"])
+        .commands(["lss", "pwd"])
         .run()
         .await;
     usage.expect_code(2);
     let auth = rtrsh(&env)
         .aids(&aids)
-        .secret("wrong")
+        .env("FALCON_CLIENT_SECRET", "wrong")
         .args(["--no-transcript"])
-        .lines(&["pwd"])
+        .commands(["pwd"])
         .run()
         .await;
     auth.expect_code(3);
@@ -449,7 +448,7 @@ async fn only_drop_and_hosts_and_one_transcript_entry_per_host() {
     let out = rtrsh(&env)
         .aids(&aids)
         .args(["--transcript", transcript.to_str().expect("utf-8 path")])
-        .stdin(&script)
+        .stdin(script)
         .run()
         .await;
     out.expect_code(0);
@@ -462,7 +461,7 @@ async fn only_drop_and_hosts_and_one_transcript_entry_per_host() {
     assert_eq!(pwd.len(), 3, "{pwd:?}");
     assert_eq!(pwd.iter().filter(|a| **a == aids[0]).count(), 2);
     assert!(!pwd.contains(&aids[1]));
-    assert!(out.stdout.contains("dropped"), "{}", out.stdout);
+    assert!(out.stdout().contains("dropped"), "{}", out.stdout());
     let entries: Vec<Value> = std::fs::read_to_string(&transcript)
         .expect("transcript")
         .lines()

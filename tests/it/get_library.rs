@@ -2,26 +2,15 @@
 //! from (`FalconClient::put_file_names`, `script_names`, `falcon_script_names`), and of the
 //! session file list `get` waits on.
 
-use rtrsh_client::{ClientOptions, Credentials, FalconClient};
 use rtrsh_command::Tier;
-use rtrsh_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
-use secrecy::SecretString;
 
+use crate::support::client::{falcon_client, falcon_client_as};
 use crate::support::{READONLY, TestEnv, fast};
-
-fn client(env: &TestEnv, id: &str, secret: &str) -> FalconClient {
-    let creds = Credentials {
-        client_id: id.into(),
-        client_secret: SecretString::from(secret.to_string()),
-        member_cid: None,
-    };
-    FalconClient::new(&env.base, creds, ClientOptions::default()).expect("client")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_names_for_completion() {
     let env = TestEnv::start(fast()).await;
-    let c = client(&env, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    let c = falcon_client(&env);
     assert_eq!(
         c.put_file_names().await.expect("put-files"),
         ["collect.sh", "procdump64.exe", "triage.ps1"]
@@ -35,7 +24,7 @@ async fn library_names_for_completion() {
         ["CollectBrowserHistory", "GetScheduledTasks", "ListCronJobs"]
     );
     // Without the admin scope the libraries are refused (403), not empty.
-    let ro = client(&env, READONLY.0, READONLY.1);
+    let ro = falcon_client_as(&env, READONLY.0, READONLY.1);
     let e = ro.put_file_names().await.expect_err("needs admin");
     assert_eq!(e.status(), Some(403), "{e}");
 }
@@ -51,7 +40,7 @@ async fn session_files_show_a_get_until_deleted() {
         .exec(Tier::ActiveResponder, &sid, &aid, &format!("get {path}"))
         .await;
     api.wait(Tier::ActiveResponder, &id).await;
-    let c = client(&env, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    let c = falcon_client(&env);
     let start = std::time::Instant::now();
     let file = loop {
         let files = c.session_files(&sid).await.expect("files");
@@ -130,14 +119,8 @@ async fn the_library_builtin_lists_the_cloud_libraries() {
 
     // A fleet has the same built-in (the libraries belong to the tenant, not a host).
     let out = rtrsh(&env)
-        .args([
-            "--host",
-            "DESKTOP-01",
-            "--host",
-            "SRV-LNX-01",
-            "-c",
-            "library put",
-        ])
+        .hosts(["DESKTOP-01", "SRV-LNX-01"])
+        .args(["-c", "library put"])
         .run()
         .await;
     out.expect_code(0);

@@ -3,7 +3,7 @@
 
 use rtrsh_emulator::{EmulatorConfig, Misbehaviour};
 
-use crate::support::shell::{Out, rtrsh};
+use crate::support::shell::{Out, pwd_on, rtrsh};
 use crate::support::{TestEnv, endpoint_count, fast};
 
 fn misbehaving(m: &[Misbehaviour]) -> EmulatorConfig {
@@ -88,11 +88,7 @@ async fn endless_output_stops_at_the_command_timeout_at_a_sane_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_wait_is_announced_and_one_too_far_is_an_error() {
     let env = TestEnv::start(misbehaving(&[Misbehaviour::RetryAfterSeconds])).await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01", "--no-transcript"])
-        .commands(["pwd"])
-        .run()
-        .await;
+    let out = pwd_on(&env, "DESKTOP-01").await;
     out.expect_code(0);
     assert!(
         out.stderr
@@ -102,11 +98,7 @@ async fn a_rate_limit_wait_is_announced_and_one_too_far_is_an_error() {
     );
 
     let env = TestEnv::start(misbehaving(&[Misbehaviour::RetryAfterCentury])).await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01", "--no-transcript"])
-        .commands(["pwd"])
-        .run()
-        .await;
+    let out = pwd_on(&env, "DESKTOP-01").await;
     no_panic(&out);
     assert_ne!(out.code, 0);
     assert!(
@@ -146,20 +138,12 @@ async fn hostile_host_names_are_inert_in_errors_hints_and_tables() {
     })
     .await;
     // Two hosts with that name: the table of both, in a script.
-    let out = rtrsh(&env)
-        .args(["--host", evil, "--no-transcript"])
-        .commands(["pwd"])
-        .run()
-        .await;
+    let out = pwd_on(&env, evil).await;
     out.expect_code(2);
     assert!(out.stderr.contains("2 hosts are named"), "{}", out.stderr);
     inert(&out.stderr);
     // A near name: the "did you mean" and the typed name.
-    let out = rtrsh(&env)
-        .args(["--host", "DUP-", "--no-transcript"])
-        .commands(["pwd"])
-        .run()
-        .await;
+    let out = pwd_on(&env, "DUP-").await;
     out.expect_code(1);
     assert!(out.stderr.contains("did you mean"), "{}", out.stderr);
     inert(&out.stderr);

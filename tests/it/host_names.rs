@@ -7,9 +7,8 @@
 use std::collections::HashSet;
 
 use rtrsh_emulator::{EmulatorConfig, HostnameMatch};
-use serde_json::Value;
 
-use crate::support::shell::rtrsh;
+use crate::support::shell::{pwd_on, rtrsh};
 use crate::support::{Api, TestEnv, fast};
 
 const QUERY: &str = "/devices/queries/devices/v1";
@@ -28,22 +27,13 @@ fn tenant(rule: HostnameMatch) -> EmulatorConfig {
     }
 }
 
-fn ids(v: &Value) -> Vec<String> {
-    v["resources"]
-        .as_array()
-        .expect("resources")
-        .iter()
-        .map(|s| s.as_str().expect("aid string").to_string())
-        .collect()
-}
-
 async fn names_for(env: &TestEnv, api: &Api, filter: &str) -> Vec<String> {
     let r = api
         .get(&format!("{QUERY}?sort=hostname.asc&filter={}", enc(filter)))
         .await;
     r.expect(200);
     let mut out = Vec::new();
-    for aid in ids(&r.body) {
+    for aid in r.resource_ids() {
         let host = env
             .hosts()
             .await
@@ -145,7 +135,7 @@ async fn the_offset_query_stops_at_10000_and_the_scroll_query_goes_on() {
         assert_eq!(p["total"], 25_000);
         assert!(p["offset"].is_string(), "the token is a string: {p}");
         assert!(p["expires_at"].as_u64().is_some_and(|t| t > 0));
-        let page = ids(&r.body);
+        let page = r.resource_ids();
         if page.is_empty() {
             break;
         }
@@ -199,11 +189,7 @@ async fn one_host_by_name_despite_prefix_twins_and_case() {
         assert_eq!(out.json_lines()[0]["aid"], want.as_str(), "{rule:?}");
 
         // A prefix of three hosts names none of them: "did you mean", nothing runs.
-        let out = rtrsh(&env)
-            .args(["--host", "DESKTOP-0", "--no-transcript"])
-            .commands(["pwd"])
-            .run()
-            .await;
+        let out = pwd_on(&env, "DESKTOP-0").await;
         out.expect_code(1);
         assert!(
             out.stderr.contains("no host named \"DESKTOP-0\"")
@@ -212,11 +198,7 @@ async fn one_host_by_name_despite_prefix_twins_and_case() {
             out.stderr
         );
         // A pattern is not a name.
-        let out = rtrsh(&env)
-            .args(["--host", "DESKTOP-*", "--no-transcript"])
-            .commands(["pwd"])
-            .run()
-            .await;
+        let out = pwd_on(&env, "DESKTOP-*").await;
         out.expect_code(1);
         assert!(
             out.stderr.contains("no host named \"DESKTOP-*\"")

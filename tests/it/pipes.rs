@@ -46,16 +46,8 @@ async fn a_pipe_on_one_host_filters_locally_and_sends_only_the_command() {
 async fn a_pipe_on_three_hosts_prefixes_each_line_with_its_host() {
     let env = TestEnv::start(fast()).await;
     let out = rtrsh(&env)
-        .args([
-            "--host",
-            "DESKTOP-01",
-            "--host",
-            "SRV-LNX-01",
-            "--host",
-            "MBP-01",
-            "-c",
-            "pwd | cat",
-        ])
+        .hosts(["DESKTOP-01", "SRV-LNX-01", "MBP-01"])
+        .args(["-c", "pwd | cat"])
         .run()
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -134,14 +126,7 @@ async fn pipes_at_the_prompt_on_one_host_and_three() {
         .args(["--host", "DESKTOP-01"])
         .env("SHELL", "/bin/sh");
     let three = rtrsh(&env)
-        .args([
-            "--host",
-            "DESKTOP-01",
-            "--host",
-            "SRV-LNX-01",
-            "--host",
-            "MBP-01",
-        ])
+        .hosts(["DESKTOP-01", "SRV-LNX-01", "MBP-01"])
         .env("SHELL", "/bin/sh");
     let (single, many) = converse(move || {
         let mut t = Pty::spawn(&one);

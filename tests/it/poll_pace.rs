@@ -3,17 +3,14 @@
 //! exactly once and in order, nothing runs twice, and a command that runs far longer than the
 //! session's usual is still followed to its end. No test here asserts a time.
 
-use rtrsh_client::FalconClient;
-use rtrsh_client::client::{ClientOptions, Credentials};
-use rtrsh_client::session::{
-    Collect, Completion, HostSession, OutputSink, SessionOptions, Target, classify,
-};
+use rtrsh_client::session::{Collect, Completion, HostSession, OutputSink, classify};
 use rtrsh_command::Platform;
 use rtrsh_command::{Tier, lexer};
-use rtrsh_emulator::{ChunkModel, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig};
+use rtrsh_emulator::{ChunkModel, EmulatorConfig};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::client::open_session;
 use crate::support::shell::{executions, rtrsh};
 use crate::support::{TestEnv, fast, ms};
 
@@ -21,21 +18,7 @@ const STATUS: &str = "GET /real-time-response/entities/command/v1";
 const BIG: &str = r"C:\Logs\big-1mb.log";
 
 async fn open(env: &TestEnv, hostname: &str) -> HostSession {
-    let creds = Credentials {
-        client_id: DEFAULT_CLIENT_ID.to_string(),
-        client_secret: DEFAULT_CLIENT_SECRET.to_string().into(),
-        member_cid: None,
-    };
-    let client =
-        FalconClient::new(&env.base, creds, ClientOptions::default()).expect("builds the client");
-    let target = Target {
-        aid: env.aid(hostname).await.into(),
-        hostname: hostname.to_string(),
-        platform: Some(Platform::Windows),
-    };
-    HostSession::open(client, target, SessionOptions::default())
-        .await
-        .expect("opens the session")
+    open_session(env, hostname, Platform::Windows).await
 }
 
 async fn run(session: &HostSession, line: &str) -> (Collect, rtrsh_client::session::Outcome) {
@@ -53,8 +36,7 @@ async fn run(session: &HostSession, line: &str) -> (Collect, rtrsh_client::sessi
 async fn fail_status_checks(env: &TestEnv, n: usize) {
     let kinds = ["5xx-before", "drop-before", "5xx-after", "drop-after"];
     for i in 0..n {
-        let body = json!({ "once": { "endpoint": STATUS, "fault": kinds[i % kinds.len()] } });
-        assert_eq!(env.control_post("/_emulator/faults", body).await, 204);
+        env.fault_once(STATUS, kinds[i % kinds.len()]).await;
     }
 }
 

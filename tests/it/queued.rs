@@ -33,7 +33,7 @@ async fn an_early_check_leaves_the_command_queued_and_its_output_arrives(reading
     let running = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--queue-offline"])
-        .lines(&["pwd", "queue", "queue wait 60s"])
+        .commands(["pwd", "queue", "queue wait 60s"])
         .spawn();
     // The command is queued, and checked while its host is still away.
     let start = Instant::now();
@@ -60,15 +60,15 @@ async fn an_early_check_leaves_the_command_queued_and_its_output_arrives(reading
     let out = running.wait().await;
     out.expect_code(0);
     assert!(
-        out.stdout.contains("waiting"),
+        out.stdout().contains("waiting"),
         "the early check left it queued: {}\n{}",
-        out.stdout,
+        out.stdout(),
         out.stderr
     );
     assert!(
-        out.stdout.contains("arrived"),
+        out.stdout().contains("arrived"),
         "{}\n{}",
-        out.stdout,
+        out.stdout(),
         out.stderr
     );
     let stats = env.stats().await;
@@ -110,14 +110,14 @@ async fn a_queued_command_whose_session_expired_is_reported_as_such_and_never_ru
     let out = rtrsh(&env)
         .aids(&aids)
         .args(["--no-transcript", "--queue-offline"])
-        .lines(&["pwd", "queue wait 60s"])
+        .commands(["pwd", "queue wait 60s"])
         .run()
         .await;
     assert_ne!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("queued command EXPIRED"),
         "{}\n{}",
-        out.stdout,
+        out.stdout(),
         out.stderr
     );
     env.set_online(&off, true).await;

@@ -81,13 +81,7 @@ async fn a_repeated_line_in_a_second_run_recovers_its_own_output(fault: &str) {
 
     // Run 2: same API client, same host: init hands it the same session. Its execute takes
     // effect and the reply is lost.
-    let armed = env
-        .control_post(
-            "/_emulator/faults",
-            json!({ "once": { "endpoint": EXECUTE, "fault": fault } }),
-        )
-        .await;
-    assert_eq!(armed, 204);
+    env.fault_once(EXECUTE, fault).await;
     let out = rtrsh(&env)
         .args(["--host", "DESKTOP-01", "--json", "--no-transcript"])
         .commands([format!(r"mkdir C:\Windows\Temp\{MADE}"), LINE.to_string()])
@@ -173,13 +167,7 @@ async fn two_runs_of_the_line_after_the_session_opened_are_not_told_apart_and_no
         .exec_reply(rtrsh_command::Tier::ReadOnly, &sid, &aid, LINE)
         .await
         .expect(201);
-    let armed = env
-        .control_post(
-            "/_emulator/faults",
-            json!({ "once": { "endpoint": EXECUTE, "fault": "drop-after" } }),
-        )
-        .await;
-    assert_eq!(armed, 204);
+    env.fault_once(EXECUTE, "drop-after").await;
     let (t, shown) = converse(move || {
         let mut t = t;
         t.line(LINE);
@@ -215,19 +203,7 @@ async fn two_runs_of_the_line_after_the_session_opened_are_not_told_apart_and_no
 async fn a_read_only_command_that_never_arrived_is_sent_once_more_and_a_write_never() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
-    let arm = |endpoint: &'static str| {
-        let env = &env;
-        async move {
-            let armed = env
-                .control_post(
-                    "/_emulator/faults",
-                    json!({ "once": { "endpoint": endpoint, "fault": "5xx-before" } }),
-                )
-                .await;
-            assert_eq!(armed, 204);
-        }
-    };
-    arm(EXECUTE).await;
+    env.fault_once(EXECUTE, "5xx-before").await;
     let audit = tempfile::tempdir().expect("tempdir");
     let transcript = audit.path().join("audit.jsonl");
     let read = rtrsh(&env)
@@ -256,7 +232,11 @@ async fn a_read_only_command_that_never_arrived_is_sent_once_more_and_a_write_ne
     );
     assert_eq!(executions(&env.stats().await, &aid, LINE), 1);
 
-    arm("POST /real-time-response/entities/active-responder-command/v1").await;
+    env.fault_once(
+        "POST /real-time-response/entities/active-responder-command/v1",
+        "5xx-before",
+    )
+    .await;
     let write_line = r"mkdir C:\Windows\Temp\never-twice";
     let write = rtrsh(&env)
         .args(["--host", "DESKTOP-01", "--no-transcript", "-c", write_line])

@@ -58,16 +58,8 @@ async fn a_script_on_three_hosts_leaves_each_hosts_full_output_in_its_log() {
     let env = TestEnv::start(fast()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = rtrsh(&env)
-        .args([
-            "--host",
-            "DESKTOP-01",
-            "--host",
-            "SRV-LNX-01",
-            "--host",
-            "MBP-01",
-            "--json",
-            "--output-dir",
-        ])
+        .hosts(["DESKTOP-01", "SRV-LNX-01", "MBP-01"])
+        .args(["--json", "--output-dir"])
         .args([dir.path().to_str().expect("utf-8 path")])
         .args(["-c", "ps", "-c", "pwd"])
         .run()

@@ -1,18 +1,34 @@
 //! Single-host sessions: init (and its re-use), pulse, expiry, delete, list, details, aggregates.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rtrsh_command::Tier;
 use rtrsh_emulator::EmulatorConfig;
 use serde_json::json;
 
-use crate::support::{DEADLINE, RESPONDER, TestEnv, fast, ms, violations};
+use crate::support::{
+    Api, DEADLINE, RESPONDER, TestEnv, assert_no_violations, fast, ms, violations,
+};
 
 const SESSIONS: &str = "/real-time-response/entities/sessions/v1";
 const PULSE: &str = "/real-time-response/entities/refresh-session/v1";
 const LIST: &str = "/real-time-response/queries/sessions/v1";
 const DETAILS: &str = "/real-time-response/entities/sessions/GET/v1";
 const AGGREGATE: &str = "/real-time-response/aggregates/sessions/GET/v1";
+
+/// A tenant whose sessions expire after `idle` without activity, and a session on DESKTOP-01:
+/// (the tenant, a client, the host's aid, the session id).
+async fn session_idle_for(idle: Duration) -> (TestEnv, Api, String, String) {
+    let env = TestEnv::start(EmulatorConfig {
+        session_idle: idle,
+        ..fast()
+    })
+    .await;
+    let api = env.api();
+    let aid = env.aid("DESKTOP-01").await;
+    let sid = api.init(&aid).await;
+    (env, api, aid, sid)
+}
 
 fn pulse_body(aid: &str) -> serde_json::Value {
     json!({ "device_id": aid, "origin": "rtrsh-tests", "queue_offline": false })
@@ -35,7 +51,7 @@ async fn init_opens_a_session_with_the_prompt_directory() {
     let stats = env.stats().await;
     assert_eq!(stats["open_sessions"], 1);
     assert_eq!(stats["hosts"][&aid]["sessions_opened"], 1);
-    assert!(violations(&stats).is_empty(), "{stats:#}");
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,14 +87,7 @@ async fn init_on_an_unknown_device_is_404() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_expires_and_commands_then_fail_with_40002() {
-    let env = TestEnv::start(EmulatorConfig {
-        session_idle: ms(300),
-        ..fast()
-    })
-    .await;
-    let api = env.api();
-    let aid = env.aid("DESKTOP-01").await;
-    let sid = api.init(&aid).await;
+    let (_env, api, aid, sid) = session_idle_for(ms(300)).await;
     let start = Instant::now();
     loop {
         let r = api.exec_reply(Tier::ReadOnly, &sid, &aid, "pwd").await;
@@ -104,14 +113,7 @@ async fn an_idle_session_expires_and_commands_then_fail_with_40002() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulsing_keeps_a_session_alive_past_its_idle_window() {
     let idle = ms(1000);
-    let env = TestEnv::start(EmulatorConfig {
-        session_idle: idle,
-        ..fast()
-    })
-    .await;
-    let api = env.api();
-    let aid = env.aid("DESKTOP-01").await;
-    let sid = api.init(&aid).await;
+    let (env, api, aid, sid) = session_idle_for(idle).await;
     let start = Instant::now();
     let mut pulses = 0;
     // Pulse well inside the window until more than twice the window has passed.

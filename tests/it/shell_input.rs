@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::fleet_harness;
-use crate::support::shell::{Out, executed, rtrsh};
+use crate::support::shell::{Out, executed, rtrsh, script_on};
 use crate::support::{TestEnv, fast};
 
 /// Nothing reached the API: no request at all (so no token and no session either).
@@ -74,11 +74,7 @@ async fn one_dash_c_is_one_command_a_newline_in_it_is_refused() {
 async fn invalid_utf8_on_stdin_is_refused_never_guessed() {
     let env = TestEnv::start(fast()).await;
     env.reset_stats().await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin(&b"pwd\nls C:\\\xff\xfe\n"[..])
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", &b"pwd\nls C:\\\xff\xfe\n"[..]).await;
     out.expect_code(2);
     let lines = located(&out, "stdin");
     assert_eq!(lines.len(), 1, "{}", out.stderr);
@@ -123,11 +119,7 @@ async fn every_invalid_line_is_reported_and_no_token_or_session_is_requested() {
     let env = TestEnv::start(fast()).await;
     env.reset_stats().await;
     let script = "# triage\nlss\n\ncat \"C:\\Windows\\win.ini\nps ; findstr svchost\n\tpwd\nls\tC:\\\nrm C:\\x -Forse\n";
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin(script)
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", script).await;
     out.expect_code(2);
     let lines = located(&out, "stdin");
     let places: Vec<&str> = lines
@@ -163,11 +155,12 @@ async fn every_invalid_line_is_reported_and_no_token_or_session_is_requested() {
 async fn quoted_operators_crlf_and_tab_indentation_still_run() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin("\tpwd\r\n  # comment\twith a tab\r\nls \"C:\\a|b; c > d\"\r\n")
-        .run()
-        .await;
+    let out = script_on(
+        &env,
+        "DESKTOP-01",
+        "\tpwd\r\n  # comment\twith a tab\r\nls \"C:\\a|b; c > d\"\r\n",
+    )
+    .await;
     // The quoted path does not exist on the host: exit 1, but it was sent as typed.
     out.expect_code(1);
     assert_eq!(
@@ -188,11 +181,7 @@ async fn a_fleet_script_with_a_bad_line_opens_no_batch_session() {
         .run()
         .await;
     out.expect_code(2);
-    let lines: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("rtrsh: stdin:"))
-        .collect();
+    let lines = located(&out, "stdin");
     assert_eq!(lines.len(), 2, "{}", out.stderr);
     assert!(
         lines[0].starts_with("rtrsh: stdin:2:23: control character U+000D"),
@@ -200,7 +189,7 @@ async fn a_fleet_script_with_a_bad_line_opens_no_batch_session() {
         lines[0]
     );
     assert!(lines[1].starts_with("rtrsh: stdin:4:"), "{}", lines[1]);
-    assert_eq!(out.stdout, "");
+    assert_eq!(out.stdout(), "");
     assert_untouched(&env.stats().await);
 }
 
@@ -208,11 +197,7 @@ async fn a_fleet_script_with_a_bad_line_opens_no_batch_session() {
 async fn a_line_only_one_platform_rejects_is_still_checked_when_it_runs() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("SRV-LNX-01").await;
-    let out = rtrsh(&env)
-        .args(["--host", "SRV-LNX-01"])
-        .stdin("pwd\nreg query HKLM\\Software\npwd\n")
-        .run()
-        .await;
+    let out = script_on(&env, "SRV-LNX-01", "pwd\nreg query HKLM\\Software\npwd\n").await;
     out.expect_code(2);
     let lines = located(&out, "stdin");
     assert_eq!(lines.len(), 1, "{}", out.stderr);
@@ -253,14 +238,14 @@ async fn json_stdout_is_only_json_for_fleet_builtins() {
     let out = fleet_harness::rtrsh(&env)
         .aids(&aids)
         .args(["--json"])
-        .stdin(&format!(
+        .stdin(format!(
             "help\nhelp ls\npwd\nhistory\nhosts\nqueue\nlibrary\ndrop {}\nhosts\n",
             aids[1]
         ))
         .run()
         .await;
     out.expect_code(0);
-    let objects = out.records();
+    let objects = out.json_lines();
     let hosts: Vec<&Value> = objects
         .iter()
         .filter(|o| o.get("state").is_some())
@@ -269,7 +254,7 @@ async fn json_stdout_is_only_json_for_fleet_builtins() {
         hosts.len(),
         4,
         "two `hosts`, two hosts each: {}",
-        out.stdout
+        out.stdout()
     );
     assert!(
         hosts
@@ -299,7 +284,7 @@ async fn json_dry_run_is_json_too() {
         .run()
         .await;
     out.expect_code(0);
-    let objects = out.records();
+    let objects = out.json_lines();
     assert_eq!(
         objects
             .iter()
@@ -327,12 +312,12 @@ async fn json_queue_lists_each_queued_command_as_an_object() {
         .run()
         .await;
     out.expect_code(0);
-    let objects = out.records();
+    let objects = out.json_lines();
     let queued: Vec<&Value> = objects
         .iter()
         .filter(|o| o.get("queued_at").is_some())
         .collect();
-    assert_eq!(queued.len(), 1, "{}", out.stdout);
+    assert_eq!(queued.len(), 1, "{}", out.stdout());
     assert_eq!(queued[0]["aid"], off.as_str());
     assert_eq!(queued[0]["command"], "pwd");
     assert_eq!(queued[0]["result"], "waiting");

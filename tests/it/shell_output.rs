@@ -7,11 +7,12 @@ use rtrsh_emulator::world::{
     HOSTILE_LONG_LINE_LEN,
 };
 use rtrsh_emulator::{ChunkModel, DEFAULT_CLIENT_SECRET, EmulatorConfig};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::shell::{executed, file_bytes, rtrsh, transcript_files};
-use crate::support::{TestEnv, fast, violations};
+use crate::support::shell::{
+    Out, events, executed, file_bytes, rtrsh, transcript_entries, transcript_files,
+};
+use crate::support::{TestEnv, assert_no_violations, fast};
 
 const BIG_1MB: &str = r"C:\Logs\big-1mb.log";
 const CHUNK: u64 = 16 * 1024;
@@ -69,11 +70,7 @@ async fn chunked_cat_is_exact(model: ChunkModel) {
         let limit = if seq == "0" { 8 } else { 2 };
         assert!(n <= limit, "{model:?}: sequence {seq} polled {n} times");
     }
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,16 +104,22 @@ fn assert_inert(what: &str, text: &str) {
     }
 }
 
+/// `lines` on HOSTILE-01 (output sanitised, as by default); the run must exit 0.
+async fn run_on_hostile(env: &TestEnv, lines: &[&str]) -> Out {
+    let out = rtrsh(env)
+        .args(["--host", "HOSTILE-01"])
+        .commands(lines.iter().copied())
+        .run()
+        .await;
+    out.expect_code(0);
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_output_is_neutralised_unless_raw() {
     let env = TestEnv::start(fast()).await;
     let cat = format!("cat {HOSTILE_ESCAPES}");
-    let out = rtrsh(&env)
-        .args(["--host", "HOSTILE-01"])
-        .commands([cat.as_str()])
-        .run()
-        .await;
-    out.expect_code(0);
+    let out = run_on_hostile(&env, &[&cat]).await;
     let text = String::from_utf8(out.stdout.clone()).expect("sanitised output is UTF-8");
     assert_inert("cat escapes.txt", &text);
     for shown in [r"\e]0;pwned", r"\e[2J", r"\e[31m"] {
@@ -139,12 +142,7 @@ async fn invalid_utf8_and_hostile_file_names_are_neutralised() {
     let env = TestEnv::start(fast()).await;
     let cat = format!("cat {HOSTILE_INVALID_UTF8}");
     let ls = format!("ls {HOSTILE_DIR}");
-    let out = rtrsh(&env)
-        .args(["--host", "HOSTILE-01"])
-        .commands([cat.as_str(), ls.as_str()])
-        .run()
-        .await;
-    out.expect_code(0);
+    let out = run_on_hostile(&env, &[&cat, &ls]).await;
     let text = String::from_utf8(out.stdout.clone()).expect("sanitised output is UTF-8");
     assert_inert("cat invalid-utf8.bin; ls C:\\hostile", &text);
     assert!(text.contains("header") && text.contains("end"), "{text}");
@@ -161,12 +159,7 @@ async fn a_ten_mib_single_line_arrives_complete() {
     let want = file_bytes(&env, &aid, HOSTILE_LONG_LINE).await;
     assert_eq!(want.len() as u64, HOSTILE_LONG_LINE_LEN);
     let cat = format!("cat {HOSTILE_LONG_LINE}");
-    let out = rtrsh(&env)
-        .args(["--host", "HOSTILE-01"])
-        .commands([cat.as_str()])
-        .run()
-        .await;
-    out.expect_code(0);
+    let out = run_on_hostile(&env, &[&cat]).await;
     assert_eq!(
         out.stdout.len(),
         want.len(),
@@ -179,15 +172,6 @@ async fn a_ten_mib_single_line_arrives_complete() {
 }
 
 /// Every line of a transcript file, parsed.
-fn transcript_entries(path: &std::path::Path) -> (String, Vec<Value>) {
-    let text = std::fs::read_to_string(path).expect("reading the transcript");
-    let entries = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    (text, entries)
-}
-
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -240,10 +224,7 @@ async fn the_transcript_records_every_command_privately_and_without_secrets() {
     }
 
     let (text, entries) = transcript_entries(path);
-    let events: Vec<&str> = entries
-        .iter()
-        .map(|e| e["event"].as_str().unwrap_or("?"))
-        .collect();
+    let events = events(&entries);
     assert_eq!(
         events,
         [
@@ -329,10 +310,7 @@ async fn transcript_path_and_no_transcript() {
         "nothing in the default place"
     );
     let (_, entries) = transcript_entries(&path);
-    let events: Vec<&str> = entries
-        .iter()
-        .map(|e| e["event"].as_str().unwrap_or("?"))
-        .collect();
+    let events = events(&entries);
     assert_eq!(events, ["session_open", "command", "session_close"]);
     assert_eq!(entries[1]["stdout_sha256"], hex_sha256(br"C:\"));
     #[cfg(unix)]

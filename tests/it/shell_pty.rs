@@ -13,7 +13,7 @@ use rtrsh_emulator::EmulatorConfig;
 use rtrsh_emulator::world::HOSTILE_ESCAPES;
 
 use crate::support::shell::{Pty, converse, executed, executions, rtrsh, sessions_of};
-use crate::support::{TestEnv, fast, violations};
+use crate::support::{TestEnv, assert_no_violations, fast};
 
 /// Generous: the machine is shared; a deadline only catches hangs.
 const T: Duration = Duration::from_secs(30);
@@ -63,11 +63,7 @@ async fn the_prompt_follows_cd_and_ctrl_c_clears_the_line_and_ctrl_d_closes_the_
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].1["deleted"], true, "Ctrl-D closed the session");
     assert_eq!(stats["open_sessions"], 0);
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

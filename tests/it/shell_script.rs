@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::support::shell::{executed, rtrsh};
-use crate::support::{TestEnv, endpoint_count, fast, violations};
+use crate::support::shell::{executed, rtrsh, script_on};
+use crate::support::{TestEnv, assert_no_violations, endpoint_count, fast};
 
 const MISSING: &str = r"cat C:\nope.txt";
 
@@ -14,11 +14,7 @@ async fn a_script_on_stdin_runs_its_lines_in_order_without_a_prompt() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
     let script = "# triage of DESKTOP-01\n\npwd\n   \ncd Windows\n  # still a comment\npwd\n";
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin(script)
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", script).await;
     out.expect_code(0);
     // Each command's output is byte-exact when piped; `pwd`/`cd` print no newline, so rtrsh
     // puts one between commands (never after the last).
@@ -27,11 +23,7 @@ async fn a_script_on_stdin_runs_its_lines_in_order_without_a_prompt() {
     assert_eq!(out.stderr, "", "nothing on stderr for a clean run");
     let stats = env.stats().await;
     assert_eq!(executed(&stats, &aid), ["pwd", "cd Windows", "pwd"]);
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
     assert_eq!(
         stats["open_sessions"], 0,
         "the session is closed at the end"
@@ -78,11 +70,7 @@ async fn a_script_file_runs_like_stdin() {
 async fn a_failing_command_exits_1_and_later_lines_still_run() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin(format!("{MISSING}\npwd\n"))
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", format!("{MISSING}\npwd\n")).await;
     out.expect_code(1);
     assert!(
         out.stderr.contains("Cannot find path"),
@@ -116,11 +104,7 @@ async fn fail_fast_stops_at_the_first_failing_command() {
 async fn invalid_lines_exit_2_with_one_line_each_and_never_reach_the_api() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin("lss\ncat \"C:\\Windows\\win.ini\npwd\n")
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", "lss\ncat \"C:\\Windows\\win.ini\npwd\n").await;
     out.expect_code(2);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(

@@ -8,9 +8,10 @@ use rtrsh_emulator::EmulatorConfig;
 use serde_json::json;
 
 use crate::support::shell::{
-    executed, executions, rtrsh, sessions_of, transcript_files, wait_for_stats,
+    events, executed, executions, rtrsh, sessions_of, transcript_entries, transcript_files,
+    wait_for_stats,
 };
-use crate::support::{TestEnv, fast, ms, violations};
+use crate::support::{TestEnv, assert_no_violations, fast, ms};
 
 /// Sessions die after 300 ms without activity (init, command, pulse; status polls do not
 /// count). `cat` of the 1 MiB log in 2 KiB chunks streams for longer than that (512 status
@@ -66,11 +67,7 @@ async fn the_pulse_keeps_the_session_alive_past_its_idle_lifetime() {
     assert_eq!(s["inits"], 1);
     assert_eq!(s["deleted"], true, "closed at the end");
     assert_eq!(stats["hosts"][&aid]["sessions_opened"], 1);
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,23 +150,14 @@ async fn an_expired_session_is_reopened_with_its_directory_and_the_command_runs_
         stats["open_sessions"], 0,
         "the new session is closed at the end"
     );
-    assert!(
-        violations(&stats).is_empty(),
-        "{:#}",
-        stats["spec_violations"]
-    );
+    assert_no_violations(&stats);
 
     // The audit transcript records the re-open.
     let files = transcript_files(sh.home());
     assert_eq!(files.len(), 1, "{files:#?}");
-    let text = std::fs::read_to_string(&files[0]).expect("transcript");
-    let events: Vec<String> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|e| e["event"].as_str().unwrap_or("?").to_string())
-        .collect();
+    let (_, entries) = transcript_entries(&files[0]);
     assert_eq!(
-        events,
+        events(&entries),
         [
             "session_open",
             "command",

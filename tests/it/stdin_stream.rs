@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::shell::{executed, rtrsh};
+use crate::support::shell::{executed, rtrsh, script_on};
 use crate::support::{TestEnv, fast};
 
 /// Waits until `aid`'s command log holds `n` commands.
@@ -69,11 +69,7 @@ async fn piped_lines_run_as_they_arrive_and_a_bad_one_stops_the_stream() {
 async fn stdin_from_a_file_is_checked_whole_before_anything_runs() {
     let env = TestEnv::start(fast()).await;
     let aid = env.aid("DESKTOP-01").await;
-    let out = rtrsh(&env)
-        .args(["--host", "DESKTOP-01"])
-        .stdin("pwd\nlss\ncd Windows\n")
-        .run()
-        .await;
+    let out = script_on(&env, "DESKTOP-01", "pwd\nlss\ncd Windows\n").await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("stdin:2:1:"), "{}", out.stderr);
     assert!(executed(&env.stats().await, &aid).is_empty(), "nothing ran");

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+pub mod client;
 pub mod schema;
 pub mod shell;
 pub mod term;
@@ -170,6 +171,27 @@ impl TestEnv {
             .to_string()
     }
 
+    /// Every online host (aids, the hostile one too), in the emulator's order.
+    pub async fn all_online_aids(&self) -> Vec<String> {
+        self.all_online_aids_where(|_| true).await
+    }
+
+    /// Every online host of one platform (`"Windows"`, `"Linux"`, `"Mac"`), in the emulator's
+    /// order.
+    pub async fn all_online_aids_on(&self, platform: &str) -> Vec<String> {
+        self.all_online_aids_where(|h| h["platform_name"] == platform)
+            .await
+    }
+
+    async fn all_online_aids_where(&self, keep: impl Fn(&Value) -> bool) -> Vec<String> {
+        self.hosts()
+            .await
+            .iter()
+            .filter(|h| h["online"] == true && keep(h))
+            .filter_map(|h| h["aid"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// `n` distinct online, well-behaved hosts (aids), DESKTOP-01 first.
     pub async fn online_aids(&self, n: usize) -> Vec<String> {
         self.online_aids_on(n, None).await
@@ -224,6 +246,17 @@ impl TestEnv {
         let body = json!({ "fault_5xx": fault_5xx, "fault_drop": fault_drop });
         assert_eq!(self.control_post("/_emulator/faults", body).await, 204);
     }
+
+    /// Makes the next request to `endpoint` (`"METHOD /path"`) fail once: `fault` is
+    /// `drop-before`, `drop-after`, `5xx-before` or `5xx-after` (before or after it is handled).
+    pub async fn fault_once(&self, endpoint: &str, fault: &str) {
+        let body = json!({ "once": { "endpoint": endpoint, "fault": fault } });
+        assert_eq!(
+            self.control_post("/_emulator/faults", body).await,
+            204,
+            "arming {fault} on {endpoint}"
+        );
+    }
 }
 
 struct ApiInner {
@@ -261,6 +294,16 @@ impl Reply {
     /// `resources[0]`.
     pub fn first(&self) -> &Value {
         &self.body["resources"][0]
+    }
+
+    /// `resources` as a list of ids (a query's reply).
+    pub fn resource_ids(&self) -> Vec<String> {
+        self.body["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .map(|s| s.as_str().expect("aid string").to_string())
+            .collect()
     }
 
     /// Panics (showing the body) unless the status is `status`.
@@ -661,6 +704,27 @@ pub fn violations(stats: &Value) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Fails, showing them, if the emulator recorded any violation of the spec.
+#[track_caller]
+pub fn assert_no_violations(stats: &Value) {
+    assert!(
+        violations(stats).is_empty(),
+        "spec violations: {:#}",
+        stats["spec_violations"]
+    );
+}
+
+/// The emulator recorded exactly one violation of the spec, and it is about `about`.
+#[track_caller]
+pub fn assert_one_violation(stats: &Value, about: &str) {
+    let v = violations(stats);
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert!(
+        v[0]["problem"].as_str().unwrap_or_default().contains(about),
+        "not about {about}: {v:#?}"
+    );
 }
 
 /// How many requests the emulator answered for `METHOD /path`.

@@ -66,6 +66,39 @@ impl Out {
             .collect()
     }
 
+    /// Section headers (`=== ... ===`) on stdout: the fleet shell's, one a host or a group.
+    pub fn headers(&self) -> Vec<String> {
+        self.stdout()
+            .lines()
+            .filter_map(|l| l.strip_prefix("=== ")?.strip_suffix(" ==="))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// How many hosts the section headers account for.
+    pub fn hosts_in_sections(&self) -> usize {
+        self.headers()
+            .iter()
+            .map(|h| {
+                let n = |rest: &str| -> usize {
+                    rest.split_whitespace()
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| panic!("no count in {h:?}"))
+                };
+                if let Some(rest) = h.strip_prefix("same output on ") {
+                    n(rest)
+                } else if let Some((_, rest)) = h.split_once("(above) on ") {
+                    n(rest)
+                } else if h.starts_with("stderr of ") {
+                    0
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+
     /// Panics with the whole run shown unless the exit code is `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
@@ -94,38 +127,49 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// `rtrsh` pointed at `env`, with the default (all-scopes) credentials.
 pub fn rtrsh(env: &TestEnv) -> Shell {
-    Shell {
-        base: Some(env.base.clone()),
-        cwd: None,
-        home: tempfile::tempdir().expect("a temporary HOME"),
-        args: Vec::new(),
-        envs: Vec::new(),
-        removed: Vec::new(),
-        stdin: Vec::new(),
-        stdin_pipe: false,
-        timeout: RUN_TIMEOUT,
-    }
+    Shell::new(Some(env.base.clone()))
+}
+
+/// `pwd` on the host named `host`, without a transcript: the least a run can do.
+pub async fn pwd_on(env: &TestEnv, host: &str) -> Out {
+    rtrsh(env)
+        .args(["--host", host, "--no-transcript"])
+        .commands(["pwd"])
+        .run()
+        .await
+}
+
+/// `script` on the stdin of a shell on the host named `host` (stdin a file: the script is
+/// checked whole before anything runs).
+pub async fn script_on(env: &TestEnv, host: &str, script: impl Into<Vec<u8>>) -> Out {
+    rtrsh(env).args(["--host", host]).stdin(script).run().await
 }
 
 /// `rtrsh` with no emulator and no `FALCON_*` variables (for `rtrsh demo`, which starts its
 /// own), run in its temporary `HOME` (files it writes relative to the working directory land
 /// there too).
 pub fn rtrsh_alone() -> Shell {
-    let home = tempfile::tempdir().expect("a temporary HOME");
-    Shell {
-        base: None,
-        cwd: Some(home.path().to_path_buf()),
-        home,
-        args: Vec::new(),
-        envs: Vec::new(),
-        removed: Vec::new(),
-        stdin: Vec::new(),
-        stdin_pipe: false,
-        timeout: RUN_TIMEOUT,
-    }
+    let mut sh = Shell::new(None);
+    sh.cwd = Some(sh.home().to_path_buf());
+    sh
 }
 
 impl Shell {
+    /// No arguments, empty stdin, a new temporary `HOME`, the test's working directory.
+    fn new(base: Option<String>) -> Shell {
+        Shell {
+            base,
+            cwd: None,
+            home: tempfile::tempdir().expect("a temporary HOME"),
+            args: Vec::new(),
+            envs: Vec::new(),
+            removed: Vec::new(),
+            stdin: Vec::new(),
+            stdin_pipe: false,
+            timeout: RUN_TIMEOUT,
+        }
+    }
+
     pub fn arg(mut self, a: impl Into<String>) -> Self {
         self.args.push(a.into());
         self
@@ -141,14 +185,37 @@ impl Shell {
     }
 
     /// `-c LINE` for each line.
-    pub fn commands<I, S>(mut self, lines: I) -> Self
+    pub fn commands<I, S>(self, lines: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        for l in lines {
-            self.args.push("-c".into());
-            self.args.push(l.into());
+        self.flag_each("-c", lines)
+    }
+
+    /// `--host NAME` for each name.
+    pub fn hosts<I, S>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.flag_each("--host", names)
+    }
+
+    /// `--aid` for each host.
+    pub fn aids(self, aids: &[String]) -> Self {
+        self.flag_each("--aid", aids)
+    }
+
+    /// `FLAG VALUE` for each value.
+    fn flag_each<I, S>(mut self, flag: &str, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for v in values {
+            self.args.push(flag.into());
+            self.args.push(v.into());
         }
         self
     }
@@ -403,7 +470,6 @@ pub async fn wait_for_stats(
     }
 }
 
-/// Every regular file under `dir`, recursively.
 /// An unnamed temporary file holding `bytes`, read from the start (outside any HOME the test
 /// inspects).
 pub fn file_holding(bytes: &[u8]) -> std::fs::File {
@@ -427,6 +493,7 @@ pub fn transcript_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Every regular file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -445,6 +512,25 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A transcript (JSON lines): its text and its entries (panics, showing the line, where one is
+/// not JSON).
+pub fn transcript_entries(path: &Path) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(path).expect("reading the transcript");
+    let entries = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    (text, entries)
+}
+
+/// The `event` of each transcript entry, in order (`?` where it has none).
+pub fn events(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or("?"))
+        .collect()
 }
 
 // --- pseudo-terminal -------------------------------------------------------------------------
