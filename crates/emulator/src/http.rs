@@ -142,6 +142,14 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, 404, message)
     }
 
+    /// An error the API gateway answers itself (rate limits, authentication, unknown routes):
+    /// `{meta, errors}` with the HTTP status as `code`.
+    pub fn gateway(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError::new(status, u32::from(status.as_u16()), message)
+            .shape(ErrorShape::MetaOnly)
+            .by(PoweredBy::Gateway)
+    }
+
     /// An RTR error code mapped to its HTTP status (40002 → 400, 40401 → 404, 50007 → 500).
     pub fn rtr(code: u32, message: impl Into<String>) -> Self {
         let status = StatusCode::from_u16((code / 100) as u16).unwrap_or(StatusCode::BAD_REQUEST);

@@ -20,7 +20,7 @@ use crate::handlers::devices::caller_owns;
 use crate::handlers::sessions::open_session;
 use crate::handlers::{Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339};
 use crate::http::{
-    ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
+    ApiError, ApiResult, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
 };
 use crate::state::{BatchGetRec, BatchRec, Caller, Emulator};
 use rtrsh_command::{Tier, catalog, lexer};
@@ -71,13 +71,10 @@ impl InFlight {
 /// A 429 for a batch request over `--batch-concurrency`, with a `RetryAfter` one second away
 /// (epoch seconds, as the rate limit's).
 fn too_many_batches() -> Response {
-    let mut resp = ApiError::new(
+    let mut resp = ApiError::gateway(
         StatusCode::TOO_MANY_REQUESTS,
-        429,
         "too many batch requests at once",
     )
-    .shape(ErrorShape::MetaOnly)
-    .by(PoweredBy::Gateway)
     .into_response();
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
