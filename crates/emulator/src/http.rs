@@ -99,6 +99,18 @@ pub fn ok(status: StatusCode, by: PoweredBy, resources: Value) -> Response {
     )
 }
 
+/// One page of a query's ids: `{meta, resources, errors: []}` with `meta.pagination`.
+pub fn ok_paged(by: PoweredBy, offset: usize, limit: usize, total: usize, ids: Value) -> Response {
+    json_reply(
+        StatusCode::OK,
+        &json!({
+            "meta": meta_paged(by, offset as u64, limit as u64, total as u64),
+            "resources": ids,
+            "errors": [],
+        }),
+    )
+}
+
 /// Which error body the real API sends for this kind of failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorShape {
