@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::time::Duration;
 
 use md5::Md5;
@@ -606,17 +605,11 @@ pub fn hashes(c: &Content) -> [String; 3] {
     let mut md5 = Md5::new();
     let mut sha1 = Sha1::new();
     let mut sha256 = Sha256::new();
-    let mut r = c.reader();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        md5.update(&buf[..n]);
-        sha1.update(&buf[..n]);
-        sha256.update(&buf[..n]);
-    }
+    c.for_each_piece(|piece| {
+        md5.update(piece);
+        sha1.update(piece);
+        sha256.update(piece);
+    });
     [
         content::hex(&md5.finalize()),
         content::hex(&sha1.finalize()),
