@@ -145,7 +145,10 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn fs<'s>(&'s self, state: &'s HostState) -> Fs<'s> {
+    pub fn fs<'s>(&self, state: &'s HostState) -> Fs<'s>
+    where
+        'a: 's,
+    {
         Fs {
             flavor: self.flavor(),
             tpl: self.tpl,
@@ -255,57 +258,67 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs one command line. See [`World::execute`].
-pub(super) fn execute(
-    ctx: &Ctx<'_>,
-    state: &mut HostState,
-    cwd: &mut String,
-    base_command: &str,
-    command_string: &str,
-    library: &dyn CloudLibrary,
-) -> Result<Execution, Rejection> {
-    let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
-        code: 40012,
-        message: format!("Invalid command line: {e}"),
-    })?;
-    let args = match parse(&tokens) {
-        Some(a) => a,
-        None => {
-            // An empty line: fall back to the base command alone.
-            let base = base_command
-                .split_whitespace()
-                .next()
-                .ok_or_else(not_found)?;
-            Args {
-                cmd: base.to_string(),
-                pos: Vec::new(),
-                flags: Vec::new(),
+impl World {
+    /// Runs one command line on a host. `cwd` is the session's directory (changed by `cd`).
+    ///
+    /// `command_string` is the whole line as typed; `base_command` its first word (the two-word
+    /// form such as `reg query` is accepted too). Lines the API refuses outright come back as a
+    /// [`Rejection`]: 40007 for an unknown command or one not available on the host's platform,
+    /// 40012 for too many arguments or a line that does not lex. Failures of the command on the
+    /// host are in `stderr`.
+    pub fn execute(
+        &self,
+        host: usize,
+        state: &mut HostState,
+        cwd: &mut String,
+        base_command: &str,
+        command_string: &str,
+        library: &dyn CloudLibrary,
+    ) -> Result<Execution, Rejection> {
+        let ctx = &self.ctx(host).ok_or_else(not_found)?;
+        let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
+            code: 40012,
+            message: format!("Invalid command line: {e}"),
+        })?;
+        let args = match parse(&tokens) {
+            Some(a) => a,
+            None => {
+                // An empty line: fall back to the base command alone.
+                let base = base_command
+                    .split_whitespace()
+                    .next()
+                    .ok_or_else(not_found)?;
+                Args {
+                    cmd: base.to_string(),
+                    pos: Vec::new(),
+                    flags: Vec::new(),
+                }
             }
+        };
+        // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
+        let words: Vec<String> = if tokens.is_empty() {
+            vec![args.cmd.clone()]
+        } else {
+            tokens.iter().map(|t| t.text.clone()).collect()
+        };
+        // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
+        // host, which answers on stderr (what the real API does there is undocumented).
+        if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
+            && e.refused_by_api()
+        {
+            let (code, message) = e.api_rejection();
+            return Err(Rejection { code, message });
         }
-    };
-    // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
-    let words: Vec<String> = if tokens.is_empty() {
-        vec![args.cmd.clone()]
-    } else {
-        tokens.iter().map(|t| t.text.clone()).collect()
-    };
-    // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
-    // host, which answers on stderr (what the real API does there is undocumented).
-    if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
-        && e.refused_by_api()
-    {
-        let (code, message) = e.api_rejection();
-        return Err(Rejection { code, message });
-    }
-    if state.history.len() >= 1000 {
-        state.history.remove(0);
-    }
-    state.history.push(command_string.trim().to_string());
-    match args.cmd.as_str() {
-        "runscript" => runscript(ctx, state, cwd, &args, library),
-        "put" => put(ctx, state, cwd, &args, library),
-        "put-and-run" => put_and_run(ctx, state, &args, library),
-        _ => Ok(dispatch(ctx, state, cwd, &args)),
+        if state.history.len() >= 1000 {
+            state.history.remove(0);
+        }
+        state.history.push(command_string.trim().to_string());
+        match args.cmd.as_str() {
+            "runscript" => runscript(ctx, state, cwd, &args, library),
+            "put" => put(ctx, state, cwd, &args, library),
+            "put-and-run" => put_and_run(ctx, state, &args, library),
+            _ => Ok(dispatch(ctx, state, cwd, &args)),
+        }
     }
 }
 
