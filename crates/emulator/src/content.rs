@@ -119,21 +119,27 @@ impl Content {
         }
     }
 
+    /// Passes the whole body to `f` in pieces of up to 1 MiB, in order (for digests: a generated
+    /// body is never held whole).
+    pub fn for_each_piece(&self, mut f: impl FnMut(&[u8])) {
+        let mut r = self.reader();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = r.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            f(&buf[..n]);
+        }
+    }
+
     /// SHA-256 of the body (computed once for generated bodies, then cached).
     pub fn sha256(&self) -> [u8; 32] {
         match self {
             Content::Bytes(b) => Sha256::digest(b).into(),
             Content::Generated(g) => *g.sha256.get_or_init(|| {
                 let mut h = Sha256::new();
-                let mut r = self.reader();
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = r.read(&mut buf).unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
+                self.for_each_piece(|piece| h.update(piece));
                 h.finalize().into()
             }),
         }

@@ -502,34 +502,32 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Expr, FqlError> {
-        let mut items = vec![self.and()?];
-        loop {
-            self.skip_ws();
-            if !self.eat(b',') {
-                break;
-            }
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        self.separated(b',', Self::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr, FqlError> {
-        let mut items = vec![self.atom()?];
+        self.separated(b'+', Self::atom, Expr::And)
+    }
+
+    /// One or more `item`s separated by `sep`: a lone item as it is, more joined by `join`.
+    fn separated(
+        &mut self,
+        sep: u8,
+        item: fn(&mut Self) -> Result<Expr, FqlError>,
+        join: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, FqlError> {
+        let mut items = vec![item(self)?];
         loop {
             self.skip_ws();
-            if !self.eat(b'+') {
+            if !self.eat(sep) {
                 break;
             }
-            items.push(self.atom()?);
+            items.push(item(self)?);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
         } else {
-            Expr::And(items)
+            join(items)
         })
     }
 
@@ -731,21 +729,26 @@ impl Parser<'_> {
         if let Ok(n) = word.parse::<i64>() {
             return Ok(Literal::Int(n));
         }
-        let mut pieces = Vec::new();
-        let mut current = Vec::new();
-        for c in word.chars() {
-            if c == '*' {
-                push_lit(&mut pieces, &mut current);
-                pieces.push(Piece::Star);
-            } else {
-                current.extend(c.to_lowercase());
-            }
-        }
-        push_lit(&mut pieces, &mut current);
-        Text::new(word.to_string(), pieces, self.now)
+        Text::new(word.to_string(), wildcard_pieces(word), self.now)
             .map(Literal::Text)
             .map_err(|m| self.error_at(start, m))
     }
+}
+
+/// A bare word as pieces to match: runs of lowercased characters between `*` wildcards.
+fn wildcard_pieces(word: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut current = Vec::new();
+    for c in word.chars() {
+        if c == '*' {
+            push_lit(&mut pieces, &mut current);
+            pieces.push(Piece::Star);
+        } else {
+            current.extend(c.to_lowercase());
+        }
+    }
+    push_lit(&mut pieces, &mut current);
+    pieces
 }
 
 fn push_lit(pieces: &mut Vec<Piece>, current: &mut Vec<char>) {
@@ -1022,25 +1025,13 @@ mod tests {
     fn wildcard_matching_is_linear_enough() {
         let long = "a".repeat(5_000);
         let pattern = format!("{}b", "*a".repeat(200));
-        assert!(!glob(&pieces(&pattern), &long.chars().collect::<Vec<_>>()));
-        assert!(glob(&pieces("*"), &[]));
-        assert!(!glob(&pieces("a"), &[]));
-        assert!(glob(&pieces(""), &[]));
-    }
-
-    fn pieces(p: &str) -> Vec<Piece> {
-        let mut out = Vec::new();
-        let mut cur = Vec::new();
-        for c in p.chars() {
-            if c == '*' {
-                push_lit(&mut out, &mut cur);
-                out.push(Piece::Star);
-            } else {
-                cur.push(c);
-            }
-        }
-        push_lit(&mut out, &mut cur);
-        out
+        assert!(!glob(
+            &wildcard_pieces(&pattern),
+            &long.chars().collect::<Vec<_>>()
+        ));
+        assert!(glob(&wildcard_pieces("*"), &[]));
+        assert!(!glob(&wildcard_pieces("a"), &[]));
+        assert!(glob(&wildcard_pieces(""), &[]));
     }
 
     proptest! {

@@ -99,6 +99,18 @@ pub fn ok(status: StatusCode, by: PoweredBy, resources: Value) -> Response {
     )
 }
 
+/// One page of a query's ids: `{meta, resources, errors: []}` with `meta.pagination`.
+pub fn ok_paged(by: PoweredBy, offset: usize, limit: usize, total: usize, ids: Value) -> Response {
+    json_reply(
+        StatusCode::OK,
+        &json!({
+            "meta": meta_paged(by, offset as u64, limit as u64, total as u64),
+            "resources": ids,
+            "errors": [],
+        }),
+    )
+}
+
 /// Which error body the real API sends for this kind of failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorShape {
@@ -140,6 +152,14 @@ impl ApiError {
     /// A 404 with `code` 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, 404, message)
+    }
+
+    /// An error the API gateway answers itself (rate limits, authentication, unknown routes):
+    /// `{meta, errors}` with the HTTP status as `code`.
+    pub fn gateway(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError::new(status, u32::from(status.as_u16()), message)
+            .shape(ErrorShape::MetaOnly)
+            .by(PoweredBy::Gateway)
     }
 
     /// An RTR error code mapped to its HTTP status (40002 → 400, 40401 → 404, 50007 → 500).

@@ -22,7 +22,7 @@ use tower::ServiceExt;
 
 use crate::config::{Misbehaviour, RetryAfterUnit};
 use crate::handlers::{auth, batch, commands, devices, files, introspect, library, sessions};
-use crate::http::{self, ApiError, Ctx, ErrorShape, PoweredBy};
+use crate::http::{self, ApiError, Ctx};
 use crate::state::{Caller, Emulator, RateDecision};
 
 /// Lets a handler close the connection it is serving without a reply.
@@ -174,10 +174,7 @@ pub fn router(emu: Arc<Emulator>) -> Router {
 }
 
 async fn unknown_route() -> Response {
-    ApiError::not_found("Not Found")
-        .shape(ErrorShape::MetaOnly)
-        .by(PoweredBy::Gateway)
-        .into_response()
+    ApiError::gateway(StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 
 /// The scope a route needs (docs/protocol.md, "Command tiers").
@@ -339,36 +336,24 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
     let mut resp = http::scope(ctx, async {
         if let RateDecision::Limited { .. } = rate {
             emu.lock().stats.rate_limited += 1;
-            return ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                429,
-                "API rate limit exceeded.",
-            )
-            .shape(ErrorShape::MetaOnly)
-            .by(PoweredBy::Gateway)
-            .into_response();
+            return ApiError::gateway(StatusCode::TOO_MANY_REQUESTS, "API rate limit exceeded.")
+                .into_response();
         }
         if !path.starts_with("/oauth2/") {
             let Some(caller) = caller else {
-                return ApiError::new(
+                return ApiError::gateway(
                     StatusCode::UNAUTHORIZED,
-                    401,
                     "access denied, invalid bearer token",
                 )
-                .shape(ErrorShape::MetaOnly)
-                .by(PoweredBy::Gateway)
                 .into_response();
             };
             if let Some(scope) = required_scope(&method, &path)
                 && !caller.has_scope(scope)
             {
-                return ApiError::new(
+                return ApiError::gateway(
                     StatusCode::FORBIDDEN,
-                    403,
                     "access denied, authorization failed",
                 )
-                .shape(ErrorShape::MetaOnly)
-                .by(PoweredBy::Gateway)
                 .into_response();
             }
             req.extensions_mut().insert(caller);

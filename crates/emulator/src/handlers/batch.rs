@@ -9,21 +9,21 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::handlers::commands::{check_base_command, chunk_view, write_status_fields};
+use crate::handlers::commands::{check_command_line, chunk_view, write_status_fields};
 use crate::handlers::devices::caller_owns;
+use crate::handlers::files::file_v1;
 use crate::handlers::sessions::open_session;
-use crate::handlers::{Body, Query, ZERO_TIME, parse_go_duration, request_timeout, rfc3339};
+use crate::handlers::{Body, Call, Query, parse_go_duration, request_timeout};
 use crate::http::{
-    ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
+    ApiError, ApiResult, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
 };
 use crate::state::{BatchGetRec, BatchRec, Caller, Emulator};
-use rtrsh_command::{Tier, catalog, lexer};
+use rtrsh_command::Tier;
 
 const INIT: &str = "/real-time-response/combined/batch-init-session/v1";
 const REFRESH: &str = "/real-time-response/combined/batch-refresh-session/v1";
@@ -71,13 +71,10 @@ impl InFlight {
 /// A 429 for a batch request over `--batch-concurrency`, with a `RetryAfter` one second away
 /// (epoch seconds, as the rate limit's).
 fn too_many_batches() -> Response {
-    let mut resp = ApiError::new(
+    let mut resp = ApiError::gateway(
         StatusCode::TOO_MANY_REQUESTS,
-        429,
         "too many batch requests at once",
     )
-    .shape(ErrorShape::MetaOnly)
-    .by(PoweredBy::Gateway)
     .into_response();
     let at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -117,16 +114,10 @@ fn unknown_host_error(aid: &str) -> Value {
 }
 
 /// `POST /real-time-response/combined/batch-init-session/v1`
-pub async fn init(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult {
+pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let Some(_in_flight) = InFlight::enter(&emu) else {
         return Ok(too_many_batches());
     };
-    let q = Query::parse(raw.as_deref());
     let timeout = request_timeout(&q, &emu, INIT)?;
     let per_host = host_timeout(&q, timeout)?;
     let b = Body::parse(&emu, "POST", INIT, &body)?;
@@ -254,13 +245,7 @@ pub async fn init(
 }
 
 /// `POST /real-time-response/combined/batch-refresh-session/v1`
-pub async fn refresh(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn refresh(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     request_timeout(&q, &emu, REFRESH)?;
     let b = Body::parse(&emu, "POST", REFRESH, &body)?;
     let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
@@ -476,31 +461,18 @@ fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: In
     out.extend_from_slice(b"}}");
 }
 
-async fn batch_command(
-    emu: Arc<Emulator>,
-    caller: Caller,
-    tier: Tier,
-    raw: Option<String>,
-    body: Bytes,
-) -> ApiResult {
+async fn batch_command(Call { emu, caller, q }: Call, tier: Tier, body: Bytes) -> ApiResult {
     let Some(_in_flight) = InFlight::enter(&emu) else {
         return Ok(too_many_batches());
     };
     let path = tier.batch_path();
-    let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", path, &body)?;
     let base_command = b.str("base_command", true, true)?.unwrap_or_default();
     let command_string = b.str("command_string", true, true)?.unwrap_or_default();
     let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
     let optional_hosts = b.strings("optional_hosts", true, false)?;
     b.bool("persist_all", true)?;
-    let words = lexer::words(&command_string).map_err(|e| ApiError::rtr(40012, e.to_string()))?;
-    check_base_command(&emu, "POST", path, &base_command, &words)?;
-    let needed =
-        catalog::required_tier(&words).ok_or_else(|| ApiError::rtr(40007, "Command not found"))?;
-    if needed > tier {
-        return Err(ApiError::rtr(40007, "Command not found"));
-    }
+    check_command_line(&emu, path, tier, &base_command, &command_string)?;
     let call = BatchCall {
         tier,
         path,
@@ -521,13 +493,8 @@ async fn batch_command(
 
 macro_rules! batch_handler {
     ($name:ident, $tier:expr) => {
-        pub async fn $name(
-            State(emu): State<Arc<Emulator>>,
-            Extension(caller): Extension<Caller>,
-            RawQuery(raw): RawQuery,
-            body: Bytes,
-        ) -> ApiResult {
-            batch_command(emu, caller, $tier, raw, body).await
+        pub async fn $name(call: Call, body: Bytes) -> ApiResult {
+            batch_command(call, $tier, body).await
         }
     };
 }
@@ -546,16 +513,10 @@ fn quoted(path: &str) -> String {
 }
 
 /// `POST /real-time-response/combined/batch-get-command/v1`
-pub async fn get_command(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult {
+pub async fn get_command(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let Some(_in_flight) = InFlight::enter(&emu) else {
         return Ok(too_many_batches());
     };
-    let q = Query::parse(raw.as_deref());
     let b = Body::parse(&emu, "POST", GET, &body)?;
     let batch_id = b.str("batch_id", true, true)?.unwrap_or_default();
     let file_path = b.str("file_path", true, true)?.unwrap_or_default();
@@ -601,12 +562,7 @@ pub async fn get_command(
 
 /// `GET /real-time-response/combined/batch-get-command/v1?batch_get_cmd_req_id=...`: the files
 /// that have finished uploading, keyed by aid.
-pub async fn get_status(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn get_status(Call { emu, caller, q }: Call) -> ApiResult {
     request_timeout(&q, &emu, GET)?;
     let id = q.required("batch_get_cmd_req_id")?.to_string();
     let now = Instant::now();
@@ -638,20 +594,7 @@ pub async fn get_status(
         let Some(sha) = f.sha256.get().filter(|_| now >= f.available_at) else {
             continue;
         };
-        resources.insert(
-            emu.world.hosts()[*host].aid.clone(),
-            json!({
-                "id": f.legacy_id,
-                "cloud_request_id": f.cloud_request_id,
-                "session_id": f.session_id,
-                "name": f.name,
-                "sha256": sha,
-                "size": f.content.len(),
-                "created_at": rfc3339(f.created_at),
-                "updated_at": rfc3339(f.created_at),
-                "deleted_at": ZERO_TIME,
-            }),
-        );
+        resources.insert(emu.world.hosts()[*host].aid.clone(), file_v1(f, sha));
     }
     drop(inner);
     Ok(json_reply(

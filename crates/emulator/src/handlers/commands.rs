@@ -1,18 +1,16 @@
 //! Single-host RTR commands: execute and check-status for the three tiers, with the
 //! `sequence_id` chunk models of docs/protocol.md, "Chunk protocol" (also used by batch replies).
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::json;
 
 use crate::config::{ChunkModel, InvalidUtf8, Misbehaviour, QueuedStatus};
-use crate::handlers::{Body, Kind, Query};
+use crate::handlers::{Body, Call, Kind};
 use crate::http::{ApiError, ApiResult, PoweredBy, meta, ok, raw_json_reply, write_json_bytes};
-use crate::state::{Caller, CommandRec, Emulator, Inner};
+use crate::state::{CommandRec, Emulator, Inner};
 use rtrsh_command::{Tier, catalog, lexer};
 
 /// The view of one `sequence_id` chunk of a command's output under the configured chunk model
@@ -106,8 +104,7 @@ pub fn write_status_fields(
 }
 
 fn execute(
-    emu: Arc<Emulator>,
-    caller: Caller,
+    Call { emu, caller, .. }: Call,
     tier: Tier,
     path: &'static str,
     body: Bytes,
@@ -119,13 +116,7 @@ fn execute(
     let device_id = b.str("device_id", true, false)?;
     b.field("id", Kind::Int, true, false)?;
     b.bool("persist", true)?;
-    let words = lexer::words(&command_string).map_err(|e| ApiError::rtr(40012, e.to_string()))?;
-    check_base_command(&emu, "POST", path, &base_command, &words)?;
-    let needed =
-        catalog::required_tier(&words).ok_or_else(|| ApiError::rtr(40007, "Command not found"))?;
-    if needed > tier {
-        return Err(ApiError::rtr(40007, "Command not found"));
-    }
+    check_command_line(&emu, path, tier, &base_command, &command_string)?;
     let now = Instant::now();
     let mut inner = emu.lock();
     let s = inner.live_session(&session_id, &caller, emu.config.session_idle, now)?;
@@ -155,9 +146,29 @@ fn execute(
     ))
 }
 
+/// What the API refuses about a command line sent to `path` (a `POST` for `tier`) before any host
+/// sees it: a line that does not lex (40012), a `base_command` that does not start it, a command
+/// unknown or above the tier (40007).
+pub fn check_command_line(
+    emu: &Emulator,
+    path: &str,
+    tier: Tier,
+    base_command: &str,
+    command_string: &str,
+) -> Result<(), ApiError> {
+    let words = lexer::words(command_string).map_err(|e| ApiError::rtr(40012, e.to_string()))?;
+    check_base_command(emu, "POST", path, base_command, &words)?;
+    let needed =
+        catalog::required_tier(&words).ok_or_else(|| ApiError::rtr(40007, "Command not found"))?;
+    if needed > tier {
+        return Err(ApiError::rtr(40007, "Command not found"));
+    }
+    Ok(())
+}
+
 /// `base_command` must be the first word of `command_string` (or its two-word form, which real
 /// clients such as PSFalcon send: `reg query`).
-pub fn check_base_command(
+fn check_base_command(
     emu: &Emulator,
     method: &str,
     path: &str,
@@ -182,14 +193,7 @@ pub fn check_base_command(
     )))
 }
 
-fn status(
-    emu: Arc<Emulator>,
-    caller: Caller,
-    tier: Tier,
-    path: &'static str,
-    raw: Option<String>,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+fn status(Call { emu, caller, q }: Call, tier: Tier, path: &'static str) -> ApiResult {
     let id = q.required("cloud_request_id")?.to_string();
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::bad_request(
@@ -257,20 +261,12 @@ fn status(
 
 macro_rules! tier_handlers {
     ($exec:ident, $stat:ident, $tier:expr) => {
-        pub async fn $exec(
-            State(emu): State<Arc<Emulator>>,
-            Extension(caller): Extension<Caller>,
-            body: Bytes,
-        ) -> ApiResult {
-            execute(emu, caller, $tier, $tier.single_path(), body)
+        pub async fn $exec(call: Call, body: Bytes) -> ApiResult {
+            execute(call, $tier, $tier.single_path(), body)
         }
 
-        pub async fn $stat(
-            State(emu): State<Arc<Emulator>>,
-            Extension(caller): Extension<Caller>,
-            RawQuery(raw): RawQuery,
-        ) -> ApiResult {
-            status(emu, caller, $tier, $tier.single_path(), raw)
+        pub async fn $stat(call: Call) -> ApiResult {
+            status(call, $tier, $tier.single_path())
         }
     };
 }

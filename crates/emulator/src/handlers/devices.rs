@@ -1,18 +1,17 @@
 //! The devices API: FQL host queries, device details and online state (docs/protocol.md,
 //! "Host lookup").
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::config::{HostnameMatch, Misbehaviour};
 use crate::fql::{self, Record};
-use crate::handlers::{Body, Query};
-use crate::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, meta_paged};
+use crate::handlers::{Call, Query, body_ids, parse_filter};
+use crate::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, ok_paged};
 use crate::state::{Caller, ContainRefusal, Emulator};
 use crate::world::Host;
 
@@ -128,8 +127,7 @@ const SCROLL_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
 /// The hosts a devices query selects, filtered and sorted as `filter` and `sort` say.
 fn select<'a>(emu: &'a Emulator, caller: &'a Caller, q: &Query) -> Result<Vec<&'a Host>, ApiError> {
     let rule = emu.config.hostname_match;
-    let filter = fql::parse(q.get("filter").unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))?;
+    let filter = parse_filter(q.get("filter").unwrap_or_default())?;
     for f in filter.fields() {
         if !FIELDS.contains(&f.as_str()) {
             return Err(ApiError::bad_request(format!(
@@ -178,12 +176,7 @@ fn aids<'a>(hosts: &[&'a Host], start: usize, limit: usize) -> Vec<&'a str> {
 }
 
 /// `GET /devices/queries/devices/v1`: offset paging, which stops at [`OFFSET_QUERY_CAP`].
-pub async fn query(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn query(Call { emu, caller, q }: Call) -> ApiResult {
     let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
     let limit = q.int("limit", 1, 5000).map_err(dev_err)?.unwrap_or(100) as usize;
     let offset = q.int("offset", 0, i64::MAX).map_err(dev_err)?.unwrap_or(0) as usize;
@@ -195,13 +188,12 @@ pub async fn query(
     let hosts = select(&emu, &caller, &q).map_err(dev_err)?;
     let total = hosts.len();
     let page = aids(&hosts, offset, limit);
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({
-            "meta": meta_paged(PoweredBy::Devices, offset as u64, limit as u64, total as u64),
-            "resources": page,
-            "errors": [],
-        }),
+    Ok(ok_paged(
+        PoweredBy::Devices,
+        offset,
+        limit,
+        total,
+        json!(page),
     ))
 }
 
@@ -276,12 +268,7 @@ fn query_fingerprint(caller: &Caller, q: &Query) -> u64 {
 /// string `offset` (docs/protocol.md, "Host lookup"; PSFalcon and caracara use it for big
 /// selections). Each page's `meta.pagination.offset` is the token of the next page; it expires
 /// after two minutes.
-pub async fn scroll(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn scroll(Call { emu, caller, q }: Call) -> ApiResult {
     let dev_err = |e: ApiError| e.by(PoweredBy::Devices);
     // The spec says 1-5000; PSFalcon asks for 10,000 at a time and gets them.
     let limit = q.int("limit", 1, 10_000).map_err(dev_err)?.unwrap_or(100) as usize;
@@ -327,17 +314,30 @@ fn details(emu: &Emulator, caller: &Caller, ids: &[String], max: usize) -> ApiRe
         .by(PoweredBy::Devices));
     }
     let statuses = statuses(emu);
+    Ok(per_device(emu, caller, ids, |i| {
+        device_json(&emu.world.hosts()[i], statuses[i])
+    }))
+}
+
+/// The 404 error entry for an id that names none of the caller's hosts.
+fn device_not_found(id: &str) -> Value {
+    json!({ "code": 404, "message": format!("Device not found: {id}") })
+}
+
+/// The reply to a request about each of `ids`: `resources` has what `each` makes of the caller's
+/// hosts (by host index), `errors` a 404 for every other id; 404 when no id was found.
+fn per_device(
+    emu: &Emulator,
+    caller: &Caller,
+    ids: &[String],
+    mut each: impl FnMut(usize) -> Value,
+) -> Response {
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for id in ids {
-        match emu
-            .host_index(id)
-            .filter(|&i| emu.world.hosts()[i].cid == caller.cid)
-        {
-            Some(i) => found.push(device_json(&emu.world.hosts()[i], statuses[i])),
-            None => {
-                errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }))
-            }
+        match emu.host_index(id).filter(|&i| caller_owns(emu, caller, i)) {
+            Some(i) => found.push(each(i)),
+            None => errors.push(device_not_found(id)),
         }
     }
     let status = if found.is_empty() {
@@ -345,44 +345,26 @@ fn details(emu: &Emulator, caller: &Caller, ids: &[String], max: usize) -> ApiRe
     } else {
         StatusCode::OK
     };
-    Ok(json_reply(
+    json_reply(
         status,
         &json!({ "meta": meta(PoweredBy::Devices), "resources": found, "errors": errors }),
-    ))
+    )
 }
 
 /// `GET /devices/entities/devices/v2?ids=...` (at most 100 ids)
-pub async fn get_details(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn get_details(Call { emu, caller, q }: Call) -> ApiResult {
     details(&emu, &caller, &q.all("ids"), 100)
 }
 
 /// `POST /devices/entities/devices/v2` with `{"ids": [...]}` (at most 5000 ids)
-pub async fn post_details(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    let b = Body::parse(&emu, "POST", "/devices/entities/devices/v2", &body)
+pub async fn post_details(Call { emu, caller, .. }: Call, body: Bytes) -> ApiResult {
+    let ids = body_ids(&emu, "/devices/entities/devices/v2", &body)
         .map_err(|e| e.by(PoweredBy::Devices))?;
-    let ids = b
-        .strings("ids", true, true)
-        .map_err(|e| e.by(PoweredBy::Devices))?
-        .unwrap_or_default();
     details(&emu, &caller, &ids, 5000)
 }
 
 /// `GET /devices/entities/online-state/v1?ids=...` (at most 100 ids)
-pub async fn online_state(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn online_state(Call { emu, caller, q }: Call) -> ApiResult {
     let ids = q.all("ids");
     if ids.is_empty() || ids.len() > 100 {
         return Err(
@@ -390,38 +372,16 @@ pub async fn online_state(
         );
     }
     let inner = emu.lock();
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for id in &ids {
-        match emu
-            .host_index(id)
-            .filter(|&i| emu.world.hosts()[i].cid == caller.cid)
-        {
-            Some(i) => {
-                let h = &emu.world.hosts()[i];
-                let online = inner.online.get(i).copied().unwrap_or(false);
-                out.push(json!({
-                    "id": h.aid,
-                    "cid": h.cid,
-                    "state": if online { "online" } else { "offline" },
-                    "last_seen": h.last_seen,
-                }));
-            }
-            None => {
-                errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }))
-            }
-        }
-    }
-    drop(inner);
-    let status = if out.is_empty() {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
-    };
-    Ok(json_reply(
-        status,
-        &json!({ "meta": meta(PoweredBy::Devices), "resources": out, "errors": errors }),
-    ))
+    Ok(per_device(&emu, &caller, &ids, |i| {
+        let h = &emu.world.hosts()[i];
+        let online = inner.online.get(i).copied().unwrap_or(false);
+        json!({
+            "id": h.aid,
+            "cid": h.cid,
+            "state": if online { "online" } else { "offline" },
+            "last_seen": h.last_seen,
+        })
+    }))
 }
 
 /// Every host's containment status, by host index, as of now.
@@ -446,13 +406,7 @@ pub const MAX_ACTION_IDS: usize = 500;
 /// `msa.ReplyAffectedEntities` whatever the status. Each host goes `containment_pending` (or
 /// `lift_containment_pending`) and settles after `--containment-delay` online; an offline host
 /// stays pending until it is back (inferred: the sensor enforces containment).
-pub async fn action(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn action(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let affected = |status: StatusCode, resources: Vec<Value>, errors: Vec<Value>| {
         json_reply(
             status,
@@ -477,11 +431,10 @@ pub async fn action(
         None => return bad("action_name is a required parameter".into()),
     };
     let path = "/devices/entities/devices-actions/v2";
-    let ids =
-        match Body::parse(&emu, "POST", path, &body).and_then(|b| b.strings("ids", true, true)) {
-            Ok(ids) => ids.unwrap_or_default(),
-            Err(e) => return bad(e.message),
-        };
+    let ids = match body_ids(&emu, path, &body) {
+        Ok(ids) => ids,
+        Err(e) => return bad(e.message),
+    };
     if ids.is_empty() || ids.len() > MAX_ACTION_IDS {
         return bad(format!(
             "request must contain between 1 and {MAX_ACTION_IDS} ids"
@@ -498,7 +451,7 @@ pub async fn action(
             .host_index(id)
             .filter(|&i| caller_owns(&emu, &caller, i))
         else {
-            errors.push(json!({ "code": 404, "message": format!("Device not found: {id}") }));
+            errors.push(device_not_found(id));
             continue;
         };
         match inner.set_containment(i, contain, delay, now) {

@@ -2,17 +2,15 @@
 //! deleting a file, and downloading it as a password-protected 7z (`extracted-file-contents`),
 //! streamed without a Content-Length as the real API does.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::config::{EmulatorConfig, Misbehaviour};
-use crate::handlers::{Query, ZERO_TIME, rfc3339};
+use crate::handlers::{Call, ZERO_TIME, rfc3339};
 use crate::http::{ApiError, ApiResult, PoweredBy, ok};
 use crate::state::{Caller, Emulator, FileRec};
 
@@ -66,13 +64,23 @@ fn file_v2(f: &FileRec, now: Instant, cfg: &EmulatorConfig) -> Value {
     })
 }
 
+/// One `model.File` (integer id; a file whose upload finished, with its hash).
+pub fn file_v1(f: &FileRec, sha256: &str) -> Value {
+    json!({
+        "id": f.legacy_id,
+        "cloud_request_id": f.cloud_request_id,
+        "session_id": f.session_id,
+        "name": f.name,
+        "sha256": sha256,
+        "size": f.content.len(),
+        "created_at": rfc3339(f.created_at),
+        "updated_at": rfc3339(f.created_at),
+        "deleted_at": ZERO_TIME,
+    })
+}
+
 /// `GET /real-time-response/entities/file/v2?session_id=...`
-pub async fn list_v2(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn list_v2(Call { emu, caller, q }: Call) -> ApiResult {
     let files = session_files(&emu, &caller, q.required("session_id")?)?;
     let now = Instant::now();
     Ok(ok(
@@ -84,41 +92,19 @@ pub async fn list_v2(
 
 /// `GET /real-time-response/entities/file/v1?session_id=...` (`model.File`, integer ids; only
 /// files whose upload finished)
-pub async fn list_v1(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn list_v1(Call { emu, caller, q }: Call) -> ApiResult {
     let files = session_files(&emu, &caller, q.required("session_id")?)?;
     let now = Instant::now();
     let out: Vec<Value> = files
         .iter()
         .filter(|f| now >= f.available_at)
-        .filter_map(|f| {
-            Some(json!({
-                "id": f.legacy_id,
-                "cloud_request_id": f.cloud_request_id,
-                "session_id": f.session_id,
-                "name": f.name,
-                "sha256": f.sha256.get()?.clone(),
-                "size": f.content.len(),
-                "created_at": rfc3339(f.created_at),
-                "updated_at": rfc3339(f.created_at),
-                "deleted_at": ZERO_TIME,
-            }))
-        })
+        .filter_map(|f| Some(file_v1(f, f.sha256.get()?)))
         .collect();
     Ok(ok(StatusCode::OK, PoweredBy::Rtr, Value::Array(out)))
 }
 
 /// `DELETE /real-time-response/entities/file/v{1,2}?ids=...&session_id=...`
-pub async fn delete_file(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn delete_file(Call { emu, caller, q }: Call) -> ApiResult {
     let sid = q.required("session_id")?.to_string();
     let id = q.required("ids")?.to_string();
     let mut inner = emu.lock();
@@ -179,12 +165,7 @@ fn basename(path: &str) -> &str {
 }
 
 /// `GET /real-time-response/entities/extracted-file-contents/v1?session_id=...&sha256=...&filename=...`
-pub async fn contents(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn contents(Call { emu, caller, q }: Call) -> ApiResult {
     let sid = q.required("session_id")?.to_string();
     let sha = q.required("sha256")?.to_ascii_lowercase();
     let files = session_files(&emu, &caller, &sid)?;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -101,9 +101,8 @@ async fn hosts(State(emu): State<Arc<Emulator>>) -> Response {
 async fn set_online(
     State(emu): State<Arc<Emulator>>,
     Path(aid): Path<String>,
-    RawQuery(raw): RawQuery,
+    q: Query,
 ) -> Response {
-    let q = Query::parse(raw.as_deref());
     let state = !matches!(q.get("state"), Some("false" | "0" | "offline"));
     let Some(host) = emu.host_index(&aid) else {
         return (StatusCode::NOT_FOUND, "no such host").into_response();
@@ -112,12 +111,7 @@ async fn set_online(
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn file(
-    State(emu): State<Arc<Emulator>>,
-    Path(aid): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let q = Query::parse(raw.as_deref());
+async fn file(State(emu): State<Arc<Emulator>>, Path(aid): Path<String>, q: Query) -> Response {
     let Some(host) = emu.host_index(&aid) else {
         return (StatusCode::NOT_FOUND, "no such host").into_response();
     };

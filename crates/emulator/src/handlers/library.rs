@@ -5,15 +5,16 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::extract::{Extension, Multipart, RawQuery, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::content::Content;
 use crate::handlers::sessions::user_uuid;
-use crate::handlers::{Query, rfc3339};
-use crate::http::{ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, meta_paged};
-use crate::state::{Caller, Emulator, Library, PutFileRec, ScriptRec};
+use crate::handlers::{Call, Query, parse_filter, rfc3339};
+use crate::http::{ApiError, ApiResult, ErrorShape, PoweredBy, json_reply, meta, ok, ok_paged};
+use crate::state::{Emulator, Library, PutFileRec, ScriptRec};
 
 fn meta_only(status: StatusCode) -> ApiResult {
     Ok(json_reply(
@@ -23,16 +24,9 @@ fn meta_only(status: StatusCode) -> ApiResult {
 }
 
 fn ids_page(q: &Query, mut items: Vec<(String, String, SystemTime)>) -> ApiResult {
-    let limit = q.int("limit", 1, 5000)?.unwrap_or(100) as usize;
-    let offset = match q.get("offset") {
-        None | Some("") => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("offset must be a number, got {v:?}")))?,
-    };
+    let (limit, offset) = q.paging()?;
     if let Some(f) = q.get("filter").filter(|f| !f.is_empty()) {
-        let filter = crate::fql::parse(f)
-            .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))?;
+        let filter = parse_filter(f)?;
         struct Named<'a>(&'a str);
         impl crate::fql::Record for Named<'_> {
             fn field(&self, name: &str) -> Option<crate::fql::Value<'_>> {
@@ -57,14 +51,36 @@ fn ids_page(q: &Query, mut items: Vec<(String, String, SystemTime)>) -> ApiResul
         .take(limit)
         .map(|(id, _, _)| id)
         .collect();
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({ "meta": meta_paged(PoweredBy::Rtr, offset as u64, limit as u64, total as u64), "resources": ids, "errors": [] }),
-    ))
+    Ok(ok_paged(PoweredBy::Rtr, offset, limit, total, json!(ids)))
+}
+
+/// The audit fields every library record shows, and in the v2 shape the workflow fields, added
+/// to `v` (the fields of the record's own kind).
+fn with_audit_fields(
+    mut v: Value,
+    created_by: &str,
+    created_at: SystemTime,
+    modified_at: SystemTime,
+    v2: bool,
+) -> Value {
+    v["created_by"] = json!(created_by);
+    v["created_by_uuid"] = json!(user_uuid(created_by));
+    v["created_timestamp"] = json!(rfc3339(created_at));
+    v["modified_by"] = json!(created_by);
+    v["modified_by_uuid"] = json!(user_uuid(created_by));
+    v["modified_timestamp"] = json!(rfc3339(modified_at));
+    v["run_attempt_count"] = json!(0);
+    v["run_success_count"] = json!(0);
+    v["write_access"] = json!(true);
+    if v2 {
+        v["share_with_workflow"] = json!(false);
+        v["workflow_is_disruptive"] = json!(false);
+    }
+    v
 }
 
 fn put_file_json(p: &PutFileRec, v2: bool) -> Value {
-    let mut v = json!({
+    let v = json!({
         "id": p.id,
         "name": p.name,
         "description": p.description,
@@ -74,25 +90,12 @@ fn put_file_json(p: &PutFileRec, v2: bool) -> Value {
         "permission_type": "public",
         "size": p.content.len(),
         "sha256": p.content.sha256_hex(),
-        "created_by": p.created_by,
-        "created_by_uuid": user_uuid(&p.created_by),
-        "created_timestamp": rfc3339(p.created_at),
-        "modified_by": p.created_by,
-        "modified_by_uuid": user_uuid(&p.created_by),
-        "modified_timestamp": rfc3339(p.created_at),
-        "run_attempt_count": 0,
-        "run_success_count": 0,
-        "write_access": true,
     });
-    if v2 {
-        v["share_with_workflow"] = json!(false);
-        v["workflow_is_disruptive"] = json!(false);
-    }
-    v
+    with_audit_fields(v, &p.created_by, p.created_at, p.created_at, v2)
 }
 
 fn script_json(s: &ScriptRec, v2: bool) -> Value {
-    let mut v = json!({
+    let v = json!({
         "id": s.id,
         "name": s.name,
         "description": s.description,
@@ -103,125 +106,166 @@ fn script_json(s: &ScriptRec, v2: bool) -> Value {
         "content": s.content,
         "size": s.content.len(),
         "sha256": Content::text(s.content.clone()).sha256_hex(),
-        "created_by": s.created_by,
-        "created_by_uuid": user_uuid(&s.created_by),
-        "created_timestamp": rfc3339(s.created_at),
-        "modified_by": s.created_by,
-        "modified_by_uuid": user_uuid(&s.created_by),
-        "modified_timestamp": rfc3339(s.modified_at),
-        "run_attempt_count": 0,
-        "run_success_count": 0,
-        "write_access": true,
     });
-    if v2 {
-        v["share_with_workflow"] = json!(false);
-        v["workflow_is_disruptive"] = json!(false);
+    with_audit_fields(v, &s.created_by, s.created_at, s.modified_at, v2)
+}
+
+/// One of the two admin libraries: the put-files or the custom scripts. Their endpoints behave
+/// alike; only the records and the names in messages differ.
+#[derive(Clone, Copy)]
+enum Shelf {
+    PutFiles,
+    Scripts,
+}
+
+impl Shelf {
+    /// What one record is called in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            Shelf::PutFiles => "put-file",
+            Shelf::Scripts => "script",
+        }
     }
-    v
+
+    /// Every record's id, name and creation time (what queries filter and sort by).
+    fn keys(self, lib: &Library) -> Vec<(String, String, SystemTime)> {
+        match self {
+            Shelf::PutFiles => lib
+                .put_files
+                .iter()
+                .map(|p| (p.id.clone(), p.name.clone(), p.created_at))
+                .collect(),
+            Shelf::Scripts => lib
+                .scripts
+                .iter()
+                .map(|s| (s.id.clone(), s.name.clone(), s.created_at))
+                .collect(),
+        }
+    }
+
+    /// The records whose ids are in `ids`, in the v1 or v2 shape.
+    fn records(self, lib: &Library, ids: &[String], v2: bool) -> Vec<Value> {
+        fn pick<T>(
+            items: &[T],
+            ids: &[String],
+            id: impl Fn(&T) -> &String,
+            json: impl Fn(&T) -> Value,
+        ) -> Vec<Value> {
+            items
+                .iter()
+                .filter(|x| ids.contains(id(x)))
+                .map(json)
+                .collect()
+        }
+        match self {
+            Shelf::PutFiles => pick(&lib.put_files, ids, |p| &p.id, |p| put_file_json(p, v2)),
+            Shelf::Scripts => pick(&lib.scripts, ids, |s| &s.id, |s| script_json(s, v2)),
+        }
+    }
+
+    /// Removes the record `id`; false when there is none.
+    fn remove(self, lib: &mut Library, id: &str) -> bool {
+        fn remove_by_id<T>(items: &mut Vec<T>, id: &str, get: impl Fn(&T) -> &str) -> bool {
+            let before = items.len();
+            items.retain(|x| get(x) != id);
+            items.len() != before
+        }
+        match self {
+            Shelf::PutFiles => remove_by_id(&mut lib.put_files, id, |p| &p.id),
+            Shelf::Scripts => remove_by_id(&mut lib.scripts, id, |s| &s.id),
+        }
+    }
+
+    /// The 409 for a new record whose name is taken.
+    fn name_taken(self, name: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            409,
+            format!("A {} named {name} already exists", self.noun()),
+        )
+    }
 }
 
-pub async fn query_put_files(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let items = emu
-        .lock()
-        .library
-        .put_files
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone(), p.created_at))
-        .collect();
-    ids_page(&q, items)
-}
-
-pub async fn query_scripts(State(emu): State<Arc<Emulator>>, RawQuery(raw): RawQuery) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let items = emu
-        .lock()
-        .library
-        .scripts
-        .iter()
-        .map(|s| (s.id.clone(), s.name.clone(), s.created_at))
-        .collect();
-    ids_page(&q, items)
-}
-
-/// The records of the library whose ids are in the `ids` query parameter (put-files or
-/// scripts, v1 or v2 shape), or a 404 naming `what` when none matches.
-fn records_by_ids(
-    emu: &Emulator,
-    raw: Option<String>,
-    what: &str,
-    pick: impl FnOnce(&Library, &[String]) -> Vec<Value>,
-) -> ApiResult {
-    let ids = Query::parse(raw.as_deref()).all("ids");
+/// The records whose ids are in the `ids` query parameter, as `pick` finds them, or a 404
+/// naming `what` when none matches.
+fn records_by_ids(q: &Query, what: &str, pick: impl FnOnce(&[String]) -> Vec<Value>) -> ApiResult {
+    let ids = q.all("ids");
     if ids.is_empty() {
         return Err(ApiError::bad_request("ids is a required parameter"));
     }
-    let found = pick(&emu.lock().library, &ids);
+    let found = pick(&ids);
     if found.is_empty() {
         return Err(ApiError::not_found(format!(
             "No {what} found for the given ids"
         )));
     }
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({ "meta": meta(PoweredBy::Rtr), "resources": found, "errors": [] }),
-    ))
+    Ok(ok(StatusCode::OK, PoweredBy::Rtr, Value::Array(found)))
 }
 
-fn get_put_files(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
-    records_by_ids(emu, raw, "put-files", |lib, ids| {
-        lib.put_files
-            .iter()
-            .filter(|p| ids.contains(&p.id))
-            .map(|p| put_file_json(p, v2))
-            .collect()
-    })
+/// `GET .../queries/{put-files,scripts}/v1`: ids, with `filter` (on `name`), `limit`, `offset`
+/// and `sort`.
+fn query(emu: &Emulator, q: &Query, shelf: Shelf) -> ApiResult {
+    let items = shelf.keys(&emu.lock().library);
+    ids_page(q, items)
 }
 
-fn get_scripts(emu: &Emulator, raw: Option<String>, v2: bool) -> ApiResult {
-    records_by_ids(emu, raw, "scripts", |lib, ids| {
-        lib.scripts
-            .iter()
-            .filter(|s| ids.contains(&s.id))
-            .map(|s| script_json(s, v2))
-            .collect()
-    })
+/// `GET .../entities/{put-files,scripts}/v{1,2}?ids=...`
+fn get(emu: &Emulator, q: &Query, shelf: Shelf, v2: bool) -> ApiResult {
+    let what = format!("{}s", shelf.noun());
+    records_by_ids(q, &what, |ids| shelf.records(&emu.lock().library, ids, v2))
 }
 
-pub async fn get_put_files_v1(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    get_put_files(&emu, raw, false)
+/// `DELETE .../entities/{put-files,scripts}/v1?ids=...`
+fn delete(emu: &Emulator, q: &Query, shelf: Shelf) -> ApiResult {
+    let id = q.required("ids")?.to_string();
+    if !shelf.remove(&mut emu.lock().library, &id) {
+        return Err(
+            ApiError::not_found(format!("Could not find {} {id}", shelf.noun()))
+                .shape(ErrorShape::MetaOnly),
+        );
+    }
+    meta_only(StatusCode::OK)
 }
 
-pub async fn get_put_files_v2(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    get_put_files(&emu, raw, true)
+/// The query, get (v1 and v2) and delete handlers of one library.
+macro_rules! shelf_handlers {
+    ($query:ident, $get_v1:ident, $get_v2:ident, $delete:ident, $shelf:expr) => {
+        pub async fn $query(State(emu): State<Arc<Emulator>>, q: Query) -> ApiResult {
+            query(&emu, &q, $shelf)
+        }
+
+        pub async fn $get_v1(State(emu): State<Arc<Emulator>>, q: Query) -> ApiResult {
+            get(&emu, &q, $shelf, false)
+        }
+
+        pub async fn $get_v2(State(emu): State<Arc<Emulator>>, q: Query) -> ApiResult {
+            get(&emu, &q, $shelf, true)
+        }
+
+        pub async fn $delete(State(emu): State<Arc<Emulator>>, q: Query) -> ApiResult {
+            delete(&emu, &q, $shelf)
+        }
+    };
 }
 
-pub async fn get_scripts_v1(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    get_scripts(&emu, raw, false)
-}
-
-pub async fn get_scripts_v2(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    get_scripts(&emu, raw, true)
-}
+shelf_handlers!(
+    query_put_files,
+    get_put_files_v1,
+    get_put_files_v2,
+    delete_put_file,
+    Shelf::PutFiles
+);
+shelf_handlers!(
+    query_scripts,
+    get_scripts_v1,
+    get_scripts_v2,
+    delete_script,
+    Shelf::Scripts
+);
 
 /// The parts of a multipart form: text fields and, for `file`, its bytes and file name.
 #[derive(Default)]
-struct Form {
+pub struct Form {
     fields: Vec<(String, String)>,
     file: Option<(Option<String>, bytes::Bytes)>,
 }
@@ -244,6 +288,19 @@ impl Form {
     }
 }
 
+/// A multipart request body as a [`Form`]; a body that is not one is refused as `Multipart`
+/// refuses it, a part that cannot be read is a 400.
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mp = Multipart::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        read_form(mp).await.map_err(IntoResponse::into_response)
+    }
+}
+
 async fn read_form(mut mp: Multipart) -> Result<Form, ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request(format!("Invalid multipart body: {e}"))
@@ -261,12 +318,7 @@ async fn read_form(mut mp: Multipart) -> Result<Form, ApiError> {
     Ok(form)
 }
 
-pub async fn create_put_file(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    mp: Multipart,
-) -> ApiResult {
-    let form = read_form(mp).await?;
+pub async fn create_put_file(Call { emu, caller, .. }: Call, form: Form) -> ApiResult {
     let Some((fname, data)) = form.file.clone() else {
         return Err(ApiError::bad_request("file is required"));
     };
@@ -286,11 +338,7 @@ pub async fn create_put_file(
     }
     let mut inner = emu.lock();
     if inner.library.put_files.iter().any(|p| p.name == name) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            409,
-            format!("A put-file named {name} already exists"),
-        ));
+        return Err(Shelf::PutFiles.name_taken(&name));
     }
     let id = inner.rng.hex32();
     inner.library.put_files.push(PutFileRec {
@@ -303,26 +351,6 @@ pub async fn create_put_file(
         created_by: caller.client_id.clone(),
     });
     drop(inner);
-    meta_only(StatusCode::OK)
-}
-
-fn delete_by_id<T>(items: &mut Vec<T>, id: &str, get: impl Fn(&T) -> &str) -> bool {
-    let before = items.len();
-    items.retain(|x| get(x) != id);
-    items.len() != before
-}
-
-pub async fn delete_put_file(
-    State(emu): State<Arc<Emulator>>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let id = q.required("ids")?.to_string();
-    let removed = delete_by_id(&mut emu.lock().library.put_files, &id, |p| &p.id);
-    if !removed {
-        return Err(ApiError::not_found(format!("Could not find put-file {id}"))
-            .shape(ErrorShape::MetaOnly));
-    }
     meta_only(StatusCode::OK)
 }
 
@@ -372,12 +400,7 @@ fn script_fields(form: &Form, s: &mut ScriptRec) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn create_script(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    mp: Multipart,
-) -> ApiResult {
-    let form = read_form(mp).await?;
+pub async fn create_script(Call { emu, caller, .. }: Call, form: Form) -> ApiResult {
     if form.get("description").is_none() {
         return Err(ApiError::bad_request("description is required"));
     }
@@ -410,11 +433,7 @@ pub async fn create_script(
     }
     let mut inner = emu.lock();
     if inner.library.scripts.iter().any(|x| x.name == s.name) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            409,
-            format!("A script named {} already exists", s.name),
-        ));
+        return Err(Shelf::Scripts.name_taken(&s.name));
     }
     s.id = inner.rng.hex32();
     inner.library.scripts.push(s);
@@ -422,8 +441,7 @@ pub async fn create_script(
     meta_only(StatusCode::OK)
 }
 
-pub async fn update_script(State(emu): State<Arc<Emulator>>, mp: Multipart) -> ApiResult {
-    let form = read_form(mp).await?;
+pub async fn update_script(State(emu): State<Arc<Emulator>>, form: Form) -> ApiResult {
     let id = form
         .get("id")
         .ok_or_else(|| ApiError::bad_request("id is required"))?
@@ -437,18 +455,6 @@ pub async fn update_script(State(emu): State<Arc<Emulator>>, mp: Multipart) -> A
         .ok_or_else(|| ApiError::not_found(format!("Could not find script {id}")))?;
     script_fields(&form, s)?;
     drop(inner);
-    meta_only(StatusCode::OK)
-}
-
-pub async fn delete_script(State(emu): State<Arc<Emulator>>, RawQuery(raw): RawQuery) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let id = q.required("ids")?.to_string();
-    let removed = delete_by_id(&mut emu.lock().library.scripts, &id, |s| &s.id);
-    if !removed {
-        return Err(
-            ApiError::not_found(format!("Could not find script {id}")).shape(ErrorShape::MetaOnly)
-        );
-    }
     meta_only(StatusCode::OK)
 }
 
@@ -533,8 +539,7 @@ fn falcon_script_json(s: &FalconScript) -> Value {
 
 /// `GET /real-time-response/queries/falcon-scripts/v1` (2026 spec): ids of the Falcon scripts
 /// catalogue, with `filter` (on `name`), `limit`, `offset` and `sort`.
-pub async fn query_falcon_scripts(RawQuery(raw): RawQuery) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn query_falcon_scripts(q: Query) -> ApiResult {
     let at = falcon_script_time();
     let items = FALCON_SCRIPTS
         .iter()
@@ -544,23 +549,12 @@ pub async fn query_falcon_scripts(RawQuery(raw): RawQuery) -> ApiResult {
 }
 
 /// `GET /real-time-response/entities/falcon-scripts/v1?ids=...` (2026 spec).
-pub async fn get_falcon_scripts(RawQuery(raw): RawQuery) -> ApiResult {
-    let ids = Query::parse(raw.as_deref()).all("ids");
-    if ids.is_empty() {
-        return Err(ApiError::bad_request("ids is a required parameter"));
-    }
-    let found: Vec<Value> = FALCON_SCRIPTS
-        .iter()
-        .filter(|s| ids.iter().any(|id| id == s.id))
-        .map(falcon_script_json)
-        .collect();
-    if found.is_empty() {
-        return Err(ApiError::not_found(
-            "No falcon scripts found for the given ids",
-        ));
-    }
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({ "meta": meta(PoweredBy::Rtr), "resources": found, "errors": [] }),
-    ))
+pub async fn get_falcon_scripts(q: Query) -> ApiResult {
+    records_by_ids(&q, "falcon scripts", |ids| {
+        FALCON_SCRIPTS
+            .iter()
+            .filter(|s| ids.iter().any(|id| id == s.id))
+            .map(falcon_script_json)
+            .collect()
+    })
 }

@@ -13,13 +13,43 @@ pub mod introspect;
 pub mod library;
 pub mod sessions;
 
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{Extension, FromRequestParts};
+use axum::http::request::Parts;
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::fql;
 use crate::http::ApiError;
-use crate::state::Emulator;
+use crate::state::{Caller, Emulator};
+
+/// What most API handlers start from: the emulator, the caller the gateway authenticated, and
+/// the query string.
+pub struct Call {
+    pub emu: Arc<Emulator>,
+    pub caller: Caller,
+    pub q: Query,
+}
+
+impl FromRequestParts<Arc<Emulator>> for Call {
+    type Rejection = ExtensionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        emu: &Arc<Emulator>,
+    ) -> Result<Self, Self::Rejection> {
+        let Extension(caller) = Extension::<Caller>::from_request_parts(parts, emu).await?;
+        Ok(Call {
+            emu: emu.clone(),
+            caller,
+            q: Query::parse(parts.uri.query()),
+        })
+    }
+}
 
 /// Decoded query string, keeping repeated keys (`ids=a&ids=b`).
 #[derive(Clone, Debug, Default)]
@@ -62,6 +92,19 @@ impl Query {
         }
     }
 
+    /// `limit` (1 to 5000, 100 when absent) and `offset` (0 when absent) of an offset-paged
+    /// query, in that order.
+    pub fn paging(&self) -> Result<(usize, usize), ApiError> {
+        let limit = self.int("limit", 1, 5000)?.unwrap_or(100) as usize;
+        let offset = match self.get("offset") {
+            None | Some("") => 0,
+            Some(v) => v.parse::<usize>().map_err(|_| {
+                ApiError::bad_request(format!("offset must be a number, got {v:?}"))
+            })?,
+        };
+        Ok((limit, offset))
+    }
+
     /// An optional integer parameter within `min..=max`.
     pub fn int(&self, key: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
@@ -77,6 +120,20 @@ impl Query {
             },
         }
     }
+}
+
+/// The query string as an extractor (what `RawQuery` carries, decoded).
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Query::parse(parts.uri.query()))
+    }
+}
+
+/// An FQL filter, or the 400 the API answers for one it cannot parse.
+pub fn parse_filter(text: &str) -> Result<fql::Filter, ApiError> {
+    fql::parse(text).map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))
 }
 
 /// A JSON request body, with helpers that check field types and record spec deviations.
@@ -201,6 +258,17 @@ impl<'a> Body<'a> {
                     .collect()
             }))
     }
+}
+
+/// The `ids` of a `POST` body `{"ids": [...]}` (required).
+pub fn body_ids(
+    emu: &Emulator,
+    path: &'static str,
+    bytes: &Bytes,
+) -> Result<Vec<String>, ApiError> {
+    Ok(Body::parse(emu, "POST", path, bytes)?
+        .strings("ids", true, true)?
+        .unwrap_or_default())
 }
 
 /// RFC 3339 with seconds (`2026-11-22T10:15:03Z`).

@@ -2,10 +2,8 @@
 //! real API does), pulse, delete, list and details (with FQL), aggregates, and offline-queued
 //! sessions and their commands.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{Extension, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -14,8 +12,10 @@ use serde_json::{Value, json};
 use crate::config::LogOrder;
 use crate::fql::{self, Record};
 use crate::handlers::devices::caller_owns;
-use crate::handlers::{Body, Query, ZERO_TIME, request_timeout, rfc3339, rfc3339_nanos};
-use crate::http::{ApiError, ApiResult, PoweredBy, json_reply, meta_paged, ok};
+use crate::handlers::{
+    Body, Call, ZERO_TIME, body_ids, parse_filter, request_timeout, rfc3339, rfc3339_nanos,
+};
+use crate::http::{ApiError, ApiResult, PoweredBy, ok, ok_paged};
 use crate::state::{Caller, CommandRec, Emulator, Inner, LogRec, SessionRec};
 use rtrsh_command::{Tier, catalog};
 
@@ -153,13 +153,7 @@ fn live_sessions_on(inner: &Inner, host: usize, idle: Duration, now: Instant) ->
 }
 
 /// `POST /real-time-response/entities/sessions/v1`
-pub async fn init_session(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn init_session(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let timeout = request_timeout(&q, &emu, SESSIONS)?;
     let req = parse_init(&emu, &caller, SESSIONS, &body)?;
     let now = Instant::now();
@@ -211,11 +205,7 @@ pub async fn init_session(
 }
 
 /// `POST /real-time-response/entities/refresh-session/v1` (the pulse)
-pub async fn pulse(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
+pub async fn pulse(Call { emu, caller, .. }: Call, body: Bytes) -> ApiResult {
     let req = parse_init(&emu, &caller, REFRESH, &body)?;
     let now = Instant::now();
     let mut inner = emu.lock();
@@ -242,12 +232,7 @@ pub async fn pulse(
 }
 
 /// `DELETE /real-time-response/entities/sessions/v1?session_id=...`
-pub async fn delete_session(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
+pub async fn delete_session(Call { emu, caller, q }: Call) -> ApiResult {
     let sid = q.required("session_id")?.to_string();
     let now = Instant::now();
     let mut inner = emu.lock();
@@ -316,47 +301,42 @@ fn commands_queued(inner: &Inner, sid: &str) -> bool {
         .any(|c| c.session_id == sid && c.queued && !c.deleted)
 }
 
-/// `GET /real-time-response/queries/sessions/v1`
-pub async fn query_sessions(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let q = Query::parse(raw.as_deref());
-    let limit = q.int("limit", 1, 5000)?.unwrap_or(100) as usize;
-    let offset = match q.get("offset") {
-        None | Some("") => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("offset must be a number, got {v:?}")))?,
-    };
-    let filter = fql::parse(q.get("filter").unwrap_or_default())
-        .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))?;
-    let now = Instant::now();
-    let inner = emu.lock();
-    let mut rows: Vec<(&SessionRec, String)> = Vec::new();
-    for s in inner.sessions.values().filter(|s| s.cid == caller.cid) {
-        let rec = SessionRecord {
+/// The sessions of the caller's customer as filters see them, as of `now`.
+fn session_records<'a>(
+    emu: &'a Emulator,
+    inner: &'a Inner,
+    caller: &'a Caller,
+    now: Instant,
+) -> impl Iterator<Item = SessionRecord<'a>> {
+    inner
+        .sessions
+        .values()
+        .filter(move |s| s.cid == caller.cid)
+        .map(move |s| SessionRecord {
             s,
-            emu: &emu,
-            caller: &caller,
-            queued: commands_queued(&inner, &s.id),
+            emu,
+            caller,
+            queued: commands_queued(inner, &s.id),
             created: rfc3339(s.created_at),
             updated: rfc3339(s.updated_at),
             deleted: ended_at(s, emu.config.session_idle, inner.queued_lifetime, now).map(rfc3339),
-        };
-        if filter.matches(&rec) {
-            rows.push((s, rec.created.clone()));
-        }
-    }
+        })
+}
+
+/// `GET /real-time-response/queries/sessions/v1`
+pub async fn query_sessions(Call { emu, caller, q }: Call) -> ApiResult {
+    let (limit, offset) = q.paging()?;
+    let filter = parse_filter(q.get("filter").unwrap_or_default())?;
+    let now = Instant::now();
+    let inner = emu.lock();
+    let mut rows: Vec<&SessionRec> = session_records(&emu, &inner, &caller, now)
+        .filter(|rec| filter.matches(rec))
+        .map(|rec| rec.s)
+        .collect();
     let desc = q
         .get("sort")
         .is_some_and(|s| s.to_ascii_lowercase().ends_with("desc"));
-    rows.sort_by(|a, b| {
-        a.0.created_at
-            .cmp(&b.0.created_at)
-            .then(a.0.id.cmp(&b.0.id))
-    });
+    rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     if desc {
         rows.reverse();
     }
@@ -365,16 +345,9 @@ pub async fn query_sessions(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|(s, _)| s.id.as_str())
+        .map(|s| s.id.as_str())
         .collect();
-    Ok(json_reply(
-        StatusCode::OK,
-        &json!({
-            "meta": meta_paged(PoweredBy::Rtr, offset as u64, limit as u64, total as u64),
-            "resources": ids,
-            "errors": [],
-        }),
-    ))
+    Ok(ok_paged(PoweredBy::Rtr, offset, limit, total, json!(ids)))
 }
 
 fn session_json(emu: &Emulator, inner: &Inner, s: &SessionRec, now: Instant) -> Value {
@@ -458,18 +431,8 @@ fn session_json(emu: &Emulator, inner: &Inner, s: &SessionRec, now: Instant) -> 
 }
 
 /// `POST /real-time-response/entities/sessions/GET/v1` with `{"ids": [...]}`
-pub async fn get_sessions(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    let b = Body::parse(
-        &emu,
-        "POST",
-        "/real-time-response/entities/sessions/GET/v1",
-        &body,
-    )?;
-    let ids = b.strings("ids", true, true)?.unwrap_or_default();
+pub async fn get_sessions(Call { emu, caller, .. }: Call, body: Bytes) -> ApiResult {
+    let ids = body_ids(&emu, "/real-time-response/entities/sessions/GET/v1", &body)?;
     let now = Instant::now();
     let inner = emu.lock();
     let found: Vec<Value> = ids
@@ -485,11 +448,7 @@ pub async fn get_sessions(
 }
 
 /// `POST /real-time-response/aggregates/sessions/GET/v1`: `terms` aggregations over sessions.
-pub async fn aggregate_sessions(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
+pub async fn aggregate_sessions(Call { emu, caller, .. }: Call, body: Bytes) -> ApiResult {
     let reqs: Vec<Value> = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Array(a)) => a,
         Ok(_) => {
@@ -523,20 +482,9 @@ pub async fn aggregate_sessions(
                 "Unsupported aggregation type {kind:?}: only terms"
             )));
         }
-        let filter = fql::parse(r.get("filter").and_then(Value::as_str).unwrap_or_default())
-            .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}")))?;
+        let filter = parse_filter(r.get("filter").and_then(Value::as_str).unwrap_or_default())?;
         let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-        for s in inner.sessions.values().filter(|s| s.cid == caller.cid) {
-            let rec = SessionRecord {
-                s,
-                emu: &emu,
-                caller: &caller,
-                queued: commands_queued(&inner, &s.id),
-                created: rfc3339(s.created_at),
-                updated: rfc3339(s.updated_at),
-                deleted: ended_at(s, emu.config.session_idle, inner.queued_lifetime, now)
-                    .map(rfc3339),
-            };
+        for rec in session_records(&emu, &inner, &caller, now) {
             if !filter.matches(&rec) {
                 continue;
             }
@@ -562,18 +510,12 @@ pub async fn aggregate_sessions(
 }
 
 /// `POST /real-time-response/entities/queued-sessions/GET/v1` with `{"ids": [session ids]}`
-pub async fn queued_sessions(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult {
-    let b = Body::parse(
+pub async fn queued_sessions(Call { emu, caller, .. }: Call, body: Bytes) -> ApiResult {
+    let ids = body_ids(
         &emu,
-        "POST",
         "/real-time-response/entities/queued-sessions/GET/v1",
         &body,
     )?;
-    let ids = b.strings("ids", true, true)?.unwrap_or_default();
     let now = Instant::now();
     let inner = emu.lock();
     let mut out = Vec::new();
@@ -644,12 +586,7 @@ pub async fn queued_sessions(
 }
 
 /// `DELETE /real-time-response/entities/queued-sessions/command/v1?session_id=...&cloud_request_id=...`
-pub async fn delete_queued_command(
-    State(emu): State<Arc<Emulator>>,
-    Extension(caller): Extension<Caller>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let q = Query::parse(raw.as_deref());
+pub async fn delete_queued_command(Call { emu, caller, q }: Call) -> Response {
     let result = (|| {
         let sid = q.required("session_id")?.to_string();
         let id = q.required("cloud_request_id")?.to_string();

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::time::Duration;
 
 use md5::Md5;
@@ -146,7 +145,10 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn fs<'s>(&'s self, state: &'s HostState) -> Fs<'s> {
+    pub fn fs<'s>(&self, state: &'s HostState) -> Fs<'s>
+    where
+        'a: 's,
+    {
         Fs {
             flavor: self.flavor(),
             tpl: self.tpl,
@@ -183,6 +185,19 @@ impl<'a> Ctx<'a> {
             ))
         } else {
             fail(format!("{cmd}: {arg}: No such file or directory"))
+        }
+    }
+
+    /// A missing path as `cmd` reports it when it cannot `verb` it: on Unix-like hosts in the
+    /// coreutils wording (`rm: cannot remove 'x': No such file or directory`), on Windows as
+    /// [`Ctx::missing`].
+    fn cannot(&self, cmd: &str, verb: &str, cwd: &str, arg: &str) -> Execution {
+        if self.win() {
+            self.missing(cmd, cwd, arg)
+        } else {
+            fail(format!(
+                "{cmd}: cannot {verb} '{arg}': No such file or directory"
+            ))
         }
     }
 
@@ -243,57 +258,67 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs one command line. See [`World::execute`].
-pub(super) fn execute(
-    ctx: &Ctx<'_>,
-    state: &mut HostState,
-    cwd: &mut String,
-    base_command: &str,
-    command_string: &str,
-    library: &dyn CloudLibrary,
-) -> Result<Execution, Rejection> {
-    let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
-        code: 40012,
-        message: format!("Invalid command line: {e}"),
-    })?;
-    let args = match parse(&tokens) {
-        Some(a) => a,
-        None => {
-            // An empty line: fall back to the base command alone.
-            let base = base_command
-                .split_whitespace()
-                .next()
-                .ok_or_else(not_found)?;
-            Args {
-                cmd: base.to_string(),
-                pos: Vec::new(),
-                flags: Vec::new(),
+impl World {
+    /// Runs one command line on a host. `cwd` is the session's directory (changed by `cd`).
+    ///
+    /// `command_string` is the whole line as typed; `base_command` its first word (the two-word
+    /// form such as `reg query` is accepted too). Lines the API refuses outright come back as a
+    /// [`Rejection`]: 40007 for an unknown command or one not available on the host's platform,
+    /// 40012 for too many arguments or a line that does not lex. Failures of the command on the
+    /// host are in `stderr`.
+    pub fn execute(
+        &self,
+        host: usize,
+        state: &mut HostState,
+        cwd: &mut String,
+        base_command: &str,
+        command_string: &str,
+        library: &dyn CloudLibrary,
+    ) -> Result<Execution, Rejection> {
+        let ctx = &self.ctx(host).ok_or_else(not_found)?;
+        let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
+            code: 40012,
+            message: format!("Invalid command line: {e}"),
+        })?;
+        let args = match parse(&tokens) {
+            Some(a) => a,
+            None => {
+                // An empty line: fall back to the base command alone.
+                let base = base_command
+                    .split_whitespace()
+                    .next()
+                    .ok_or_else(not_found)?;
+                Args {
+                    cmd: base.to_string(),
+                    pos: Vec::new(),
+                    flags: Vec::new(),
+                }
             }
+        };
+        // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
+        let words: Vec<String> = if tokens.is_empty() {
+            vec![args.cmd.clone()]
+        } else {
+            tokens.iter().map(|t| t.text.clone()).collect()
+        };
+        // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
+        // host, which answers on stderr (what the real API does there is undocumented).
+        if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
+            && e.refused_by_api()
+        {
+            let (code, message) = e.api_rejection();
+            return Err(Rejection { code, message });
         }
-    };
-    // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
-    let words: Vec<String> = if tokens.is_empty() {
-        vec![args.cmd.clone()]
-    } else {
-        tokens.iter().map(|t| t.text.clone()).collect()
-    };
-    // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
-    // host, which answers on stderr (what the real API does there is undocumented).
-    if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
-        && e.refused_by_api()
-    {
-        let (code, message) = e.api_rejection();
-        return Err(Rejection { code, message });
-    }
-    if state.history.len() >= 1000 {
-        state.history.remove(0);
-    }
-    state.history.push(command_string.trim().to_string());
-    match args.cmd.as_str() {
-        "runscript" => runscript(ctx, state, cwd, &args, library),
-        "put" => put(ctx, state, cwd, &args, library),
-        "put-and-run" => put_and_run(ctx, state, &args, library),
-        _ => Ok(dispatch(ctx, state, cwd, &args)),
+        if state.history.len() >= 1000 {
+            state.history.remove(0);
+        }
+        state.history.push(command_string.trim().to_string());
+        match args.cmd.as_str() {
+            "runscript" => runscript(ctx, state, cwd, &args, library),
+            "put" => put(ctx, state, cwd, &args, library),
+            "put-and-run" => put_and_run(ctx, state, &args, library),
+            _ => Ok(dispatch(ctx, state, cwd, &args)),
+        }
     }
 }
 
@@ -426,13 +451,7 @@ fn mode(e: &Entry) -> &'static str {
 fn ls(ctx: &Ctx<'_>, state: &HostState, cwd: &str, a: &Args) -> Execution {
     let arg = a.arg(0).unwrap_or(cwd);
     let Some((key, display, e)) = ctx.lookup(state, cwd, arg) else {
-        return if ctx.win() {
-            ctx.missing("ls", cwd, arg)
-        } else {
-            fail(format!(
-                "ls: cannot access '{arg}': No such file or directory"
-            ))
-        };
+        return ctx.cannot("ls", "access", cwd, arg);
     };
     let fs = ctx.fs(state);
     let mut entries = if e.dir {
@@ -606,17 +625,11 @@ pub fn hashes(c: &Content) -> [String; 3] {
     let mut md5 = Md5::new();
     let mut sha1 = Sha1::new();
     let mut sha256 = Sha256::new();
-    let mut r = c.reader();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = r.read(&mut buf).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        md5.update(&buf[..n]);
-        sha1.update(&buf[..n]);
-        sha256.update(&buf[..n]);
-    }
+    c.for_each_piece(|piece| {
+        md5.update(piece);
+        sha1.update(piece);
+        sha256.update(piece);
+    });
     [
         content::hex(&md5.finalize()),
         content::hex(&sha1.finalize()),
@@ -624,18 +637,35 @@ pub fn hashes(c: &Content) -> [String; 3] {
     ]
 }
 
-fn filehash(ctx: &Ctx<'_>, state: &HostState, cwd: &str, a: &Args) -> Execution {
+/// The file (not a directory) the command names in its first argument: (key, display path,
+/// entry), or the failure to show (`usage` when there is no argument).
+fn named_file(
+    ctx: &Ctx<'_>,
+    state: &HostState,
+    cwd: &str,
+    a: &Args,
+    usage: &str,
+) -> Result<(String, String, Entry), Execution> {
+    let cmd = &a.cmd;
     let Some(arg) = a.arg(0) else {
-        return fail("filehash: missing file operand");
+        return Err(fail(usage));
     };
     let Some((key, display, e)) = ctx.lookup(state, cwd, arg) else {
-        return ctx.missing("filehash", cwd, arg);
+        return Err(ctx.missing(cmd, cwd, arg));
     };
     if e.dir {
-        return fail(format!("filehash: '{display}' is a directory"));
+        return Err(fail(format!("{cmd}: '{display}' is a directory")));
     }
+    Ok((key, display, e))
+}
+
+fn filehash(ctx: &Ctx<'_>, state: &HostState, cwd: &str, a: &Args) -> Execution {
+    let (key, display, _) = match named_file(ctx, state, cwd, a, "filehash: missing file operand") {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     let Some(c) = ctx.fs(state).read(&key) else {
-        return ctx.missing("filehash", cwd, arg);
+        return ctx.missing("filehash", cwd, a.arg(0).unwrap_or_default());
     };
     let [md5, sha1, sha256] = match &c {
         Content::Generated(g) => {
@@ -919,13 +949,7 @@ fn rm(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Execution {
         return fail("rm: missing operand");
     };
     let Some((key, display, e)) = ctx.lookup(state, cwd, arg) else {
-        return if ctx.win() {
-            ctx.missing("rm", cwd, arg)
-        } else {
-            fail(format!(
-                "rm: cannot remove '{arg}': No such file or directory"
-            ))
-        };
+        return ctx.cannot("rm", "remove", cwd, arg);
     };
     if ctx.flavor().parent_key(&key).is_none() {
         return fail(format!("rm: refusing to remove '{display}'"));
@@ -1094,19 +1118,37 @@ fn cp_mv(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args, is_move: boo
     out(ddisplay)
 }
 
-fn kill(ctx: &Ctx<'_>, state: &mut HostState, a: &Args) -> Execution {
+/// The running process the command names by pid in its first argument, or the failure to show
+/// (`usage` when there is no argument).
+fn named_process(
+    ctx: &Ctx<'_>,
+    state: &HostState,
+    a: &Args,
+    usage: &str,
+) -> Result<Proc, Execution> {
+    let cmd = &a.cmd;
     let Some(arg) = a.arg(0) else {
-        return fail("kill: usage: kill <pid>");
+        return Err(fail(usage));
     };
     let Ok(pid) = arg.parse::<u32>() else {
-        return fail(format!("kill: invalid process id '{arg}'"));
+        return Err(fail(format!("{cmd}: invalid process id '{arg}'")));
     };
-    let procs = ctx.procs(state);
-    let Some(p) = procs.iter().find(|p| p.pid == pid) else {
-        return fail(format!(
-            "kill: Cannot find a process with the process identifier {pid}."
-        ));
+    ctx.procs(state)
+        .into_iter()
+        .find(|p| p.pid == pid)
+        .ok_or_else(|| {
+            fail(format!(
+                "{cmd}: Cannot find a process with the process identifier {pid}."
+            ))
+        })
+}
+
+fn kill(ctx: &Ctx<'_>, state: &mut HostState, a: &Args) -> Execution {
+    let p = match named_process(ctx, state, a, "kill: usage: kill <pid>") {
+        Ok(p) => p,
+        Err(e) => return e,
     };
+    let pid = p.pid;
     let protected = match ctx.platform() {
         Platform::Windows => pid == 4 || p.name == "CSFalconService.exe",
         _ => pid == 1 || p.name == "falcond",
@@ -1178,11 +1220,25 @@ fn archive(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Executi
         total + 10_240
     };
     let len = len.min(512 << 20);
-    let (pkey, display, name) = match ctx.locate_new(state, cwd, &a.cmd, dst) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
     let seed = Rng::derive(ctx.extra.seed, &[0xa7c, total, skey.len() as u64]).next_u64();
+    match write_generated(ctx, state, cwd, &a.cmd, dst, seed, len) {
+        Ok(display) => out(display),
+        Err(e) => e,
+    }
+}
+
+/// Writes a generated binary file of `len` bytes as the new entry `dst` names (`cmd` is the
+/// command, for messages); returns its display path, or the failure to show.
+fn write_generated(
+    ctx: &Ctx<'_>,
+    state: &mut HostState,
+    cwd: &str,
+    cmd: &str,
+    dst: &str,
+    seed: u64,
+    len: u64,
+) -> Result<String, Execution> {
+    let (pkey, display, name) = ctx.locate_new(state, cwd, cmd, dst)?;
     write_file(
         ctx,
         state,
@@ -1190,19 +1246,15 @@ fn archive(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Executi
         &name,
         Content::generated(seed, len, GenKind::Binary),
     );
-    out(display)
+    Ok(display)
 }
 
 fn encrypt(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Execution {
-    let Some(arg) = a.arg(0) else {
-        return fail("encrypt: usage: encrypt <path> [base64 key]");
+    let usage = "encrypt: usage: encrypt <path> [base64 key]";
+    let (key, display, e) = match named_file(ctx, state, cwd, a, usage) {
+        Ok(f) => f,
+        Err(e) => return e,
     };
-    let Some((key, display, e)) = ctx.lookup(state, cwd, arg) else {
-        return ctx.missing("encrypt", cwd, arg);
-    };
-    if e.dir {
-        return fail(format!("encrypt: '{display}' is a directory"));
-    }
     let k = match a.arg(1) {
         Some(k) => k.to_string(),
         None => {
@@ -1231,33 +1283,19 @@ fn base64(data: &[u8]) -> String {
 }
 
 fn memdump(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Execution {
-    let Some(arg) = a.arg(0) else {
-        return fail("memdump: usage: memdump <pid> [file]");
-    };
-    let Ok(pid) = arg.parse::<u32>() else {
-        return fail(format!("memdump: invalid process id '{arg}'"));
-    };
-    let procs = ctx.procs(state);
-    let Some(p) = procs.iter().find(|p| p.pid == pid) else {
-        return fail(format!(
-            "memdump: Cannot find a process with the process identifier {pid}."
-        ));
-    };
-    let default = format!(r"C:\Windows\Temp\memdump-{pid}.dmp");
-    let dst = a.arg(1).unwrap_or(&default);
-    let (pkey, display, name) = match ctx.locate_new(state, cwd, "memdump", dst) {
-        Ok(v) => v,
+    let p = match named_process(ctx, state, a, "memdump: usage: memdump <pid> [file]") {
+        Ok(p) => p,
         Err(e) => return e,
     };
+    let pid = p.pid;
+    let default = format!(r"C:\Windows\Temp\memdump-{pid}.dmp");
+    let dst = a.arg(1).unwrap_or(&default);
     let len = p.ws_kb.max(1024) * 1024;
     let seed = Rng::derive(ctx.extra.seed, &[0xd0, u64::from(pid)]).next_u64();
-    write_file(
-        ctx,
-        state,
-        &pkey,
-        &name,
-        Content::generated(seed, len, GenKind::Binary),
-    );
+    let display = match write_generated(ctx, state, cwd, "memdump", dst, seed, len) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     out(format!(
         "Dumping memory of process {} ({pid})...\nWrote {len} bytes to {display}\n",
         p.name
@@ -1271,23 +1309,16 @@ fn xmemdump(ctx: &Ctx<'_>, state: &mut HostState, cwd: &str, a: &Args) -> Execut
     };
     let default = format!(r"C:\Windows\Temp\xmemdump-{kind}.dmp");
     let dst = a.arg(1).unwrap_or(&default);
-    let (pkey, display, name) = match ctx.locate_new(state, cwd, "xmemdump", dst) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
     let len: u64 = if kind == "complete" {
         256 << 20
     } else {
         64 << 20
     };
     let seed = Rng::derive(ctx.extra.seed, &[0xd1, len]).next_u64();
-    write_file(
-        ctx,
-        state,
-        &pkey,
-        &name,
-        Content::generated(seed, len, GenKind::Binary),
-    );
+    let display = match write_generated(ctx, state, cwd, "xmemdump", dst, seed, len) {
+        Ok(d) => d,
+        Err(e) => return e,
+    };
     out(format!(
         "Collecting {kind} memory dump...\nWrote {len} bytes to {display}\n"
     ))

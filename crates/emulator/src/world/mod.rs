@@ -8,7 +8,8 @@
 //!
 //! Layout: [`hosts`] (the fleet), [`paths`] (path syntax), [`fs`] (templates and overlays),
 //! [`trees`] (what the templates contain), [`system`] (processes, network, users, event logs),
-//! [`registry`], [`commands`] (the RTR interpreter), [`clock`] (the fixed "now").
+//! [`registry`], [`commands`] (the RTR interpreter, with [`World::execute`]), [`clock`] (the fixed
+//! "now").
 
 mod clock;
 mod commands;
@@ -292,39 +293,28 @@ impl World {
         })
     }
 
-    /// Runs one command line on a host. `cwd` is the session's directory (changed by `cd`).
-    ///
-    /// `command_string` is the whole line as typed; `base_command` its first word (the two-word
-    /// form such as `reg query` is accepted too). Lines the API refuses outright come back as a
-    /// [`Rejection`]: 40007 for an unknown command or one not available on the host's platform,
-    /// 40012 for too many arguments or a line that does not lex. Failures of the command on the
-    /// host are in `stderr`.
-    pub fn execute(
-        &self,
-        host: usize,
-        state: &mut HostState,
-        cwd: &mut String,
-        base_command: &str,
-        command_string: &str,
-        library: &dyn CloudLibrary,
-    ) -> Result<Execution, Rejection> {
-        let Some(ctx) = self.ctx(host) else {
-            return Err(Rejection {
-                code: 40007,
-                message: "Command not found".into(),
-            });
-        };
-        commands::execute(&ctx, state, cwd, base_command, command_string, library)
-    }
+    // `World::execute`, which runs a command line on a host, is the interpreter's entry point
+    // and lives with it in `commands`.
 
-    /// The content of a file by absolute path, as the host currently sees it.
-    pub fn read_file(&self, host: usize, state: &HostState, path: &str) -> Option<Content> {
+    /// A host's file system as it currently is, with the key and entry of an absolute path.
+    fn entry_at<'s>(
+        &'s self,
+        host: usize,
+        state: &'s HostState,
+        path: &str,
+    ) -> Option<(fs::Fs<'s>, String, fs::Entry)> {
         let ctx = self.ctx(host)?;
         let f = ctx.tpl.flavor;
         let root = if f.is_windows() { "C:\\" } else { "/" };
         let comps = f.resolve(root, path)?;
         let fs = ctx.fs(state);
         let (key, _, entry) = fs.canonical(&comps)?;
+        Some((fs, key, entry))
+    }
+
+    /// The content of a file by absolute path, as the host currently sees it.
+    pub fn read_file(&self, host: usize, state: &HostState, path: &str) -> Option<Content> {
+        let (fs, key, entry) = self.entry_at(host, state, path)?;
         if entry.dir {
             return None;
         }
@@ -333,12 +323,7 @@ impl World {
 
     /// The entries of a directory by absolute path, as the host currently sees it.
     pub fn list_dir(&self, host: usize, state: &HostState, path: &str) -> Option<Vec<DirEntry>> {
-        let ctx = self.ctx(host)?;
-        let f = ctx.tpl.flavor;
-        let root = if f.is_windows() { "C:\\" } else { "/" };
-        let comps = f.resolve(root, path)?;
-        let fs = ctx.fs(state);
-        let (key, _, entry) = fs.canonical(&comps)?;
+        let (fs, key, entry) = self.entry_at(host, state, path)?;
         if !entry.dir {
             return None;
         }
