@@ -52,21 +52,14 @@ fn is_header(line: &str) -> bool {
 
 pub(crate) fn parse<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)], _platform: Platform) {
     let mut targets: Vec<To> = Vec::new();
-    table::read_from_header(
-        acc,
-        lines,
-        is_header,
-        |cols| {
-            cols.last()
-                .is_some_and(|c| matches!(target(c.name), To::Command))
-        },
-        |cols, line, spans| {
-            if targets.len() != cols.len() {
-                targets = cols.iter().map(|c: &Col<'_>| target(c.name)).collect();
-            }
-            build(&targets, line, spans)
-        },
-    );
+    // The command line, last, may hold any number of words.
+    let greedy = table::last_column(|name| matches!(target(name), To::Command));
+    table::read_from_header(acc, lines, is_header, greedy, |cols, line, spans| {
+        if targets.len() != cols.len() {
+            targets = cols.iter().map(|c: &Col<'_>| target(c.name)).collect();
+        }
+        build(&targets, line, spans)
+    });
 }
 
 fn build<'a>(

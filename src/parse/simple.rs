@@ -339,31 +339,24 @@ pub(crate) fn eventlog<'a>(acc: &mut Acc<'a>, lines: &[(usize, &'a str)]) {
         known >= 3
     };
     let mut names: Vec<String> = Vec::new();
-    table::read_from_header(
-        acc,
-        lines,
-        is_header,
-        |cols| {
-            cols.last()
-                .is_some_and(|c| c.name.eq_ignore_ascii_case("message"))
-        },
-        |cols, line, spans| {
-            if names.len() != cols.len() {
-                names = cols.iter().map(|c: &Col<'_>| normalise(c.name)).collect();
+    // The message, last, may hold any number of words.
+    let greedy = table::last_column(|name| name.eq_ignore_ascii_case("message"));
+    table::read_from_header(acc, lines, is_header, greedy, |cols, line, spans| {
+        if names.len() != cols.len() {
+            names = cols.iter().map(|c: &Col<'_>| normalise(c.name)).collect();
+        }
+        let mut fs: Vec<Field<'a>> = Vec::with_capacity(names.len());
+        for (n, s) in names.iter().zip(spans) {
+            let Some(v) = table::value(line, *s) else {
+                continue;
+            };
+            match event_target(n) {
+                Some(k) => fs.push(f(k, v)),
+                None => fs.push((super::key(n), Cow::Borrowed(v))),
             }
-            let mut fs: Vec<Field<'a>> = Vec::with_capacity(names.len());
-            for (n, s) in names.iter().zip(spans) {
-                let Some(v) = table::value(line, *s) else {
-                    continue;
-                };
-                match event_target(n) {
-                    Some(k) => fs.push(f(k, v)),
-                    None => fs.push((super::key(n), Cow::Borrowed(v))),
-                }
-            }
-            fs.iter()
-                .any(|(k, _)| k == "id" || k == "index")
-                .then_some(fs)
-        },
-    );
+        }
+        fs.iter()
+            .any(|(k, _)| k == "id" || k == "index")
+            .then_some(fs)
+    });
 }

@@ -398,6 +398,11 @@ pub(crate) fn split_rows(
     out
 }
 
+/// A `greedy` for [`read`]: the last column is one whose name `is` accepts.
+pub(crate) fn last_column<'a>(is: impl Fn(&str) -> bool) -> impl Fn(&[Col<'a>]) -> bool {
+    move |cols| cols.last().is_some_and(|c| is(c.name))
+}
+
 /// Reads the one table of an output whose header is the first line `is_header` accepts, to the
 /// end: the lines before the header are unparsed (all of them when there is none). `greedy`
 /// and `build` as in [`read`].

@@ -516,13 +516,7 @@ impl FalconClient {
                     tries.back_off().await;
                     continue;
                 }
-                Err(e) => {
-                    return Err(FalconError::Transport {
-                        path: "/oauth2/token".into(),
-                        detail: describe(&e),
-                        maybe_executed: false,
-                    });
-                }
+                Err(e) => return Err(token_unreachable(&e)),
             };
             let status = resp.status();
             // The request's form holds the secret and the reply the token: neither is logged.
@@ -572,13 +566,7 @@ impl FalconClient {
                     tries.back_off().await;
                     continue;
                 }
-                Err(e) => {
-                    return Err(FalconError::Transport {
-                        path: "/oauth2/token".into(),
-                        detail: describe(&e),
-                        maybe_executed: false,
-                    });
-                }
+                Err(e) => return Err(token_unreachable(&e)),
             };
             if status.is_server_error() {
                 return Err(FalconError::Api {
@@ -942,6 +930,16 @@ impl<'a> ApiRequest<'a> {
                 }
             }
         }
+    }
+}
+
+/// The token endpoint could not be reached or its reply was cut off (asking for a token runs
+/// nothing).
+fn token_unreachable(e: &reqwest::Error) -> FalconError {
+    FalconError::Transport {
+        path: "/oauth2/token".into(),
+        detail: describe(e),
+        maybe_executed: false,
     }
 }
 
