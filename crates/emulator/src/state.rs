@@ -18,6 +18,16 @@ use crate::world::{CloudLibrary, HostState, World};
 use rtrsh_command::Tier;
 
 /// The whole emulator, shared by every connection.
+/// One command line for [`Inner::execute`].
+#[derive(Clone, Copy, Debug)]
+pub struct Execute<'a> {
+    pub tier: Tier,
+    pub base_command: &'a str,
+    pub command_string: &'a str,
+    /// Sent through a batch (the command log says so).
+    pub batch: bool,
+}
+
 pub struct Emulator {
     pub config: EmulatorConfig,
     pub world: World,
@@ -411,19 +421,21 @@ impl Inner {
         }
     }
 
-    /// Runs `command_string` on the session's host (or queues it), returning the new
+    /// Runs a command line on the session's host (or queues it), returning the new
     /// cloud_request_id. The session must be live.
-    #[allow(clippy::too_many_arguments)]
     pub fn execute(
         &mut self,
         emu: &Emulator,
         session_id: &str,
-        tier: Tier,
-        base_command: &str,
-        command_string: &str,
+        cmd: Execute<'_>,
         now: Instant,
-        batch: bool,
     ) -> Result<String, ApiError> {
+        let Execute {
+            tier,
+            base_command,
+            command_string,
+            batch,
+        } = cmd;
         let (host, mut cwd, offline_queued) = match self.sessions.get(session_id) {
             Some(s) => (s.host, s.cwd.clone(), s.offline_queued),
             None => return Err(ApiError::rtr(40002, "Could not find existing session")),

@@ -22,7 +22,7 @@ use crate::handlers::{Body, Call, Query, parse_go_duration, request_timeout};
 use crate::http::{
     ApiError, ApiResult, PoweredBy, json_reply, meta, raw_json_reply, write_json_bytes,
 };
-use crate::state::{BatchGetRec, BatchRec, Caller, Emulator};
+use crate::state::{BatchGetRec, BatchRec, Caller, Emulator, Execute};
 use rtrsh_command::Tier;
 
 const INIT: &str = "/real-time-response/combined/batch-init-session/v1";
@@ -376,7 +376,13 @@ async fn run_batch(
                 });
                 continue;
             }
-            match inner.execute(emu, sid, tier, base_command, command_string, now, true) {
+            let cmd = Execute {
+                tier,
+                base_command,
+                command_string,
+                batch: true,
+            };
+            match inner.execute(emu, sid, cmd, now) {
                 Ok(id) => {
                     if let Some(t) = inner.commands.get(&id).and_then(|c| c.ready_at) {
                         latest = latest.max(t.min(now + per_host));

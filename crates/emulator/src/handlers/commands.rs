@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::{ChunkModel, InvalidUtf8, Misbehaviour, QueuedStatus};
 use crate::handlers::{Body, Call, Kind};
 use crate::http::{ApiError, ApiResult, PoweredBy, meta, ok, raw_json_reply, write_json_bytes};
-use crate::state::{CommandRec, Emulator, Inner};
+use crate::state::{CommandRec, Emulator, Execute, Inner};
 use rtrsh_command::{Tier, catalog, lexer};
 
 /// The view of one `sequence_id` chunk of a command's output under the configured chunk model
@@ -129,15 +129,13 @@ fn execute(
             .stats
             .violation("POST", path, "device_id does not match the session's host");
     }
-    let id = inner.execute(
-        &emu,
-        &session_id,
+    let cmd = Execute {
         tier,
-        &base_command,
-        &command_string,
-        now,
-        false,
-    )?;
+        base_command: &base_command,
+        command_string: &command_string,
+        batch: false,
+    };
+    let id = inner.execute(&emu, &session_id, cmd, now)?;
     let queued = inner.commands.get(&id).is_some_and(|c| c.queued);
     Ok(ok(
         StatusCode::CREATED,
