@@ -98,9 +98,6 @@ pub enum Cloud {
     Url(String),
 }
 
-/// The names accepted for `--base-url`, `FALCON_BASE_URL` and a profile's `cloud`.
-pub const CLOUD_NAMES: [&str; 6] = ["us-1", "us-2", "eu-1", "us-gov-1", "us-gov-2", "auto"];
-
 impl Cloud {
     /// Parses a cloud name, `auto`, or a URL. A bare host (`api.eu-1.crowdstrike.com`) means
     /// https. Errors are one line saying what is accepted.
