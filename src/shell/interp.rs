@@ -148,6 +148,9 @@ pub trait Hosts {
     fn watch(&mut self, notify: Notify);
     /// Before each line: take in what the background learned (expired sessions).
     fn before_line(&mut self);
+    /// A local pipeline is about to write to stdout itself: end the line of host output left
+    /// open there (kept open only so that piped output keeps its exact bytes).
+    fn release_stdout(&mut self);
     /// Sends a planned command (`text` without any `only` prefix or local pipe) and lays out its
     /// results; stdout goes to `to` when the line has a local pipe or redirection (on many
     /// hosts a line per output line, prefixed with the host, as pdsh does). Each host's
@@ -590,6 +593,9 @@ impl<H: Hosts> Interp<'_, H> {
             }
         }
         // Started (or created) before anything is sent: a bad path costs no API call.
+        if matches!(to, Some(Output::Pipe(_))) {
+            self.hosts.release_stdout();
+        }
         let mut local = match to.map(|o| Local::open(o, self.args.raw)).transpose() {
             Ok(l) => l,
             Err(e) => return self.refuse(at, None, &e),

@@ -71,6 +71,19 @@ impl TerminalSink {
 
     /// Ends a command's output: flushes sanitiser state and makes sure the next line starts on
     /// its own: always on stderr, on stdout only on a terminal (piped stdout stays byte-exact).
+    /// Writes the newline a command's output left pending on stdout (see [`Self::finish`]),
+    /// before another writer (a local pipeline) takes stdout.
+    pub fn release_stdout(&mut self) {
+        if std::mem::take(&mut self.out_sep) {
+            let r = self
+                .out
+                .get_mut()
+                .write_all(b"\n")
+                .and_then(|_| self.out.get_mut().flush());
+            self.note(r);
+        }
+    }
+
     pub fn finish(&mut self) {
         let r = self.out.finish().and_then(|_| self.err.finish());
         self.note(r);

@@ -166,6 +166,10 @@ impl Hosts for OneHost<'_> {
 
     fn before_line(&mut self) {}
 
+    fn release_stdout(&mut self) {
+        self.outs.term.release_stdout();
+    }
+
     async fn send(
         &mut self,
         text: &str,

@@ -42,6 +42,30 @@ async fn a_pipe_on_one_host_filters_locally_and_sends_only_the_command() {
     assert_eq!(miss.code, 1, "{}", miss.stderr);
 }
 
+/// Piped stdout keeps a host's bytes exactly, so an output without a final newline (`pwd`)
+/// leaves its line open until more output comes; a local pipeline that writes next starts on a
+/// line of its own, and nothing is added after the last output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_after_an_open_line_starts_on_its_own_line() {
+    let env = TestEnv::start(fast()).await;
+    let out = rtrsh(&env)
+        .args([
+            "--host",
+            "DESKTOP-01",
+            "-c",
+            "pwd",
+            "-c",
+            "pwd | cat",
+            "-c",
+            "pwd",
+        ])
+        .env("SHELL", "/bin/sh")
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout(), "C:\\\nC:\\\nC:\\");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipe_on_three_hosts_prefixes_each_line_with_its_host() {
     let env = TestEnv::start(fast()).await;

@@ -475,6 +475,9 @@ impl Hosts for FleetShell<'_> {
         }));
     }
 
+    /// Every output group ends its line: nothing is left open.
+    fn release_stdout(&mut self) {}
+
     fn before_line(&mut self) {
         if let Some(rx) = &mut self.expired {
             while let Ok(aids) = rx.try_recv() {
