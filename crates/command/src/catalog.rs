@@ -373,32 +373,35 @@ const fn cmd(
     }
 }
 
-impl CommandSpec {
-    const fn args(mut self, args: &'static [ArgSpec]) -> Self {
-        self.args = args;
-        self
-    }
-    const fn flags(mut self, flags: &'static [FlagSpec]) -> Self {
-        self.flags = flags;
-        self
-    }
-    const fn subs(mut self, subs: &'static [CommandSpec]) -> Self {
-        self.subcommands = subs;
-        self
-    }
-    const fn examples(mut self, examples: &'static [&'static str]) -> Self {
-        self.examples = examples;
-        self
-    }
-    const fn one_of(mut self, flags: &'static [&'static str]) -> Self {
-        self.one_of = flags;
-        self
-    }
-    const fn internal(mut self) -> Self {
-        self.internal_only = true;
-        self
-    }
+/// Builder methods of the catalog's `const` tables: `fn name(field: T)` sets a field;
+/// `set name => field = value` sets it to that value and takes no argument.
+macro_rules! setters {
+    ($ty:ty { $(fn $name:ident($field:ident: $arg:ty);)* $(set $flag:ident => $ffield:ident = $val:expr;)* }) => {
+        impl $ty {
+            $(
+                const fn $name(mut self, $field: $arg) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+            $(
+                const fn $flag(mut self) -> Self {
+                    self.$ffield = $val;
+                    self
+                }
+            )*
+        }
+    };
 }
+
+setters!(CommandSpec {
+    fn args(args: &'static [ArgSpec]);
+    fn flags(flags: &'static [FlagSpec]);
+    fn subs(subcommands: &'static [CommandSpec]);
+    fn examples(examples: &'static [&'static str]);
+    fn one_of(one_of: &'static [&'static str]);
+    set internal => internal_only = true;
+});
 
 /// A required positional argument.
 const fn req(name: &'static str, description: &'static str) -> ArgSpec {
@@ -420,20 +423,11 @@ const fn opt(name: &'static str, description: &'static str) -> ArgSpec {
     }
 }
 
-impl ArgSpec {
-    const fn default(mut self, default: &'static str) -> Self {
-        self.default = default;
-        self
-    }
-    const fn options(mut self, options: &'static [&'static str]) -> Self {
-        self.options = options;
-        self
-    }
-    const fn number(mut self) -> Self {
-        self.number = true;
-        self
-    }
-}
+setters!(ArgSpec {
+    fn default(default: &'static str);
+    fn options(options: &'static [&'static str]);
+    set number => number = true;
+});
 
 /// A switch (`-Force`).
 const fn switch(name: &'static str, description: &'static str) -> FlagSpec {
@@ -464,19 +458,13 @@ impl FlagSpec {
         self.value = FlagValue::OneOf(values);
         self
     }
-    const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    const fn tier(mut self, tier: Tier) -> Self {
-        self.tier = tier;
-        self
-    }
-    const fn on(mut self, platforms: &'static [Platform]) -> Self {
-        self.platforms = platforms;
-        self
-    }
 }
+
+setters!(FlagSpec {
+    fn tier(tier: Tier);
+    fn on(platforms: &'static [Platform]);
+    set required => required = true;
+});
 
 const CONFIRM: FlagSpec = switch("-Confirm", "Confirm the operation (required)").required();
 const COMMAND_LINE: FlagSpec = valued(
