@@ -52,7 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
             [CompletionResult]::new('--no-save-output', '--no-save-output', [CompletionResultType]::ParameterName, 'Keep no copy of the commands'' output (by default each host''s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)')
             [CompletionResult]::new('--no-extract', '--no-extract', [CompletionResultType]::ParameterName, '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -108,7 +108,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--redirect-first-token', '--redirect-first-token', [CompletionResultType]::ParameterName, 'Answer the first token request with a 308 redirect to the same URL (region redirect)')
             [CompletionResult]::new('--sha256-when-complete', '--sha256-when-complete', [CompletionResultType]::ParameterName, '`file/v2` hides a retrieved file''s `sha256` until its upload is complete (the emulator''s earlier reading). By default the hash shows as soon as the host has sent the file, as FalconPy''s `streaming_download_uber.py` sample expects: it takes `sha256` from the list and retries the download while the file is "moved to the cloud"')
             [CompletionResult]::new('--runscript-disabled', '--runscript-disabled', [CompletionResultType]::ParameterName, 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -125,7 +125,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write one JSON object per command instead of the output')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
             [CompletionResult]::new('--no-transcript', '--no-transcript', [CompletionResultType]::ParameterName, 'Do not write an audit transcript')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -134,7 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)')
@@ -151,7 +151,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Save without checking that the credentials obtain a token')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -169,7 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -199,7 +199,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per queued command (with its output once it ran)')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Do not neutralise control characters in host output')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -208,7 +208,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -217,7 +217,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtrsh' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise')
-            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter')
+            [CompletionResult]::new('--debug', '--debug', [CompletionResultType]::ParameterName, 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

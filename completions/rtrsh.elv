@@ -49,7 +49,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --no-transcript 'Do not write an audit transcript'
             cand --no-save-output 'Keep no copy of the commands'' output (by default each host''s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)'
             cand --no-extract '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -104,7 +104,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --redirect-first-token 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
             cand --sha256-when-complete '`file/v2` hides a retrieved file''s `sha256` until its upload is complete (the emulator''s earlier reading). By default the hash shows as soon as the host has sent the file, as FalconPy''s `streaming_download_uber.py` sample expects: it takes `sha256` from the list and retries the download while the file is "moved to the cloud"'
             cand --runscript-disabled 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -120,7 +120,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --json 'Write one JSON object per command instead of the output'
             cand --raw 'Do not neutralise control characters in host output'
             cand --no-transcript 'Do not write an audit transcript'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -128,7 +128,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand login 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
@@ -144,7 +144,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --no-verify 'Save without checking that the credentials obtain a token'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -152,7 +152,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -160,7 +160,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -184,7 +184,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
             cand --json 'One JSON object per queued command (with its output once it ran)'
             cand --raw 'Do not neutralise control characters in host output'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -192,7 +192,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -200,7 +200,7 @@ set edit:completion:arg-completer[rtrsh] = {|@words|
             cand --profile 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"'
             cand --color 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never'
             cand --log-file 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise'
-            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+            cand --debug 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

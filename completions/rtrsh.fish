@@ -56,7 +56,7 @@ complete -c rtrsh -n "__fish_rtrsh_needs_command" -l queue-offline -d 'Queue com
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-transcript -d 'Do not write an audit transcript'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-save-output -d 'Keep no copy of the commands\' output (by default each host\'s full output is saved in a private log under the data directory; `save = false` under `[output]` in the config)'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -l no-extract -d '`get` keeps the downloaded 7z archive (password `infected`) instead of extracting it'
-complete -c rtrsh -n "__fish_rtrsh_needs_command" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_needs_command" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -s V -l version -d 'Print version'
 complete -c rtrsh -n "__fish_rtrsh_needs_command" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
@@ -122,7 +122,7 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l corrupt-downloa
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l redirect-first-token -d 'Answer the first token request with a 308 redirect to the same URL (region redirect)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l sha256-when-complete -d '`file/v2` hides a retrieved file\'s `sha256` until its upload is complete (the emulator\'s earlier reading). By default the hash shows as soon as the host has sent the file, as FalconPy\'s `streaming_download_uber.py` sample expects: it takes `sha256` from the list and retries the download while the file is "moved to the cloud"'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l runscript-disabled -d 'A response policy with `runscript` disabled: every `runscript` is refused with 40006 "command is not valid" (CAST#15, maintainer: check that the policy enables runscript)'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand emulator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l host -d 'Demo host to open (e.g. DESKTOP-01, SRV-LNX-01, MBP-01, HOSTILE-01)' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l hosts -d 'Open a fleet instead: a simulated tenant of N hosts (Windows, Linux, macOS; a few offline), every one of them in the shell. `stack name ps` finds what only a few have' -r
@@ -136,14 +136,14 @@ complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l log-file -d 'Write 
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l json -d 'Write one JSON object per command instead of the output'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l raw -d 'Do not neutralise control characters in host output'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l no-transcript -d 'Do not write an audit transcript'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and not __fish_seen_subcommand_from login status logout help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
@@ -158,21 +158,21 @@ always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-verify -d 'Save without checking that the credentials obtain a token'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Store an API client in a profile: the secret in the OS keyring, id and cloud in the profiles file. Checks that a token can be obtained first (and discovers the cloud)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show which profile, cloud and client id are in use (never the secret) and check that a token can be obtained'
@@ -185,21 +185,21 @@ never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l json -d 'One JSON object per queued command (with its output once it ran)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l raw -d 'Do not neutralise control characters in host output'
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand queue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l profile -d 'Credentials profile (see `rtrsh auth`); default: $RTRSH_PROFILE or "default"' -r
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l color -d 'Colour on the terminal: auto (on a terminal, unless $NO_COLOR is set), always or never' -r -f -a "auto\t'On a terminal, unless `NO_COLOR` is set'
 always\t'Always, even into pipes and files (and despite `NO_COLOR`)'
 never\t'Never'"
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l log-file -d 'Write the log to FILE (appended, private) instead of stderr; logs at debug level unless RUST_LOG says otherwise' -r -F
-complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Same as RUST_LOG=debug, which takes any `tracing` filter'
+complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -l debug -d 'Log each API request (method, path, status, duration, trace id), retries and session decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status --debug`'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth queue completions man help" -f -a "emulator" -d 'Run the loopback Falcon API emulator (for tests, benchmarks and demos)'
 complete -c rtrsh -n "__fish_rtrsh_using_subcommand help; and not __fish_seen_subcommand_from emulator demo auth queue completions man help" -f -a "demo" -d 'Try rtrsh without a tenant: start the emulator in-process and open a shell on a demo host'

@@ -25,8 +25,9 @@ pub struct Cli {
     #[command(flatten)]
     pub shell: ShellArgs,
     /// Log each API request (method, path, status, duration, trace id), retries and session
-    /// decisions, for a bug report: never a secret, token or command output. Same as
-    /// RUST_LOG=debug, which takes any `tracing` filter.
+    /// decisions, for a bug report: never a secret, token or command output. Like RUST_LOG=debug
+    /// (which takes any `tracing` filter). With a subcommand, after it: `rtrsh auth status
+    /// --debug`.
     #[arg(long, global = true)]
     pub debug: bool,
     /// Write the log to FILE (appended, private) instead of stderr; logs at debug level unless
@@ -63,22 +64,26 @@ pub enum Command {
 /// Logs for a bug report: `--debug`, `--log-file FILE` or `RUST_LOG` (any `tracing` filter, e.g.
 /// `RUST_LOG=rtrsh::http=debug`) prints one line per API request (method, path, status,
 /// duration, attempt, trace id), retries and the session decisions to stderr or FILE. Never a
-/// secret, a token, a query string or a body: the events are written so. Off by default.
+/// secret, a token, a query string or a body: the events are written so. Off by default. As
+/// everywhere, the flag wins over the environment: `--debug` logs at debug level whatever
+/// `RUST_LOG` says.
 fn init_logs(debug: bool, log_file: Option<&std::path::Path>) -> Result<(), CliError> {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|f| !f.trim().is_empty());
     let filter = match from_env {
-        Some(f) => f,
-        None if debug || log_file.is_some() => "debug".to_string(),
-        None => return Ok(()),
+        Some(f) if !debug => f,
+        _ if debug || log_file.is_some() => "debug".to_string(),
+        _ => return Ok(()),
     };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_ansi(false);
     let done = match log_file {
         Some(path) => {
-            let file = crate::output::private::options()
+            // Private like the transcript: 0600 when created, narrowed to 0600 when it was
+            // there already, and never through a symbolic link.
+            let file = crate::output::private::options_nofollow()
                 .create(true)
                 .append(true)
                 .open(path)
@@ -86,6 +91,7 @@ fn init_logs(debug: bool, log_file: Option<&std::path::Path>) -> Result<(), CliE
                     CliError::usage(format!("cannot open the log file {}: {e}", path.display()))
                         .with_hint("pass --log-file with a path you can write, or leave it out")
                 })?;
+            crate::output::private::restrict_file(path);
             logs.with_writer(std::sync::Mutex::new(file)).try_init()
         }
         None => logs.with_writer(std::io::stderr).try_init(),
@@ -124,9 +130,9 @@ fn report(result: Result<Exit, CliError>) -> ExitCode {
 fn on_runtime(command: Option<Command>, shell: ShellArgs) -> Result<Exit, CliError> {
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     // The shell waits on the network, two workers are plenty; the emulator serves load and takes
-    // every core.
+    // every core (in the demo, shell and emulator share them).
     #[cfg(feature = "emulator")]
-    let serves = matches!(command, Some(Command::Emulator(_)));
+    let serves = matches!(command, Some(Command::Emulator(_) | Command::Demo(_)));
     #[cfg(not(feature = "emulator"))]
     let serves = false;
     if !serves {
@@ -148,9 +154,9 @@ fn on_runtime(command: Option<Command>, shell: ShellArgs) -> Result<Exit, CliErr
                 crate::config::run_auth(command, shell.profile).await
             }
             Some(Command::Queue(args)) => crate::shell::queue::run(args).await,
-            Some(Command::Completions { .. } | Command::Man) | None => {
-                crate::shell::run(shell).await
-            }
+            None => crate::shell::run(shell).await,
+            // Answered in `run`, without a runtime.
+            Some(Command::Completions { .. } | Command::Man) => Ok(Exit::Ok),
         }
     });
     // A request still in flight (a session delete after Ctrl-C) gets a moment, not forever.

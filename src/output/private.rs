@@ -47,6 +47,17 @@ pub fn options_nofollow() -> OpenOptions {
     o
 }
 
+/// Narrows an existing file to 0600 (one that was there before rtrsh opened it). Best effort.
+pub fn restrict_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// Narrows a file that another library wrote (the line editor's history) to 0600, and its
 /// folder to 0700. Best effort: a failure leaves the file as it was.
 pub fn restrict(path: &Path) {

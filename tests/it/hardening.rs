@@ -356,6 +356,33 @@ async fn the_log_file_takes_the_debug_lines_and_nothing_secret() {
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    // A log file that was there already is narrowed to 0600; a symbolic link is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let loose = dir.path().join("loose.log");
+        std::fs::write(&loose, "").expect("write");
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let out = rtrsh(&env)
+            .args(["--host", "DESKTOP-01", "--no-transcript", "--log-file"])
+            .args([loose.to_str().expect("utf-8 path"), "-c", "pwd"])
+            .run()
+            .await;
+        out.expect_code(0);
+        let mode = std::fs::metadata(&loose)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(&loose, &link).expect("symlink");
+        let out = rtrsh(&env)
+            .args(["--host", "DESKTOP-01", "--no-transcript", "--log-file"])
+            .args([link.to_str().expect("utf-8 path"), "-c", "pwd"])
+            .run()
+            .await;
+        out.expect_code(2);
+    }
     let before = endpoint_count(&env.stats().await, "POST /oauth2/token");
     let bad = rtrsh(&env)
         .args(["--host", "DESKTOP-01", "--log-file"])

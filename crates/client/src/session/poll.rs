@@ -394,7 +394,7 @@ pub async fn poll_starting(
     let mut seen_complete = false;
     let mut result = Polled::complete();
     // Whether the next check should wait for the schedule (nothing new yet) or go at once.
-    let mut wait = !ready;
+    let mut on_schedule = !ready;
     // A pause before the next immediate fetch (after a chunk that carried almost nothing).
     let mut pause: Option<Duration> = None;
     let mut failures = 0u32;
@@ -403,7 +403,7 @@ pub async fn poll_starting(
             // Chunk 0 from a batch reply: no wait, no request.
             Some(s) => s,
             None => {
-                if wait {
+                if on_schedule {
                     // Skip offsets already in the past (slow replies): never burst to catch up.
                     let due = loop {
                         let off = offsets.next().unwrap_or(schedule.max_interval);
@@ -486,7 +486,7 @@ pub async fn poll_starting(
                             }
                             _ = tokio::time::sleep(Duration::from_millis(250 * u64::from(failures))) => {}
                         }
-                        wait = false;
+                        on_schedule = false;
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -521,7 +521,7 @@ pub async fn poll_starting(
             if rs > next && got {
                 // Splunk-style "more pieces follow" hint on a complete chunk.
                 next = rs;
-                wait = false;
+                on_schedule = false;
                 pause = small.then_some(SMALL_CHUNK_GAP);
                 continue;
             }
@@ -530,14 +530,14 @@ pub async fn poll_starting(
         if got {
             // A non-final piece: works for both the "next" and the "echo" readings.
             next = rs.max(next.saturating_add(1));
-            wait = false;
+            on_schedule = false;
             pause = small.then_some(SMALL_CHUNK_GAP);
             continue;
         }
         if seen_complete {
             return Ok(result);
         }
-        wait = true;
+        on_schedule = true;
     }
 }
 

@@ -954,7 +954,7 @@ impl Fleet {
             .filter(|&i| self.hosts[i as usize].state.active())
             .collect();
         let mut out = Vec::new();
-        let mut waiting: Vec<(BatchId, HashMap<Aid, HostIdx>)> = Vec::new();
+        let mut waiting: Vec<(String, HashMap<Aid, HostIdx>)> = Vec::new();
         for (batch_id, part, aids) in self.batch_parts(&wanted) {
             match self
                 .client
@@ -985,7 +985,7 @@ impl Fleet {
                         }
                     }
                     if !pending.is_empty() {
-                        waiting.push((BatchId::new(reply.req_id), pending));
+                        waiting.push((reply.req_id, pending));
                     }
                 }
                 Err(e) => {
