@@ -91,7 +91,7 @@ fn init_logs(debug: bool, log_file: Option<&std::path::Path>) -> Result<(), CliE
                     CliError::usage(format!("cannot open the log file {}: {e}", path.display()))
                         .with_hint("pass --log-file with a path you can write, or leave it out")
                 })?;
-            crate::output::private::restrict_file(path);
+            crate::output::private::narrow(&file);
             logs.with_writer(std::sync::Mutex::new(file)).try_init()
         }
         None => logs.with_writer(std::io::stderr).try_init(),

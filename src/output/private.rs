@@ -47,15 +47,16 @@ pub fn options_nofollow() -> OpenOptions {
     o
 }
 
-/// Narrows an existing file to 0600 (one that was there before rtrsh opened it). Best effort.
-pub fn restrict_file(path: &Path) {
+/// Narrows a file rtrsh opened, which may have been there before, to 0600: through the open
+/// handle, so it is the file that was opened whatever happens to its path. Best effort.
+pub fn narrow(file: &std::fs::File) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = file;
 }
 
 /// Narrows a file that another library wrote (the line editor's history) to 0600, and its
