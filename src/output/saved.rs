@@ -141,7 +141,11 @@ impl SavedOutput {
                     self.logs.insert(
                         aid.to_string(),
                         HostLog {
-                            file: io::BufWriter::new(f),
+                            // The shared log takes a whole batch between flushes.
+                            file: io::BufWriter::with_capacity(
+                                if self.one_log { 256 * 1024 } else { 8 * 1024 },
+                                f,
+                            ),
                             in_stderr: false,
                             at_line_start: true,
                         },
@@ -192,7 +196,7 @@ impl SavedOutput {
     }
 
     /// A record's JSON line, as made for `--json`, into `records.jsonl` (buffered: see
-    /// [`Self::flush_records`]).
+    /// [`Self::flush`]).
     pub fn record_line(&mut self, line: &[u8]) {
         if self.records_buf.is_none() {
             let Some(f) = self.records() else {
@@ -208,13 +212,20 @@ impl SavedOutput {
         }
     }
 
-    /// Writes out what [`Self::record_line`] holds (after each batch's results).
-    pub fn flush_records(&mut self) {
+    /// Writes out what [`Self::record_line`] and the shared log hold (after each batch's
+    /// results).
+    pub fn flush(&mut self) {
         if let Some(w) = self.records_buf.as_mut()
             && let Err(e) = w.flush()
         {
             self.failed = Some(format!("cannot write the records: {e}"));
             self.records_buf = None;
+        }
+        if self.one_log
+            && let Some(l) = self.logs.get_mut("")
+            && let Err(e) = l.file.flush()
+        {
+            self.failed = Some(format!("cannot write the saved output: {e}"));
         }
     }
 
@@ -262,15 +273,18 @@ impl SavedOutput {
 
     /// The host's current command ended (`how`: ok, error, timed out, ...). Its log is
     /// closed until the host's next command: a fleet of 50,000 hosts holds no open file (and no
-    /// write buffer) per host between commands.
+    /// write buffer) per host between commands. The shared log is written out by
+    /// [`Self::flush`] (once a batch, not once a host).
     pub fn end(&mut self, host: &str, aid: &str, how: &str) {
+        let one_log = self.one_log;
         self.write(host, aid, |l| {
             if !l.at_line_start {
                 l.file.write_all(b"\n")?;
             }
-            l.file
-                .write_all(format!("===== end: {how}\n\n").as_bytes())?;
-            l.file.flush()
+            l.file.write_all(b"===== end: ")?;
+            l.file.write_all(how.as_bytes())?;
+            l.file.write_all(b"\n\n")?;
+            if one_log { Ok(()) } else { l.file.flush() }
         });
         // A host's own log is closed until its next command; the shared one stays open.
         if !self.one_log {

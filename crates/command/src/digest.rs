@@ -44,6 +44,23 @@ impl OutputDigest {
     pub fn stderr_sha256(&self) -> String {
         hex(&self.stderr.clone().finalize())
     }
+
+    /// The digest of a whole output, both streams.
+    pub fn of(stdout: &[u8], stderr: &[u8]) -> OutputDigest {
+        let mut d = OutputDigest::default();
+        d.stdout(stdout);
+        d.stderr(stderr);
+        d
+    }
+
+    /// What identifies the output so far, stdout and stderr together: the SHA-256 of the two
+    /// streams' SHA-256s (so an output is hashed once, for this and for the audit trail).
+    pub fn identity(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.stdout.clone().finalize());
+        h.update(self.stderr.clone().finalize());
+        h.finalize().into()
+    }
 }
 
 #[cfg(test)]
@@ -52,5 +69,15 @@ mod tests {
     fn two_lowercase_digits_a_byte() {
         assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
         assert_eq!(super::hex(&[]), "");
+    }
+
+    #[test]
+    fn the_identity_tells_where_stdout_ends_and_stderr_begins() {
+        use super::OutputDigest;
+        let a = OutputDigest::of(b"same", b"").identity();
+        assert_eq!(a, OutputDigest::of(b"same", b"").identity());
+        assert_ne!(a, OutputDigest::of(b"sa", b"me").identity());
+        assert_ne!(a, OutputDigest::of(b"", b"same").identity());
+        assert_ne!(a, OutputDigest::of(b"other", b"").identity());
     }
 }

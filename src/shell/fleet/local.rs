@@ -9,7 +9,7 @@ use crate::output::layout;
 use crate::output::sanitize::sanitize_line;
 use rtrsh_client::Aid;
 use rtrsh_client::devices::Device;
-use rtrsh_client::session::fleet::{Fleet, HostIdx, HostState};
+use rtrsh_client::session::fleet::{Fleet, FleetDevice, HostIdx, HostState};
 use rtrsh_client::{FalconClient, FalconError};
 
 /// The hosts named (hostname, case-insensitive, every host of that name; or aid).
@@ -107,6 +107,14 @@ impl HostRow<'_> {
         };
         self.last_seen = d.last_seen.clone();
     }
+
+    /// The details a fleet keeps of its host (no address, no OS version).
+    pub fn set_shown(&mut self, d: &FleetDevice) {
+        self.containment = d.status.to_string();
+        self.ip = String::new();
+        self.os = d.platform_name.to_string();
+        self.last_seen = d.last_seen.to_string();
+    }
 }
 
 /// Asks the API for the rows' current device details (containment changes under a running
@@ -140,7 +148,7 @@ pub fn host_rows(fleet: &Fleet) -> Vec<HostRow<'_>> {
         .iter()
         .map(|h| {
             let mut row = fleet_row(h);
-            row.set_device(&h.device);
+            row.set_shown(&h.device);
             row
         })
         .collect()
@@ -150,7 +158,7 @@ fn fleet_row(h: &rtrsh_client::session::fleet::FleetHost) -> HostRow<'_> {
     HostRow {
         hostname: &h.device.hostname,
         aid: &h.device.device_id,
-        platform: h.device.platform_name.clone(),
+        platform: h.device.platform_name.to_string(),
         containment: String::new(),
         ip: String::new(),
         os: String::new(),

@@ -445,7 +445,12 @@ impl Hosts for FleetShell<'_> {
             Some(remote),
             Some(tokio::runtime::Handle::current()),
         )
-        .with_hosts(self.fleet.hosts.iter().map(|h| h.device.hostname.clone()));
+        .with_hosts(
+            self.fleet
+                .hosts
+                .iter()
+                .map(|h| h.device.hostname.to_string()),
+        );
         self.cache = Some(helper.cache_handle());
         helper
     }
@@ -591,7 +596,7 @@ impl Hosts for FleetShell<'_> {
             .into_iter()
             .map(|i| {
                 let d = &self.fleet.hosts[i as usize].device;
-                (d.hostname.clone(), d.device_id.clone())
+                (d.hostname.to_string(), d.device_id.clone())
             })
             .collect())
     }

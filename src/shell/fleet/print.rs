@@ -216,7 +216,7 @@ impl Printer {
         };
         for run in &unit.runs {
             let d = &fleet.hosts[run.host as usize].device;
-            let (host, aid) = (d.hostname.as_str(), d.device_id.as_str());
+            let (host, aid) = (&*d.hostname, d.device_id.as_str());
             saved.begin(host, aid, line);
             let how = match &run.result {
                 RunResult::Output { group, stderr } => {
@@ -359,12 +359,14 @@ impl Printer {
                 plural(unit.recovered, "host")
             ));
         }
+        let printing = std::time::Instant::now();
         self.save(fleet, unit, line);
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
         // `stack FIELD CMD --json`: the stack's lines, not CMD's records.
         let discard = self.local.as_ref().is_some_and(Local::discards);
-        let mut out = (self.json && !discard).then(|| BufWriter::new(std::io::stdout().lock()));
+        let mut out = (self.json && !discard)
+            .then(|| BufWriter::with_capacity(256 * 1024, std::io::stdout().lock()));
         let mut entries: Vec<(CommandRecord, &OutputDigest)> = Vec::with_capacity(unit.runs.len());
         let mut line_buf: Vec<u8> = Vec::new();
         // `--json --parsed` carries a parsed command's records beside its output: parsed once per
@@ -379,7 +381,7 @@ impl Printer {
         for run in &unit.runs {
             let h = &fleet.hosts[run.host as usize];
             let mut rec = CommandRecord::new(
-                &h.device.hostname,
+                &*h.device.hostname,
                 &h.device.device_id,
                 line,
                 tier,
@@ -481,7 +483,7 @@ impl Printer {
             entries.push((rec, digest));
         }
         if let Some(saved) = self.saved.as_mut() {
-            saved.flush_records();
+            saved.flush();
         }
         // One write and one sync for the whole unit.
         if let Err(e) = self
@@ -509,6 +511,11 @@ impl Printer {
                 }
             }
         }
+        tracing::debug!(
+            "results of {} written in {} ms",
+            plural(unit.runs.len(), "host"),
+            printing.elapsed().as_millis()
+        );
         if let Some(pb) = &self.progress {
             pb.inc(unit.runs.len() as u64);
         }

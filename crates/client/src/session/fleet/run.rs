@@ -10,6 +10,7 @@
 //! has passed since the command was sent: then they are reported timed out. Nothing is sent
 //! again.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream;
-use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -100,43 +100,38 @@ pub(super) struct Grouper {
     pub(super) groups: Vec<Group>,
 }
 
-fn output_key(stdout: &str, stderr: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update((stdout.len() as u64).to_le_bytes());
-    h.update(stdout.as_bytes());
-    h.update(stderr.as_bytes());
-    h.finalize().into()
-}
-
 impl Grouper {
     /// Files a host's output, taking the text when it is new (no copy).
     pub(super) fn add_owned(&mut self, host: HostIdx, stdout: String, stderr: String) -> usize {
-        let key = output_key(&stdout, &stderr);
-        self.file(host, key, move || (stdout, stderr))
+        let digest = OutputDigest::of(stdout.as_bytes(), stderr.as_bytes());
+        self.file(host, digest, move || (stdout, stderr))
     }
 
-    /// Files a host's output, copying the text only when it is new.
-    pub(super) fn add(&mut self, host: HostIdx, stdout: &str, stderr: &str) -> usize {
-        self.file(host, output_key(stdout, stderr), || {
-            (stdout.to_string(), stderr.to_string())
-        })
+    /// Files a host's output, copying the text only when it is new and borrowed.
+    pub(super) fn add(
+        &mut self,
+        host: HostIdx,
+        stdout: Cow<'_, str>,
+        stderr: Cow<'_, str>,
+    ) -> usize {
+        let digest = OutputDigest::of(stdout.as_bytes(), stderr.as_bytes());
+        self.file(host, digest, || (stdout.into_owned(), stderr.into_owned()))
     }
 
-    /// The host joins the group of `key`, or starts one with the text `text` gives.
+    /// The host joins the group of the output `digest` identifies, or starts one with the text
+    /// `text` gives. The output is hashed once: its digest serves the audit trail too.
     fn file(
         &mut self,
         host: HostIdx,
-        key: [u8; 32],
+        digest: OutputDigest,
         text: impl FnOnce() -> (String, String),
     ) -> usize {
+        let key = digest.identity();
         if let Some(&g) = self.index.get(&key) {
             self.groups[g].hosts.push(host);
             return g;
         }
         let (mut stdout, mut stderr) = text();
-        let mut digest = OutputDigest::default();
-        digest.stdout(stdout.as_bytes());
-        digest.stderr(stderr.as_bytes());
         stdout.shrink_to_fit();
         stderr.shrink_to_fit();
         self.groups.push(Group {
@@ -461,11 +456,13 @@ pub(super) async fn run_batch(
     units: mpsc::Sender<Unit>,
 ) {
     let mut g = Grouper::default();
-    let mut runs: Vec<HostRun> = Vec::with_capacity(part.len());
+    // Grown as the reply comes: the batches of a command all wait side by side, and at
+    // 50,000 hosts room reserved up front for every host would be 6 MB held while waiting.
+    let mut runs: Vec<HostRun> = Vec::new();
     let mut more: Vec<More> = Vec::new();
     // Hosts that had not answered within the first window, with their task_id (may be empty).
     let mut late: Vec<(HostIdx, CloudRequestId)> = Vec::new();
-    let mut answered: HashSet<HostIdx> = HashSet::with_capacity(part.len());
+    let mut answered: HashSet<HostIdx> = HashSet::new();
     let index = job.index.clone();
     let window = job.first_wait.min(job.timeout);
     let follow_late = window < job.timeout;
@@ -477,6 +474,7 @@ pub(super) async fn run_batch(
             return;
         }
         let crid = CloudRequestId::new(r.task_id.as_ref());
+        let sequence_id = r.sequence_id;
         let got = !r.stdout.is_empty() || !r.stderr.is_empty();
         let first_error = r.errors.first().map(|e| e.code);
         let unfinished = !got
@@ -504,15 +502,15 @@ pub(super) async fn run_batch(
             return;
         } else {
             RunResult::Output {
-                group: g.add(host, &r.stdout, &r.stderr),
                 stderr: !r.stderr.is_empty(),
+                group: g.add(host, r.stdout, r.stderr),
             }
         };
         runs.push(HostRun {
             host,
             cloud_request_id: crid,
             result,
-            sequence_ids: r.sequence_id.into_iter().collect(),
+            sequence_ids: sequence_id.into_iter().collect(),
             trace_id: None,
         });
     };
@@ -528,10 +526,15 @@ pub(super) async fn run_batch(
         timeout: window,
         gate: Some(&job.gate),
     };
+    let asked = Instant::now();
     let sent = tokio::select! {
         r = job.client.batch_command(&command, &mut on_host) => Some(r),
         _ = job.cancel.cancelled() => None,
     };
+    tracing::debug!(
+        "batch {batch_id}: reply read and parsed {} ms after sending",
+        asked.elapsed().as_millis()
+    );
     let mut error = None;
     // Hosts whose command may have run without our hearing of it, and why.
     let mut unconfirmed: Vec<HostIdx> = Vec::new();
@@ -596,6 +599,10 @@ pub(super) async fn run_batch(
             resent: 0,
         };
         let _ = units.send(first).await;
+        tracing::debug!(
+            "batch {batch_id}: handed on {} ms after sending",
+            asked.elapsed().as_millis()
+        );
     }
     drop(permit);
     // As on one host: look the command up in each such host's session log; where it ran, its
@@ -910,11 +917,11 @@ mod tests {
     #[test]
     fn identical_outputs_share_one_copy() {
         let mut g = Grouper::default();
-        assert_eq!(g.add(0, "same", ""), 0);
-        assert_eq!(g.add(1, "other", ""), 1);
-        assert_eq!(g.add(2, "same", ""), 0);
+        assert_eq!(g.add(0, "same".into(), "".into()), 0);
+        assert_eq!(g.add(1, "other".into(), "".into()), 1);
+        assert_eq!(g.add(2, "same".into(), "".into()), 0);
         // stdout/stderr boundaries matter.
-        assert_eq!(g.add(3, "sa", "me"), 2);
+        assert_eq!(g.add(3, "sa".into(), "me".into()), 2);
         assert_eq!(g.groups[0].hosts, vec![0, 2]);
         assert_eq!(g.groups.len(), 3);
         assert_eq!(g.groups[0].digest.stdout_bytes, 4);
