@@ -200,6 +200,40 @@ impl CommandRecord {
         write_str_contents(w, stderr)?;
         write_tail(w, self)
     }
+
+    /// [`Self::write_json_line_with_output`] with the stdout handed over in pieces: `stdout`
+    /// calls the function it is given with each piece, in order (a large fleet output read back
+    /// from its file). Should reading the pieces fail part way, the line is still finished, as
+    /// an error that says its stdout is incomplete, and the read error is returned (`Ok(Some)`).
+    pub fn write_json_line_streamed<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        stdout: impl FnOnce(&mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()>,
+        stderr: &str,
+    ) -> io::Result<Option<io::Error>> {
+        write_head(w, self)?;
+        // Write errors and read errors apart: only a read error lets the line be finished.
+        let mut write_error = None;
+        let read = stdout(&mut |piece| {
+            write_str_contents(w, piece).inspect_err(|e| {
+                write_error = Some(io::Error::new(e.kind(), e.to_string()));
+            })
+        });
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        let unread = read.err();
+        if let Some(e) = &unread {
+            self.status = CommandStatus::Error;
+            self.exit.error = Some(format!(
+                "its stdout is incomplete: it could not be read back from its temporary file: {e}"
+            ));
+        }
+        w.write_all(br#"","stderr":""#)?;
+        write_str_contents(w, stderr)?;
+        write_tail(w, self)?;
+        Ok(unread)
+    }
 }
 
 /// The fields of a [`CommandRecord`] before its output.

@@ -40,15 +40,20 @@ pub enum Output {
     Discard,
 }
 
+/// Writes handed to the pipeline's writer and not yet taken: when the pipeline reads slower
+/// than the output comes (`| less` at its prompt), the output waits here, so memory stays
+/// bounded (a few MB at most), whatever the output's size.
+const PIPE_WRITES_AHEAD: usize = 16;
+
 /// Hands bytes to the thread that writes them into the pipeline.
 struct Feeder {
-    tx: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
 impl Feeder {
     fn start(mut stdin: ChildStdin) -> io::Result<Feeder> {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_WRITES_AHEAD);
         let thread = std::thread::Builder::new()
             .name("rtrsh-pipe".into())
             .spawn(move || {

@@ -1,6 +1,8 @@
 //! A fleet's outputs larger than one chunk are handed on in bounded units as their chunk loops
 //! finish, and the chunk 0 the batch replies carried is kept only up to a budget (the rest is
-//! fetched again): every host is still accounted once with its whole output.
+//! fetched again): every host is still accounted once with its whole output. Outputs over
+//! [`SPILL_ABOVE`] are kept in temporary files, not in memory, and come out whole in every
+//! output mode.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,6 +11,9 @@ use rtrsh_command::Tier;
 use rtrsh_emulator::EmulatorConfig;
 use tokio_util::sync::CancellationToken;
 
+use rtrsh_client::session::fleet::text::SPILL_ABOVE;
+
+use crate::fleet_harness::rtrsh;
 use crate::support::client::falcon_client;
 use crate::support::{TestEnv, fast};
 
@@ -52,14 +57,17 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
                 let bytes: usize = unit
                     .groups
                     .iter()
-                    .map(|g| g.stdout.len() + g.stderr.len())
+                    .map(|g| g.stdout.in_memory_len() + g.stderr.len())
                     .sum();
                 for r in &unit.runs {
                     let RunResult::Output { group, stderr } = r.result else {
                         panic!("host {} did not succeed: {:?}", r.host, r.result);
                     };
                     assert!(!stderr);
-                    let text = unit.groups[group].stdout.clone();
+                    let stdout = &unit.groups[group].stdout;
+                    // 1 MiB is not above the spill size: kept in memory.
+                    assert!(stdout.as_str().is_some());
+                    let text = stdout.to_string_whole().expect("text");
                     let before = outputs.insert(r.host, (r.cloud_request_id.to_string(), text));
                     assert!(before.is_none(), "host {} accounted twice", r.host);
                 }
@@ -92,4 +100,149 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
         }
     }
     assert_eq!(refetched, aids.len() - 3, "chunk 0 kept for three hosts");
+}
+
+const BIG: &str = r"cat C:\Logs\big-10mb.log";
+
+/// Each host's whole 10 MiB log, by hostname, as the API gives it (crids from the command log).
+async fn files_by_host(env: &TestEnv, hosts: &[(String, String)]) -> HashMap<String, String> {
+    let stats = env.stats().await;
+    let log = crate::fleet_harness::batch_log(&stats, BIG);
+    let api = env.api();
+    let mut out = HashMap::new();
+    for (name, aid) in hosts {
+        let crids: Vec<&String> = log
+            .iter()
+            .filter(|(a, _)| a == aid)
+            .map(|(_, c)| c)
+            .collect();
+        assert!(!crids.is_empty(), "{name} ran it");
+        let (stdout, _, _) = api.read_all(Tier::ReadOnly, crids[0]).await;
+        assert_eq!(stdout.len(), 10 * MIB);
+        out.insert(name.clone(), stdout);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
+    let env = TestEnv::start(EmulatorConfig {
+        chunk_size: MIB as u64,
+        ..fast()
+    })
+    .await;
+    let aids = env.online_windows_aids(3).await;
+    let client = falcon_client(&env);
+    let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
+    let devices = client.get_devices(&aids).await.expect("devices");
+    let mut fleet = Fleet::new(client, devices, FleetOptions::default());
+    fleet.check_online().await.expect("online states");
+    fleet.connect(&mut |_| {}).await.expect("connect");
+    let targets: Vec<HostIdx> = fleet.active().collect();
+    let mut outputs: HashMap<String, String> = HashMap::new();
+    fleet
+        .run(
+            BIG,
+            "cat",
+            Tier::ReadOnly,
+            &targets,
+            &CancellationToken::new(),
+            &mut |f, unit| {
+                for r in &unit.runs {
+                    let RunResult::Output { group, .. } = r.result else {
+                        panic!("host {} did not succeed: {:?}", r.host, r.result);
+                    };
+                    let stdout = &unit.groups[group].stdout;
+                    const { assert!(10 * MIB > SPILL_ABOVE) };
+                    assert_eq!(stdout.as_str(), None, "kept in a file");
+                    assert_eq!(stdout.in_memory_len(), 0);
+                    assert_eq!(stdout.len(), (10 * MIB) as u64);
+                    let name = f.hosts[r.host as usize].device.hostname.to_string();
+                    outputs.insert(name, stdout.to_string_whole().expect("reads back"));
+                }
+            },
+        )
+        .await;
+    let hosts: Vec<(String, String)> = fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                h.device.hostname.to_string(),
+                h.device.device_id.to_string(),
+            )
+        })
+        .collect();
+    let files = files_by_host(&env, &hosts).await;
+    assert_eq!(outputs.len(), 3);
+    for (name, text) in &outputs {
+        assert!(
+            *text == files[name],
+            "{name}: the output read back differs from the file"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_fleet_outputs_come_out_whole_as_json_and_through_a_local_redirect() {
+    let env = TestEnv::start(EmulatorConfig {
+        chunk_size: MIB as u64,
+        ..fast()
+    })
+    .await;
+    let aids = env.online_windows_aids(2).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("lines.txt");
+    let redirect = format!("{BIG} > {}", file.display());
+    let out = rtrsh(&env)
+        .aids(&aids)
+        .args(["--json", "--no-transcript", "-c", BIG])
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let records = out.json_lines();
+    assert_eq!(records.len(), 2);
+    let hosts: Vec<(String, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["host"].as_str().unwrap_or_default().to_string(),
+                r["aid"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let files = files_by_host(&env, &hosts).await;
+    for r in &records {
+        let name = r["host"].as_str().unwrap_or_default();
+        assert_eq!(r["status"], "ok", "{r}");
+        let stdout = r["stdout"].as_str().unwrap_or_default();
+        assert!(
+            stdout == files[name],
+            "{name}: the JSON record's stdout differs from the file"
+        );
+    }
+    // Once more, to a local file: `HOST: line` for every line of every host's output, each
+    // host's lines in order (the logs are the same on every run).
+    let out = rtrsh(&env)
+        .aids(&aids)
+        .args(["--no-transcript", "-c", &redirect])
+        .run()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let written = std::fs::read_to_string(&file).expect("the redirect wrote its file");
+    let mut by_host: HashMap<&str, Vec<&str>> = HashMap::new();
+    for l in written.lines() {
+        let (host, line) = l.split_once(": ").expect("a prefixed line");
+        by_host.entry(host).or_default().push(line);
+    }
+    assert_eq!(by_host.len(), 2);
+    for (name, text) in &files {
+        let want: Vec<&str> = text.lines().collect();
+        let got = &by_host[name.as_str()];
+        assert_eq!(got.len(), want.len(), "{name}: line count");
+        assert!(
+            *got == want,
+            "{name}: the prefixed lines differ from the file's"
+        );
+    }
 }

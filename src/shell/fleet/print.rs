@@ -24,6 +24,7 @@ use crate::output::style::{self, Stream};
 use crate::output::transcript::Transcript;
 use crate::output::writer::{OutputMode, SanitizingWriter};
 use crate::shell::pipe::Local;
+use rtrsh_client::session::fleet::text::Text;
 use rtrsh_client::session::fleet::{Fleet, HostIdx, RunResult, Unit};
 use rtrsh_command::digest::OutputDigest;
 use rtrsh_command::{Tier, script_timeout};
@@ -221,7 +222,13 @@ impl Printer {
             let how = match &run.result {
                 RunResult::Output { group, stderr } => {
                     if let Some(g) = unit.groups.get(*group) {
-                        saved.stdout(host, aid, g.stdout.as_bytes());
+                        let r = g.stdout.for_each(|piece| {
+                            saved.stdout(host, aid, piece.as_bytes());
+                            Ok(())
+                        });
+                        if let Err(e) = r {
+                            saved.failed = Some(format!("cannot read an output back: {e}"));
+                        }
                         saved.stderr(host, aid, g.stderr.as_bytes());
                     }
                     if *stderr { "error (stderr)" } else { "ok" }.to_string()
@@ -331,12 +338,17 @@ impl Printer {
                     continue;
                 }
                 let d = &fleet.hosts[r.host as usize].device;
+                // A large output is parsed from its file (parsed commands' outputs rarely are).
+                let whole = match g.stdout.as_str() {
+                    Some(s) => std::borrow::Cow::Borrowed(s),
+                    None => std::borrow::Cow::Owned(g.stdout.to_string_whole().unwrap_or_default()),
+                };
                 c.add(
                     &d.hostname,
                     &d.device_id,
                     rtrsh_command::Platform::from_api_name(&d.platform_name),
                     Some(g.key),
-                    &g.stdout,
+                    &whole,
                 );
             }
         }
@@ -363,6 +375,7 @@ impl Printer {
         self.save(fleet, unit, line);
         let elapsed = tally.start.elapsed();
         let empty = OutputDigest::default();
+        let empty_text = Text::default();
         // `stack FIELD CMD --json`: the stack's lines, not CMD's records.
         let discard = self.local.as_ref().is_some_and(Local::discards);
         let mut out = (self.json && !discard)
@@ -395,7 +408,7 @@ impl Printer {
             rec.set_duration(elapsed);
             let mut digest = &empty;
             // `--json`: the group's text, written into this host's line without a copy.
-            let mut text: Option<(&str, &str)> = None;
+            let mut text: Option<(&Text, &str)> = None;
             match &run.result {
                 RunResult::Output { group, stderr } => {
                     rec.exit.complete = true;
@@ -417,9 +430,8 @@ impl Printer {
                                 parsed
                                     .entry((*group, platform))
                                     .or_insert_with(|| {
-                                        crate::shell::results::parsed_json(
-                                            kind, platform, &g.stdout,
-                                        )
+                                        let whole = g.stdout.to_string_whole().unwrap_or_default();
+                                        crate::shell::results::parsed_json(kind, platform, &whole)
                                     })
                                     .clone(),
                             );
@@ -464,20 +476,35 @@ impl Printer {
                     tally.worst = tally.worst.max(Exit::CommandFailed);
                 }
             }
-            // The JSON line is made once, for `records.jsonl` and for `--json`.
+            // The JSON line is made once, for `records.jsonl` and for `--json`: in a buffer, or,
+            // for an output kept in a file, straight to both as it is read back.
             if self.saved.is_some() || out.is_some() {
-                line_buf.clear();
-                let (stdout, stderr) = text.unwrap_or_default();
-                // Writing into a Vec cannot fail.
-                let _ = rec.write_json_line_with_output(&mut line_buf, stdout, stderr);
-                if let Some(saved) = self.saved.as_mut() {
-                    saved.record_line(&line_buf);
-                }
-                if let Some(w) = out.as_mut()
-                    && let Err(e) = w.write_all(&line_buf)
-                    && e.kind() == std::io::ErrorKind::BrokenPipe
-                {
-                    self.broken_pipe = true;
+                let (stdout, stderr) = text.unwrap_or((&empty_text, ""));
+                let was_ok = rec.status == CommandStatus::Ok;
+                let mut tee = Tee {
+                    saved: self.saved.as_mut(),
+                    out: out.as_mut(),
+                    broken_pipe: false,
+                };
+                let unread = if stdout.as_str().is_some() {
+                    line_buf.clear();
+                    // Writing into a Vec cannot fail.
+                    let _ = rec.write_json_line_streamed(
+                        &mut line_buf,
+                        |piece| stdout.for_each(piece),
+                        stderr,
+                    );
+                    let _ = tee.write_all(&line_buf);
+                    None
+                } else {
+                    rec.write_json_line_streamed(&mut tee, |piece| stdout.for_each(piece), stderr)
+                        .unwrap_or(None)
+                };
+                self.broken_pipe |= tee.broken_pipe;
+                if unread.is_some() && was_ok {
+                    tally.ok = tally.ok.saturating_sub(1);
+                    tally.failed += 1;
+                    tally.worst = tally.worst.max(Exit::CommandFailed);
                 }
             }
             entries.push((rec, digest));
@@ -553,9 +580,41 @@ impl Printer {
                 continue;
             };
             let name = label(fleet, host);
-            for l in grp.stdout.lines() {
-                local.put(format!("{name}: {l}\n").as_bytes());
+            // Lines may cross the pieces a large output is read back in; they go to the
+            // pipeline about 64 KiB at a time.
+            let mut partial = String::new();
+            let mut lines: Vec<u8> = Vec::new();
+            let line = |l: &str, lines: &mut Vec<u8>, local: &mut Local| {
+                let l = l.strip_suffix('\r').unwrap_or(l);
+                lines.extend_from_slice(name.as_bytes());
+                lines.extend_from_slice(b": ");
+                lines.extend_from_slice(l.as_bytes());
+                lines.push(b'\n');
+                if lines.len() >= 64 * 1024 {
+                    local.put(lines);
+                    lines.clear();
+                }
+            };
+            let r = grp.stdout.for_each(|piece| {
+                let mut rest = piece;
+                while let Some(i) = rest.find('\n') {
+                    if partial.is_empty() {
+                        line(&rest[..i], &mut lines, &mut local);
+                    } else {
+                        partial.push_str(&rest[..i]);
+                        line(&partial, &mut lines, &mut local);
+                        partial.clear();
+                    }
+                    rest = &rest[i + 1..];
+                }
+                partial.push_str(rest);
+                Ok(())
+            });
+            if !partial.is_empty() {
+                line(&partial, &mut lines, &mut local);
             }
+            local.put(&lines);
+            self.note_io(r);
             if !grp.stderr.is_empty() {
                 let r = writeln!(self.err.get_mut(), "=== stderr of {name} ===")
                     .and_then(|_| self.err.write_all(grp.stderr.as_bytes()))
@@ -601,12 +660,13 @@ impl Printer {
                 };
                 self.header(&title);
                 self.shown.insert(grp.key, label(fleet, grp.hosts[0]));
-                let r = self
-                    .out
-                    .write_all(grp.stdout.as_bytes())
+                let out = &mut self.out;
+                let r = grp
+                    .stdout
+                    .for_each(|piece| out.write_all(piece.as_bytes()))
                     .and_then(|_| self.out.finish());
                 self.note_io(r);
-                if !grp.stdout.is_empty() && !grp.stdout.ends_with('\n') {
+                if !grp.stdout.ends_line() {
                     let r = self.out.get_mut().write_all(b"\n");
                     self.note_io(r);
                 }
@@ -719,5 +779,33 @@ impl Printer {
                 host_list(fleet, &cancelled)
             ));
         }
+    }
+}
+
+/// Writes a record line to `records.jsonl` and to stdout (`--json`) at once; a closed stdout
+/// (broken pipe) is noted and written to no more.
+struct Tee<'a, 'b> {
+    saved: Option<&'a mut crate::output::saved::SavedOutput>,
+    out: Option<&'a mut BufWriter<std::io::StdoutLock<'b>>>,
+    broken_pipe: bool,
+}
+
+impl Write for Tee<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(saved) = self.saved.as_mut() {
+            saved.record_line(buf);
+        }
+        if let Some(w) = self.out.as_mut()
+            && let Err(e) = w.write_all(buf)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.broken_pipe = true;
+            self.out = None;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -37,6 +37,7 @@
 
 mod run;
 mod select;
+pub mod text;
 
 pub use select::{Resolved, Selection, online_states, resolve};
 
@@ -256,7 +257,8 @@ pub struct HostRun {
 pub struct Group {
     /// Identifies the output across units ([`OutputDigest::identity`]).
     pub key: [u8; 32],
-    pub stdout: String,
+    /// In memory, or in a temporary file when large ([`text::SPILL_ABOVE`]).
+    pub stdout: text::Text,
     pub stderr: String,
     /// SHA-256 and sizes for the audit transcript (computed once per distinct output).
     pub digest: OutputDigest,
@@ -1183,7 +1185,11 @@ impl Fleet {
                         && !stderr
                         && let Some(g) = unit.groups.get(*group)
                     {
-                        let t = g.stdout.trim_matches(['\r', '\n', ' ']);
+                        let t = g
+                            .stdout
+                            .as_str()
+                            .unwrap_or("")
+                            .trim_matches(['\r', '\n', ' ']);
                         if !t.is_empty() && !t.contains('\n') {
                             h.cwd = t.to_string();
                         }

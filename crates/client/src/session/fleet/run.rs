@@ -22,14 +22,13 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::text::{SPILL_ABOVE, SpillSink, Text};
 use super::{Group, HostIdx, HostRun, RunResult, Unit, error_text};
 use crate::batch::{BatchCommand, HostReply};
 use crate::ids::{Aid, BatchId, CloudRequestId, SessionId};
 use crate::rtr::Status;
 use crate::session::host::{Pick, Window, pick_unconfirmed};
-use crate::session::poll::{
-    Collect, Completion, PollLimits, Schedule, Start, Waiting, poll_starting,
-};
+use crate::session::poll::{Completion, PollLimits, Schedule, Start, Waiting, poll_starting};
 use crate::{FalconClient, FalconError};
 use rtrsh_command::Tier;
 use rtrsh_command::digest::OutputDigest;
@@ -101,9 +100,14 @@ pub(super) struct Grouper {
 }
 
 impl Grouper {
-    /// Files a host's output, taking the text when it is new (no copy).
-    pub(super) fn add_owned(&mut self, host: HostIdx, stdout: String, stderr: String) -> usize {
-        let digest = OutputDigest::of(stdout.as_bytes(), stderr.as_bytes());
+    /// Files a host's output collected with its digest, taking the text when it is new.
+    pub(super) fn add_text(
+        &mut self,
+        host: HostIdx,
+        stdout: Text,
+        stderr: String,
+        digest: OutputDigest,
+    ) -> usize {
         self.file(host, digest, move || (stdout, stderr))
     }
 
@@ -115,7 +119,9 @@ impl Grouper {
         stderr: Cow<'_, str>,
     ) -> usize {
         let digest = OutputDigest::of(stdout.as_bytes(), stderr.as_bytes());
-        self.file(host, digest, || (stdout.into_owned(), stderr.into_owned()))
+        self.file(host, digest, || {
+            (Text::from(stdout.into_owned()), stderr.into_owned())
+        })
     }
 
     /// The host joins the group of the output `digest` identifies, or starts one with the text
@@ -124,7 +130,7 @@ impl Grouper {
         &mut self,
         host: HostIdx,
         digest: OutputDigest,
-        text: impl FnOnce() -> (String, String),
+        text: impl FnOnce() -> (Text, String),
     ) -> usize {
         let key = digest.identity();
         if let Some(&g) = self.index.get(&key) {
@@ -160,7 +166,7 @@ impl Grouper {
     fn bytes(&self) -> usize {
         self.groups
             .iter()
-            .map(|g| g.stdout.len() + g.stderr.len())
+            .map(|g| g.stdout.in_memory_len() + g.stderr.len())
             .sum()
     }
 }
@@ -416,18 +422,23 @@ pub(super) async fn follow_chunks(
     wait: Waiting<'_>,
     g: &mut Grouper,
 ) -> HostRun {
-    let mut out = Collect::default();
+    let mut out = SpillSink::new(SPILL_ABOVE);
     let polled = poll_starting(client, tier, crid, start, &mut out, wait).await;
     let (result, seqs) = match polled {
         Ok(p) => {
             let r = match p.completion {
-                Completion::Complete => RunResult::Output {
-                    group: g.add_owned(
-                        host,
-                        std::mem::take(&mut out.stdout),
-                        std::mem::take(&mut out.stderr),
-                    ),
-                    stderr: p.stderr_seen,
+                Completion::Complete => match out.finish() {
+                    Ok((stdout, stderr, digest)) => RunResult::Output {
+                        group: g.add_text(host, stdout, stderr, digest),
+                        stderr: p.stderr_seen,
+                    },
+                    // It ran, but its output cannot be shown whole (nothing shortened is shown).
+                    Err(why) => RunResult::Failed {
+                        code: None,
+                        http_status: None,
+                        message: format!("it ran, but {why}"),
+                        maybe_executed: false,
+                    },
                 },
                 Completion::TimedOut => RunResult::TimedOut,
                 Completion::Cancelled => RunResult::Cancelled,
