@@ -15,6 +15,7 @@ mod clock;
 mod commands;
 mod fs;
 mod hosts;
+mod out;
 mod paths;
 mod planted;
 mod registry;
