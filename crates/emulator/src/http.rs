@@ -75,7 +75,7 @@ pub fn meta_paged(by: PoweredBy, offset: u64, limit: u64, total: u64) -> Value {
 }
 
 /// A JSON reply with the given status.
-pub fn json_reply(status: StatusCode, body: &Value) -> Response {
+pub fn json_reply(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     raw_json_reply(status, bytes)
 }

@@ -5,13 +5,14 @@
 //! passed. Each host's result is an ordinary command record, so output larger than one chunk is
 //! fetched afterwards through the single-host status endpoint with the host's `task_id`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::handlers::commands::{check_command_line, chunk_view, write_status_fields};
@@ -113,6 +114,40 @@ fn unknown_host_error(aid: &str) -> Value {
     }
 }
 
+/// One host's entry in a batch-init reply. Fields in alphabetical order, as the
+/// `serde_json::Value` object it replaces wrote them.
+#[derive(Serialize)]
+struct InitHost<'a> {
+    aid: &'a str,
+    base_command: &'static str,
+    complete: bool,
+    errors: Value,
+    offline_queued: bool,
+    query_time: f64,
+    session_id: String,
+    stderr: &'static str,
+    stdout: String,
+    task_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum InitEntry<'a> {
+    Joined(InitHost<'a>),
+    /// [`failed_host`]
+    Failed(Value),
+}
+
+/// A batch-init reply (fields alphabetical, as the `Value` object's were); `resources` is keyed
+/// and so ordered by aid.
+#[derive(Serialize)]
+struct InitReply<'a> {
+    batch_id: &'a str,
+    errors: Value,
+    meta: Value,
+    resources: BTreeMap<&'a str, InitEntry<'a>>,
+}
+
 /// `POST /real-time-response/combined/batch-init-session/v1`
 pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let Some(_in_flight) = InFlight::enter(&emu) else {
@@ -131,7 +166,7 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
         )));
     }
     let now = Instant::now();
-    let mut resources = Map::new();
+    let mut resources = BTreeMap::new();
     let mut slowest = Duration::ZERO;
     let batch_id = {
         let mut inner = emu.lock();
@@ -157,7 +192,10 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
                 .host_index(aid)
                 .filter(|&h| caller_owns(&emu, &caller, h))
             else {
-                resources.insert(aid.clone(), failed_host(aid, unknown_host_error(aid)));
+                resources.insert(
+                    aid.as_str(),
+                    InitEntry::Failed(failed_host(aid, unknown_host_error(aid))),
+                );
                 continue;
             };
             match open_session(
@@ -184,38 +222,46 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
                     let task_id = inner.uuid();
                     let s = &inner.sessions[&sid];
                     resources.insert(
-                        aid.clone(),
-                        json!({
-                            "aid": aid,
-                            "session_id": sid,
-                            "task_id": task_id,
-                            "complete": !queued && in_time,
-                            "stdout": if queued || !in_time { String::new() } else { s.cwd.clone() },
-                            "stderr": "",
-                            "base_command": "pwd",
-                            "errors": if in_time { json!([]) } else { host_error(50401, "Exceeded maximum timeout") },
-                            "query_time": latency.min(per_host).as_secs_f64(),
-                            "offline_queued": queued,
+                        aid.as_str(),
+                        InitEntry::Joined(InitHost {
+                            aid,
+                            base_command: "pwd",
+                            complete: !queued && in_time,
+                            errors: if in_time {
+                                Value::Array(Vec::new())
+                            } else {
+                                host_error(50401, "Exceeded maximum timeout")
+                            },
+                            offline_queued: queued,
+                            query_time: latency.min(per_host).as_secs_f64(),
+                            session_id: sid.clone(),
+                            stderr: "",
+                            stdout: if queued || !in_time {
+                                String::new()
+                            } else {
+                                s.cwd.clone()
+                            },
+                            task_id,
                         }),
                     );
                     joined.push((host, sid));
                 }
                 Err(e) => {
                     resources.insert(
-                        aid.clone(),
-                        failed_host(aid, host_error(e.code, &e.message)),
+                        aid.as_str(),
+                        InitEntry::Failed(failed_host(aid, host_error(e.code, &e.message))),
                     );
                 }
             }
         }
         if joined.is_empty() && existing.is_empty() {
             drop(inner);
-            let body = json!({
-                "meta": meta(PoweredBy::Rtr),
-                "batch_id": "",
-                "resources": resources,
-                "errors": [{ "code": 404, "message": "no successful hosts initialized on RTR" }],
-            });
+            let body = InitReply {
+                batch_id: "",
+                errors: json!([{ "code": 404, "message": "no successful hosts initialized on RTR" }]),
+                meta: meta(PoweredBy::Rtr),
+                resources,
+            };
             return Ok(json_reply(StatusCode::NOT_FOUND, &body));
         }
         let batch = inner
@@ -238,10 +284,13 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
         batch_id
     };
     tokio::time::sleep(slowest).await;
-    Ok(json_reply(
-        StatusCode::CREATED,
-        &json!({ "meta": meta(PoweredBy::Rtr), "batch_id": batch_id, "resources": resources, "errors": [] }),
-    ))
+    let body = InitReply {
+        batch_id: &batch_id,
+        errors: Value::Array(Vec::new()),
+        meta: meta(PoweredBy::Rtr),
+        resources,
+    };
+    Ok(json_reply(StatusCode::CREATED, &body))
 }
 
 /// `POST /real-time-response/combined/batch-refresh-session/v1`
@@ -607,4 +656,67 @@ pub async fn get_status(Call { emu, caller, q }: Call) -> ApiResult {
         StatusCode::OK,
         &json!({ "meta": meta(PoweredBy::Rtr), "resources": resources, "errors": [] }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_reply_serialises_as_the_value_tree_did() {
+        let ok = |aid: &'static str, queued: bool, in_time: bool| {
+            let entry = InitHost {
+                aid,
+                base_command: "pwd",
+                complete: !queued && in_time,
+                errors: if in_time {
+                    Value::Array(Vec::new())
+                } else {
+                    host_error(50401, "Exceeded maximum timeout")
+                },
+                offline_queued: queued,
+                query_time: 0.3,
+                session_id: "s-1".into(),
+                stderr: "",
+                stdout: if queued { String::new() } else { "C:\\".into() },
+                task_id: "t-1".into(),
+            };
+            let value = json!({
+                "aid": aid,
+                "session_id": "s-1",
+                "task_id": "t-1",
+                "complete": !queued && in_time,
+                "stdout": if queued { "" } else { "C:\\" },
+                "stderr": "",
+                "base_command": "pwd",
+                "errors": if in_time { json!([]) } else { host_error(50401, "Exceeded maximum timeout") },
+                "query_time": 0.3,
+                "offline_queued": queued,
+            });
+            (entry, value)
+        };
+        let mut resources = BTreeMap::new();
+        let mut values = Map::new();
+        for (aid, queued, in_time) in [("b", false, true), ("a", true, true), ("c", false, false)] {
+            let (entry, value) = ok(aid, queued, in_time);
+            resources.insert(aid, InitEntry::Joined(entry));
+            values.insert(aid.to_string(), value);
+        }
+        let failed = failed_host("zz", unknown_host_error("zz"));
+        resources.insert("zz", InitEntry::Failed(failed.clone()));
+        values.insert("zz".into(), failed);
+        let meta = json!({"query_time": 0.25, "powered_by": "empower-api", "trace_id": "x"});
+        let ours = InitReply {
+            batch_id: "batch",
+            errors: Value::Array(Vec::new()),
+            meta: meta.clone(),
+            resources,
+        };
+        let theirs =
+            json!({ "meta": meta, "batch_id": "batch", "resources": values, "errors": [] });
+        assert_eq!(
+            serde_json::to_vec(&ours).expect("json"),
+            serde_json::to_vec(&theirs).expect("json")
+        );
+    }
 }
