@@ -99,7 +99,13 @@ pub struct Stats {
 impl Stats {
     pub fn record_request(&mut self, endpoint: &str, status: u16) {
         self.requests_total += 1;
-        let e = self.endpoints.entry(endpoint.to_string()).or_default();
+        if !self.endpoints.contains_key(endpoint) {
+            self.endpoints
+                .insert(endpoint.to_string(), EndpointStats::default());
+        }
+        let Some(e) = self.endpoints.get_mut(endpoint) else {
+            return;
+        };
         e.count += 1;
         *e.statuses.entry(status).or_default() += 1;
     }
@@ -114,7 +120,18 @@ impl Stats {
         batch: bool,
     ) {
         let via = if batch { "batch" } else { "single" };
-        self.hosts.entry(aid.to_string()).or_default().commands += 1;
+        match self.hosts.get_mut(aid) {
+            Some(h) => h.commands += 1,
+            None => {
+                self.hosts.insert(
+                    aid.to_string(),
+                    HostStats {
+                        commands: 1,
+                        ..HostStats::default()
+                    },
+                );
+            }
+        }
         self.commands.insert(
             id.to_string(),
             CommandStats {
