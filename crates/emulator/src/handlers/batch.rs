@@ -6,6 +6,7 @@
 //! fetched afterwards through the single-host status endpoint with the host's `task_id`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -351,8 +352,15 @@ pub async fn refresh(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
 
 /// One host's part in a batch command.
 enum Slot {
-    Ran { aid: String, id: String },
-    Failed { aid: String, errors: Value },
+    /// `host` ran the command `id`.
+    Ran {
+        host: usize,
+        id: String,
+    },
+    Failed {
+        host: usize,
+        errors: Value,
+    },
 }
 
 /// Sends `command_string` to the batch's hosts and waits (at most the timeouts) for them.
@@ -414,13 +422,14 @@ async fn run_batch(
             .iter()
             .filter(|(h, _)| !batch.removed.contains(h))
         {
-            let aid = emu.world.hosts()[*host].aid.clone();
-            if wanted.as_ref().is_some_and(|w| !w.contains(&aid)) {
+            let host = *host;
+            let aid = &emu.world.hosts()[host].aid;
+            if wanted.as_ref().is_some_and(|w| !w.contains(aid)) {
                 continue;
             }
             if inner.live_session(sid, caller, idle, now).is_err() {
                 slots.push(Slot::Failed {
-                    aid,
+                    host,
                     errors: host_error(50007, "could not get session"),
                 });
                 continue;
@@ -436,10 +445,10 @@ async fn run_batch(
                     if let Some(t) = inner.commands.get(&id).and_then(|c| c.ready_at) {
                         latest = latest.max(t.min(now + per_host));
                     }
-                    slots.push(Slot::Ran { aid, id });
+                    slots.push(Slot::Ran { host, id });
                 }
                 Err(e) => slots.push(Slot::Failed {
-                    aid,
+                    host,
                     errors: host_error(e.code, &e.message),
                 }),
             }
@@ -478,17 +487,19 @@ fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: In
             out.push(b',');
         }
         match slot {
-            Slot::Failed { aid, errors } => {
+            Slot::Failed { host, errors } => {
+                let aid = &emu.world.hosts()[*host].aid;
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.push(b':');
                 out.extend_from_slice(
                     &serde_json::to_vec(&failed_host(aid, errors.clone())).unwrap_or_default(),
                 );
             }
-            Slot::Ran { aid, id } => {
+            Slot::Ran { host, id } => {
                 let Some(rec) = inner.commands.get(id) else {
                     continue;
                 };
+                let aid = &emu.world.hosts()[*host].aid;
                 let view = chunk_view(rec, 0, emu.config.chunk_model, emu.config.chunk_size, now);
                 let timed_out = !rec.queued && !rec.finished(now);
                 write_json_bytes(out, aid.as_bytes(), utf8);
@@ -506,9 +517,10 @@ fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: In
                     Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
                     _ => now.saturating_duration_since(started).as_secs_f64(),
                 };
-                out.extend_from_slice(
-                    format!(",\"query_time\":{took},\"offline_queued\":{}}}", rec.queued)
-                        .as_bytes(),
+                let _ = write!(
+                    out,
+                    ",\"query_time\":{took},\"offline_queued\":{}}}",
+                    rec.queued
                 );
             }
         }
@@ -592,7 +604,7 @@ pub async fn get_command(Call { emu, caller, q }: Call, body: Bytes) -> ApiResul
         let requests = slots
             .iter()
             .filter_map(|s| match s {
-                Slot::Ran { aid, id } => emu.host_index(aid).map(|h| (h, id.clone())),
+                Slot::Ran { host, id } => Some((*host, id.clone())),
                 Slot::Failed { .. } => None,
             })
             .collect();

@@ -240,12 +240,15 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn procs(&self, state: &HostState) -> Vec<Proc> {
-        let mut v: Vec<Proc> = system::processes(&self.who(), self.platform())
-            .into_iter()
-            .chain(state.started.iter().cloned())
-            .filter(|p| !state.killed.contains(&p.pid))
-            .collect();
-        v.sort_by_key(|p| p.pid);
+        let mut v = system::processes(&self.who(), self.platform());
+        v.extend(state.started.iter().cloned());
+        if !state.killed.is_empty() {
+            v.retain(|p| !state.killed.contains(&p.pid));
+        }
+        // A host's own processes come in pid order; only started ones can be out of it.
+        if !v.is_sorted_by_key(|p| p.pid) {
+            v.sort_by_key(|p| p.pid);
+        }
         v
     }
 

@@ -537,7 +537,9 @@ pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
     let mut s: Vec<u8>;
     match platform {
         Platform::Windows => {
-            s = Vec::with_capacity(WINDOWS_PS_HEADER.len() + procs.len() * 148 + 128);
+            // Rows are 145 bytes unless a cell overflows its column; the output is kept (as a
+            // command's stdout) for as long as the command, so size it to fit.
+            s = Vec::with_capacity(WINDOWS_PS_HEADER.len() + procs.len() * 145 + 96);
             s.extend_from_slice(WINDOWS_PS_HEADER.as_bytes());
             for p in procs {
                 out::left(&mut s, &p.name, 40);
@@ -563,7 +565,15 @@ pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
             }
         }
         Platform::Linux | Platform::Mac => {
-            s = Vec::with_capacity(UNIX_PS_HEADER.len() + procs.len() * 120);
+            // 86 bytes of columns per row, then the command.
+            let commands: usize = procs
+                .iter()
+                .map(|p| match p.path.len() {
+                    0 => p.name.len() + 2,
+                    n => n,
+                })
+                .sum();
+            s = Vec::with_capacity(UNIX_PS_HEADER.len() + procs.len() * 86 + commands + 96);
             s.extend_from_slice(UNIX_PS_HEADER.as_bytes());
             let mut cell = Vec::with_capacity(32);
             for p in procs {
