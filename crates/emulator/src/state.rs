@@ -43,7 +43,8 @@ pub struct Emulator {
 pub struct TokenRec {
     pub client_id: String,
     pub cid: String,
-    pub scopes: Vec<String>,
+    /// Shared with every request's [`Caller`] (not copied per request).
+    pub scopes: Arc<[String]>,
     pub expires: Instant,
     pub revoked: bool,
 }
@@ -53,7 +54,7 @@ pub struct TokenRec {
 pub struct Caller {
     pub client_id: String,
     pub cid: String,
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
 }
 
 impl Caller {
