@@ -395,6 +395,8 @@ async fn run_batch(
     let idle = emu.config.session_idle;
     let mut slots = Vec::new();
     let mut latest = now;
+    // Outputs the hosts' commands left to render (their effects are applied under the lock).
+    let mut deferred = Vec::new();
     {
         let mut inner = emu.lock();
         let batch = match inner.batches.get(batch_id) {
@@ -440,10 +442,13 @@ async fn run_batch(
                 command_string,
                 batch: true,
             };
-            match inner.execute(emu, sid, cmd, now) {
-                Ok(id) => {
+            match inner.execute_deferring(emu, sid, cmd, now) {
+                Ok((id, later)) => {
                     if let Some(t) = inner.commands.get(&id).and_then(|c| c.ready_at) {
                         latest = latest.max(t.min(now + per_host));
+                    }
+                    if let Some(d) = later {
+                        deferred.push((id.clone(), d));
                     }
                     slots.push(Slot::Ran { host, id });
                 }
@@ -452,6 +457,18 @@ async fn run_batch(
                     errors: host_error(e.code, &e.message),
                 }),
             }
+        }
+    }
+    // Rendered outside the lock, so that other requests (and other batches' rendering) go on
+    // meanwhile; no await in between, so every output is in before this request can be dropped.
+    if !deferred.is_empty() {
+        let outputs: Vec<_> = deferred
+            .into_iter()
+            .map(|(id, d)| (id, emu.world.render_deferred(&d)))
+            .collect();
+        let mut inner = emu.lock();
+        for (id, stdout) in outputs {
+            inner.complete_output(&id, stdout);
         }
     }
     tokio::time::sleep_until(latest.into()).await;
