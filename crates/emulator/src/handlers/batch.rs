@@ -16,7 +16,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::handlers::commands::{check_command_line, chunk_view, write_status_fields};
+use crate::handlers::commands::{
+    ChunkView, StatusOf, check_command_line, chunk_view, write_status_fields,
+};
 use crate::handlers::devices::caller_owns;
 use crate::handlers::files::file_v1;
 use crate::handlers::sessions::open_session;
@@ -475,71 +477,127 @@ async fn run_batch(
     Ok((slots, now))
 }
 
-/// A good first size for a batch reply buffer: the first chunk of every host's output plus
-/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
-fn reply_capacity(emu: &Emulator, slots: &[Slot]) -> usize {
-    let inner = emu.lock();
-    let cs = emu.config.chunk_size;
-    let out: u64 = slots
-        .iter()
-        .filter_map(|s| match s {
-            Slot::Ran { id, .. } => inner.commands.get(id),
-            Slot::Failed { .. } => None,
-        })
-        .map(|c| c.stdout.len().min(cs) + c.stderr.len() as u64)
-        .sum();
-    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
-    (out + out / 16 + 320 * slots.len() as u64 + 256) as usize
+/// What a batch reply says of one host's command, read under the lock ([`read_slots`]) so that
+/// the reply is written without it.
+enum Part<'a> {
+    Ran {
+        host: usize,
+        task_id: &'a str,
+        session_id: String,
+        base_command: String,
+        view: ChunkView,
+        timed_out: bool,
+        took: f64,
+        queued: bool,
+    },
+    Failed {
+        host: usize,
+        errors: &'a Value,
+    },
+    /// The command is gone (not expected: commands are never removed).
+    Missing,
 }
 
-/// Serialises `combined.resources` of a batch command reply (called once the wait is over: hosts
-/// not finished by now are reported as timed out). `started`: when the command was sent.
-fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: Instant) {
+/// Reads what the reply needs of each slot's command (called once the wait is over: hosts not
+/// finished by now are reported as timed out). `started`: when the command was sent. The
+/// outputs are shared, not copied.
+fn read_slots<'a>(emu: &Emulator, slots: &'a [Slot], started: Instant) -> Vec<Part<'a>> {
     let now = Instant::now();
     let inner = emu.lock();
+    slots
+        .iter()
+        .map(|slot| match slot {
+            Slot::Failed { host, errors } => Part::Failed {
+                host: *host,
+                errors,
+            },
+            Slot::Ran { host, id } => {
+                let Some(rec) = inner.commands.get(id) else {
+                    return Part::Missing;
+                };
+                let view = chunk_view(rec, 0, emu.config.chunk_model, emu.config.chunk_size, now);
+                let timed_out = !rec.queued && !rec.finished(now);
+                let took = match rec.ready_at {
+                    Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
+                    _ => now.saturating_duration_since(started).as_secs_f64(),
+                };
+                Part::Ran {
+                    host: *host,
+                    task_id: id,
+                    session_id: rec.session_id.clone(),
+                    base_command: rec.base_command.clone(),
+                    view,
+                    timed_out,
+                    took,
+                    queued: rec.queued,
+                }
+            }
+        })
+        .collect()
+}
+
+/// A good first size for a batch reply buffer: the first chunk of every host's output plus
+/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
+fn reply_capacity(parts: &[Part]) -> usize {
+    let out: usize = parts
+        .iter()
+        .map(|p| match p {
+            Part::Ran { view, .. } => view.stdout.len() + view.stderr.len(),
+            _ => 0,
+        })
+        .sum();
+    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
+    out + out / 16 + 320 * parts.len() + 256
+}
+
+/// Serialises `combined.resources` of a batch command reply from [`read_slots`], without the
+/// lock.
+fn write_combined(out: &mut Vec<u8>, emu: &Emulator, parts: &[Part]) {
     let utf8 = emu.config.invalid_utf8;
     out.extend_from_slice(b"\"combined\":{\"resources\":{");
-    for (i, slot) in slots.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        match slot {
-            Slot::Failed { host, errors } => {
+        match part {
+            Part::Failed { host, errors } => {
                 let aid = &emu.world.hosts()[*host].aid;
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.push(b':');
                 out.extend_from_slice(
-                    &serde_json::to_vec(&failed_host(aid, errors.clone())).unwrap_or_default(),
+                    &serde_json::to_vec(&failed_host(aid, (*errors).clone())).unwrap_or_default(),
                 );
             }
-            Slot::Ran { host, id } => {
-                let Some(rec) = inner.commands.get(id) else {
-                    continue;
-                };
+            Part::Ran {
+                host,
+                task_id,
+                session_id,
+                base_command,
+                view,
+                timed_out,
+                took,
+                queued,
+            } => {
                 let aid = &emu.world.hosts()[*host].aid;
-                let view = chunk_view(rec, 0, emu.config.chunk_model, emu.config.chunk_size, now);
-                let timed_out = !rec.queued && !rec.finished(now);
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.extend_from_slice(b":{\"aid\":");
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.push(b',');
-                write_status_fields(out, rec, &view, utf8);
-                let errors: &[u8] = if timed_out {
+                let of = StatusOf {
+                    session_id,
+                    task_id,
+                    base_command,
+                };
+                write_status_fields(out, of, view, utf8);
+                let errors: &[u8] = if *timed_out {
                     b",\"errors\":[{\"code\":50401,\"message\":\"Exceeded maximum timeout\"}]"
                 } else {
                     b",\"errors\":[]"
                 };
                 out.extend_from_slice(errors);
-                let took = match rec.ready_at {
-                    Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
-                    _ => now.saturating_duration_since(started).as_secs_f64(),
-                };
-                let _ = write!(
-                    out,
-                    ",\"query_time\":{took},\"offline_queued\":{}}}",
-                    rec.queued
-                );
+                let _ = write!(out, ",\"query_time\":{took},\"offline_queued\":{queued}}}");
             }
+            Part::Missing => {}
         }
     }
     out.extend_from_slice(b"}}");
@@ -566,11 +624,12 @@ async fn batch_command(Call { emu, caller, q }: Call, tier: Tier, body: Bytes) -
         optional_hosts,
     };
     let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
-    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    let parts = read_slots(&emu, &slots, started);
+    let mut out = Vec::with_capacity(reply_capacity(&parts));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.push(b',');
-    write_combined(&mut out, &emu, &slots, started);
+    write_combined(&mut out, &emu, &parts);
     out.extend_from_slice(b",\"errors\":[]}");
     Ok(raw_json_reply(StatusCode::CREATED, out))
 }
@@ -635,11 +694,12 @@ pub async fn get_command(Call { emu, caller, q }: Call, body: Bytes) -> ApiResul
         );
         id
     };
-    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    let parts = read_slots(&emu, &slots, started);
+    let mut out = Vec::with_capacity(reply_capacity(&parts));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.extend_from_slice(format!(",\"batch_get_cmd_req_id\":\"{req_id}\",").as_bytes());
-    write_combined(&mut out, &emu, &slots, started);
+    write_combined(&mut out, &emu, &parts);
     out.extend_from_slice(b",\"errors\":[]}");
     Ok(raw_json_reply(StatusCode::CREATED, out))
 }
