@@ -17,6 +17,15 @@ fn digits(buf: &mut [u8; 20], mut n: u64) -> usize {
 
 /// `{n}`
 pub fn u64(out: &mut Vec<u8>, n: u64) {
+    // Small numbers (most of a date) as fixed-size writes.
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    if n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
     let mut buf = [0; 20];
     let i = digits(&mut buf, n);
     out.extend_from_slice(&buf[i..]);
@@ -24,6 +33,15 @@ pub fn u64(out: &mut Vec<u8>, n: u64) {
 
 /// `{n:0width$}`
 pub fn u64_zero(out: &mut Vec<u8>, n: u64, width: usize) {
+    if width == 2 && n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        return;
+    }
+    if width == 3 && n < 1000 {
+        let (h, t, u) = (n / 100, (n / 10) % 10, n % 10);
+        out.extend_from_slice(&[b'0' + h as u8, b'0' + t as u8, b'0' + u as u8]);
+        return;
+    }
     let mut buf = [0; 20];
     let i = digits(&mut buf, n);
     spaces_of(out, b'0', width.saturating_sub(buf.len() - i));
