@@ -75,7 +75,7 @@ pub fn meta_paged(by: PoweredBy, offset: u64, limit: u64, total: u64) -> Value {
 }
 
 /// A JSON reply with the given status.
-pub fn json_reply(status: StatusCode, body: &Value) -> Response {
+pub fn json_reply(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     raw_json_reply(status, bytes)
 }
@@ -203,41 +203,102 @@ pub type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// Appends `bytes` to `out` as a JSON string literal (with quotes). Control characters and
 /// quotes are escaped; invalid UTF-8 is replaced or copied raw according to `mode`.
+///
+/// Each maximal invalid sequence (as `utf8_chunks` splits them) is one replacement.
+/// Runs of bytes that need no escape are copied in bulk.
 pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8], mode: InvalidUtf8) {
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    for chunk in bytes.utf8_chunks() {
-        write_json_str_body(out, chunk.valid());
-        let invalid = chunk.invalid();
-        if !invalid.is_empty() {
-            match mode {
-                InvalidUtf8::Replace => out.extend_from_slice("\u{fffd}".as_bytes()),
-                InvalidUtf8::Raw => out.extend_from_slice(invalid),
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(_) => {
+                write_json_str_body(out, rest);
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                write_json_str_body(out, valid);
+                // `None`: the input ends inside a sequence; all that is left is the invalid part.
+                let n = e.error_len().unwrap_or(after.len());
+                let (invalid, tail) = after.split_at(n);
+                match mode {
+                    InvalidUtf8::Replace => out.extend_from_slice("\u{fffd}".as_bytes()),
+                    InvalidUtf8::Raw => out.extend_from_slice(invalid),
+                }
+                rest = tail;
             }
         }
     }
     out.push(b'"');
 }
 
-fn write_json_str_body(out: &mut Vec<u8>, s: &str) {
+/// Whether a byte of valid UTF-8 text must be escaped in a JSON string: quote, backslash,
+/// C0 controls and DEL.
+const fn needs_escape(b: u8) -> bool {
+    matches!(b, b'"' | b'\\' | 0x00..=0x1f | 0x7f)
+}
+
+/// Whether any of the 8 bytes in `w` (little-endian) needs [`needs_escape`]. May not say which;
+/// never misses one.
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte is zero (after the xor) or below 0x20: the classic "has zero/less byte" tests. A
+    // borrow can only flag bytes above one that is really flagged, so a clean word is never
+    // flagged.
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    below_space
+        || has_zero(w ^ (ONES * b'"' as u64))
+        || has_zero(w ^ (ONES * b'\\' as u64))
+        || has_zero(w ^ (ONES * 0x7f))
+}
+
+/// Escapes valid UTF-8 `s` (without quotes) onto `out`.
+fn write_json_str_body(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x00..=0x1f | 0x7f => None,
-            _ => continue,
+    let mut i = 0;
+    while i < s.len() {
+        // Skip whole clean words at a time; a flagged word (or the tail) goes byte by byte.
+        let end = match s.get(i..i + 8) {
+            Some(w) => {
+                let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                if !word_needs_escape(w) {
+                    i += 8;
+                    continue;
+                }
+                i + 8
+            }
+            None => s.len(),
         };
-        out.extend_from_slice(&s.as_bytes()[last..i]);
-        match esc {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        while i < end {
+            let b = s[i];
+            i += 1;
+            if !needs_escape(b) {
+                continue;
+            }
+            out.extend_from_slice(&s[last..i - 1]);
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]),
+            }
+            last = i;
         }
-        last = i + 1;
     }
-    out.extend_from_slice(&s.as_bytes()[last..]);
+    out.extend_from_slice(&s[last..]);
 }
 
 #[cfg(test)]
@@ -267,6 +328,90 @@ mod tests {
         let raw = enc(b, InvalidUtf8::Raw);
         assert!(raw.windows(2).any(|w| w == b"\xff\xfe"));
         assert!(serde_json::from_slice::<String>(&raw).is_err());
+    }
+
+    /// The previous, byte-at-a-time encoder: `write_json_bytes` must match it byte for byte.
+    fn reference(bytes: &[u8], mode: InvalidUtf8) -> Vec<u8> {
+        fn body(out: &mut Vec<u8>, s: &str) {
+            let mut last = 0;
+            for (i, b) in s.bytes().enumerate() {
+                let esc: Option<&[u8]> = match b {
+                    b'"' => Some(b"\\\""),
+                    b'\\' => Some(b"\\\\"),
+                    b'\n' => Some(b"\\n"),
+                    b'\r' => Some(b"\\r"),
+                    b'\t' => Some(b"\\t"),
+                    0x00..=0x1f | 0x7f => None,
+                    _ => continue,
+                };
+                out.extend_from_slice(&s.as_bytes()[last..i]);
+                match esc {
+                    Some(e) => out.extend_from_slice(e),
+                    None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                }
+                last = i + 1;
+            }
+            out.extend_from_slice(&s.as_bytes()[last..]);
+        }
+        let mut out = vec![b'"'];
+        for chunk in bytes.utf8_chunks() {
+            body(&mut out, chunk.valid());
+            let invalid = chunk.invalid();
+            if !invalid.is_empty() {
+                match mode {
+                    InvalidUtf8::Replace => out.extend_from_slice("\u{fffd}".as_bytes()),
+                    InvalidUtf8::Raw => out.extend_from_slice(invalid),
+                }
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    /// Bytes that exercise every path: escapes, controls, DEL, multi-byte characters, truncated
+    /// and overlong sequences, surrogates, stray continuation bytes.
+    fn hostile_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => proptest::collection::vec(0x20u8..0x7f, 0..24),
+            2 => proptest::collection::vec(any::<u8>(), 0..12),
+            1 => proptest::sample::select(vec![
+                b"\"".to_vec(), b"\\".to_vec(), b"\n".to_vec(), b"\r\n".to_vec(),
+                b"\t".to_vec(), b"\x00".to_vec(), b"\x1b[31m".to_vec(), b"\x7f".to_vec(),
+                "é".as_bytes().to_vec(), "✓".as_bytes().to_vec(), "😀".as_bytes().to_vec(),
+                b"\xe2\x82".to_vec(), b"\xf0\x9f\x98".to_vec(), b"\xc0\xaf".to_vec(),
+                b"\xed\xa0\x80".to_vec(), b"\x80".to_vec(), b"\xff\xfe".to_vec(),
+                b"\xf4\x90\x80\x80".to_vec(),
+            ]),
+        ];
+        proptest::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000, ..proptest::prelude::ProptestConfig::default()
+        })]
+        #[test]
+        fn write_json_bytes_matches_reference(bytes in hostile_bytes()) {
+            for mode in [InvalidUtf8::Replace, InvalidUtf8::Raw] {
+                proptest::prop_assert_eq!(enc(&bytes, mode), reference(&bytes, mode));
+            }
+        }
+    }
+
+    #[test]
+    fn write_json_bytes_every_byte_and_pair() {
+        for mode in [InvalidUtf8::Replace, InvalidUtf8::Raw] {
+            for a in 0..=255u8 {
+                for b in 0..=255u8 {
+                    // Inside and across the 8-byte words the fast path skips.
+                    let mut v = b"abcdefg".to_vec();
+                    v.extend_from_slice(&[a, b]);
+                    v.extend_from_slice(b"hijklmnopq");
+                    assert_eq!(enc(&v, mode), reference(&v, mode), "{v:?}");
+                }
+            }
+        }
     }
 
     #[test]

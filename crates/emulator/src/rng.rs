@@ -56,8 +56,11 @@ impl Rng {
         let hi = self.next_u64();
         let lo = self.next_u64();
         let v = ((hi as u128) << 64) | lo as u128;
+        let mut buf = uuid::Uuid::encode_buffer();
         uuid::Builder::from_random_bytes(v.to_be_bytes())
             .into_uuid()
+            .hyphenated()
+            .encode_lower(&mut buf)
             .to_string()
     }
 
@@ -84,5 +87,12 @@ mod tests {
         let u = Rng::new(1).uuid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+        let mut r = Rng::new(9);
+        let (hi, lo) = (r.next_u64(), r.next_u64());
+        let v = ((hi as u128) << 64) | lo as u128;
+        let want = uuid::Builder::from_random_bytes(v.to_be_bytes())
+            .into_uuid()
+            .to_string();
+        assert_eq!(Rng::new(9).uuid(), want);
     }
 }

@@ -235,11 +235,9 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
         Some(m) => format!("{method} {}", m.as_str()),
         None => format!("{method} (unknown route)"),
     };
-    let peer = req
-        .extensions()
-        .get::<Peer>()
-        .map(|p| p.0.ip().to_string())
-        .unwrap_or_default();
+    // The peer's address as text, only where a rate-limit key needs it.
+    let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
+    let peer = move || peer.map(|ip| ip.to_string()).unwrap_or_default();
     let drop_conn = req.extensions().get::<DropConnection>().cloned();
     let now = Instant::now();
 
@@ -294,12 +292,22 @@ async fn gateway(State(emu): State<Arc<Emulator>>, mut req: Request, next: Next)
                     })
             })
         };
-        let (key, limit) = match (&caller, is_oauth) {
-            (_, true) => (format!("oauth:{peer}"), 300),
-            (Some(c), _) => (format!("cid:{}", c.cid), emu.config.rate_limit),
-            (None, _) => (format!("ip:{peer}"), emu.config.unauthenticated_rate_limit),
+        let limit = match (&caller, is_oauth) {
+            (_, true) => 300,
+            (Some(_), _) => emu.config.rate_limit,
+            (None, _) => emu.config.unauthenticated_rate_limit,
         };
-        let mut rate = inner.rate.check(&key, limit, now);
+        // No limit, no window to look up (nor a key to build).
+        let mut rate = if limit == 0 {
+            RateDecision::Unlimited
+        } else {
+            let key = match (&caller, is_oauth) {
+                (_, true) => format!("oauth:{}", peer()),
+                (Some(c), _) => format!("cid:{}", c.cid),
+                (None, _) => format!("ip:{}", peer()),
+            };
+            inner.rate.check(&key, limit, now)
+        };
         let mut forced_retry_after = None;
         let throttle = [
             Misbehaviour::RetryAfterSeconds,

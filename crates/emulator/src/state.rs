@@ -14,7 +14,7 @@ use crate::content::Content;
 use crate::http::ApiError;
 use crate::rng::Rng;
 use crate::stats::Stats;
-use crate::world::{CloudLibrary, HostState, World};
+use crate::world::{CloudLibrary, Deferred, HostState, World};
 use rtrsh_command::Tier;
 
 /// The whole emulator, shared by every connection.
@@ -43,7 +43,8 @@ pub struct Emulator {
 pub struct TokenRec {
     pub client_id: String,
     pub cid: String,
-    pub scopes: Vec<String>,
+    /// Shared with every request's [`Caller`] (not copied per request).
+    pub scopes: Arc<[String]>,
     pub expires: Instant,
     pub revoked: bool,
 }
@@ -53,7 +54,7 @@ pub struct TokenRec {
 pub struct Caller {
     pub client_id: String,
     pub cid: String,
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
 }
 
 impl Caller {
@@ -107,6 +108,9 @@ pub struct CommandRec {
     /// Sent to an offline-queued session.
     pub queued: bool,
     pub deleted: bool,
+    /// The host ran it, but its stdout is still being rendered outside the lock
+    /// ([`Inner::execute_deferring`]); not finished until [`Inner::complete_output`].
+    pub pending_output: bool,
 }
 
 impl SessionRec {
@@ -119,7 +123,7 @@ impl SessionRec {
 
 impl CommandRec {
     pub fn finished(&self, now: Instant) -> bool {
-        self.ready_at.is_some_and(|t| now >= t)
+        !self.pending_output && self.ready_at.is_some_and(|t| now >= t)
     }
 }
 
@@ -430,6 +434,40 @@ impl Inner {
         cmd: Execute<'_>,
         now: Instant,
     ) -> Result<String, ApiError> {
+        self.execute_inner(emu, session_id, cmd, now, false)
+            .map(|(id, _)| id)
+    }
+
+    /// [`Inner::execute`], except that a `ps` run now leaves its output to be rendered by the
+    /// caller outside the lock ([`World::render_deferred`]) and handed back with
+    /// [`Inner::complete_output`]. Every effect (host state, session, log, stats) is applied
+    /// here, in order; until the output is in, the command reads as still running.
+    pub fn execute_deferring(
+        &mut self,
+        emu: &Emulator,
+        session_id: &str,
+        cmd: Execute<'_>,
+        now: Instant,
+    ) -> Result<(String, Option<Deferred>), ApiError> {
+        self.execute_inner(emu, session_id, cmd, now, true)
+    }
+
+    /// Puts the output of a deferred command in place: it is finished from its `ready_at` on.
+    pub fn complete_output(&mut self, id: &str, stdout: Content) {
+        if let Some(rec) = self.commands.get_mut(id) {
+            rec.stdout = stdout;
+            rec.pending_output = false;
+        }
+    }
+
+    fn execute_inner(
+        &mut self,
+        emu: &Emulator,
+        session_id: &str,
+        cmd: Execute<'_>,
+        now: Instant,
+        defer: bool,
+    ) -> Result<(String, Option<Deferred>), ApiError> {
         let Execute {
             tier,
             base_command,
@@ -465,12 +503,15 @@ impl Inner {
             stderr: String::new(),
             queued: offline_queued && !online,
             deleted: false,
+            pending_output: false,
         };
+        let mut deferred = None;
         if !rec.queued {
             if !online {
                 return Err(ApiError::rtr(40401, "Could not establish sensor comms"));
             }
-            self.run_now(emu, &mut rec, &mut cwd, now, !batch)?;
+            deferred = self.run_now(emu, &mut rec, &mut cwd, now, !batch, defer)?;
+            rec.pending_output = deferred.is_some();
         }
         if let Some(s) = self.sessions.get_mut(session_id) {
             s.cwd = cwd.clone();
@@ -491,13 +532,14 @@ impl Inner {
         self.stats
             .record_execute(&id, &aid, session_id, tier, command_string, batch);
         self.commands.insert(id.clone(), rec);
-        Ok(id)
+        Ok((id, deferred))
     }
 
     /// Runs a command on its (online) host now: effects apply at once, output is visible after
     /// the host's latency plus the command's own run time (scripts; scaled by
     /// `script_time_scale`). `single`: sent to the single-host endpoint, whose refusals differ
-    /// from a batch's per-host ones ([`crate::world::Rejection::single_host`]).
+    /// from a batch's per-host ones ([`crate::world::Rejection::single_host`]). `defer`: leave
+    /// output that can be rendered later to the caller ([`World::execute_deferring`]).
     fn run_now(
         &mut self,
         emu: &Emulator,
@@ -505,26 +547,26 @@ impl Inner {
         cwd: &mut String,
         now: Instant,
         single: bool,
-    ) -> Result<(), ApiError> {
+        defer: bool,
+    ) -> Result<Option<Deferred>, ApiError> {
         let state = self.host_states.entry(rec.host).or_default();
-        let exec = emu
-            .world
-            .execute(
-                rec.host,
-                state,
-                cwd,
-                &rec.base_command,
-                &rec.command_string,
-                &self.library,
-            )
-            .map_err(|r| {
-                let r = if single {
-                    r.single_host(&rec.base_command)
-                } else {
-                    r
-                };
-                ApiError::rtr(r.code, r.message)
-            })?;
+        let (base, line, library) = (&rec.base_command, &rec.command_string, &self.library);
+        let world = &emu.world;
+        let ran = if defer {
+            world.execute_deferring(rec.host, state, cwd, base, line, library)
+        } else {
+            world
+                .execute(rec.host, state, cwd, base, line, library)
+                .map(|exec| (exec, None))
+        };
+        let (exec, deferred) = ran.map_err(|r| {
+            let r = if single {
+                r.single_host(&rec.base_command)
+            } else {
+                r
+            };
+            ApiError::rtr(r.code, r.message)
+        })?;
         let n = self.commands.len() as u64;
         // Capped at a day: no `-Timeout` or scale can push the finish past what an Instant holds.
         let runtime = Duration::try_from_secs_f64(
@@ -566,7 +608,7 @@ impl Inner {
                 archive: Arc::new(tokio::sync::OnceCell::new()),
             });
         }
-        Ok(())
+        Ok(deferred)
     }
 
     /// A host's containment `status` (device details): `normal`, `containment_pending`,
@@ -659,7 +701,7 @@ impl Inner {
                 .map(|s| s.cwd.clone())
                 .filter(|c| !c.is_empty())
                 .unwrap_or_else(|| emu.world.initial_cwd(host));
-            if let Err(e) = self.run_now(emu, &mut rec, &mut cwd, now, false) {
+            if let Err(e) = self.run_now(emu, &mut rec, &mut cwd, now, false, false) {
                 rec.ready_at = Some(now);
                 rec.stderr = format!("{}: {}", e.code, e.message);
             }

@@ -99,7 +99,13 @@ pub struct Stats {
 impl Stats {
     pub fn record_request(&mut self, endpoint: &str, status: u16) {
         self.requests_total += 1;
-        let e = self.endpoints.entry(endpoint.to_string()).or_default();
+        if !self.endpoints.contains_key(endpoint) {
+            self.endpoints
+                .insert(endpoint.to_string(), EndpointStats::default());
+        }
+        let Some(e) = self.endpoints.get_mut(endpoint) else {
+            return;
+        };
         e.count += 1;
         *e.statuses.entry(status).or_default() += 1;
     }
@@ -114,7 +120,18 @@ impl Stats {
         batch: bool,
     ) {
         let via = if batch { "batch" } else { "single" };
-        self.hosts.entry(aid.to_string()).or_default().commands += 1;
+        match self.hosts.get_mut(aid) {
+            Some(h) => h.commands += 1,
+            None => {
+                self.hosts.insert(
+                    aid.to_string(),
+                    HostStats {
+                        commands: 1,
+                        ..HostStats::default()
+                    },
+                );
+            }
+        }
         self.commands.insert(
             id.to_string(),
             CommandStats {
@@ -144,9 +161,10 @@ impl Stats {
     }
 
     pub fn record_init(&mut self, session_id: &str, aid: &str, hostname: &str, new: bool) {
-        let s = self.sessions.entry(session_id.to_string()).or_default();
-        s.aid = aid.to_string();
-        s.inits += 1;
+        self.update_session(session_id, |s| {
+            s.aid = aid.to_string();
+            s.inits += 1;
+        });
         if new {
             let h = self.hosts.entry(aid.to_string()).or_default();
             h.hostname = hostname.to_string();
@@ -155,17 +173,23 @@ impl Stats {
     }
 
     pub fn record_refresh(&mut self, session_id: &str) {
-        self.sessions
-            .entry(session_id.to_string())
-            .or_default()
-            .refreshes += 1;
+        self.update_session(session_id, |s| s.refreshes += 1);
     }
 
     pub fn record_delete(&mut self, session_id: &str) {
-        self.sessions
-            .entry(session_id.to_string())
-            .or_default()
-            .deleted = true;
+        self.update_session(session_id, |s| s.deleted = true);
+    }
+
+    /// Changes a session's entry, made on first use (the key is not copied when it exists).
+    fn update_session(&mut self, session_id: &str, f: impl FnOnce(&mut SessionStats)) {
+        match self.sessions.get_mut(session_id) {
+            Some(s) => f(s),
+            None => {
+                let mut s = SessionStats::default();
+                f(&mut s);
+                self.sessions.insert(session_id.to_string(), s);
+            }
+        }
     }
 
     pub fn violation(&mut self, method: &str, path: &str, problem: impl Into<String>) {

@@ -110,7 +110,7 @@ pub async fn token(State(emu): State<Arc<Emulator>>, headers: HeaderMap, body: B
             TokenRec {
                 client_id: cred.client_id.clone(),
                 cid,
-                scopes: cred.scopes.clone(),
+                scopes: cred.scopes.as_slice().into(),
                 expires: Instant::now() + lifetime,
                 revoked: false,
             },

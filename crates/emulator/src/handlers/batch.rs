@@ -5,16 +5,20 @@
 //! passed. Each host's result is an ordinary command record, so output larger than one chunk is
 //! fetched afterwards through the single-host status endpoint with the host's `task_id`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::handlers::commands::{check_command_line, chunk_view, write_status_fields};
+use crate::handlers::commands::{
+    ChunkView, StatusOf, check_command_line, chunk_view, write_status_fields,
+};
 use crate::handlers::devices::caller_owns;
 use crate::handlers::files::file_v1;
 use crate::handlers::sessions::open_session;
@@ -113,6 +117,40 @@ fn unknown_host_error(aid: &str) -> Value {
     }
 }
 
+/// One host's entry in a batch-init reply. Fields in alphabetical order, as the
+/// `serde_json::Value` object it replaces wrote them.
+#[derive(Serialize)]
+struct InitHost<'a> {
+    aid: &'a str,
+    base_command: &'static str,
+    complete: bool,
+    errors: Value,
+    offline_queued: bool,
+    query_time: f64,
+    session_id: String,
+    stderr: &'static str,
+    stdout: String,
+    task_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum InitEntry<'a> {
+    Joined(InitHost<'a>),
+    /// [`failed_host`]
+    Failed(Value),
+}
+
+/// A batch-init reply (fields alphabetical, as the `Value` object's were); `resources` is keyed
+/// and so ordered by aid.
+#[derive(Serialize)]
+struct InitReply<'a> {
+    batch_id: &'a str,
+    errors: Value,
+    meta: Value,
+    resources: BTreeMap<&'a str, InitEntry<'a>>,
+}
+
 /// `POST /real-time-response/combined/batch-init-session/v1`
 pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
     let Some(_in_flight) = InFlight::enter(&emu) else {
@@ -131,7 +169,7 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
         )));
     }
     let now = Instant::now();
-    let mut resources = Map::new();
+    let mut resources = BTreeMap::new();
     let mut slowest = Duration::ZERO;
     let batch_id = {
         let mut inner = emu.lock();
@@ -157,7 +195,10 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
                 .host_index(aid)
                 .filter(|&h| caller_owns(&emu, &caller, h))
             else {
-                resources.insert(aid.clone(), failed_host(aid, unknown_host_error(aid)));
+                resources.insert(
+                    aid.as_str(),
+                    InitEntry::Failed(failed_host(aid, unknown_host_error(aid))),
+                );
                 continue;
             };
             match open_session(
@@ -184,38 +225,46 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
                     let task_id = inner.uuid();
                     let s = &inner.sessions[&sid];
                     resources.insert(
-                        aid.clone(),
-                        json!({
-                            "aid": aid,
-                            "session_id": sid,
-                            "task_id": task_id,
-                            "complete": !queued && in_time,
-                            "stdout": if queued || !in_time { String::new() } else { s.cwd.clone() },
-                            "stderr": "",
-                            "base_command": "pwd",
-                            "errors": if in_time { json!([]) } else { host_error(50401, "Exceeded maximum timeout") },
-                            "query_time": latency.min(per_host).as_secs_f64(),
-                            "offline_queued": queued,
+                        aid.as_str(),
+                        InitEntry::Joined(InitHost {
+                            aid,
+                            base_command: "pwd",
+                            complete: !queued && in_time,
+                            errors: if in_time {
+                                Value::Array(Vec::new())
+                            } else {
+                                host_error(50401, "Exceeded maximum timeout")
+                            },
+                            offline_queued: queued,
+                            query_time: latency.min(per_host).as_secs_f64(),
+                            session_id: sid.clone(),
+                            stderr: "",
+                            stdout: if queued || !in_time {
+                                String::new()
+                            } else {
+                                s.cwd.clone()
+                            },
+                            task_id,
                         }),
                     );
                     joined.push((host, sid));
                 }
                 Err(e) => {
                     resources.insert(
-                        aid.clone(),
-                        failed_host(aid, host_error(e.code, &e.message)),
+                        aid.as_str(),
+                        InitEntry::Failed(failed_host(aid, host_error(e.code, &e.message))),
                     );
                 }
             }
         }
         if joined.is_empty() && existing.is_empty() {
             drop(inner);
-            let body = json!({
-                "meta": meta(PoweredBy::Rtr),
-                "batch_id": "",
-                "resources": resources,
-                "errors": [{ "code": 404, "message": "no successful hosts initialized on RTR" }],
-            });
+            let body = InitReply {
+                batch_id: "",
+                errors: json!([{ "code": 404, "message": "no successful hosts initialized on RTR" }]),
+                meta: meta(PoweredBy::Rtr),
+                resources,
+            };
             return Ok(json_reply(StatusCode::NOT_FOUND, &body));
         }
         let batch = inner
@@ -238,10 +287,13 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
         batch_id
     };
     tokio::time::sleep(slowest).await;
-    Ok(json_reply(
-        StatusCode::CREATED,
-        &json!({ "meta": meta(PoweredBy::Rtr), "batch_id": batch_id, "resources": resources, "errors": [] }),
-    ))
+    let body = InitReply {
+        batch_id: &batch_id,
+        errors: Value::Array(Vec::new()),
+        meta: meta(PoweredBy::Rtr),
+        resources,
+    };
+    Ok(json_reply(StatusCode::CREATED, &body))
 }
 
 /// `POST /real-time-response/combined/batch-refresh-session/v1`
@@ -302,8 +354,15 @@ pub async fn refresh(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
 
 /// One host's part in a batch command.
 enum Slot {
-    Ran { aid: String, id: String },
-    Failed { aid: String, errors: Value },
+    /// `host` ran the command `id`.
+    Ran {
+        host: usize,
+        id: String,
+    },
+    Failed {
+        host: usize,
+        errors: Value,
+    },
 }
 
 /// Sends `command_string` to the batch's hosts and waits (at most the timeouts) for them.
@@ -338,6 +397,8 @@ async fn run_batch(
     let idle = emu.config.session_idle;
     let mut slots = Vec::new();
     let mut latest = now;
+    // Outputs the hosts' commands left to render (their effects are applied under the lock).
+    let mut deferred = Vec::new();
     {
         let mut inner = emu.lock();
         let batch = match inner.batches.get(batch_id) {
@@ -365,13 +426,14 @@ async fn run_batch(
             .iter()
             .filter(|(h, _)| !batch.removed.contains(h))
         {
-            let aid = emu.world.hosts()[*host].aid.clone();
-            if wanted.as_ref().is_some_and(|w| !w.contains(&aid)) {
+            let host = *host;
+            let aid = &emu.world.hosts()[host].aid;
+            if wanted.as_ref().is_some_and(|w| !w.contains(aid)) {
                 continue;
             }
             if inner.live_session(sid, caller, idle, now).is_err() {
                 slots.push(Slot::Failed {
-                    aid,
+                    host,
                     errors: host_error(50007, "could not get session"),
                 });
                 continue;
@@ -382,86 +444,160 @@ async fn run_batch(
                 command_string,
                 batch: true,
             };
-            match inner.execute(emu, sid, cmd, now) {
-                Ok(id) => {
+            match inner.execute_deferring(emu, sid, cmd, now) {
+                Ok((id, later)) => {
                     if let Some(t) = inner.commands.get(&id).and_then(|c| c.ready_at) {
                         latest = latest.max(t.min(now + per_host));
                     }
-                    slots.push(Slot::Ran { aid, id });
+                    if let Some(d) = later {
+                        deferred.push((id.clone(), d));
+                    }
+                    slots.push(Slot::Ran { host, id });
                 }
                 Err(e) => slots.push(Slot::Failed {
-                    aid,
+                    host,
                     errors: host_error(e.code, &e.message),
                 }),
             }
+        }
+    }
+    // Rendered outside the lock, so that other requests (and other batches' rendering) go on
+    // meanwhile; no await in between, so every output is in before this request can be dropped.
+    if !deferred.is_empty() {
+        let outputs: Vec<_> = deferred
+            .into_iter()
+            .map(|(id, d)| (id, emu.world.render_deferred(&d)))
+            .collect();
+        let mut inner = emu.lock();
+        for (id, stdout) in outputs {
+            inner.complete_output(&id, stdout);
         }
     }
     tokio::time::sleep_until(latest.into()).await;
     Ok((slots, now))
 }
 
-/// A good first size for a batch reply buffer: the first chunk of every host's output plus
-/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
-fn reply_capacity(emu: &Emulator, slots: &[Slot]) -> usize {
-    let inner = emu.lock();
-    let cs = emu.config.chunk_size;
-    let out: u64 = slots
-        .iter()
-        .filter_map(|s| match s {
-            Slot::Ran { id, .. } => inner.commands.get(id),
-            Slot::Failed { .. } => None,
-        })
-        .map(|c| c.stdout.len().min(cs) + c.stderr.len() as u64)
-        .sum();
-    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
-    (out + out / 16 + 320 * slots.len() as u64 + 256) as usize
+/// What a batch reply says of one host's command, read under the lock ([`read_slots`]) so that
+/// the reply is written without it.
+enum Part<'a> {
+    Ran {
+        host: usize,
+        task_id: &'a str,
+        session_id: String,
+        base_command: String,
+        view: ChunkView,
+        timed_out: bool,
+        took: f64,
+        queued: bool,
+    },
+    Failed {
+        host: usize,
+        errors: &'a Value,
+    },
+    /// The command is gone (not expected: commands are never removed).
+    Missing,
 }
 
-/// Serialises `combined.resources` of a batch command reply (called once the wait is over: hosts
-/// not finished by now are reported as timed out). `started`: when the command was sent.
-fn write_combined(out: &mut Vec<u8>, emu: &Emulator, slots: &[Slot], started: Instant) {
+/// Reads what the reply needs of each slot's command (called once the wait is over: hosts not
+/// finished by now are reported as timed out). `started`: when the command was sent. The
+/// outputs are shared, not copied.
+fn read_slots<'a>(emu: &Emulator, slots: &'a [Slot], started: Instant) -> Vec<Part<'a>> {
     let now = Instant::now();
     let inner = emu.lock();
-    let utf8 = emu.config.invalid_utf8;
-    out.extend_from_slice(b"\"combined\":{\"resources\":{");
-    for (i, slot) in slots.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        match slot {
-            Slot::Failed { aid, errors } => {
-                write_json_bytes(out, aid.as_bytes(), utf8);
-                out.push(b':');
-                out.extend_from_slice(
-                    &serde_json::to_vec(&failed_host(aid, errors.clone())).unwrap_or_default(),
-                );
-            }
-            Slot::Ran { aid, id } => {
+    slots
+        .iter()
+        .map(|slot| match slot {
+            Slot::Failed { host, errors } => Part::Failed {
+                host: *host,
+                errors,
+            },
+            Slot::Ran { host, id } => {
                 let Some(rec) = inner.commands.get(id) else {
-                    continue;
+                    return Part::Missing;
                 };
                 let view = chunk_view(rec, 0, emu.config.chunk_model, emu.config.chunk_size, now);
                 let timed_out = !rec.queued && !rec.finished(now);
+                let took = match rec.ready_at {
+                    Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
+                    _ => now.saturating_duration_since(started).as_secs_f64(),
+                };
+                Part::Ran {
+                    host: *host,
+                    task_id: id,
+                    session_id: rec.session_id.clone(),
+                    base_command: rec.base_command.clone(),
+                    view,
+                    timed_out,
+                    took,
+                    queued: rec.queued,
+                }
+            }
+        })
+        .collect()
+}
+
+/// A good first size for a batch reply buffer: the first chunk of every host's output plus
+/// the per-host envelope (so a 40 MB reply does not grow by doubling, holding twice that).
+fn reply_capacity(parts: &[Part]) -> usize {
+    let out: usize = parts
+        .iter()
+        .map(|p| match p {
+            Part::Ran { view, .. } => view.stdout.len() + view.stderr.len(),
+            _ => 0,
+        })
+        .sum();
+    // JSON escaping grows text a little; 320 bytes covers the fixed fields of a host.
+    out + out / 16 + 320 * parts.len() + 256
+}
+
+/// Serialises `combined.resources` of a batch command reply from [`read_slots`], without the
+/// lock.
+fn write_combined(out: &mut Vec<u8>, emu: &Emulator, parts: &[Part]) {
+    let utf8 = emu.config.invalid_utf8;
+    out.extend_from_slice(b"\"combined\":{\"resources\":{");
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match part {
+            Part::Failed { host, errors } => {
+                let aid = &emu.world.hosts()[*host].aid;
+                write_json_bytes(out, aid.as_bytes(), utf8);
+                out.push(b':');
+                out.extend_from_slice(
+                    &serde_json::to_vec(&failed_host(aid, (*errors).clone())).unwrap_or_default(),
+                );
+            }
+            Part::Ran {
+                host,
+                task_id,
+                session_id,
+                base_command,
+                view,
+                timed_out,
+                took,
+                queued,
+            } => {
+                let aid = &emu.world.hosts()[*host].aid;
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.extend_from_slice(b":{\"aid\":");
                 write_json_bytes(out, aid.as_bytes(), utf8);
                 out.push(b',');
-                write_status_fields(out, rec, &view, utf8);
-                let errors: &[u8] = if timed_out {
+                let of = StatusOf {
+                    session_id,
+                    task_id,
+                    base_command,
+                };
+                write_status_fields(out, of, view, utf8);
+                let errors: &[u8] = if *timed_out {
                     b",\"errors\":[{\"code\":50401,\"message\":\"Exceeded maximum timeout\"}]"
                 } else {
                     b",\"errors\":[]"
                 };
                 out.extend_from_slice(errors);
-                let took = match rec.ready_at {
-                    Some(r) if !timed_out => r.saturating_duration_since(started).as_secs_f64(),
-                    _ => now.saturating_duration_since(started).as_secs_f64(),
-                };
-                out.extend_from_slice(
-                    format!(",\"query_time\":{took},\"offline_queued\":{}}}", rec.queued)
-                        .as_bytes(),
-                );
+                let _ = write!(out, ",\"query_time\":{took},\"offline_queued\":{queued}}}");
             }
+            Part::Missing => {}
         }
     }
     out.extend_from_slice(b"}}");
@@ -488,11 +624,12 @@ async fn batch_command(Call { emu, caller, q }: Call, tier: Tier, body: Bytes) -
         optional_hosts,
     };
     let (slots, started) = run_batch(&emu, &caller, &q, call).await?;
-    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    let parts = read_slots(&emu, &slots, started);
+    let mut out = Vec::with_capacity(reply_capacity(&parts));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.push(b',');
-    write_combined(&mut out, &emu, &slots, started);
+    write_combined(&mut out, &emu, &parts);
     out.extend_from_slice(b",\"errors\":[]}");
     Ok(raw_json_reply(StatusCode::CREATED, out))
 }
@@ -543,7 +680,7 @@ pub async fn get_command(Call { emu, caller, q }: Call, body: Bytes) -> ApiResul
         let requests = slots
             .iter()
             .filter_map(|s| match s {
-                Slot::Ran { aid, id } => emu.host_index(aid).map(|h| (h, id.clone())),
+                Slot::Ran { host, id } => Some((*host, id.clone())),
                 Slot::Failed { .. } => None,
             })
             .collect();
@@ -557,11 +694,12 @@ pub async fn get_command(Call { emu, caller, q }: Call, body: Bytes) -> ApiResul
         );
         id
     };
-    let mut out = Vec::with_capacity(reply_capacity(&emu, &slots));
+    let parts = read_slots(&emu, &slots, started);
+    let mut out = Vec::with_capacity(reply_capacity(&parts));
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.extend_from_slice(format!(",\"batch_get_cmd_req_id\":\"{req_id}\",").as_bytes());
-    write_combined(&mut out, &emu, &slots, started);
+    write_combined(&mut out, &emu, &parts);
     out.extend_from_slice(b",\"errors\":[]}");
     Ok(raw_json_reply(StatusCode::CREATED, out))
 }
@@ -607,4 +745,67 @@ pub async fn get_status(Call { emu, caller, q }: Call) -> ApiResult {
         StatusCode::OK,
         &json!({ "meta": meta(PoweredBy::Rtr), "resources": resources, "errors": [] }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_reply_serialises_as_the_value_tree_did() {
+        let ok = |aid: &'static str, queued: bool, in_time: bool| {
+            let entry = InitHost {
+                aid,
+                base_command: "pwd",
+                complete: !queued && in_time,
+                errors: if in_time {
+                    Value::Array(Vec::new())
+                } else {
+                    host_error(50401, "Exceeded maximum timeout")
+                },
+                offline_queued: queued,
+                query_time: 0.3,
+                session_id: "s-1".into(),
+                stderr: "",
+                stdout: if queued { String::new() } else { "C:\\".into() },
+                task_id: "t-1".into(),
+            };
+            let value = json!({
+                "aid": aid,
+                "session_id": "s-1",
+                "task_id": "t-1",
+                "complete": !queued && in_time,
+                "stdout": if queued { "" } else { "C:\\" },
+                "stderr": "",
+                "base_command": "pwd",
+                "errors": if in_time { json!([]) } else { host_error(50401, "Exceeded maximum timeout") },
+                "query_time": 0.3,
+                "offline_queued": queued,
+            });
+            (entry, value)
+        };
+        let mut resources = BTreeMap::new();
+        let mut values = Map::new();
+        for (aid, queued, in_time) in [("b", false, true), ("a", true, true), ("c", false, false)] {
+            let (entry, value) = ok(aid, queued, in_time);
+            resources.insert(aid, InitEntry::Joined(entry));
+            values.insert(aid.to_string(), value);
+        }
+        let failed = failed_host("zz", unknown_host_error("zz"));
+        resources.insert("zz", InitEntry::Failed(failed.clone()));
+        values.insert("zz".into(), failed);
+        let meta = json!({"query_time": 0.25, "powered_by": "empower-api", "trace_id": "x"});
+        let ours = InitReply {
+            batch_id: "batch",
+            errors: Value::Array(Vec::new()),
+            meta: meta.clone(),
+            resources,
+        };
+        let theirs =
+            json!({ "meta": meta, "batch_id": "batch", "resources": values, "errors": [] });
+        assert_eq!(
+            serde_json::to_vec(&ours).expect("json"),
+            serde_json::to_vec(&theirs).expect("json")
+        );
+    }
 }

@@ -75,18 +75,36 @@ pub fn chunk_view(
     }
 }
 
+/// Which command a status record is about: the ids and base command it repeats.
+#[derive(Clone, Copy)]
+pub struct StatusOf<'a> {
+    pub session_id: &'a str,
+    pub task_id: &'a str,
+    pub base_command: &'a str,
+}
+
+impl<'a> StatusOf<'a> {
+    pub fn of(rec: &'a CommandRec) -> Self {
+        StatusOf {
+            session_id: &rec.session_id,
+            task_id: &rec.id,
+            base_command: &rec.base_command,
+        }
+    }
+}
+
 /// Writes the fields of a status record shared by `domain.StatusResponse` and
 /// `domain.MultiStatusSensorResponse` (without the braces).
 pub fn write_status_fields(
     out: &mut Vec<u8>,
-    rec: &CommandRec,
+    of: StatusOf<'_>,
     view: &ChunkView,
     utf8: InvalidUtf8,
 ) {
     out.extend_from_slice(b"\"session_id\":");
-    write_json_bytes(out, rec.session_id.as_bytes(), utf8);
+    write_json_bytes(out, of.session_id.as_bytes(), utf8);
     out.extend_from_slice(b",\"task_id\":");
-    write_json_bytes(out, rec.id.as_bytes(), utf8);
+    write_json_bytes(out, of.task_id.as_bytes(), utf8);
     out.extend_from_slice(if view.complete {
         b",\"complete\":true"
     } else {
@@ -97,7 +115,7 @@ pub fn write_status_fields(
     out.extend_from_slice(b",\"stderr\":");
     write_json_bytes(out, &view.stderr, utf8);
     out.extend_from_slice(b",\"base_command\":");
-    write_json_bytes(out, rec.base_command.as_bytes(), utf8);
+    write_json_bytes(out, of.base_command.as_bytes(), utf8);
     if let Some(s) = view.sequence_id {
         out.extend_from_slice(format!(",\"sequence_id\":{s}").as_bytes());
     }
@@ -250,7 +268,7 @@ fn status(Call { emu, caller, q }: Call, tier: Tier, path: &'static str) -> ApiR
     out.extend_from_slice(b"{\"meta\":");
     out.extend_from_slice(&serde_json::to_vec(&meta(PoweredBy::Rtr)).unwrap_or_default());
     out.extend_from_slice(b",\"resources\":[{");
-    write_status_fields(&mut out, rec, &view, emu.config.invalid_utf8);
+    write_status_fields(&mut out, StatusOf::of(rec), &view, emu.config.invalid_utf8);
     out.extend_from_slice(b"}],\"errors\":[]}");
     inner.stats.record_poll(&id, seq);
     drop(inner);

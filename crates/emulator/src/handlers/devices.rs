@@ -4,14 +4,15 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::config::{HostnameMatch, Misbehaviour};
 use crate::fql::{self, Record};
 use crate::handlers::{Call, Query, body_ids, parse_filter};
-use crate::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, ok_paged};
+use crate::http::{ApiError, ApiResult, PoweredBy, json_reply, meta, ok_paged, raw_json_reply};
 use crate::state::{Caller, ContainRefusal, Emulator};
 use crate::world::Host;
 
@@ -83,30 +84,67 @@ fn platform_id(h: &Host) -> &'static str {
     }
 }
 
-/// `deviceapi.DeviceSwagger` for a host; `status` is its containment state.
-pub fn device_json(h: &Host, status: &str) -> Value {
-    json!({
-        "device_id": h.aid,
-        "cid": h.cid,
-        "hostname": h.hostname,
-        "platform_name": h.platform.api_name(),
-        "platform_id": platform_id(h),
-        "os_version": h.os_version,
-        "agent_version": h.agent_version,
-        "local_ip": h.local_ip,
-        "connection_ip": h.local_ip,
-        "external_ip": h.external_ip,
-        "mac_address": h.mac_address,
-        "product_type_desc": h.product_type_desc,
-        "machine_domain": h.machine_domain,
-        "system_manufacturer": h.system_manufacturer,
-        "first_seen": h.first_seen,
-        "last_seen": h.last_seen,
-        "modified_timestamp": h.last_seen,
-        "status": status,
-        "tags": h.tags,
-        "groups": [],
-    })
+/// `deviceapi.DeviceSwagger` for a host, serialised straight from it. The fields are in
+/// alphabetical order, as a `serde_json::Value` object (a `BTreeMap`) would write them.
+#[derive(Serialize)]
+pub struct DeviceSwagger<'a> {
+    agent_version: &'a str,
+    cid: &'a str,
+    connection_ip: &'a str,
+    device_id: &'a str,
+    external_ip: &'a str,
+    first_seen: &'a str,
+    groups: &'a [String],
+    hostname: &'a str,
+    last_seen: &'a str,
+    local_ip: &'a str,
+    mac_address: &'a str,
+    machine_domain: &'a str,
+    modified_timestamp: &'a str,
+    os_version: &'a str,
+    platform_id: &'a str,
+    platform_name: &'a str,
+    product_type_desc: &'a str,
+    /// The containment state.
+    status: &'a str,
+    system_manufacturer: &'a str,
+    tags: &'a [String],
+}
+
+impl<'a> DeviceSwagger<'a> {
+    pub fn new(h: &'a Host, status: &'a str) -> Self {
+        DeviceSwagger {
+            agent_version: &h.agent_version,
+            cid: &h.cid,
+            connection_ip: &h.local_ip,
+            device_id: &h.aid,
+            external_ip: &h.external_ip,
+            first_seen: &h.first_seen,
+            groups: &[],
+            hostname: &h.hostname,
+            last_seen: &h.last_seen,
+            local_ip: &h.local_ip,
+            mac_address: &h.mac_address,
+            machine_domain: &h.machine_domain,
+            modified_timestamp: &h.last_seen,
+            os_version: &h.os_version,
+            platform_id: platform_id(h),
+            platform_name: h.platform.api_name(),
+            product_type_desc: &h.product_type_desc,
+            status,
+            system_manufacturer: &h.system_manufacturer,
+            tags: &h.tags,
+        }
+    }
+}
+
+/// One host's `online-state` entry (fields in alphabetical order, as [`DeviceSwagger`]'s).
+#[derive(Serialize)]
+struct OnlineState<'a> {
+    cid: &'a str,
+    id: &'a str,
+    last_seen: &'a str,
+    state: &'static str,
 }
 
 fn visible<'a>(emu: &'a Emulator, caller: &'a Caller) -> impl Iterator<Item = &'a Host> + 'a {
@@ -313,9 +351,21 @@ fn details(emu: &Emulator, caller: &Caller, ids: &[String], max: usize) -> ApiRe
         ))
         .by(PoweredBy::Devices));
     }
-    let statuses = statuses(emu);
-    Ok(per_device(emu, caller, ids, |i| {
-        device_json(&emu.world.hosts()[i], statuses[i])
+    let hosts = resolve(emu, caller, ids);
+    // The containment state of the hosts asked for, as of now (one look under the lock).
+    let statuses: Vec<&'static str> = {
+        let inner = emu.lock();
+        let now = Instant::now();
+        let delay = emu.config.containment_delay;
+        hosts
+            .iter()
+            .filter_map(|r| r.ok())
+            .map(|i| inner.containment_status(i, delay, now))
+            .collect()
+    };
+    let mut status = statuses.into_iter();
+    Ok(per_device(&hosts, |i| {
+        DeviceSwagger::new(&emu.world.hosts()[i], status.next().unwrap_or("normal"))
     }))
 }
 
@@ -324,20 +374,39 @@ fn device_not_found(id: &str) -> Value {
     json!({ "code": 404, "message": format!("Device not found: {id}") })
 }
 
-/// The reply to a request about each of `ids`: `resources` has what `each` makes of the caller's
-/// hosts (by host index), `errors` a 404 for every other id; 404 when no id was found.
-fn per_device(
-    emu: &Emulator,
-    caller: &Caller,
-    ids: &[String],
-    mut each: impl FnMut(usize) -> Value,
+/// Each of `ids` as the caller's host (by index), or the id itself when it names none.
+fn resolve<'a>(emu: &Emulator, caller: &Caller, ids: &'a [String]) -> Vec<Result<usize, &'a str>> {
+    ids.iter()
+        .map(|id| {
+            emu.host_index(id)
+                .filter(|&i| caller_owns(emu, caller, i))
+                .ok_or(id.as_str())
+        })
+        .collect()
+}
+
+/// The reply about the hosts of a devices request. Fields in alphabetical order, as the
+/// `serde_json::Value` object it replaces wrote them.
+#[derive(Serialize)]
+struct PerDevice<T> {
+    errors: Vec<Value>,
+    meta: Value,
+    resources: Vec<T>,
+}
+
+/// The reply to a request about each of `hosts` ([`resolve`]): `resources` has what `each` makes
+/// of the caller's hosts (by host index, in order), `errors` a 404 for every other id; 404 when
+/// no id was found. Serialised straight into the body, without a `Value` tree per host.
+fn per_device<T: Serialize>(
+    hosts: &[Result<usize, &str>],
+    mut each: impl FnMut(usize) -> T,
 ) -> Response {
-    let mut found = Vec::new();
+    let mut found = Vec::with_capacity(hosts.len());
     let mut errors = Vec::new();
-    for id in ids {
-        match emu.host_index(id).filter(|&i| caller_owns(emu, caller, i)) {
-            Some(i) => found.push(each(i)),
-            None => errors.push(device_not_found(id)),
+    for h in hosts {
+        match *h {
+            Ok(i) => found.push(each(i)),
+            Err(id) => errors.push(device_not_found(id)),
         }
     }
     let status = if found.is_empty() {
@@ -345,10 +414,19 @@ fn per_device(
     } else {
         StatusCode::OK
     };
-    json_reply(
-        status,
-        &json!({ "meta": meta(PoweredBy::Devices), "resources": found, "errors": errors }),
-    )
+    let reply = PerDevice {
+        errors,
+        meta: meta(PoweredBy::Devices),
+        resources: found,
+    };
+    // A body of 5,000 devices is about 3 MB: start near that rather than grow by doubling.
+    let mut body = Vec::with_capacity(256 + 640 * reply.resources.len());
+    match serde_json::to_writer(&mut body, &reply) {
+        Ok(()) => raw_json_reply(status, body),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 500, e.to_string())
+            .by(PoweredBy::Devices)
+            .into_response(),
+    }
 }
 
 /// `GET /devices/entities/devices/v2?ids=...` (at most 100 ids)
@@ -371,16 +449,28 @@ pub async fn online_state(Call { emu, caller, q }: Call) -> ApiResult {
             ApiError::bad_request("ids: between 1 and 100 ids are required").by(PoweredBy::Devices),
         );
     }
-    let inner = emu.lock();
-    Ok(per_device(&emu, &caller, &ids, |i| {
+    let hosts = resolve(&emu, &caller, &ids);
+    let online: Vec<bool> = {
+        let inner = emu.lock();
+        hosts
+            .iter()
+            .filter_map(|r| r.ok())
+            .map(|i| inner.online.get(i).copied().unwrap_or(false))
+            .collect()
+    };
+    let mut online = online.into_iter();
+    Ok(per_device(&hosts, |i| {
         let h = &emu.world.hosts()[i];
-        let online = inner.online.get(i).copied().unwrap_or(false);
-        json!({
-            "id": h.aid,
-            "cid": h.cid,
-            "state": if online { "online" } else { "offline" },
-            "last_seen": h.last_seen,
-        })
+        OnlineState {
+            cid: &h.cid,
+            id: &h.aid,
+            last_seen: &h.last_seen,
+            state: if online.next().unwrap_or(false) {
+                "online"
+            } else {
+                "offline"
+            },
+        }
     }))
 }
 
@@ -482,4 +572,83 @@ pub fn caller_owns(emu: &Emulator, caller: &Caller, host: usize) -> bool {
         .hosts()
         .get(host)
         .is_some_and(|h| h.cid == caller.cid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::{World, WorldConfig};
+
+    /// The `Value` tree device details were built as: the direct serialisation must give the
+    /// same bytes.
+    fn reference(h: &Host, status: &str) -> Value {
+        json!({
+            "device_id": h.aid,
+            "cid": h.cid,
+            "hostname": h.hostname,
+            "platform_name": h.platform.api_name(),
+            "platform_id": platform_id(h),
+            "os_version": h.os_version,
+            "agent_version": h.agent_version,
+            "local_ip": h.local_ip,
+            "connection_ip": h.local_ip,
+            "external_ip": h.external_ip,
+            "mac_address": h.mac_address,
+            "product_type_desc": h.product_type_desc,
+            "machine_domain": h.machine_domain,
+            "system_manufacturer": h.system_manufacturer,
+            "first_seen": h.first_seen,
+            "last_seen": h.last_seen,
+            "modified_timestamp": h.last_seen,
+            "status": status,
+            "tags": h.tags,
+            "groups": [],
+        })
+    }
+
+    #[test]
+    fn device_details_serialise_as_the_value_tree_did() {
+        let world = World::new(&WorldConfig {
+            hosts: 600,
+            child_cids: 2,
+            ..WorldConfig::default()
+        });
+        let mut hosts: Vec<Host> = world.hosts().to_vec();
+        // Text that needs escaping, and more than one tag.
+        hosts[0].hostname = "WS-\"quoted\"\\back\u{1b}[0m-ünï".into();
+        hosts[0].tags = vec!["a\"b".into(), "FalconGroupingTags/x".into()];
+        for (i, h) in hosts.iter().enumerate() {
+            let status = ["normal", "contained", "containment_pending"][i % 3];
+            let ours = serde_json::to_vec(&DeviceSwagger::new(h, status)).expect("json");
+            let theirs = serde_json::to_vec(&reference(h, status)).expect("json");
+            assert_eq!(ours, theirs, "host {i}");
+            let online = OnlineState {
+                cid: &h.cid,
+                id: &h.aid,
+                last_seen: &h.last_seen,
+                state: "online",
+            };
+            let theirs = json!({
+                "id": h.aid, "cid": h.cid, "state": "online", "last_seen": h.last_seen,
+            });
+            assert_eq!(
+                serde_json::to_vec(&online).expect("json"),
+                serde_json::to_vec(&theirs).expect("json")
+            );
+        }
+        let reply = PerDevice {
+            errors: vec![device_not_found("x")],
+            meta: json!({"query_time": 0.5, "powered_by": "device-api", "trace_id": "t"}),
+            resources: vec![DeviceSwagger::new(&hosts[1], "normal")],
+        };
+        let theirs = json!({
+            "meta": reply.meta,
+            "resources": [reference(&hosts[1], "normal")],
+            "errors": [device_not_found("x")],
+        });
+        assert_eq!(
+            serde_json::to_vec(&reply).expect("json"),
+            serde_json::to_vec(&theirs).expect("json")
+        );
+    }
 }

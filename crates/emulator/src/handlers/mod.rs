@@ -42,7 +42,11 @@ impl FromRequestParts<Arc<Emulator>> for Call {
         parts: &mut Parts,
         emu: &Arc<Emulator>,
     ) -> Result<Self, Self::Rejection> {
-        let Extension(caller) = Extension::<Caller>::from_request_parts(parts, emu).await?;
+        // Taken rather than cloned: the gateway put it there for this extractor alone.
+        let caller = match parts.extensions.remove::<Caller>() {
+            Some(c) => c,
+            None => Extension::<Caller>::from_request_parts(parts, emu).await?.0,
+        };
         Ok(Call {
             emu: emu.clone(),
             caller,

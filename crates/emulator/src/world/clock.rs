@@ -77,17 +77,60 @@ pub fn windows(t: i64) -> String {
 pub fn write_windows(out: &mut String, t: i64) {
     use std::fmt::Write as _;
     let p = parts(t);
-    let (h12, ampm) = match p.h {
-        0 => (12, "AM"),
-        1..=11 => (p.h, "AM"),
-        12 => (12, "PM"),
-        h => (h - 12, "PM"),
-    };
+    let (h12, ampm) = h12(p.h);
     let _ = write!(
         out,
         "{}/{}/{} {}:{:02}:{:02} {}",
         p.mo, p.d, p.y, h12, p.mi, p.s, ampm
     );
+}
+
+/// [`rfc3339`], appended to a byte buffer.
+pub fn push_rfc3339(out: &mut Vec<u8>, t: i64) {
+    use super::out as o;
+    let p = parts(t);
+    o::i64_zero(out, p.y, 4);
+    out.push(b'-');
+    o::u64_zero(out, p.mo.into(), 2);
+    out.push(b'-');
+    o::u64_zero(out, p.d.into(), 2);
+    out.push(b'T');
+    o::u64_zero(out, p.h.into(), 2);
+    out.push(b':');
+    o::u64_zero(out, p.mi.into(), 2);
+    out.push(b':');
+    o::u64_zero(out, p.s.into(), 2);
+    out.push(b'Z');
+}
+
+/// [`windows`], appended to a byte buffer.
+pub fn push_windows(out: &mut Vec<u8>, t: i64) {
+    use super::out as o;
+    let p = parts(t);
+    let (h12, ampm) = h12(p.h);
+    o::u64(out, p.mo.into());
+    out.push(b'/');
+    o::u64(out, p.d.into());
+    out.push(b'/');
+    o::i64(out, p.y);
+    out.push(b' ');
+    o::u64(out, h12.into());
+    out.push(b':');
+    o::u64_zero(out, p.mi.into(), 2);
+    out.push(b':');
+    o::u64_zero(out, p.s.into(), 2);
+    out.push(b' ');
+    out.extend_from_slice(ampm.as_bytes());
+}
+
+/// The 12-hour clock's hour and AM/PM of an hour 0-23.
+fn h12(h: u32) -> (u32, &'static str) {
+    match h {
+        0 => (12, "AM"),
+        1..=11 => (h, "AM"),
+        12 => (12, "PM"),
+        h => (h - 12, "PM"),
+    }
 }
 
 /// `Nov 22 10:15` for recent times, `Nov 22  2025` for older ones (like `ls -l`).
@@ -126,6 +169,17 @@ mod tests {
         assert_eq!(unix_ls(NOW), "Nov 22 10:15");
         assert_eq!(unix_ls(NOW - 400 * 86_400), "Oct 18  2025");
         assert_eq!(ctime(NOW), "Sun Nov 22 10:15:03 2026");
+        let step = 86_400 * 365 * 20 + 3_607;
+        for t in (-200 * 365 * 86_400..400 * 365 * 86_400)
+            .step_by(step)
+            .chain([NOW, 0, -1, NOW + 12 * 3600, NOW + 13 * 3600 + 61])
+        {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            push_rfc3339(&mut a, t);
+            push_windows(&mut b, t);
+            assert_eq!(String::from_utf8(a).expect("utf8"), rfc3339(t));
+            assert_eq!(String::from_utf8(b).expect("utf8"), windows(t));
+        }
         for d in [-1000, 0, 59, 60, 365, 20_000, 30_000] {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m as i64, dd as i64), d);

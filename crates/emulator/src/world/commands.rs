@@ -4,6 +4,7 @@
 //! file system, processes, registry and other state. Failures *on the host* go to stderr with
 //! host-flavoured messages; effects persist in the host's `HostState`.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -121,6 +122,9 @@ pub(super) struct Ctx<'a> {
     pub host: &'a Host,
     pub extra: &'a HostExtra,
     pub tpl: &'a Template,
+    /// Where `ps` leaves a snapshot to render later instead of its output
+    /// ([`World::execute_deferring`]); `None`: render now.
+    pub defer: Option<&'a Cell<Option<Deferred>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -240,12 +244,15 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn procs(&self, state: &HostState) -> Vec<Proc> {
-        let mut v: Vec<Proc> = system::processes(&self.who(), self.platform())
-            .into_iter()
-            .chain(state.started.iter().cloned())
-            .filter(|p| !state.killed.contains(&p.pid))
-            .collect();
-        v.sort_by_key(|p| p.pid);
+        let mut v = system::processes(&self.who(), self.platform());
+        v.extend(state.started.iter().cloned());
+        if !state.killed.is_empty() {
+            v.retain(|p| !state.killed.contains(&p.pid));
+        }
+        // A host's own processes come in pid order; only started ones can be out of it.
+        if !v.is_sorted_by_key(|p| p.pid) {
+            v.sort_by_key(|p| p.pid);
+        }
         v
     }
 
@@ -275,50 +282,109 @@ impl World {
         command_string: &str,
         library: &dyn CloudLibrary,
     ) -> Result<Execution, Rejection> {
-        let ctx = &self.ctx(host).ok_or_else(not_found)?;
-        let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
-            code: 40012,
-            message: format!("Invalid command line: {e}"),
-        })?;
-        let args = match parse(&tokens) {
-            Some(a) => a,
-            None => {
-                // An empty line: fall back to the base command alone.
-                let base = base_command
-                    .split_whitespace()
-                    .next()
-                    .ok_or_else(not_found)?;
-                Args {
-                    cmd: base.to_string(),
-                    pos: Vec::new(),
-                    flags: Vec::new(),
-                }
+        let ctx = self.ctx(host).ok_or_else(not_found)?;
+        execute_in(&ctx, state, cwd, base_command, command_string, library)
+    }
+
+    /// [`World::execute`], except that output which is a pure function of a snapshot of the
+    /// host (`ps`) is not rendered: its stdout is empty and the snapshot comes back, for
+    /// [`World::render_deferred`] to render later (outside the emulator's lock). Every effect
+    /// on the host is applied now, as `execute` applies it.
+    pub fn execute_deferring(
+        &self,
+        host: usize,
+        state: &mut HostState,
+        cwd: &mut String,
+        base_command: &str,
+        command_string: &str,
+        library: &dyn CloudLibrary,
+    ) -> Result<(Execution, Option<Deferred>), Rejection> {
+        let slot = Cell::new(None);
+        let ctx = Ctx {
+            defer: Some(&slot),
+            ..self.ctx(host).ok_or_else(not_found)?
+        };
+        let exec = execute_in(&ctx, state, cwd, base_command, command_string, library)?;
+        Ok((exec, slot.take()))
+    }
+
+    /// The stdout [`World::execute_deferring`] left to render: exactly what `execute` would
+    /// have written when the command ran.
+    pub fn render_deferred(&self, d: &Deferred) -> Content {
+        let Some(ctx) = self.ctx(d.host) else {
+            return Content::empty();
+        };
+        render_ps(&ctx, &d.snapshot)
+    }
+}
+
+/// `ps` of a host in the state it is in.
+fn render_ps(ctx: &Ctx<'_>, state: &HostState) -> Content {
+    Content::bytes(system::render_ps(
+        &ctx.procs(state),
+        ctx.platform(),
+        ctx.host.hostile,
+    ))
+}
+
+/// What a deferred `ps` needs of the host: its processes as they were when the command ran.
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    host: usize,
+    /// Only `started` and `killed` (all `ps` reads of a host's state).
+    snapshot: HostState,
+}
+
+fn execute_in(
+    ctx: &Ctx<'_>,
+    state: &mut HostState,
+    cwd: &mut String,
+    base_command: &str,
+    command_string: &str,
+    library: &dyn CloudLibrary,
+) -> Result<Execution, Rejection> {
+    let tokens = lexer::tokenize(command_string).map_err(|e| Rejection {
+        code: 40012,
+        message: format!("Invalid command line: {e}"),
+    })?;
+    let args = match parse(&tokens) {
+        Some(a) => a,
+        None => {
+            // An empty line: fall back to the base command alone.
+            let base = base_command
+                .split_whitespace()
+                .next()
+                .ok_or_else(not_found)?;
+            Args {
+                cmd: base.to_string(),
+                pos: Vec::new(),
+                flags: Vec::new(),
             }
-        };
-        // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
-        let words: Vec<String> = if tokens.is_empty() {
-            vec![args.cmd.clone()]
-        } else {
-            tokens.iter().map(|t| t.text.clone()).collect()
-        };
-        // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
-        // host, which answers on stderr (what the real API does there is undocumented).
-        if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
-            && e.refused_by_api()
-        {
-            let (code, message) = e.api_rejection();
-            return Err(Rejection { code, message });
         }
-        if state.history.len() >= 1000 {
-            state.history.remove(0);
-        }
-        state.history.push(command_string.trim().to_string());
-        match args.cmd.as_str() {
-            "runscript" => runscript(ctx, state, cwd, &args, library),
-            "put" => put(ctx, state, cwd, &args, library),
-            "put-and-run" => put_and_run(ctx, state, &args, library),
-            _ => Ok(dispatch(ctx, state, cwd, &args)),
-        }
+    };
+    // What the API refuses before the host sees the line: the same catalog rtrsh checks with.
+    let words: Vec<String> = if tokens.is_empty() {
+        vec![args.cmd.clone()]
+    } else {
+        tokens.iter().map(|t| t.text.clone()).collect()
+    };
+    // Only what the API is known to refuse; a missing argument or an unknown flag reaches the
+    // host, which answers on stderr (what the real API does there is undocumented).
+    if let Err(e) = catalog::validate(&words, Some(ctx.platform()))
+        && e.refused_by_api()
+    {
+        let (code, message) = e.api_rejection();
+        return Err(Rejection { code, message });
+    }
+    if state.history.len() >= 1000 {
+        state.history.remove(0);
+    }
+    state.history.push(command_string.trim().to_string());
+    match args.cmd.as_str() {
+        "runscript" => runscript(ctx, state, cwd, &args, library),
+        "put" => put(ctx, state, cwd, &args, library),
+        "put-and-run" => put_and_run(ctx, state, &args, library),
+        _ => Ok(dispatch(ctx, state, cwd, &args)),
     }
 }
 
@@ -329,11 +395,20 @@ fn dispatch(ctx: &Ctx<'_>, state: &mut HostState, cwd: &mut String, a: &Args) ->
         "ls" => ls(ctx, state, cwd, a),
         "cat" => cat(ctx, state, cwd, a),
         "filehash" => filehash(ctx, state, cwd, a),
-        "ps" => out_content(Content::bytes(system::render_ps(
-            &ctx.procs(state),
-            ctx.platform(),
-            ctx.host.hostile,
-        ))),
+        "ps" => match ctx.defer {
+            Some(slot) => {
+                slot.set(Some(Deferred {
+                    host: ctx.index,
+                    snapshot: HostState {
+                        started: state.started.clone(),
+                        killed: state.killed.clone(),
+                        ..HostState::default()
+                    },
+                }));
+                out_content(Content::empty())
+            }
+            None => out_content(render_ps(ctx, state)),
+        },
         "netstat" => {
             if a.flags.iter().any(|(n, _)| n.contains('r')) {
                 out(system::render_routes(&ctx.who(), ctx.platform()))

@@ -15,6 +15,7 @@ mod clock;
 mod commands;
 mod fs;
 mod hosts;
+mod out;
 mod paths;
 mod planted;
 mod registry;
@@ -30,7 +31,7 @@ use crate::content::Content;
 use rtrsh_command::Platform;
 
 pub use clock::NOW;
-pub use commands::available;
+pub use commands::{Deferred, available};
 pub use hosts::OLD_KIOSK;
 pub use planted::Planted;
 pub use system::HOSTILE_PROC_NAME;
@@ -290,6 +291,7 @@ impl World {
             host: h,
             extra,
             tpl,
+            defer: None,
         })
     }
 

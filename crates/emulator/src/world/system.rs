@@ -3,9 +3,11 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use super::clock;
 use super::fs::Who;
+use super::out;
 use crate::rng::Rng;
 use rtrsh_command::Platform;
 
@@ -377,6 +379,12 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
         Platform::Windows => 4,
         Platform::Linux | Platform::Mac => 1,
     };
+    // `DOMAIN\user` of the logged-on user's processes, built once per host.
+    let win_user = if platform == Platform::Windows {
+        format!("{}\\{}", netbios(who), who.user)
+    } else {
+        String::new()
+    };
     for (i, (name, path, parent, as_user, ws)) in specs.iter().enumerate() {
         if i > 0 {
             pid += match platform {
@@ -396,7 +404,7 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
             boot + 60 + r.below((clock::NOW - boot - 60).max(1) as u64) as i64
         };
         let user: Cow<'static, str> = match (platform, *as_user) {
-            (Platform::Windows, true) => format!("{}\\{}", netbios(who), who.user).into(),
+            (Platform::Windows, true) => Cow::Owned(win_user.clone()),
             (Platform::Windows, false) => r"NT AUTHORITY\SYSTEM".into(),
             (_, true) => who.user.to_string().into(),
             (_, false) => "root".into(),
@@ -428,7 +436,7 @@ pub fn processes(who: &Who<'_>, platform: Platform) -> Vec<Proc> {
             path: who
                 .render(r"C:\Users\{user}\Downloads\invoice.pdf.exe")
                 .into(),
-            user: format!("{}\\{}", netbios(who), who.user).into(),
+            user: win_user.clone().into(),
             start: clock::NOW - 2 * 86_400 - 3_500,
             ws_kb: 18_200,
             vm_kb: 96_512,
@@ -475,118 +483,138 @@ pub fn netbios(who: &Who<'_>) -> String {
     }
 }
 
-fn mmss(ms: u64) -> String {
-    let mut out = String::with_capacity(12);
-    write_mmss(&mut out, ms);
-    out
-}
-
-/// [`mmss`], appended to `out`.
-fn write_mmss(out: &mut String, ms: u64) {
+/// `H:MM:SS.mmm` of a duration in milliseconds.
+fn push_mmss(buf: &mut Vec<u8>, ms: u64) {
     let s = ms / 1000;
-    let _ = write!(
-        out,
-        "{}:{:02}:{:02}.{:03}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60,
-        ms % 1000
-    );
+    out::u64(buf, s / 3600);
+    buf.push(b':');
+    out::u64_zero(buf, (s / 60) % 60, 2);
+    buf.push(b':');
+    out::u64_zero(buf, s % 60, 2);
+    buf.push(b'.');
+    out::u64_zero(buf, ms % 1000, 3);
 }
 
-/// Appends `cell` to `out`, then spaces up to `width` characters (`{:<width}` without a
-/// `String` per cell).
-fn pad(out: &mut String, width: usize, cell: impl FnOnce(&mut String)) {
-    let start = out.len();
-    cell(out);
-    let used = out[start..].chars().count();
-    for _ in used..width {
-        out.push(' ');
-    }
-}
-
-/// `ps` output.
-pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
+/// The two header lines of Windows `ps`.
+static WINDOWS_PS_HEADER: LazyLock<String> = LazyLock::new(|| {
     let mut s = String::new();
+    for cells in [
+        [
+            "Name",
+            "Id",
+            "Start Time (UTC)",
+            "User Time",
+            "Kernel Time",
+            "WorkingSet(Kb)",
+            "VirtualMem(Kb)",
+        ],
+        [
+            "----",
+            "--",
+            "----------------",
+            "---------",
+            "-----------",
+            "--------------",
+            "--------------",
+        ],
+    ] {
+        let [a, b, c, d, e, f, g] = cells;
+        let _ = writeln!(s, "{a:<40}{b:<10}{c:<26}{d:<16}{e:<16}{f:<18}{g:<18}");
+    }
+    s
+});
+
+/// The header line of Linux and macOS `ps`.
+static UNIX_PS_HEADER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{:>7} {:>7} {:<10} {:<20} {:>10} {:>10} {:>12}  COMMAND\n",
+        "PID", "PPID", "USER", "START (UTC)", "RSS(KB)", "VSZ(KB)", "TIME"
+    )
+});
+
+/// `ps` output. Written straight into bytes: this runs once per host of a batch `ps`.
+pub fn render_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
+    let mut s: Vec<u8>;
     match platform {
         Platform::Windows => {
-            let _ = writeln!(
-                s,
-                "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
-                "Name",
-                "Id",
-                "Start Time (UTC)",
-                "User Time",
-                "Kernel Time",
-                "WorkingSet(Kb)",
-                "VirtualMem(Kb)"
-            );
-            let _ = writeln!(
-                s,
-                "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
-                "----",
-                "--",
-                "----------------",
-                "---------",
-                "-----------",
-                "--------------",
-                "--------------"
-            );
-            s.reserve(procs.len() * 146);
+            // Rows are 145 bytes unless a cell overflows its column; the output is kept (as a
+            // command's stdout) for as long as the command, so size it to fit.
+            s = Vec::with_capacity(WINDOWS_PS_HEADER.len() + procs.len() * 145 + 96);
+            s.extend_from_slice(WINDOWS_PS_HEADER.as_bytes());
             for p in procs {
-                pad(&mut s, 40, |o| o.push_str(&p.name));
-                pad(&mut s, 10, |o| {
-                    let _ = write!(o, "{}", p.pid);
-                });
-                pad(&mut s, 26, |o| clock::write_windows(o, p.start));
-                pad(&mut s, 16, |o| write_mmss(o, p.cpu_ms * 2 / 3));
-                pad(&mut s, 16, |o| write_mmss(o, p.cpu_ms / 3));
-                pad(&mut s, 18, |o| {
-                    let _ = write!(o, "{}", p.ws_kb);
-                });
-                pad(&mut s, 18, |o| {
-                    let _ = write!(o, "{}", p.vm_kb);
-                });
-                s.push('\n');
+                out::left(&mut s, &p.name, 40);
+                let at = s.len();
+                out::u64(&mut s, p.pid.into());
+                out::pad_left_aligned(&mut s, at, 10);
+                let at = s.len();
+                clock::push_windows(&mut s, p.start);
+                out::pad_left_aligned(&mut s, at, 26);
+                let at = s.len();
+                push_mmss(&mut s, p.cpu_ms * 2 / 3);
+                out::pad_left_aligned(&mut s, at, 16);
+                let at = s.len();
+                push_mmss(&mut s, p.cpu_ms / 3);
+                out::pad_left_aligned(&mut s, at, 16);
+                let at = s.len();
+                out::u64(&mut s, p.ws_kb);
+                out::pad_left_aligned(&mut s, at, 18);
+                let at = s.len();
+                out::u64(&mut s, p.vm_kb);
+                out::pad_left_aligned(&mut s, at, 18);
+                s.push(b'\n');
             }
         }
         Platform::Linux | Platform::Mac => {
-            let _ = writeln!(
-                s,
-                "{:>7} {:>7} {:<10} {:<20} {:>10} {:>10} {:>12}  COMMAND",
-                "PID", "PPID", "USER", "START (UTC)", "RSS(KB)", "VSZ(KB)", "TIME"
-            );
+            // 86 bytes of columns per row, then the command.
+            let commands: usize = procs
+                .iter()
+                .map(|p| match p.path.len() {
+                    0 => p.name.len() + 2,
+                    n => n,
+                })
+                .sum();
+            s = Vec::with_capacity(UNIX_PS_HEADER.len() + procs.len() * 86 + commands + 96);
+            s.extend_from_slice(UNIX_PS_HEADER.as_bytes());
+            let mut cell = Vec::with_capacity(32);
             for p in procs {
-                let cmd: Cow<'_, str> = if p.path.is_empty() {
-                    format!("[{}]", p.name).into()
+                out::u64_right(&mut s, p.pid.into(), 7);
+                s.push(b' ');
+                out::u64_right(&mut s, p.ppid.into(), 7);
+                s.push(b' ');
+                out::left(&mut s, &p.user, 10);
+                s.push(b' ');
+                let at = s.len();
+                clock::push_rfc3339(&mut s, p.start);
+                out::pad_left_aligned(&mut s, at, 20);
+                s.push(b' ');
+                out::u64_right(&mut s, p.ws_kb, 10);
+                s.push(b' ');
+                out::u64_right(&mut s, p.vm_kb, 10);
+                s.push(b' ');
+                cell.clear();
+                push_mmss(&mut cell, p.cpu_ms);
+                out::right(&mut s, &cell, 12);
+                s.extend_from_slice(b"  ");
+                if p.path.is_empty() {
+                    s.push(b'[');
+                    s.extend_from_slice(p.name.as_bytes());
+                    s.push(b']');
                 } else {
-                    Cow::Borrowed(&p.path)
-                };
-                let _ = writeln!(
-                    s,
-                    "{:>7} {:>7} {:<10} {:<20} {:>10} {:>10} {:>12}  {}",
-                    p.pid,
-                    p.ppid,
-                    p.user,
-                    clock::rfc3339(p.start),
-                    p.ws_kb,
-                    p.vm_kb,
-                    mmss(p.cpu_ms),
-                    cmd
-                );
+                    s.extend_from_slice(p.path.as_bytes());
+                }
+                s.push(b'\n');
             }
         }
     }
-    let mut out = s.into_bytes();
     if hostile {
         // A process whose name is not even valid UTF-8.
-        out.extend_from_slice(
+        s.extend_from_slice(
             b"svc\xff\xfehost\xc3\x28.exe\x1b[31m                         9999      ",
         );
-        out.extend_from_slice(clock::windows(clock::NOW - 60).as_bytes());
-        out.extend_from_slice(b"\x07\n");
+        clock::push_windows(&mut s, clock::NOW - 60);
+        s.extend_from_slice(b"\x07\n");
     }
-    out
+    s
 }
 
 /// Local addresses and listening ports of the host's platform.
@@ -1239,4 +1267,161 @@ pub fn render_eventlog_view(
         );
     }
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::{HostState, World, WorldConfig};
+
+    /// The `format!`-based `ps` this module used to write: the fast one must match it byte for
+    /// byte.
+    fn reference_ps(procs: &[Proc], platform: Platform, hostile: bool) -> Vec<u8> {
+        fn mmss(ms: u64) -> String {
+            let s = ms / 1000;
+            format!(
+                "{}:{:02}:{:02}.{:03}",
+                s / 3600,
+                (s / 60) % 60,
+                s % 60,
+                ms % 1000
+            )
+        }
+        let mut s = String::new();
+        match platform {
+            Platform::Windows => {
+                let _ = writeln!(
+                    s,
+                    "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
+                    "Name",
+                    "Id",
+                    "Start Time (UTC)",
+                    "User Time",
+                    "Kernel Time",
+                    "WorkingSet(Kb)",
+                    "VirtualMem(Kb)"
+                );
+                let _ = writeln!(
+                    s,
+                    "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
+                    "----",
+                    "--",
+                    "----------------",
+                    "---------",
+                    "-----------",
+                    "--------------",
+                    "--------------"
+                );
+                for p in procs {
+                    let _ = writeln!(
+                        s,
+                        "{:<40}{:<10}{:<26}{:<16}{:<16}{:<18}{:<18}",
+                        p.name,
+                        p.pid,
+                        clock::windows(p.start),
+                        mmss(p.cpu_ms * 2 / 3),
+                        mmss(p.cpu_ms / 3),
+                        p.ws_kb,
+                        p.vm_kb
+                    );
+                }
+            }
+            Platform::Linux | Platform::Mac => {
+                let _ = writeln!(
+                    s,
+                    "{:>7} {:>7} {:<10} {:<20} {:>10} {:>10} {:>12}  COMMAND",
+                    "PID", "PPID", "USER", "START (UTC)", "RSS(KB)", "VSZ(KB)", "TIME"
+                );
+                for p in procs {
+                    let cmd: Cow<'_, str> = if p.path.is_empty() {
+                        format!("[{}]", p.name).into()
+                    } else {
+                        Cow::Borrowed(&p.path)
+                    };
+                    let _ = writeln!(
+                        s,
+                        "{:>7} {:>7} {:<10} {:<20} {:>10} {:>10} {:>12}  {}",
+                        p.pid,
+                        p.ppid,
+                        p.user,
+                        clock::rfc3339(p.start),
+                        p.ws_kb,
+                        p.vm_kb,
+                        mmss(p.cpu_ms),
+                        cmd
+                    );
+                }
+            }
+        }
+        let mut out = s.into_bytes();
+        if hostile {
+            out.extend_from_slice(
+                b"svc\xff\xfehost\xc3\x28.exe\x1b[31m                         9999      ",
+            );
+            out.extend_from_slice(clock::windows(clock::NOW - 60).as_bytes());
+            out.extend_from_slice(b"\x07\n");
+        }
+        out
+    }
+
+    #[test]
+    fn ps_matches_the_format_based_rendering() {
+        let world = World::new(&WorldConfig {
+            hosts: 2_500,
+            ..WorldConfig::default()
+        });
+        let state = HostState::default();
+        let mut seen = std::collections::HashMap::new();
+        for (i, h) in world.hosts().iter().enumerate() {
+            let n = seen.entry(h.platform).or_insert(0);
+            *n += 1;
+            let ctx = world.ctx(i).expect("host");
+            let procs = ctx.procs(&state);
+            assert_eq!(
+                render_ps(&procs, h.platform, h.hostile),
+                reference_ps(&procs, h.platform, h.hostile),
+                "host {i} ({:?})",
+                h.platform
+            );
+        }
+        assert!(seen.values().all(|&n| n >= 200), "{seen:?}");
+        // Cells wider than their column, characters of several bytes, extreme numbers and times.
+        let odd = |name: &'static str, path: &'static str, user: &'static str, n: u64| Proc {
+            pid: n as u32,
+            ppid: u32::MAX,
+            name: name.into(),
+            path: path.into(),
+            user: user.into(),
+            start: clock::NOW - (n as i64) * 7_919,
+            ws_kb: n,
+            vm_kb: u64::MAX - n,
+            cpu_ms: n.wrapping_mul(1_000_003),
+        };
+        let procs = [
+            odd("", "", "", 0),
+            odd("ünïcødé ✓ 进程.exe", "/opt/ünï/✓", "jösé", 1),
+            odd(
+                HOSTILE_PROC_NAME,
+                "C:\\x",
+                "NT AUTHORITY\\SYSTEM",
+                4_000_000_000,
+            ),
+            odd(
+                "a-process-name-that-is-much-longer-than-forty-characters.exe",
+                "/a",
+                "a-user-longer-than-ten",
+                u64::from(u32::MAX),
+            ),
+            odd("x", "", "root", 1 << 40),
+            odd("y", "/y", "root", 17 * 3_600_000 + 59_999),
+        ];
+        for platform in [Platform::Windows, Platform::Linux, Platform::Mac] {
+            for hostile in [false, true] {
+                assert_eq!(
+                    render_ps(&procs, platform, hostile),
+                    reference_ps(&procs, platform, hostile)
+                );
+            }
+        }
+    }
 }

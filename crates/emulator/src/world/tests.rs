@@ -868,3 +868,47 @@ fn scripts_take_their_sleep_and_stop_at_their_timeout() {
     assert_eq!(e.runtime_ms, 750);
     assert_eq!(e.stderr, "");
 }
+
+#[test]
+fn deferred_ps_renders_what_ps_would_have() {
+    let w = world();
+    for host in [DESKTOP, LINUX, MAC, HOSTILE] {
+        let mut sh = Sh::new(&w, host);
+        // Change what `ps` shows: a process killed, one started (Windows).
+        let ctx = w.ctx(host).expect("host");
+        for p in ctx.procs(&sh.state).iter().rev() {
+            sh.run(&format!("kill {}", p.pid));
+            if !sh.state.is_pristine() {
+                break;
+            }
+        }
+        if w.hosts()[host].platform == rtrsh_command::Platform::Windows {
+            sh.run(r#"run "C:\Windows\System32\cmd.exe" -CommandLine=```/c whoami```"#);
+        }
+        assert!(!sh.state.is_pristine());
+        let (mut state, mut cwd) = (sh.state.clone(), sh.cwd.clone());
+        let direct = w
+            .execute(host, &mut state, &mut cwd, "ps", "ps", &sh.lib)
+            .expect("ps");
+        let (exec, later) = w
+            .execute_deferring(host, &mut sh.state, &mut sh.cwd, "ps", "ps", &sh.lib)
+            .expect("ps");
+        assert!(exec.stdout.is_empty());
+        assert_eq!(exec.stderr, direct.stderr);
+        // The effects are the same: the line is in the history either way.
+        assert_eq!(sh.state.history, state.history);
+        // A later change does not reach the snapshot.
+        let later = later.expect("ps is deferred");
+        sh.run(&format!("kill {}", ctx.procs(&sh.state)[3].pid));
+        assert_eq!(
+            w.render_deferred(&later).to_bytes(),
+            direct.stdout.to_bytes()
+        );
+        // Only `ps` is deferred.
+        let (exec, later) = w
+            .execute_deferring(host, &mut sh.state, &mut sh.cwd, "pwd", "pwd", &sh.lib)
+            .expect("pwd");
+        assert!(later.is_none());
+        assert!(!exec.stdout.is_empty());
+    }
+}
