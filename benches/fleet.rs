@@ -238,9 +238,13 @@ struct Seen {
 }
 
 /// The `status` of a `--json` record without parsing the whole line (it precedes the output).
+/// The record's `status`, found from the end of the line: it follows the output, which is
+/// most of the line (a search from the start cost the bench a CPU-second at 50,000 hosts, on
+/// the cores rtrsh and the emulator share). Quotes inside the output are escaped, so the last
+/// match is the record's own.
 fn status_of(line: &[u8]) -> Option<&str> {
     const KEY: &[u8] = b"\"status\":\"";
-    let at = line.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let at = line.windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
     let end = line[at..].iter().position(|&b| b == b'"')?;
     std::str::from_utf8(&line[at..at + end]).ok()
 }

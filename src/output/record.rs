@@ -385,23 +385,10 @@ fn write_tail<W: Write + ?Sized>(w: &mut W, rec: &CommandRecord) -> io::Result<(
     w.write_all(&line)
 }
 
-/// Pieces in which text is escaped, so no buffer grows with the output.
-const ESCAPE_PIECE: usize = 64 * 1024;
-
-/// `s` as the contents of a JSON string (terminal-safe escapes, no quotes), escaped in pieces
-/// of at most [`ESCAPE_PIECE`] bytes that never split a character.
-fn write_str_contents<W: Write + ?Sized>(w: &mut W, mut s: &str) -> io::Result<()> {
-    while !s.is_empty() {
-        let mut cut = s.len().min(ESCAPE_PIECE);
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let quoted = json::to_line(&s[..cut])?;
-        // `"..."\n`
-        w.write_all(&quoted[1..quoted.len() - 2])?;
-        s = &s[cut..];
-    }
-    Ok(())
+/// `s` as the contents of a JSON string (terminal-safe escapes, no quotes), written straight
+/// to `w` (no buffer grows with the output).
+fn write_str_contents<W: Write + ?Sized>(w: &mut W, s: &str) -> io::Result<()> {
+    json::write_str_contents(w, s)
 }
 
 /// Text kept in memory up to [`STDERR_IN_MEMORY`], then in an unnamed temporary file.
