@@ -135,11 +135,17 @@ async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
     let client = falcon_client(&env);
     let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
     let devices = client.get_devices(&aids).await.expect("devices");
-    let mut fleet = Fleet::new(client, devices, FleetOptions::default());
+    let opts = FleetOptions {
+        // An output in a file counts as 1 MiB: a unit holds two, however small in memory.
+        unit_bytes: 2 * SPILL_ABOVE,
+        ..Default::default()
+    };
+    let mut fleet = Fleet::new(client, devices, opts);
     fleet.check_online().await.expect("online states");
     fleet.connect(&mut |_| {}).await.expect("connect");
     let targets: Vec<HostIdx> = fleet.active().collect();
     let mut outputs: HashMap<String, String> = HashMap::new();
+    let mut per_unit: Vec<usize> = Vec::new();
     fleet
         .run(
             BIG,
@@ -148,6 +154,7 @@ async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
             &targets,
             &CancellationToken::new(),
             &mut |f, unit| {
+                per_unit.push(unit.groups.len());
                 for r in &unit.runs {
                     let RunResult::Output { group, .. } = r.result else {
                         panic!("host {} did not succeed: {:?}", r.host, r.result);
@@ -156,6 +163,7 @@ async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
                     const { assert!(10 * MIB > SPILL_ABOVE) };
                     assert_eq!(stdout.as_str(), None, "kept in a file");
                     assert_eq!(stdout.in_memory_len(), 0);
+                    assert_eq!(stdout.held(), SPILL_ABOVE);
                     assert_eq!(stdout.len(), (10 * MIB) as u64);
                     let name = f.hosts[r.host as usize].device.hostname.to_string();
                     outputs.insert(name, stdout.to_string_whole().expect("reads back"));
@@ -175,6 +183,10 @@ async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
         .collect();
     let files = files_by_host(&env, &hosts).await;
     assert_eq!(outputs.len(), 3);
+    assert!(
+        per_unit.iter().all(|&n| n <= 2),
+        "open files held per unit: {per_unit:?}"
+    );
     for (name, text) in &outputs {
         assert!(
             *text == files[name],
@@ -244,5 +256,53 @@ async fn large_fleet_outputs_come_out_whole_as_json_and_through_a_local_redirect
             *got == want,
             "{name}: the prefixed lines differ from the file's"
         );
+    }
+}
+
+/// Ctrl-C while a large output (read back from its file) is shown on the terminal: the rest of
+/// it is not shown, rtrsh says where it is whole, and the prompt comes back; the saved log
+/// holds it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_showing_a_large_output_and_the_saved_log_keeps_it_whole() {
+    use crate::support::shell::{Pty, converse};
+    const T: std::time::Duration = std::time::Duration::from_secs(180);
+    let env = TestEnv::start(EmulatorConfig {
+        chunk_size: MIB as u64,
+        ..fast()
+    })
+    .await;
+    let aids = env.online_windows_aids(2).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sh = rtrsh(&env)
+        .aids(&aids)
+        .args(["--no-transcript", "--output-dir"])
+        .args([dir.path().to_string_lossy().to_string()])
+        .env("NO_COLOR", "1");
+    let screen = converse(move || {
+        let mut t = Pty::spawn(&sh);
+        t.expect("[2 hosts] ", T);
+        t.expect("> ", T);
+        t.line(r"cat C:\Logs\big-100mb.log");
+        // The first line of a host's log is on the screen: the output is being shown.
+        t.expect("2026-01-01T00:00:00Z", T);
+        t.ctrl_c();
+        let screen = t.expect("[2 hosts] ", T);
+        t.ctrl_d();
+        assert_eq!(t.wait_exit(T), 0);
+        screen
+    })
+    .await;
+    assert!(screen.contains("is not shown"), "{screen}");
+    assert!(screen.contains("it is whole in"), "{screen}");
+    // Each host's log holds its whole 100 MiB output.
+    let logs: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .expect("the output folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    for log in logs {
+        let len = std::fs::metadata(&log).expect("log").len();
+        assert!(len > 100 * MIB as u64, "{}: {len} bytes", log.display());
     }
 }

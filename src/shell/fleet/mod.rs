@@ -267,6 +267,7 @@ impl FleetShell<'_> {
         // The directory completion lists (set at the prompt; scripts complete nothing).
         let cwd = self.rep.cwd().unwrap_or_default();
         let printer = &mut self.printer;
+        printer.interrupt = Some(cancel.clone());
         let tier = plan.tier;
         let report = self
             .fleet

@@ -153,6 +153,9 @@ pub struct Printer {
     pub parsed: bool,
     /// Each host's full output, saved per host (`None`: `--no-save-output`).
     saved: Option<crate::output::saved::SavedOutput>,
+    /// The current command's Ctrl-C: a long output being shown on the terminal stops there
+    /// (it is whole in the saved output and the records).
+    pub interrupt: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Printer {
@@ -187,6 +190,7 @@ impl Printer {
             collect: None,
             parsed: false,
             saved: None,
+            interrupt: None,
         }
     }
 
@@ -661,10 +665,37 @@ impl Printer {
                 self.header(&title);
                 self.shown.insert(grp.key, label(fleet, grp.hosts[0]));
                 let out = &mut self.out;
+                // An output read back from its file (over 1 MiB) is checked for Ctrl-C between
+                // its pieces; one in memory is shown whole, as it always was.
+                let interrupt = self
+                    .interrupt
+                    .as_ref()
+                    .filter(|_| grp.stdout.as_str().is_none());
+                let mut cut = false;
                 let r = grp
                     .stdout
-                    .for_each(|piece| out.write_all(piece.as_bytes()))
+                    .for_each(|piece| {
+                        if interrupt.is_some_and(|c| c.is_cancelled()) {
+                            cut = true;
+                            return Err(std::io::Error::from(std::io::ErrorKind::Interrupted));
+                        }
+                        out.write_all(piece.as_bytes())
+                    })
                     .and_then(|_| self.out.finish());
+                if cut {
+                    let _ = self.out.finish();
+                    let _ = writeln!(self.out.get_mut());
+                    let _ = self.out.get_mut().flush();
+                    let whole = match &self.saved {
+                        Some(s) => format!("; it is whole in {}", s.dir().display()),
+                        None => String::new(),
+                    };
+                    self.notice(&format!(
+                        "Ctrl-C: the rest of {title}'s output ({} bytes) is not shown{whole}",
+                        grp.stdout.len()
+                    ));
+                    continue;
+                }
                 self.note_io(r);
                 if !grp.stdout.ends_line() {
                     let r = self.out.get_mut().write_all(b"\n");

@@ -166,7 +166,7 @@ impl Grouper {
     fn bytes(&self) -> usize {
         self.groups
             .iter()
-            .map(|g| g.stdout.in_memory_len() + g.stderr.len())
+            .map(|g| g.stdout.held() + g.stderr.len())
             .sum()
     }
 }

@@ -71,6 +71,16 @@ impl Text {
         }
     }
 
+    /// What it costs to hold until shown, in bytes, for the budget of a unit of results: its
+    /// length in memory; a file's text counts as [`SPILL_ABOVE`] (an open file each), so a
+    /// unit holds a handful of them, never one per host of a large fleet.
+    pub fn held(&self) -> usize {
+        match &self.repr {
+            Repr::Mem(s) => s.len(),
+            Repr::File(_) => SPILL_ABOVE,
+        }
+    }
+
     /// The text, when it is in memory.
     pub fn as_str(&self) -> Option<&str> {
         match &self.repr {
