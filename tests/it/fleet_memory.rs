@@ -20,17 +20,32 @@ use crate::support::{TestEnv, fast};
 const CHUNK: usize = 128 * 1024;
 const MIB: usize = 1 << 20;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
+/// A fleet of `n` online Windows hosts of an emulator with `chunk`-byte chunks, connected,
+/// with its targets.
+async fn connected_fleet(
+    chunk: usize,
+    n: usize,
+    opts: FleetOptions,
+) -> (TestEnv, Fleet, Vec<HostIdx>) {
     let env = TestEnv::start(EmulatorConfig {
-        chunk_size: CHUNK as u64,
+        chunk_size: chunk as u64,
         ..fast()
     })
     .await;
-    let aids = env.online_windows_aids(8).await;
+    let aids = env.online_windows_aids(n).await;
     let client = falcon_client(&env);
     let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
     let devices = client.get_devices(&aids).await.expect("devices");
+    let mut fleet = Fleet::new(client, devices, opts);
+    fleet.check_online().await.expect("online states");
+    let report = fleet.connect(&mut |_| {}).await.expect("connect");
+    assert_eq!(report.connected, n);
+    let targets: Vec<HostIdx> = fleet.active().collect();
+    (env, fleet, targets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
     let opts = FleetOptions {
         // A unit is handed on once it holds 1.5 MiB: two of these 1 MiB outputs.
         unit_bytes: MIB + MIB / 2,
@@ -38,11 +53,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
         first_chunks_kept: 3 * CHUNK,
         ..Default::default()
     };
-    let mut fleet = Fleet::new(client, devices, opts);
-    fleet.check_online().await.expect("online states");
-    let report = fleet.connect(&mut |_| {}).await.expect("connect");
-    assert_eq!(report.connected, aids.len());
-    let targets: Vec<HostIdx> = fleet.active().collect();
+    let (env, mut fleet, targets) = connected_fleet(CHUNK, 8, opts).await;
     let line = r"cat C:\Logs\big-1mb.log";
     let mut units = Vec::new();
     let mut outputs: HashMap<HostIdx, (String, String)> = HashMap::new();
@@ -75,7 +86,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
             },
         )
         .await;
-    assert_eq!(outputs.len(), aids.len(), "every host once");
+    assert_eq!(outputs.len(), targets.len(), "every host once");
     // No unit holds more than its limit plus the one output that crossed it.
     assert!(units.len() >= 4, "{units:?}");
     assert!(
@@ -99,7 +110,7 @@ async fn large_outputs_arrive_in_bounded_units_and_every_host_once() {
             refetched += 1;
         }
     }
-    assert_eq!(refetched, aids.len() - 3, "chunk 0 kept for three hosts");
+    assert_eq!(refetched, targets.len() - 3, "chunk 0 kept for three hosts");
 }
 
 const BIG: &str = r"cat C:\Logs\big-10mb.log";
@@ -126,24 +137,12 @@ async fn files_by_host(env: &TestEnv, hosts: &[(String, String)]) -> HashMap<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
-    let env = TestEnv::start(EmulatorConfig {
-        chunk_size: MIB as u64,
-        ..fast()
-    })
-    .await;
-    let aids = env.online_windows_aids(3).await;
-    let client = falcon_client(&env);
-    let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
-    let devices = client.get_devices(&aids).await.expect("devices");
     let opts = FleetOptions {
         // An output in a file counts as 1 MiB: a unit holds two, however small in memory.
         unit_bytes: 2 * SPILL_ABOVE,
         ..Default::default()
     };
-    let mut fleet = Fleet::new(client, devices, opts);
-    fleet.check_online().await.expect("online states");
-    fleet.connect(&mut |_| {}).await.expect("connect");
-    let targets: Vec<HostIdx> = fleet.active().collect();
+    let (env, mut fleet, targets) = connected_fleet(MIB, 3, opts).await;
     let mut outputs: HashMap<String, String> = HashMap::new();
     let mut per_unit: Vec<usize> = Vec::new();
     fleet
