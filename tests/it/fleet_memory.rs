@@ -20,6 +20,17 @@ use crate::support::{TestEnv, fast};
 const CHUNK: usize = 128 * 1024;
 const MIB: usize = 1 << 20;
 
+/// An emulator with `chunk`-byte chunks, and `n` of its online Windows hosts.
+async fn windows_hosts(chunk: usize, n: usize) -> (TestEnv, Vec<String>) {
+    let env = TestEnv::start(EmulatorConfig {
+        chunk_size: chunk as u64,
+        ..fast()
+    })
+    .await;
+    let aids = env.online_windows_aids(n).await;
+    (env, aids)
+}
+
 /// A fleet of `n` online Windows hosts of an emulator with `chunk`-byte chunks, connected,
 /// with its targets.
 async fn connected_fleet(
@@ -27,12 +38,7 @@ async fn connected_fleet(
     n: usize,
     opts: FleetOptions,
 ) -> (TestEnv, Fleet, Vec<HostIdx>) {
-    let env = TestEnv::start(EmulatorConfig {
-        chunk_size: chunk as u64,
-        ..fast()
-    })
-    .await;
-    let aids = env.online_windows_aids(n).await;
+    let (env, aids) = windows_hosts(chunk, n).await;
     let client = falcon_client(&env);
     let aids: Vec<rtrsh_client::Aid> = aids.into_iter().map(Into::into).collect();
     let devices = client.get_devices(&aids).await.expect("devices");
@@ -196,12 +202,7 @@ async fn outputs_above_the_spill_size_are_kept_in_files_and_read_back_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_fleet_outputs_come_out_whole_as_json_and_through_a_local_redirect() {
-    let env = TestEnv::start(EmulatorConfig {
-        chunk_size: MIB as u64,
-        ..fast()
-    })
-    .await;
-    let aids = env.online_windows_aids(2).await;
+    let (env, aids) = windows_hosts(MIB, 2).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("lines.txt");
     let redirect = format!("{BIG} > {}", file.display());
@@ -265,12 +266,7 @@ async fn large_fleet_outputs_come_out_whole_as_json_and_through_a_local_redirect
 async fn ctrl_c_stops_showing_a_large_output_and_the_saved_log_keeps_it_whole() {
     use crate::support::shell::{Pty, converse};
     const T: std::time::Duration = std::time::Duration::from_secs(180);
-    let env = TestEnv::start(EmulatorConfig {
-        chunk_size: MIB as u64,
-        ..fast()
-    })
-    .await;
-    let aids = env.online_windows_aids(2).await;
+    let (env, aids) = windows_hosts(MIB, 2).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let sh = rtrsh(&env)
         .aids(&aids)

@@ -343,10 +343,7 @@ impl Printer {
                 }
                 let d = &fleet.hosts[r.host as usize].device;
                 // A large output is parsed from its file (parsed commands' outputs rarely are).
-                let whole = match g.stdout.as_str() {
-                    Some(s) => std::borrow::Cow::Borrowed(s),
-                    None => std::borrow::Cow::Owned(g.stdout.to_string_whole().unwrap_or_default()),
-                };
+                let whole = g.stdout.whole().unwrap_or_default();
                 c.add(
                     &d.hostname,
                     &d.device_id,
@@ -434,7 +431,7 @@ impl Printer {
                                 parsed
                                     .entry((*group, platform))
                                     .or_insert_with(|| {
-                                        let whole = g.stdout.to_string_whole().unwrap_or_default();
+                                        let whole = g.stdout.whole().unwrap_or_default();
                                         crate::shell::results::parsed_json(kind, platform, &whole)
                                     })
                                     .clone(),
@@ -490,20 +487,16 @@ impl Printer {
                     out: out.as_mut(),
                     broken_pipe: false,
                 };
-                let unread = if stdout.as_str().is_some() {
-                    line_buf.clear();
-                    // Writing into a Vec cannot fail.
-                    let _ = rec.write_json_line_streamed(
-                        &mut line_buf,
-                        |piece| stdout.for_each(piece),
-                        stderr,
-                    );
+                let in_memory = stdout.as_str().is_some();
+                line_buf.clear();
+                let to: &mut dyn Write = if in_memory { &mut line_buf } else { &mut tee };
+                // The tee never fails (a closed stdout is noted in it), nor does the Vec.
+                let unread = rec
+                    .write_json_line_streamed(to, |piece| stdout.for_each(piece), stderr)
+                    .unwrap_or(None);
+                if in_memory {
                     let _ = tee.write_all(&line_buf);
-                    None
-                } else {
-                    rec.write_json_line_streamed(&mut tee, |piece| stdout.for_each(piece), stderr)
-                        .unwrap_or(None)
-                };
+                }
                 self.broken_pipe |= tee.broken_pipe;
                 if unread.is_some() && was_ok {
                     tally.ok = tally.ok.saturating_sub(1);

@@ -133,6 +133,36 @@ struct InitHost<'a> {
     task_id: String,
 }
 
+impl<'a> InitHost<'a> {
+    /// A host that joined the batch: complete unless queued or late (then 50401).
+    fn joined(
+        aid: &'a str,
+        session_id: String,
+        task_id: String,
+        queued: bool,
+        in_time: bool,
+        query_time: f64,
+        stdout: String,
+    ) -> InitHost<'a> {
+        InitHost {
+            aid,
+            base_command: "pwd",
+            complete: !queued && in_time,
+            errors: if in_time {
+                Value::Array(Vec::new())
+            } else {
+                host_error(50401, "Exceeded maximum timeout")
+            },
+            offline_queued: queued,
+            query_time,
+            session_id,
+            stderr: "",
+            stdout,
+            task_id,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(untagged)]
 enum InitEntry<'a> {
@@ -226,26 +256,19 @@ pub async fn init(Call { emu, caller, q }: Call, body: Bytes) -> ApiResult {
                     let s = &inner.sessions[&sid];
                     resources.insert(
                         aid.as_str(),
-                        InitEntry::Joined(InitHost {
+                        InitEntry::Joined(InitHost::joined(
                             aid,
-                            base_command: "pwd",
-                            complete: !queued && in_time,
-                            errors: if in_time {
-                                Value::Array(Vec::new())
-                            } else {
-                                host_error(50401, "Exceeded maximum timeout")
-                            },
-                            offline_queued: queued,
-                            query_time: latency.min(per_host).as_secs_f64(),
-                            session_id: sid.clone(),
-                            stderr: "",
-                            stdout: if queued || !in_time {
+                            sid.clone(),
+                            task_id,
+                            queued,
+                            in_time,
+                            latency.min(per_host).as_secs_f64(),
+                            if queued || !in_time {
                                 String::new()
                             } else {
                                 s.cwd.clone()
                             },
-                            task_id,
-                        }),
+                        )),
                     );
                     joined.push((host, sid));
                 }
@@ -754,22 +777,16 @@ mod tests {
     #[test]
     fn init_reply_serialises_as_the_value_tree_did() {
         let ok = |aid: &'static str, queued: bool, in_time: bool| {
-            let entry = InitHost {
+            let stdout = if queued { String::new() } else { "C:\\".into() };
+            let entry = InitHost::joined(
                 aid,
-                base_command: "pwd",
-                complete: !queued && in_time,
-                errors: if in_time {
-                    Value::Array(Vec::new())
-                } else {
-                    host_error(50401, "Exceeded maximum timeout")
-                },
-                offline_queued: queued,
-                query_time: 0.3,
-                session_id: "s-1".into(),
-                stderr: "",
-                stdout: if queued { String::new() } else { "C:\\".into() },
-                task_id: "t-1".into(),
-            };
+                "s-1".into(),
+                "t-1".into(),
+                queued,
+                in_time,
+                0.3,
+                stdout,
+            );
             let value = json!({
                 "aid": aid,
                 "session_id": "s-1",

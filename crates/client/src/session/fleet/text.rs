@@ -9,6 +9,7 @@
 //! written once part of the output is there (disk full), the host's result is an error that
 //! says so, never a shortened output.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
@@ -145,18 +146,23 @@ impl Text {
         }
     }
 
-    /// The whole text as a string (read back from its file if need be: for the few uses that
-    /// need it whole, such as parsing a command's records).
-    pub fn to_string_whole(&self) -> io::Result<String> {
+    /// The whole text: borrowed when in memory, read back from its file otherwise (for the
+    /// few uses that need it whole, such as parsing a command's records).
+    pub fn whole(&self) -> io::Result<Cow<'_, str>> {
         if let Repr::Mem(s) = &self.repr {
-            return Ok(s.clone());
+            return Ok(Cow::Borrowed(s));
         }
         let mut out = String::with_capacity(usize::try_from(self.len).unwrap_or(0));
         self.for_each(|piece| {
             out.push_str(piece);
             Ok(())
         })?;
-        Ok(out)
+        Ok(Cow::Owned(out))
+    }
+
+    /// [`Text::whole`], owned.
+    pub fn to_string_whole(&self) -> io::Result<String> {
+        self.whole().map(Cow::into_owned)
     }
 
     /// Gives back spare room of text in memory.
