@@ -134,11 +134,12 @@ fn main() {
             cat100(true),
         ]
     };
-    // `RTRSH_BENCH_ONLY=1MiB` (say): only the runs whose name, without spaces, contains it.
+    // `RTRSH_BENCH_ONLY=1MiB` (say): only the runs whose name, without spaces and followed by
+    // the host count, contains it (`oneround50000`: only the 50,000-host round).
     let only = std::env::var("RTRSH_BENCH_ONLY").unwrap_or_default();
     let scenarios: Vec<Scenario> = scenarios
         .into_iter()
-        .filter(|s| s.name.replace(' ', "").contains(&only))
+        .filter(|s| format!("{}{}", s.name.replace(' ', ""), s.hosts).contains(&only))
         .collect();
     println!(
         "rtrsh fleet bench: connect, then `ps` on every host (--hosts-file, --json; the 1 MiB \

@@ -79,7 +79,7 @@ fn ran_once_each(stats: &Value, out: &Out, command: &str, hosts: &[String]) -> V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_batch_goes_out_in_one_round_even_with_lost_replies() {
-    // 5,000 hosts: five batches of 1,000, more than the four the engine used to send at once.
+    // 5,000 hosts: ten batches of 500, more than the four the engine used to send at once.
     // Each batch waits 3 s on its hosts (far longer than the emulator needs to take in all the
     // others), so batches sent one after another could not all overlap.
     let env = TestEnv::start(EmulatorConfig {
@@ -90,7 +90,9 @@ async fn every_batch_goes_out_in_one_round_even_with_lost_replies() {
     })
     .await;
     let (online, _) = world(&env).await;
-    let batches = online.len().div_ceil(1000) as u64;
+    let batches = online
+        .len()
+        .div_ceil(rtrsh_client::session::fleet::BATCH_HOSTS) as u64;
     assert!(batches >= 5, "{batches}");
     // Two batch replies lost after the command ran: found through the session logs.
     env.fault_once(BATCH_CMD, "drop-after").await;
@@ -248,7 +250,9 @@ async fn a_tenant_that_answers_one_batch_at_a_time_still_gets_every_host_once() 
     })
     .await;
     let (online, _) = world(&env).await;
-    let batches = online.len().div_ceil(1000) as u64;
+    let batches = online
+        .len()
+        .div_ceil(rtrsh_client::session::fleet::BATCH_HOSTS) as u64;
     assert!(batches >= 3, "{batches}");
     let out = on_hosts(&env, &online).commands(["pwd"]).run().await;
     out.expect_code(0);

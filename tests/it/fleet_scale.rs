@@ -48,13 +48,15 @@ async fn ten_thousand_hosts_one_command_every_host_once() {
     assert!(records.iter().all(
         |r| r["status"] == "ok" && crids.contains(r["cloud_request_id"].as_str().unwrap_or(""))
     ));
-    // 10,000 ids: 2 detail requests, 100 online-state requests, batches of 1,000.
+    // 10,000 ids: 2 detail requests, 100 online-state requests, batches of `BATCH_HOSTS`.
     let count = |e: &str| crate::support::endpoint_count(&stats, e);
     assert_eq!(count("POST /devices/entities/devices/v2"), 2);
     assert_eq!(count("GET /devices/entities/online-state/v1"), 100);
     assert_eq!(
         count("POST /real-time-response/combined/batch-command/v1"),
-        online.len().div_ceil(1000) as u64
+        online
+            .len()
+            .div_ceil(rtrsh_client::session::fleet::BATCH_HOSTS) as u64
     );
 }
 

@@ -249,6 +249,7 @@ impl FalconClient {
             .json(body)
             .once()
             .server_wait(Duration::from_secs(secs))
+            .bulk()
             .send()
             .await
     }
@@ -336,7 +337,7 @@ impl FalconClient {
     pub async fn batch_command(
         &self,
         cmd: &BatchCommand<'_>,
-        on_host: &mut dyn FnMut(HostReply<'_>),
+        on_host: &mut (dyn FnMut(HostReply<'_>) + Send),
     ) -> Result<BatchReplyInfo, FalconError> {
         let BatchCommand {
             tier,
@@ -365,10 +366,13 @@ impl FalconClient {
             .json(&body)
             .once()
             .server_wait(Duration::from_secs(secs))
+            .bulk()
             .gate(gate)
             .send()
             .await?;
-        let mut info = parse_batch_reply(&reply.body, path, on_host)?;
+        let parsed = parse_batch_reply(&reply.body, path, on_host);
+        self.recycle(std::mem::take(&mut reply.body));
+        let mut info = parsed?;
         info.trace_id = reply.trace_id.take();
         info.permit = reply.permit.take();
         Ok(info)

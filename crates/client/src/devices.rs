@@ -247,16 +247,28 @@ impl FalconClient {
     /// are left out.
     pub async fn get_devices(&self, ids: &[Aid]) -> Result<Vec<Device>, FalconError> {
         let mut out = Vec::with_capacity(ids.len());
+        // Each request is read and parsed in a task of its own: side by side on the runtime's
+        // threads. Dropping this stops them.
         let mut replies = stream::iter(ids.chunks(DEVICES_PER_REQUEST))
-            .map(|chunk| async move {
+            .map(|chunk| {
+                let client = self.clone();
                 let body = json!({ "ids": chunk });
-                self.post_repeatable("/devices/entities/devices/v2", &body)
-                    .await
+                crate::spawned(async move {
+                    let page = client
+                        .post_repeatable("/devices/entities/devices/v2", &body)
+                        .await
+                        .and_then(|r| {
+                            let page = r.json::<Envelope<Vec<Device>>>();
+                            client.recycle(r.body);
+                            page
+                        });
+                    page.map(|p| p.resources)
+                })
             })
             .buffered(DEVICE_REQUESTS_AT_ONCE);
-        while let Some(reply) = replies.next().await {
-            match reply {
-                Ok(r) => out.extend(r.json::<Envelope<Vec<Device>>>()?.resources),
+        while let Some(page) = replies.next().await {
+            match page {
+                Ok(devices) => out.extend(devices),
                 // 404: none of these ids exist.
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => return Err(e),

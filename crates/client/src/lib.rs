@@ -79,3 +79,51 @@ pub struct Envelope<T> {
     #[serde(default, deserialize_with = "null_default")]
     pub errors: Vec<ApiErrorItem>,
 }
+
+/// `fut` as a task of its own on the runtime (so it runs beside the caller, on another thread
+/// when there is one), awaited through the returned future: dropping that future stops the
+/// task; a panic in the task comes back as a panic here.
+pub(crate) fn spawned<F>(fut: F) -> impl std::future::Future<Output = F::Output> + Send
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(fut));
+    async move {
+        match task.await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Aborted only when this future is dropped, so never awaited then.
+            Err(e) => panic!("a spawned task ended without its result: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spawned;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_spawned_task_gives_its_result_and_stops_when_dropped() {
+        assert_eq!(spawned(async { 6 * 7 }).await, 42);
+        // Dropped before it finishes: the task is stopped, not left running.
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
+        let waiting = spawned(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        let _ = tokio::time::timeout(Duration::from_millis(20), waiting).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!finished.load(Ordering::SeqCst), "the dropped task ran on");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[should_panic(expected = "boom in the task")]
+    async fn a_panic_in_a_spawned_task_comes_back_to_the_caller() {
+        spawned(async { panic!("boom in the task") }).await;
+    }
+}

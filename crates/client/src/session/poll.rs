@@ -329,11 +329,11 @@ pub struct Waiting<'a> {
 }
 
 /// Polls a command's status until it completes, streaming each chunk to `sink`.
-pub async fn poll(
+pub async fn poll<S: OutputSink + ?Sized>(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
-    sink: &mut dyn OutputSink,
+    sink: &mut S,
     wait: Waiting<'_>,
 ) -> Result<Polled, FalconError> {
     poll_starting(
@@ -363,12 +363,12 @@ pub enum Start {
 }
 
 /// [`poll`] from a known starting point ([`Start`]).
-pub async fn poll_starting(
+pub async fn poll_starting<S: OutputSink + ?Sized>(
     client: &FalconClient,
     tier: Tier,
     cloud_request_id: &str,
     start_from: Start,
-    sink: &mut dyn OutputSink,
+    sink: &mut S,
     wait: Waiting<'_>,
 ) -> Result<Polled, FalconError> {
     let Waiting {

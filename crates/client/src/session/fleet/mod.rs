@@ -8,22 +8,26 @@
 //!   (well under the API's 10,000) so that replies stay a few MB, and results arrive batch by
 //!   batch instead of all at the end.
 //! - Fleets go in one round: every batch's init, and every batch's command, goes out side by
-//!   side (up to [`FleetOptions::concurrency`] requests, 64 by default: 64,000 hosts), so the
-//!   wall time is about one sensor round trip whatever the fleet size. The API documents no
-//!   limit on concurrent batch requests; its documented limits are 10,000 hosts per batch and
-//!   6,000 requests a minute per customer, which one round of 64 requests is far from. Should
+//!   side (up to [`FleetOptions::concurrency`] requests, [`BATCHES_AT_ONCE`] by default: 64,000
+//!   hosts), so the wall time is about one sensor round trip whatever the fleet size. The API
+//!   documents no limit on concurrent batch requests; its documented limits are 10,000 hosts per
+//!   batch and 6,000 requests a minute per customer, which one round of 128 requests is far
+//!   from. Should
 //!   the API refuse some of them with 429, the governor waits as it says and sends them again
-//!   (a 429 ran nothing). Only [`REPLIES_AT_ONCE`] replies are read at a time, each handed on
-//!   before the next is read (each connection in flight still has the HTTP client's read
-//!   buffer, ~400 KB).
+//!   (a 429 ran nothing). Only [`REPLIES_AT_ONCE`] replies are read and held at a time, each
+//!   until it has been shown; the others wait in the server and the socket. Batch requests
+//!   use a connection pool of their own (see [`crate::client::BULK_IDLE`]), so few of them
+//!   read ahead with a large buffer. Each batch is a task of its own: one reply is parsed on
+//!   one thread while the last is shown on the other.
 //! - Each batch reply is parsed as a stream ([`crate::batch`]); every host's text is
 //!   hashed and either joins a [`Group`] of identical output (its text is dropped on the spot)
 //!   or starts a new one, so a [`Unit`] holds one copy per distinct output. Hosts whose output
 //!   is larger than one chunk continue in the chunk loop of [`crate::session::poll`] (from the
 //!   chunk 0 the batch reply carried) and are handed on in units of about
 //!   [`FleetOptions::unit_bytes`] as they complete.
-//! - What a command holds of its outputs is bounded whatever the fleet size: one batch reply
-//!   (its body and the outputs it completed), at most [`FleetOptions::first_chunks_kept`] of
+//! - What a command holds of its outputs is bounded whatever the fleet size:
+//!   [`REPLIES_AT_ONCE`] batch replies (the body being parsed and the outputs each completed,
+//!   held until shown), at most [`FleetOptions::first_chunks_kept`] of
 //!   chunk 0 text for hosts waiting for their chunk loop (a host past it fetches its chunk 0
 //!   again), `CHUNK_LOOPS` (16) outputs being fetched, and a unit gathering plus the one
 //!   being shown. With 1 MB outputs that is a few dozen MB, for 2,000 hosts as for 50,000.
@@ -149,8 +153,8 @@ impl Default for FleetOptions {
         FleetOptions {
             queue_offline: false,
             batch_timeout: Duration::from_secs(30),
-            batch_size: 1_000,
-            concurrency: 64,
+            batch_size: BATCH_HOSTS,
+            concurrency: BATCHES_AT_ONCE,
             first_wait: None,
             late_checks_per_second: 25,
             unit_bytes: UNIT_BYTES,
@@ -161,8 +165,17 @@ impl Default for FleetOptions {
     }
 }
 
-/// Batch replies read (and handed on) at once; the others wait in the server and the socket.
-pub const REPLIES_AT_ONCE: usize = 1;
+/// Hosts per batch session by default. A batch's reply is read whole and its outputs held until
+/// shown, [`REPLIES_AT_ONCE`] at a time: at 500 hosts a `ps` reply is ~2.4 MB. Smaller
+/// batches cost more requests for the same fleet (two per 1,000 hosts per command).
+pub const BATCH_HOSTS: usize = 500;
+
+/// Batch requests in flight at once by default: 64,000 hosts in one round.
+pub const BATCHES_AT_ONCE: usize = 128;
+
+/// Batch replies read, handed on or being shown at once; the others wait in the server and the
+/// socket. Two: one is read and parsed on one core while the last is shown on the other.
+pub const REPLIES_AT_ONCE: usize = 2;
 
 /// Commands whose batch request always waits the whole batch timeout: they run long by nature,
 /// so following most hosts one status check at a time would cost more than it saves.
@@ -278,6 +291,9 @@ pub struct Unit {
     /// Hosts sent a read-only command once more: the reply was lost and their logs showed it
     /// never arrived.
     pub resent: usize,
+    /// The batch reply's place among the [`REPLIES_AT_ONCE`] read at once: held until the unit
+    /// has been shown (dropped with it), so the outputs alive at once stay bounded.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// What the background refresh reports.
@@ -375,9 +391,7 @@ fn queue_failure(host: HostIdx, q: &QueuedCommand, s: &QueuedCommandState) -> Un
             sequence_ids: Vec::new(),
             trace_id: None,
         }],
-        error: None,
-        recovered: 0,
-        resent: 0,
+        ..Default::default()
     }
 }
 
@@ -632,10 +646,12 @@ impl Fleet {
         let queue = self.opts.queue_offline;
         // The server's clock had reached this before any init was sent (see `clean_orphans`).
         let floor = client.server_time_floor(std::time::Instant::now());
+        // Each batch's init is sent, read and parsed in a task of its own (side by side on the
+        // runtime's threads); dropping this stops them.
         let mut replies = stream::iter(jobs)
             .map(|(idxs, aids)| {
                 let client = client.clone();
-                async move {
+                crate::spawned(async move {
                     let mut lost = false;
                     let mut r = client.batch_init(&aids, queue, timeout, None).await;
                     // A reply lost after the init took effect: try once more (init changes no
@@ -647,7 +663,7 @@ impl Fleet {
                         r = client.batch_init(&aids, queue, timeout, None).await;
                     }
                     (idxs, r, lost.then_some(aids))
-                }
+                })
             })
             .buffer_unordered(self.opts.concurrency.max(1));
         let mut orphaned: HashSet<Aid> = HashSet::new();
@@ -915,12 +931,14 @@ impl Fleet {
         let work = self.batch_parts(wanted);
         // Each batch hands its units on as they are known (the answers within the first wait,
         // then the rest); one at a time, so a batch waits while the last is being shown.
+        // Batches are tasks of their own: one reads and parses its reply on one core while the
+        // last unit is shown on the other. Dropping the round stops them.
         let (tx, mut rx) = mpsc::channel::<Unit>(1);
         let all = stream::iter(work)
             .map(|(batch_id, part, optional)| {
                 let job = job.clone();
                 let tx = tx.clone();
-                async move { run_batch(job, batch_id, part, optional, tx).await }
+                crate::spawned(run_batch(job, batch_id, part, optional, tx))
             })
             .buffer_unordered(self.opts.concurrency.max(1))
             .collect::<Vec<()>>();
@@ -1413,9 +1431,7 @@ impl Fleet {
                         Check::Arrived(Unit {
                             groups: g.groups,
                             runs: vec![run],
-                            error: None,
-                            recovered: 0,
-                            resent: 0,
+                            ..Default::default()
                         }),
                     )
                 }

@@ -323,6 +323,7 @@ impl Gather {
             error: None,
             recovered: std::mem::take(&mut self.recovered),
             resent: std::mem::take(&mut self.resent),
+            permit: None,
         };
         let _ = units.send(unit).await;
     }
@@ -608,6 +609,7 @@ pub(super) async fn run_batch(
             error,
             recovered: 0,
             resent: 0,
+            permit: permit.take(),
         };
         let _ = units.send(first).await;
         tracing::debug!(
