@@ -183,8 +183,16 @@ struct Inner {
     bodies: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
-/// Reply bodies [`Inner::bodies`] keeps for reuse.
+/// Reply bodies [`Inner::bodies`] keeps for reuse (a fleet holds two batch replies at once).
 const BODIES_KEPT: usize = 2;
+
+/// A body is read into a kept buffer from this size up (batch replies, device details; not a
+/// command's chunk)...
+const BODY_REUSE_FROM: usize = 256 * 1024;
+
+/// ...and a buffer is kept up to this size (a `ps` batch reply is ~2.4 MB, device details of
+/// 5,000 hosts ~5 MB); a larger one is given back to the allocator.
+const BODY_KEEP_MAX: usize = 8 << 20;
 
 /// Idle connections kept for batch requests. A connection that has read a large reply keeps a
 /// read buffer of ~400 KB, and reads that much of its next reply ahead while the reply waits
@@ -834,13 +842,16 @@ impl FalconClient {
     /// Gives a large reply's body back once it has been read, for the next large reply to
     /// fill. A body still shared, or a small one, is simply dropped.
     pub fn recycle(&self, body: Bytes) {
-        if body.len() < 64 * 1024 {
+        if body.len() < BODY_REUSE_FROM {
             return;
         }
         let Ok(body) = body.try_into_mut() else {
             return;
         };
         let mut buffer = Vec::from(body);
+        if buffer.capacity() > BODY_KEEP_MAX {
+            return;
+        }
         buffer.clear();
         let mut kept = self.inner.bodies.lock().unwrap_or_else(|p| p.into_inner());
         if kept.len() < BODIES_KEPT {
@@ -1015,11 +1026,14 @@ async fn read_body(
     let room = usize::try_from(known)
         .unwrap_or(usize::MAX)
         .clamp(first.len() + second.len(), BODY_RESERVE_MAX);
-    let mut body = kept
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .pop()
-        .unwrap_or_default();
+    let mut body = if room >= BODY_REUSE_FROM {
+        kept.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     body.reserve(room);
     body.extend_from_slice(&first);
     drop(first);
