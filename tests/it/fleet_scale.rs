@@ -44,6 +44,17 @@ async fn ten_thousand_hosts_one_command_every_host_once() {
     assert_eq!(logged.len(), online.len());
     let records = out.json_lines();
     assert_eq!(records.len(), online.len());
+    // The summary counts each output once across all batches (an output of many batches too).
+    let distinct: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| r["stdout"].as_str())
+        .collect();
+    let counted = if distinct.len() == 1 {
+        "(1 distinct output,".to_string()
+    } else {
+        format!("({} distinct outputs,", distinct.len())
+    };
+    assert!(out.stderr.contains(&counted), "{counted}: {}", out.stderr);
     let crids: HashSet<&str> = log.iter().map(|(_, c)| c.as_str()).collect();
     assert!(records.iter().all(
         |r| r["status"] == "ok" && crids.contains(r["cloud_request_id"].as_str().unwrap_or(""))

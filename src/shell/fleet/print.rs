@@ -12,7 +12,7 @@
 //! Host text (output, hostnames, API messages) is sanitised before it reaches the terminal
 //! unless `--raw`; the JSON records keep the exact text.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, IsTerminal, Stderr, Stdout, Write};
 use std::time::{Instant, SystemTime};
 
@@ -143,6 +143,9 @@ pub struct Printer {
     pub broken_pipe: bool,
     /// Outputs shown during the current command: key → label of the section that showed it.
     shown: HashMap<[u8; 32], String>,
+    /// Distinct outputs of the current command, by the first 8 bytes of their key (a count,
+    /// so `--json` at 50,000 distinct outputs keeps 0.6 MB, not the labels' 3.7 MB).
+    seen: HashSet<u64>,
     progress: Option<indicatif::ProgressBar>,
     /// The current command's local pipe or file: its stdout goes there, a line per output
     /// line prefixed with the host (`HOST: line`, as pdsh does), instead of sections.
@@ -185,6 +188,7 @@ impl Printer {
             transcript,
             broken_pipe: false,
             shown: HashMap::new(),
+            seen: HashSet::new(),
             progress: None,
             local: None,
             collect: None,
@@ -284,6 +288,7 @@ impl Printer {
     /// Starts a command on `hosts` hosts (a progress bar on a terminal for more than one).
     pub fn begin(&mut self, line: &str, hosts: usize) -> Tally {
         self.shown.clear();
+        self.seen.clear();
         // No bar over a local pipeline's output (it shares the terminal).
         if hosts > 1
             && std::io::stderr().is_terminal()
@@ -528,11 +533,10 @@ impl Printer {
             tally.worst = tally.worst.max(Exit::AuthOrConnection);
         }
         for g in &unit.groups {
-            if !self.shown.contains_key(&g.key) {
+            let mut head = [0u8; 8];
+            head.copy_from_slice(&g.key[..8]);
+            if self.seen.insert(u64::from_le_bytes(head)) {
                 tally.distinct += 1;
-                if self.json {
-                    self.shown.insert(g.key, String::new());
-                }
             }
         }
         tracing::debug!(
