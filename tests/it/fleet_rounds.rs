@@ -131,15 +131,18 @@ async fn every_batch_goes_out_in_one_round_even_with_lost_replies() {
     );
 }
 
-/// A fleet where 10% of the hosts take `slow`: returns the run, the online and the slow hosts.
+/// A fleet of `hosts` where a `share` of them take `slow`: returns the run, the online and the
+/// slow hosts.
 async fn slow_fleet(
+    hosts: usize,
+    share: f64,
     slow: Duration,
     batch_timeout: &str,
 ) -> (TestEnv, Out, Vec<String>, HashSet<String>) {
     let env = TestEnv::start(EmulatorConfig {
-        hosts: 60,
+        hosts,
         offline_share: 0.0,
-        slow_hosts: 0.1,
+        slow_hosts: share,
         slow_latency: slow,
         ..fast()
     })
@@ -183,7 +186,18 @@ fn last_fast_host(at: &HashMap<String, usize>, online: &[String], slow: &HashSet
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_hosts_are_reported_timed_out_at_the_batch_timeout_after_the_rest_is_shown() {
     // Slow hosts take 60 s; the batch timeout is 4 s: they time out, the rest is shown first.
-    let (env, out, online, slow) = slow_fleet(Duration::from_secs(60), "4s").await;
+    // Three batches, whose slow hosts time out at the same moment: named in one line. (1%
+    // slow: few enough for the paced status checks to look at each before the timeout.)
+    let per_batch = rtrsh_client::session::fleet::BATCH_HOSTS;
+    let (env, out, online, slow) =
+        slow_fleet(2 * per_batch + 100, 0.01, Duration::from_secs(60), "4s").await;
+    let batches: HashSet<usize> = online
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| slow.contains(*a))
+        .map(|(i, _)| i / per_batch)
+        .collect();
+    assert!(batches.len() >= 2, "the slow hosts are in {batches:?}");
     out.expect_code(1);
     let stats = env.stats().await;
     let records = ran_once_each(&stats, &out, "ps", &online);
@@ -212,13 +226,25 @@ async fn slow_hosts_are_reported_timed_out_at_the_batch_timeout_after_the_rest_i
         "{}",
         out.stderr
     );
+    assert_eq!(
+        out.stderr.matches("timed out on ").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("timed out on {} hosts (", slow.len())),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_hosts_that_finish_within_the_batch_timeout_are_shown_after_the_rest() {
     // Slow hosts take 3 s; the batch request waits 2 s, the batch timeout is 8 s: the slow
     // hosts' output arrives through their task_id, after every fast host's.
-    let (env, out, online, slow) = slow_fleet(Duration::from_secs(3), "8s").await;
+    let (env, out, online, slow) = slow_fleet(60, 0.1, Duration::from_secs(3), "8s").await;
     out.expect_code(0);
     let stats = env.stats().await;
     let records = ran_once_each(&stats, &out, "ps", &online);

@@ -342,6 +342,7 @@ impl FleetShell<'_> {
                     .unit(&self.fleet, &unit, &q.line, q.tier, &mut tally);
                 worst = worst.max(tally.worst);
             }
+            self.printer.gathered_notes();
             let waiting = self.fleet.queue.iter().filter(|q| !q.done).count();
             let Some(deadline) = deadline else { break };
             if waiting == 0 || tokio::time::Instant::now() >= deadline || cancel.is_cancelled() {

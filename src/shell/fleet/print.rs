@@ -132,6 +132,34 @@ pub fn host_list(fleet: &Fleet, hosts: &[HostIdx]) -> String {
     names.join(", ")
 }
 
+/// Hosts of the current command in one state (cancelled, timed out), gathered over its units
+/// and named in one line when it ends: a Ctrl-C or the batch timeout reaches every batch at
+/// once, and a line per batch (100 at 50,000 hosts) would bury the summary.
+#[derive(Default)]
+struct Gathered {
+    count: usize,
+    /// The first [`LIST_MAX`] hosts' labels.
+    names: Vec<String>,
+}
+
+impl Gathered {
+    fn add(&mut self, fleet: &Fleet, hosts: &[HostIdx]) {
+        for &h in hosts.iter().take(LIST_MAX.saturating_sub(self.names.len())) {
+            self.names.push(label(fleet, h));
+        }
+        self.count += hosts.len();
+    }
+
+    /// `N hosts (A, B, ..., (+M more))`, as [`host_list`] names them.
+    fn text(&self) -> String {
+        let mut names = self.names.clone();
+        if self.count > names.len() {
+            names.push(format!("(+{} more)", self.count - names.len()));
+        }
+        format!("{} ({})", plural(self.count, "host"), names.join(", "))
+    }
+}
+
 /// Where results go.
 pub struct Printer {
     out: SanitizingWriter<BufWriter<Stdout>>,
@@ -143,6 +171,10 @@ pub struct Printer {
     pub broken_pipe: bool,
     /// Outputs shown during the current command: key → label of the section that showed it.
     shown: HashMap<[u8; 32], String>,
+    /// The current command's hosts it stopped waiting for (Ctrl-C), and those that timed out
+    /// (with the batch timeout), named when it ends.
+    cancelled: Gathered,
+    timed_out: (Gathered, Option<std::time::Duration>),
     /// Distinct outputs of the current command, by the first 8 bytes of their key (a count,
     /// so `--json` at 50,000 distinct outputs keeps 0.6 MB, not the labels' 3.7 MB).
     seen: HashSet<u64>,
@@ -189,6 +221,8 @@ impl Printer {
             broken_pipe: false,
             shown: HashMap::new(),
             seen: HashSet::new(),
+            cancelled: Gathered::default(),
+            timed_out: (Gathered::default(), None),
             progress: None,
             local: None,
             collect: None,
@@ -289,6 +323,8 @@ impl Printer {
     pub fn begin(&mut self, line: &str, hosts: usize) -> Tally {
         self.shown.clear();
         self.seen.clear();
+        self.cancelled = Gathered::default();
+        self.timed_out = (Gathered::default(), None);
         // No bar over a local pipeline's output (it shares the terminal).
         if hosts > 1
             && std::io::stderr().is_terminal()
@@ -322,6 +358,7 @@ impl Printer {
         if let Some(local) = self.local.as_mut() {
             local.close();
         }
+        self.gathered_notes();
         eprintln!(
             "{}",
             style::notice(&format!(
@@ -330,6 +367,28 @@ impl Printer {
                 tally.summary()
             ))
         );
+    }
+
+    /// The hosts gathered since the command began that timed out or were given up on (Ctrl-C):
+    /// a line each, once.
+    pub fn gathered_notes(&mut self) {
+        let (timed_out, timeout) = std::mem::take(&mut self.timed_out);
+        if let Some(timeout) = timeout
+            && timed_out.count > 0
+        {
+            self.notice(&format!(
+                "timed out on {}: no result within {}; the command may still run there",
+                timed_out.text(),
+                humantime::format_duration(timeout)
+            ));
+        }
+        let cancelled = std::mem::take(&mut self.cancelled);
+        if cancelled.count > 0 {
+            self.notice(&format!(
+                "stopped waiting for {}; the command may still run there",
+                cancelled.text()
+            ));
+        }
     }
 
     /// Takes in one unit of results: records, transcript entries, then the sections.
@@ -786,12 +845,8 @@ impl Printer {
             }
         }
         if !timed_out.is_empty() {
-            self.notice(&format!(
-                "timed out on {} ({}): no result within {}; the command may still run there",
-                plural(timed_out.len(), "host"),
-                host_list(fleet, &timed_out),
-                humantime::format_duration(fleet.options().batch_timeout)
-            ));
+            self.timed_out.0.add(fleet, &timed_out);
+            self.timed_out.1 = Some(fleet.options().batch_timeout);
         }
         if !queued.is_empty() {
             self.notice(&format!(
@@ -801,11 +856,7 @@ impl Printer {
             ));
         }
         if !cancelled.is_empty() {
-            self.notice(&format!(
-                "stopped waiting for {} ({}); the command may still run there",
-                plural(cancelled.len(), "host"),
-                host_list(fleet, &cancelled)
-            ));
+            self.cancelled.add(fleet, &cancelled);
         }
     }
 }
