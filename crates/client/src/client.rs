@@ -177,9 +177,9 @@ struct Inner {
     moved_from: std::sync::RwLock<Option<String>>,
     /// The `Date` of the latest reply and when it arrived (see [`FalconClient::server_time_floor`]).
     last_date: std::sync::Mutex<Option<(SystemTime, Instant)>>,
-    /// Buffers of gated (large) reply bodies, given back once read ([`FalconClient::recycle`])
-    /// and filled again by the next: a fleet's 50 batch replies of some MB each reuse a few
-    /// buffers instead of leaving the allocator 50 freed ones to scatter.
+    /// Buffers of large reply bodies, given back once read ([`FalconClient::recycle`]) and
+    /// filled again by the next: a fleet's 100 batch replies of some MB each reuse two buffers
+    /// instead of leaving the allocator 100 freed ones to scatter.
     bodies: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
@@ -198,7 +198,7 @@ const BODY_KEEP_MAX: usize = 8 << 20;
 /// read buffer of ~400 KB, and reads that much of its next reply ahead while the reply waits
 /// its turn ([`ApiRequest::gate`]): with every batch of a 50,000-host fleet waiting at once,
 /// 50 reused connections held 20 MB of replies ahead; fresh ones hold a few KB each. Fleets of
-/// up to this many batches (16,000 hosts) reuse every connection; larger ones open the rest
+/// up to this many batches (8,000 hosts) reuse every connection; larger ones open the rest
 /// anew for each command (one connection set-up, side by side, per batch request).
 pub const BULK_IDLE: usize = 16;
 
@@ -1025,7 +1025,8 @@ async fn read_body(
     };
     let room = usize::try_from(known)
         .unwrap_or(usize::MAX)
-        .clamp(first.len() + second.len(), BODY_RESERVE_MAX);
+        .min(BODY_RESERVE_MAX)
+        .max(first.len() + second.len());
     let mut body = if room >= BODY_REUSE_FROM {
         kept.lock()
             .unwrap_or_else(|p| p.into_inner())
