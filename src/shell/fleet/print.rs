@@ -121,13 +121,14 @@ pub fn label(fleet: &Fleet, i: HostIdx) -> String {
 
 /// `A, B, C (+12 more)`.
 pub fn host_list(fleet: &Fleet, hosts: &[HostIdx]) -> String {
-    let mut names: Vec<String> = hosts
-        .iter()
-        .take(LIST_MAX)
-        .map(|&i| label(fleet, i))
-        .collect();
-    if hosts.len() > LIST_MAX {
-        names.push(format!("(+{} more)", hosts.len() - LIST_MAX));
+    let names = hosts.iter().take(LIST_MAX).map(|&i| label(fleet, i));
+    named(names.collect(), hosts.len())
+}
+
+/// The labels of the first hosts of `total`, then how many more: `A, B, (+N more)`.
+fn named(mut names: Vec<String>, total: usize) -> String {
+    if total > names.len() {
+        names.push(format!("(+{} more)", total - names.len()));
     }
     names.join(", ")
 }
@@ -151,12 +152,12 @@ impl Gathered {
     }
 
     /// `N hosts (A, B, ..., (+M more))`, as [`host_list`] names them.
-    fn text(&self) -> String {
-        let mut names = self.names.clone();
-        if self.count > names.len() {
-            names.push(format!("(+{} more)", self.count - names.len()));
-        }
-        format!("{} ({})", plural(self.count, "host"), names.join(", "))
+    fn text(self) -> String {
+        format!(
+            "{} ({})",
+            plural(self.count, "host"),
+            named(self.names, self.count)
+        )
     }
 }
 
